@@ -1,0 +1,64 @@
+"""Error types of evalcore: one root, subclasses that also inherit the matching built-in.
+
+Messages are lowercase, without a trailing period, and say what was got and what is allowed.
+The CLI maps ``EvalcoreError`` to exit code 2 (bad input); any other exception is a bug (exit 1).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EvalcoreError",
+    "ConfigError",
+    "BundleError",
+    "ModelError",
+    "BackendUnavailableError",
+]
+
+
+class EvalcoreError(Exception):
+    """Root of every error evalcore raises on purpose."""
+
+
+class ConfigError(EvalcoreError, ValueError):
+    """A command-line or configuration value is invalid."""
+
+
+class BundleError(EvalcoreError, ValueError):
+    """A bundle file is missing, unreadable or invalid.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, lowercase, no trailing period.
+    path : str or os.PathLike, optional
+        The file concerned.
+    sample : str, optional
+        The sample (file name or id) concerned.
+    field : str, optional
+        The field (JSON path, column, tensor name) concerned.
+    """
+
+    def __init__(self, message: str, *, path=None, sample=None, field=None):
+        self.message = message
+        self.path = None if path is None else str(path)
+        self.sample = sample
+        self.field = field
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = []
+        if self.path is not None:
+            where.append(self.path)
+        if self.sample is not None:
+            where.append(f"sample {self.sample}")
+        if self.field is not None:
+            where.append(f"field {self.field}")
+        return f"{self.message} ({', '.join(where)})" if where else self.message
+
+
+class ModelError(EvalcoreError, ValueError):
+    """A model file cannot be loaded or its inputs/outputs do not fit the impulse."""
+
+
+class BackendUnavailableError(EvalcoreError, ImportError):
+    """An optional runtime is not installed; the message names the extra to install."""
