@@ -1,0 +1,176 @@
+"""Edge Impulse data-acquisition files (JSON or CBOR) -> typed arrays.
+
+Format (docs.edgeimpulse.com "data acquisition format", formats-and-akida.md B1)::
+
+    {"protected": {"ver": "v1", "alg": "HS256" | "none", "iat": <epoch s, optional>},
+     "signature": "<64 hex chars>",
+     "payload": {"device_name": <optional>, "device_type": <str>, "interval_ms": <number>,
+                 "sensors": [{"name": "accX", "units": "m/s2"}, ...],
+                 "values": [[x, y, z], ...]   # or [v, v, ...] for a single axis
+    }}
+
+Reading rules:
+
+- ``protected`` and ``signature`` are optional; the signature is kept but never verified.
+- ``device_type`` is required (Studio's ``Sample.deviceType`` is), ``device_name`` optional.
+- ``interval_ms`` must be a finite number > 0; ints and non-integer floats are both real.
+- ``sensors`` must be a non-empty list of ``{name: str, units: str}``.
+- ``values`` rows must all have one number per sensor; ints and floats mix freely
+  (``[0, -0.06, 10.13]``). Booleans, strings, nulls, nested lists of the wrong depth and
+  non-finite numbers (NaN, inf, which CBOR can carry) are refused. At least one row.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from evalcore.data.records import Sensor
+from evalcore.errors import BundleError
+
+__all__ = ["decode_json", "decode_cbor", "parse_acquisition", "Acquisition"]
+
+
+class Acquisition(NamedTuple):
+    """The validated content of one acquisition file (see ``parse_acquisition``)."""
+
+    values: np.ndarray
+    interval_ms: float
+    sensors: tuple[Sensor, ...]
+    device_type: str
+    device_name: str | None
+    protected: dict
+    signature: str | None
+
+
+def decode_json(raw: bytes, path, sample) -> object:
+    """Parse UTF-8 JSON bytes; errors name file and position."""
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as err:
+        raise BundleError(f"file is not utf-8 json (byte {err.start})", path=path, sample=sample) from err
+    except json.JSONDecodeError as err:
+        raise BundleError(
+            f"invalid json: {err.msg} at line {err.lineno} column {err.colno}", path=path, sample=sample
+        ) from err
+    except RecursionError as err:
+        raise BundleError("invalid json: nested too deeply", path=path, sample=sample) from err
+
+
+def decode_cbor(raw: bytes, path, sample) -> object:
+    """Parse CBOR bytes; a truncated or corrupt file raises BundleError."""
+    import cbor2
+
+    try:
+        return cbor2.loads(raw)
+    except cbor2.CBORDecodeEOF as err:
+        raise BundleError("invalid cbor: file is truncated", path=path, sample=sample) from err
+    except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError) as err:
+        raise BundleError(f"invalid cbor: {str(err).lower().rstrip('.')}", path=path, sample=sample) from err
+
+
+def _require(cond: bool, message: str, path, sample, field: str) -> None:
+    if not cond:
+        raise BundleError(message, path=path, sample=sample, field=field)
+
+
+def _sensors(raw, path, sample) -> tuple[Sensor, ...]:
+    _require(isinstance(raw, list) and len(raw) > 0, "sensors must be a non-empty list", path, sample, "payload.sensors")
+    sensors = []
+    for i, item in enumerate(raw):
+        ok = isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("units"), str)
+        _require(ok, "sensor must be an object with string 'name' and 'units'", path, sample, f"payload.sensors[{i}]")
+        sensors.append(Sensor(item["name"], item["units"]))
+    return tuple(sensors)
+
+
+def _first_bad_row(rows: list, n_axes: int) -> int:
+    for i, row in enumerate(rows):
+        if n_axes == 1 and not isinstance(row, list):
+            continue
+        if not isinstance(row, list) or len(row) != n_axes:
+            return i
+    return 0
+
+
+def _values(rows, n_axes: int, path, sample) -> np.ndarray:
+    """Convert ``payload.values`` to float64 (N, A) in one numpy call, then explain failures."""
+    _require(isinstance(rows, list) and len(rows) > 0, "values must be a non-empty list", path, sample, "payload.values")
+    try:
+        arr = np.array(rows)
+    except (ValueError, TypeError):
+        i = _first_bad_row(rows, n_axes)
+        raise BundleError(
+            f"values rows must hold {n_axes} numbers each (one per sensor)", path=path, sample=sample, field=f"payload.values[{i}]"
+        ) from None
+    if arr.dtype.kind not in "iuf":
+        raise BundleError(
+            f"values must be numbers, got array of {arr.dtype.kind!r} kind (strings, booleans, nulls or ragged rows)",
+            path=path,
+            sample=sample,
+            field="payload.values",
+        )
+    if arr.ndim == 1 and n_axes == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim != 2 or arr.shape[1] != n_axes:
+        i = _first_bad_row(rows, n_axes)
+        raise BundleError(
+            f"values rows must hold {n_axes} numbers each (one per sensor), got shape {arr.shape}",
+            path=path,
+            sample=sample,
+            field=f"payload.values[{i}]",
+        )
+    values = np.ascontiguousarray(arr, dtype=np.float64)
+    finite = np.isfinite(values)
+    if not finite.all():
+        r, c = np.argwhere(~finite)[0]
+        raise BundleError(
+            f"values must be finite, got {values[r, c]!r}", path=path, sample=sample, field=f"payload.values[{r}][{c}]"
+        )
+    return values
+
+
+def parse_acquisition(doc, path, sample) -> Acquisition:
+    """Validate a decoded acquisition document and convert its values.
+
+    Parameters
+    ----------
+    doc : object
+        The decoded JSON or CBOR document.
+    path : str or os.PathLike
+        The file, for error messages.
+    sample : str
+        The sample name, for error messages.
+
+    Returns
+    -------
+    Acquisition
+        ``values`` float64 array of shape (N, A); ``interval_ms`` float; ``sensors`` tuple of
+        Sensor; ``device_type`` str; ``device_name`` str or None; ``protected`` dict;
+        ``signature`` str or None.
+
+    Raises
+    ------
+    BundleError
+        A missing or invalid field, naming it (``payload.values[3][1]``, ...).
+    """
+    _require(isinstance(doc, dict), "acquisition file must be an object", path, sample, "")
+    protected = doc.get("protected", {})
+    _require(isinstance(protected, dict), "protected must be an object", path, sample, "protected")
+    signature = doc.get("signature")
+    _require(signature is None or isinstance(signature, str), "signature must be a string", path, sample, "signature")
+    payload = doc.get("payload")
+    _require(isinstance(payload, dict), "acquisition file has no 'payload' object", path, sample, "payload")
+    device_type = payload.get("device_type")
+    _require(isinstance(device_type, str), "device_type must be a string", path, sample, "payload.device_type")
+    device_name = payload.get("device_name")
+    _require(device_name is None or isinstance(device_name, str), "device_name must be a string", path, sample, "payload.device_name")
+    interval = payload.get("interval_ms")
+    ok = isinstance(interval, (int, float)) and not isinstance(interval, bool) and math.isfinite(interval) and interval > 0
+    _require(ok, f"interval_ms must be a number > 0, got {interval!r}", path, sample, "payload.interval_ms")
+    sensors = _sensors(payload.get("sensors"), path, sample)
+    values = _values(payload.get("values"), len(sensors), path, sample)
+    return Acquisition(values, float(interval), sensors, device_type, device_name, dict(protected), signature)

@@ -1,0 +1,207 @@
+"""Build the sample index of an Edge Impulse dataset export: ``load_dataset``.
+
+Where labels come from (first rule that applies):
+
+1. ``<dataset>/info.labels`` (JSON or NDJSON): its entries are the samples, paths relative to
+   the dataset folder. Nothing else is scanned.
+2. Otherwise each folder is read on its own: the dataset folder itself (files lying directly in
+   it, e.g. the flat ``object_detection/`` export) and the category folders ``testing/``,
+   ``training/``, ``validation/``. A folder with its own ``info.labels`` uses it (paths
+   relative to that folder). A folder without one is scanned: every non-hidden file whose
+   extension is a sample extension (``.json .cbor .wav .jpg .jpeg .png .bmp``) is a sample
+   labelled with its file-name prefix before the first ``.`` (``idle.0.cbor`` -> ``idle``), the
+   edge-impulse uploader's "infer" rule. Other files are listed in ``DatasetIndex.skipped``;
+   file contents are sniffed at load time, so a ``.jpg`` holding PNG bytes is fine.
+3. Bounding boxes: a ``bounding_boxes.labels`` in the file's folder that lists the file's base
+   name wins over the entry's ``boundingBoxes`` (the uploader's precedence).
+
+Category: the entry's ``category``; ``split`` entries take the category of their top folder
+(``training/``, ``testing/``, ``validation/``) and are refused elsewhere. Scanned files take
+their folder's name; files directly in the dataset folder take ``root_category`` (default
+``testing``: the job evaluates the test set).
+
+Sample ids (``SampleRecord.id``) are 1-based positions in the canonical order of the whole
+export, before the category filter, so a sample keeps its id whichever category is asked for:
+the order of the root ``info.labels`` entries; without one, folders in the order root,
+``testing``, ``training``, ``validation``, and within a folder its ``info.labels`` order or
+else file names sorted by code point (``idle.10`` before ``idle.2``).
+
+``filename`` (Studio's sample name) is the entry's ``name`` when given, else the file name
+without its last extension (``idle.0.cbor`` -> ``idle.0``), which is the name Studio shows
+after an upload.
+
+Safety: a listed path must be relative and stay inside its base folder after normalisation
+(``..`` that escapes is refused; the check is lexical, symlinks inside the export are followed).
+A listed file that does not exist is an error at index time; data is read lazily.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from evalcore.data.labels_files import InfoEntry, read_bounding_boxes_labels, read_info_labels
+from evalcore.data.records import BoundingBox, DatasetIndex, LabelInfo, SampleRecord
+from evalcore.errors import BundleError, ConfigError
+
+__all__ = ["load_dataset", "SAMPLE_EXTENSIONS", "CATEGORY_FOLDERS"]
+
+SAMPLE_EXTENSIONS = (".json", ".cbor", ".wav", ".jpg", ".jpeg", ".png", ".bmp")
+CATEGORY_FOLDERS = ("testing", "training", "validation")
+CATEGORIES = ("training", "testing", "validation", "post-processing")
+INFO_LABELS = "info.labels"
+BOXES_LABELS = "bounding_boxes.labels"
+
+
+def _strip_last_extension(name: str) -> str:
+    stem, dot, _ = name.rpartition(".")
+    return stem if dot and stem else name
+
+
+def _resolve_listed(base: str, rel: str, root: str, labels_path: Path) -> tuple[str, str]:
+    """Absolute and root-relative path of a listed file, refusing paths that escape ``base``."""
+    if PurePosixPath(rel).is_absolute() or PureWindowsPath(rel).is_absolute() or PureWindowsPath(rel).drive:
+        raise BundleError(f"path must be relative to the dataset folder, got {rel!r}", path=labels_path, sample=rel, field="path")
+    full = os.path.normpath(os.path.join(base, rel))
+    if os.path.commonpath([full, base]) != base:
+        raise BundleError(f"path escapes the dataset folder: {rel!r}", path=labels_path, sample=rel, field="path")
+    if not os.path.isfile(full):
+        raise BundleError(f"file listed in {INFO_LABELS} not found: {rel!r}", path=labels_path, sample=rel, field="path")
+    return full, PurePosixPath(os.path.relpath(full, root).replace(os.sep, "/")).as_posix()
+
+
+def _category_of_split(rel_root: str, labels_path: Path, rel: str) -> str:
+    top = rel_root.split("/", 1)[0]
+    if top in CATEGORY_FOLDERS:
+        return top
+    raise BundleError(
+        "category 'split' needs the file to lie in training/, testing/ or validation/",
+        path=labels_path,
+        sample=rel,
+        field="category",
+    )
+
+
+class _BoxCache:
+    """``bounding_boxes.labels`` per folder, read once."""
+
+    def __init__(self) -> None:
+        self._by_folder: dict[str, dict[str, tuple[BoundingBox, ...]] | None] = {}
+
+    def lookup(self, full_path: str) -> tuple[BoundingBox, ...] | None:
+        folder, base_name = os.path.split(full_path)
+        if folder not in self._by_folder:
+            candidate = Path(folder) / BOXES_LABELS
+            self._by_folder[folder] = read_bounding_boxes_labels(candidate) if candidate.is_file() else None
+        boxes = self._by_folder[folder]
+        return None if boxes is None else boxes.get(base_name)
+
+
+def _from_entries(entries: list[InfoEntry], base: str, root: str, labels_path: Path, boxes: _BoxCache) -> list[dict]:
+    items, seen = [], set()
+    for entry in entries:
+        full, rel_root = _resolve_listed(base, entry.path, root, labels_path)
+        if full in seen:
+            raise BundleError(f"file listed twice: {entry.path!r}", path=labels_path, sample=entry.path, field="path")
+        seen.add(full)
+        category = entry.category if entry.category != "split" else _category_of_split(rel_root, labels_path, entry.path)
+        from_file = boxes.lookup(full)
+        items.append(
+            dict(
+                filename=entry.name if entry.name else _strip_last_extension(os.path.basename(full)),
+                path=Path(full),
+                rel_path=rel_root,
+                category=category,
+                label=entry.label,
+                bounding_boxes=from_file if from_file is not None else (entry.bounding_boxes or ()),
+                metadata=entry.metadata,
+                label_source=INFO_LABELS,
+            )
+        )
+    return items
+
+
+def _scan_folder(folder: str, category: str, root: str, boxes: _BoxCache, skipped: list[str]) -> list[dict]:
+    names = sorted(e.name for e in os.scandir(folder) if e.is_file() and not e.name.startswith("."))
+    items = []
+    for name in names:
+        rel_root = os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
+        if name in (INFO_LABELS, BOXES_LABELS) or os.path.splitext(name)[1].lower() not in SAMPLE_EXTENSIONS:
+            if not name.endswith(".labels"):
+                skipped.append(rel_root)
+            continue
+        full = os.path.join(folder, name)
+        found = boxes.lookup(full)
+        items.append(
+            dict(
+                filename=_strip_last_extension(name),
+                path=Path(full),
+                rel_path=rel_root,
+                category=category,
+                label=LabelInfo.single(name.split(".", 1)[0]),
+                bounding_boxes=found or (),
+                metadata=None,
+                label_source="file-name",
+            )
+        )
+    return items
+
+
+def _collect(root: str, root_category: str, skipped: list[str]) -> list[dict]:
+    boxes = _BoxCache()
+    root_labels = Path(root) / INFO_LABELS
+    if root_labels.is_file():
+        return _from_entries(read_info_labels(root_labels), root, root, root_labels, boxes)
+    items = _scan_folder(root, root_category, root, boxes, skipped)
+    for name in CATEGORY_FOLDERS:
+        folder = os.path.join(root, name)
+        if not os.path.isdir(folder):
+            continue
+        folder_labels = Path(folder) / INFO_LABELS
+        if folder_labels.is_file():
+            items += _from_entries(read_info_labels(folder_labels), folder, root, folder_labels, boxes)
+        else:
+            items += _scan_folder(folder, name, root, boxes, skipped)
+    return items
+
+
+def load_dataset(dataset_dir, *, category: str | None = "testing", root_category: str = "testing") -> DatasetIndex:
+    """Index the samples of an Edge Impulse dataset export.
+
+    Parameters
+    ----------
+    dataset_dir : str or os.PathLike
+        The export folder (holding ``info.labels`` and/or ``training/`` ``testing/``).
+    category : str or None, default "testing"
+        Keep only samples of this category; None keeps all.
+    root_category : str, default "testing"
+        Category of files lying directly in ``dataset_dir`` when no ``info.labels`` names one.
+
+    Returns
+    -------
+    DatasetIndex
+        Records in ascending id order (ids are assigned before filtering; see module docs).
+
+    Raises
+    ------
+    ConfigError
+        ``category`` or ``root_category`` is not a known category.
+    BundleError
+        The folder is missing, a label file is invalid, a listed file is missing or escapes
+        the folder, or no sample has the requested category.
+    """
+    for name, value in (("category", category), ("root_category", root_category)):
+        if value is not None and value not in CATEGORIES:
+            raise ConfigError(f"{name} must be one of {', '.join(CATEGORIES)}, got {value!r}")
+    root = os.path.abspath(os.fspath(dataset_dir))
+    if not os.path.isdir(root):
+        raise BundleError("dataset folder not found", path=root)
+    skipped: list[str] = []
+    items = _collect(root, root_category, skipped)
+    records = tuple(
+        SampleRecord(id=i, **item) for i, item in enumerate(items, start=1) if category is None or item["category"] == category
+    )
+    if not records:
+        what = "no samples" if category is None else f"no samples in category {category!r}"
+        raise BundleError(what, path=root, field="category")
+    return DatasetIndex(root=Path(root), category=category, records=records, skipped=tuple(skipped))

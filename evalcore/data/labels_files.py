@@ -1,0 +1,302 @@
+"""Readers for the label files of an Edge Impulse dataset export.
+
+``info.labels`` (the "Edge Impulse exporter format") comes in two forms:
+
+- JSON: ``{"version": 1, "files": [...]}``. Real exports may omit ``version`` (the
+  python-sdk ``dataset/info.labels`` has none), so a missing version is accepted; any other
+  value than 1 is refused.
+- NDJSON, written for large exports: the text starts with ``{"__ndjson":true,``; the first
+  line is a header object (``version`` and other small keys) and each further line is
+  ``{"__key": "files", "__item": {...}}``. Lines with another ``__key`` are ignored, as the
+  edge-impulse-cli parser does; a line that is not JSON is an error naming its line number.
+
+Each entry is ``{path, name?, category, label, metadata?, boundingBoxes?, attachments?}``
+with ``label`` one of ``{"type":"unlabeled"}``, ``{"type":"label","label":...}``,
+``{"type":"multi-label","labels":[{startIndex,endIndex,label,labelMap?}]}`` (value indices,
+``endIndex`` inclusive) or ``{"type":"keyvalue-labels","labels":{k: v}}``
+(edge-impulse-cli ``shared/bounding-box-file-types.ts``). Unknown keys are ignored.
+
+``bounding_boxes.labels`` (older, per folder):
+``{"version":1,"type":"bounding-box-labels","boundingBoxes":{"<file name>":[{label,x,y,width,height}]}}``.
+
+Box rules, from the uploader's ``verifyBoundingBoxes``: ``label`` is a string, x/y/width/height
+are numbers, ``width > 0`` and ``height > 0``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
+from pydantic.alias_generators import to_camel
+
+from evalcore.data.records import BoundingBox, LabelInfo, LabelSegment
+from evalcore.errors import BundleError
+
+__all__ = ["InfoEntry", "read_info_labels", "parse_info_labels", "read_bounding_boxes_labels"]
+
+NDJSON_MARKER = '{"__ndjson":true,'
+CATEGORIES = ("training", "testing", "validation", "post-processing", "split")
+LABEL_TYPES = ("label", "multi-label", "unlabeled", "keyvalue-labels")
+
+_Number = Union[StrictInt, StrictFloat]
+
+
+class _Input(BaseModel):
+    """Base of the input models: exports gain fields, so unknown keys are ignored."""
+
+    model_config = ConfigDict(
+        extra="ignore", frozen=True, alias_generator=to_camel, validate_by_name=True, defer_build=True
+    )
+
+
+class _Box(_Input):
+    label: StrictStr
+    x: _Number
+    y: _Number
+    width: Annotated[_Number, Field(gt=0)]
+    height: Annotated[_Number, Field(gt=0)]
+
+
+class _Unlabeled(_Input):
+    type: Literal["unlabeled"]
+
+
+class _Single(_Input):
+    type: Literal["label"]
+    label: StrictStr
+
+
+class _Segment(_Input):
+    start_index: Annotated[StrictInt, Field(ge=0)]
+    end_index: Annotated[StrictInt, Field(ge=0)]
+    label: StrictStr
+    label_map: dict[StrictStr, StrictStr] | None = None
+
+
+class _Multi(_Input):
+    type: Literal["multi-label"]
+    labels: list[_Segment]
+
+
+class _KeyValues(_Input):
+    type: Literal["keyvalue-labels"]
+    labels: dict[StrictStr, StrictStr]
+
+
+_Label = Annotated[Union[_Unlabeled, _Single, _Multi, _KeyValues], Field(discriminator="type")]
+
+
+class _Entry(_Input):
+    path: Annotated[StrictStr, Field(min_length=1)]
+    name: StrictStr | None = None
+    category: Literal["training", "testing", "validation", "post-processing", "split"]
+    label: _Label
+    metadata: dict[StrictStr, StrictStr] | None = None
+    bounding_boxes: list[_Box] | None = None
+
+
+class _BoxesFile(_Input):
+    version: Literal[1]
+    type: Literal["bounding-box-labels"]
+    bounding_boxes: dict[StrictStr, list[_Box]]
+
+
+@dataclass(frozen=True)
+class InfoEntry:
+    """One validated ``info.labels`` entry, in file order (``position`` is 0-based)."""
+
+    position: int
+    path: str
+    name: str | None
+    category: str
+    label: LabelInfo
+    bounding_boxes: tuple[BoundingBox, ...] | None
+    metadata: dict[str, str] | None
+
+
+def _field_path(loc: tuple, prefix: str) -> str:
+    """Render a pydantic error location as ``files[3].label.labels[0].endIndex``.
+
+    The discriminator tag pydantic inserts after ``label`` is dropped.
+    """
+    parts = [prefix] if prefix else []
+    previous = None
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+        elif previous == "label" and item in LABEL_TYPES:
+            pass
+        else:
+            parts.append(to_camel(item) if "_" in item else item)
+        previous = item
+    return ".".join(parts)
+
+
+def _translate(err: ValidationError, path: Path, prefix: str, sample: str | None) -> BundleError:
+    """Turn the first pydantic error into a BundleError naming file, sample and field."""
+    first = err.errors(include_url=False)[0]
+    field = _field_path(first["loc"], prefix)
+    if first["type"] == "union_tag_invalid":
+        tag = first.get("input", {}).get("type") if isinstance(first.get("input"), dict) else None
+        message = f"unknown label type {tag!r}, allowed: {', '.join(LABEL_TYPES)}"
+    elif first["type"] == "union_tag_not_found":
+        message = "label has no 'type' key"
+    else:
+        msg = first["msg"]
+        message = f"invalid value: {msg[:1].lower()}{msg[1:]}"
+        if "input" in first and not isinstance(first["input"], (dict, list)):
+            message += f", got {first['input']!r}"
+    return BundleError(message, path=path, sample=sample, field=field)
+
+
+def _convert_label(label) -> LabelInfo:
+    if isinstance(label, _Single):
+        return LabelInfo.single(label.label)
+    if isinstance(label, _Unlabeled):
+        return LabelInfo.unlabeled()
+    if isinstance(label, _KeyValues):
+        return LabelInfo(kind="keyvalue-labels", key_values=dict(label.labels))
+    segments = tuple(
+        LabelSegment(s.start_index, s.end_index, s.label, None if s.label_map is None else dict(s.label_map))
+        for s in label.labels
+    )
+    return LabelInfo(kind="multi-label", segments=segments)
+
+
+def _convert_boxes(boxes) -> tuple[BoundingBox, ...]:
+    return tuple(BoundingBox(b.label, b.x, b.y, b.width, b.height) for b in boxes)
+
+
+def _entry(raw, position: int, path: Path, field_prefix: str) -> InfoEntry:
+    sample = raw.get("path") if isinstance(raw, dict) and isinstance(raw.get("path"), str) else None
+    try:
+        model = _Entry.model_validate(raw)
+    except ValidationError as err:
+        raise _translate(err, path, field_prefix, sample) from err
+    segments = model.label.labels if isinstance(model.label, _Multi) else ()
+    for i, seg in enumerate(segments):
+        if seg.end_index < seg.start_index:
+            raise BundleError(
+                f"endIndex must be >= startIndex, got {seg.end_index} < {seg.start_index}",
+                path=path,
+                sample=sample,
+                field=f"{field_prefix}.label.labels[{i}].endIndex",
+            )
+    return InfoEntry(
+        position=position,
+        path=model.path,
+        name=model.name,
+        category=model.category,
+        label=_convert_label(model.label),
+        bounding_boxes=None if model.bounding_boxes is None else _convert_boxes(model.bounding_boxes),
+        metadata=None if model.metadata is None else dict(model.metadata),
+    )
+
+
+def _check_version(header: dict, path: Path, field: str) -> None:
+    if "version" in header and (header["version"] != 1 or isinstance(header["version"], bool)):
+        raise BundleError(f"unsupported info.labels version {header['version']!r}, allowed: 1", path=path, field=field)
+
+
+def _parse_ndjson(text: str, path: Path) -> list[InfoEntry]:
+    entries: list[InfoEntry] = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise BundleError(f"invalid json in ndjson line {line_no}: {err.msg}", path=path, field=f"line {line_no}") from err
+        if not isinstance(row, dict):
+            continue
+        if line_no == 1 and "__key" not in row:
+            _check_version(row, path, "line 1.version")
+            continue
+        if row.get("__key") != "files":
+            continue
+        entries.append(_entry(row.get("__item"), len(entries), path, f"line {line_no}.__item"))
+    return entries
+
+
+def parse_info_labels(text: str, path: Path) -> list[InfoEntry]:
+    """Parse the text of an ``info.labels`` file (JSON or NDJSON).
+
+    Parameters
+    ----------
+    text : str
+        The file content.
+    path : pathlib.Path
+        The file, for error messages.
+
+    Returns
+    -------
+    list of InfoEntry
+        The entries in file order.
+
+    Raises
+    ------
+    BundleError
+        Invalid JSON, wrong version, a missing or invalid field, an unknown label type.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if text.lstrip().startswith(NDJSON_MARKER):
+        return _parse_ndjson(text, path)
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise BundleError(f"invalid json: {err.msg} at line {err.lineno} column {err.colno}", path=path) from err
+    if not isinstance(doc, dict):
+        raise BundleError(f"info.labels must be a json object, got {type(doc).__name__}", path=path)
+    _check_version(doc, path, "version")
+    files = doc.get("files")
+    if not isinstance(files, list):
+        raise BundleError("info.labels has no 'files' array", path=path, field="files")
+    return [_entry(raw, i, path, f"files[{i}]") for i, raw in enumerate(files)]
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as err:
+        raise BundleError(f"cannot read file: {err.strerror or err}", path=path) from err
+    except UnicodeDecodeError as err:
+        raise BundleError(f"file is not utf-8 text (byte {err.start})", path=path) from err
+
+
+def read_info_labels(path: Path) -> list[InfoEntry]:
+    """Read and validate an ``info.labels`` file; see ``parse_info_labels``."""
+    return parse_info_labels(_read_text(path), path)
+
+
+def read_bounding_boxes_labels(path: Path) -> dict[str, tuple[BoundingBox, ...]]:
+    """Read an older per-folder ``bounding_boxes.labels`` file.
+
+    Returns
+    -------
+    dict of str to tuple of BoundingBox
+        Boxes per file name (base name, as the uploader looks them up).
+
+    Raises
+    ------
+    BundleError
+        Invalid JSON, wrong ``version`` / ``type``, an invalid box.
+    """
+    text = _read_text(path)
+    try:
+        doc = json.loads(text.lstrip("\ufeff"))
+    except json.JSONDecodeError as err:
+        raise BundleError(f"invalid json: {err.msg} at line {err.lineno} column {err.colno}", path=path) from err
+    try:
+        model = _BoxesFile.model_validate(doc)
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        loc = first["loc"]
+        sample = loc[1] if len(loc) > 1 and loc[0] == "boundingBoxes" else None
+        raise _translate(err, path, "", sample) from err
+    return {name: _convert_boxes(boxes) for name, boxes in model.bounding_boxes.items()}
