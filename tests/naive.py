@@ -12,7 +12,101 @@ import numpy as np  # noqa: F401
 
 # --- confusion / ranking (kernels.confusion, kernels.ranking) -------------------------------
 
+
+def naive_confusion_matrix(y_true, y_pred, n_classes):
+    """Count (true, pred) pairs in a K x K list of lists; pairs with a label outside 0..K-1 are skipped."""
+    counts = [[0] * n_classes for _ in range(n_classes)]
+    for t, p in zip(y_true.tolist(), y_pred.tolist()):
+        if 0 <= t < n_classes and 0 <= p < n_classes:
+            counts[t][p] += 1
+    return np.array(counts, dtype=np.int64).reshape(n_classes, n_classes)
+
+
+def naive_per_class_good_bad(y_true, y_pred, n_classes):
+    """Per true label: [good, bad] where good means pred == true; true labels outside 0..K-1 skipped."""
+    counts = [[0, 0] for _ in range(n_classes)]
+    for t, p in zip(y_true.tolist(), y_pred.tolist()):
+        if 0 <= t < n_classes:
+            counts[t][0 if p == t else 1] += 1
+    return np.array(counts, dtype=np.int64).reshape(n_classes, 2)
+
+
+def naive_roc_auc_binary(is_positive, score):
+    """AUC by comparing every (positive, negative) pair: 1 if the positive scores higher, 1/2 on a tie."""
+    pos = [float(s) for s, y in zip(score.tolist(), is_positive.tolist()) if y]
+    neg = [float(s) for s, y in zip(score.tolist(), is_positive.tolist()) if not y]
+    if not pos or not neg:
+        return math.nan
+    twice_u = 0
+    for p in pos:
+        for q in neg:
+            twice_u += 2 if p > q else (1 if p == q else 0)
+    return twice_u / (2 * len(pos) * len(neg))
+
+
+def naive_roc_auc_ovr(y_true, scores):
+    """One-vs-rest pairwise AUC for each column k (class k positive)."""
+    return np.array(
+        [naive_roc_auc_binary(y_true == k, scores[:, k]) for k in range(scores.shape[1])],
+        dtype=np.float64,
+    )
+
+
 # --- anomaly (kernels.anomaly) ---------------------------------------------------------------
+
+
+def naive_kmeans_anomaly_scores(x, mean, scale, centers, max_error):
+    """Per row: scale, then the smallest (Euclidean distance to a centre - its maxError), in float64."""
+    scores, nearest = [], []
+    for row in x.tolist():
+        z = [(v - m) / s for v, m, s in zip(row, mean.tolist(), scale.tolist())]
+        best, best_c = math.inf, -1
+        for c, (center, err) in enumerate(zip(centers.tolist(), max_error.tolist())):
+            dist = math.sqrt(sum((a - b) * (a - b) for a, b in zip(z, center))) - err
+            if dist < best:
+                best, best_c = dist, c
+        scores.append(best)
+        nearest.append(best_c)
+    return np.array(scores, dtype=np.float64), np.array(nearest, dtype=np.int64)
+
+
+def naive_kmeans_anomaly_scores_sdk_f32(x, mean, scale, centers, max_error, initial_min=1000.0):
+    """The SDK's float32 steps one by one with numpy float32 scalars; the minimum starts at 1000."""
+    f = np.float32
+    scores, nearest = [], []
+    for row in x:
+        z = [f(f(v) - f(m)) / f(s) for v, m, s in zip(row, mean, scale)]
+        best, best_c = f(initial_min), -1
+        for c in range(centers.shape[0]):
+            acc = f(0.0)
+            for d in range(len(z)):
+                diff = float(f(z[d] - f(centers[c, d])))
+                acc = f(float(acc) + diff * diff)  # pow(diff, 2) in double, stored back to float
+            dist = f(f(math.sqrt(float(acc))) - f(max_error[c]))
+            if dist < best:
+                best, best_c = dist, c
+        scores.append(best)
+        nearest.append(best_c)
+    return np.array(scores, dtype=np.float32), np.array(nearest, dtype=np.int64)
+
+
+def naive_gmm_log_likelihood(x, weights, means, precisions_cholesky):
+    """log sum_c w_c N(x; mu_c, (P_c P_c^T)^-1), each density written out, summed with a max shift."""
+    n_features = means.shape[1]
+    out = []
+    for row in x.tolist():
+        terms = []
+        for c in range(means.shape[0]):
+            centred = [v - m for v, m in zip(row, means[c].tolist())]
+            prec = precisions_cholesky[c].tolist()
+            y = [sum(centred[i] * prec[i][j] for i in range(n_features)) for j in range(n_features)]
+            log_det = sum(math.log(prec[d][d]) for d in range(n_features))
+            log_w = math.log(weights[c]) if weights[c] > 0 else -math.inf
+            terms.append(-0.5 * (n_features * math.log(2 * math.pi) + sum(v * v for v in y)) + log_det + log_w)
+        top = max(terms)
+        out.append(-math.inf if top == -math.inf else top + math.log(sum(math.exp(t - top) for t in terms)))
+    return np.array(out, dtype=np.float64)
+
 
 # --- boxes / COCO (kernels.boxes) ------------------------------------------------------------
 

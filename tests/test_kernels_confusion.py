@@ -1,0 +1,100 @@
+"""kernels.confusion against its naive reference and sklearn's confusion_matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kernels.confusion import confusion_matrix, per_class_good_bad
+from tests.naive import naive_confusion_matrix, naive_per_class_good_bad
+
+LABEL_DTYPES = [np.int8, np.uint8, np.int16, np.int32, np.int64, np.uint64]
+
+
+def _assert_same(actual, expected):
+    """Whole-array equality with the first differing index in the message."""
+    assert actual.shape == expected.shape, f"shape {actual.shape} != {expected.shape}"
+    assert actual.dtype == expected.dtype, f"dtype {actual.dtype} != {expected.dtype}"
+    diff = np.argwhere(actual != expected)
+    if diff.size:
+        idx = tuple(diff[0])
+        raise AssertionError(
+            f"first difference at {idx}: got {actual[idx]}, expected {expected[idx]} "
+            f"({diff.shape[0]} differing entries)"
+        )
+
+
+def _random_labels(rng, n, n_classes, dtype, agree=0.7):
+    y_true = rng.integers(0, n_classes, n)
+    y_pred = np.where(rng.random(n) < agree, y_true, rng.integers(0, n_classes, n))
+    return y_true.astype(dtype), y_pred.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", LABEL_DTYPES)
+def test_confusion_matches_naive_random(dtype):
+    """Every label dtype compiles its own specialisation; a wrong cast would miscount silently."""
+    rng = np.random.default_rng(1)
+    for n, k in [(0, 3), (1, 1), (17, 2), (1000, 5), (5000, 12)]:
+        y_true, y_pred = _random_labels(rng, n, k, dtype)
+        _assert_same(confusion_matrix(y_true, y_pred, k), naive_confusion_matrix(y_true, y_pred, k))
+        _assert_same(per_class_good_bad(y_true, y_pred, k), naive_per_class_good_bad(y_true, y_pred, k))
+
+
+def test_confusion_skips_out_of_range_labels():
+    """A -1 (test label unknown to the model) or a too-large label must be dropped, not wrap around."""
+    y_true = np.array([-1, 0, 1, 2, 1, 0, -128, 127], dtype=np.int8)
+    y_pred = np.array([0, 0, 1, 1, -1, 2, 0, 1], dtype=np.int8)
+    _assert_same(confusion_matrix(y_true, y_pred, 2), naive_confusion_matrix(y_true, y_pred, 2))
+    _assert_same(per_class_good_bad(y_true, y_pred, 2), naive_per_class_good_bad(y_true, y_pred, 2))
+    big = np.array([2**40, 1], dtype=np.int64)
+    _assert_same(confusion_matrix(big, np.array([0, 1]), 2), np.array([[0, 0], [0, 1]], dtype=np.int64))
+
+
+def test_confusion_edge_cases():
+    """Empty input, zero classes and a single class must give well-shaped zero/count matrices."""
+    empty = np.array([], dtype=np.int32)
+    _assert_same(confusion_matrix(empty, empty, 3), np.zeros((3, 3), dtype=np.int64))
+    _assert_same(confusion_matrix(empty, empty, 0), np.zeros((0, 0), dtype=np.int64))
+    ones = np.zeros(5, dtype=np.int16)
+    _assert_same(confusion_matrix(ones, ones, 1), np.array([[5]], dtype=np.int64))
+    _assert_same(per_class_good_bad(ones, ones + 1, 1), np.array([[0, 5]], dtype=np.int64))
+
+
+def test_confusion_out_accumulates_in_place():
+    """Accumulators add into their state; overwriting instead of adding would lose earlier batches."""
+    rng = np.random.default_rng(2)
+    a_true, a_pred = _random_labels(rng, 300, 4, np.int32)
+    b_true, b_pred = _random_labels(rng, 200, 4, np.int32)
+    out = np.zeros((4, 4), dtype=np.int64)
+    confusion_matrix(a_true, a_pred, 4, out=out)
+    result = confusion_matrix(b_true, b_pred, 4, out=out)
+    assert result is out
+    both = naive_confusion_matrix(np.concatenate([a_true, b_true]), np.concatenate([a_pred, b_pred]), 4)
+    _assert_same(out, both)
+
+
+def test_confusion_contract_errors():
+    """Float labels, 2-D input, unequal lengths or a wrong ``out`` must raise, not compute garbage."""
+    ints = np.zeros(3, dtype=np.int64)
+    with pytest.raises(TypeError):
+        confusion_matrix(np.zeros(3), ints, 2)
+    with pytest.raises(ValueError):
+        confusion_matrix(ints.reshape(3, 1), ints.reshape(3, 1), 2)
+    with pytest.raises(ValueError):
+        confusion_matrix(ints, ints[:2], 2)
+    with pytest.raises(ValueError):
+        confusion_matrix(ints, ints, -1)
+    with pytest.raises(ValueError):
+        confusion_matrix(ints, ints, 2, out=np.zeros((2, 2), dtype=np.int32))
+
+
+@pytest.mark.oracle
+def test_confusion_equals_sklearn():
+    """Bit-identical to sklearn.metrics.confusion_matrix(labels=range(K)), the reference Studio's code uses."""
+    skm = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(3)
+    for n, k in [(3, 2), (250, 3), (4000, 7)]:
+        y_true, y_pred = _random_labels(rng, n, k, np.int64)
+        y_true[1::37] = -1  # unknown test label, dropped by both
+        expected = skm.confusion_matrix(y_true.copy(), y_pred.copy(), labels=list(range(k)))
+        _assert_same(confusion_matrix(y_true, y_pred, k), expected.astype(np.int64))
