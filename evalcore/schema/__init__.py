@@ -7,10 +7,10 @@ nested in them. Read Studio's own responses with `load_classify_job_response` /
 `load_classify_job_response_page` (reading mode: see `evalcore.schema._base`).
 
 Input (``InputModel``, unknown keys ignored): the impulse (`load_impulse`), DSP configs
-(`load_dsp_config`) and learn-block metadata (`load_keras_metadata`, `load_anomaly_metadata`,
-`load_gmm_metadata`). Input-side models whose API name clashes with an output model
-(``ImpulseLearnBlock``, ``BlockThreshold``, ...) are reached through their modules
-(`evalcore.schema.impulse`, `evalcore.schema.learn_metadata`).
+(`load_dsp_config`) and learn-block metadata (`load_learn_metadata`, `load_keras_metadata`,
+`load_anomaly_metadata`, `load_anomaly_gmm_metadata`). Input-side models whose API name
+clashes with an output model (``ImpulseLearnBlock``, ``BlockThreshold``, ...) are reached
+through their modules (`evalcore.schema.impulse`, `evalcore.schema.learn_metadata`).
 
 Names are resolved lazily (PEP 562), so ``import evalcore.schema`` does not import pydantic.
 """
@@ -51,7 +51,8 @@ _EXPORTS = {
     "evalcore.schema.dsp_config": ("DSPConfigResponse", "load_dsp_config"),
     "evalcore.schema.learn_metadata": (
         "KerasModelMetadataResponse", "AnomalyModelMetadataResponse", "AnomalyGmmMetadataResponse",
-        "load_keras_metadata", "load_anomaly_metadata", "load_gmm_metadata",
+        "load_keras_metadata", "load_anomaly_metadata", "load_anomaly_gmm_metadata",
+        "load_learn_metadata",
     ),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}

@@ -22,6 +22,7 @@ from evalcore.schema._base import ReadMode
 
 __all__ = [
     "load_body",
+    "load_input_body",
     "read_json",
     "load_classify_job_response",
     "load_classify_job_response_page",
@@ -33,7 +34,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 _MAX_SHOWN_CHARS = 60
 
 
-def read_json(data: Any, *, what: str, source: Any = None) -> tuple[Any, Any]:
+def read_json(data: Any, *, what: str, path: Any = None) -> tuple[Any, Any]:
     """Parse ``data`` into Python objects unless it already is a dict (or list).
 
     Parameters
@@ -42,13 +43,13 @@ def read_json(data: Any, *, what: str, source: Any = None) -> tuple[Any, Any]:
         JSON text, a JSON file, or already parsed JSON.
     what : str
         Name of the body for error messages (``"impulse"``).
-    source : str or os.PathLike, optional
-        File name for error messages; defaults to ``data`` when that is a path.
+    path : str or os.PathLike, optional
+        File named in error messages; defaults to ``data`` when that is a path.
 
     Returns
     -------
     tuple
-        ``(parsed, source)``.
+        ``(parsed, path)``.
 
     Raises
     ------
@@ -58,19 +59,19 @@ def read_json(data: Any, *, what: str, source: Any = None) -> tuple[Any, Any]:
         ``data`` is of another type.
     """
     if isinstance(data, os.PathLike):
-        source = data if source is None else source
+        path = data if path is None else path
         try:
             data = Path(data).read_bytes()
         except OSError as err:
-            raise BundleError(f"cannot read {what}: {err.strerror or err}", path=source) from err
+            raise BundleError(f"cannot read {what}: {err.strerror or err}", path=path) from err
     if isinstance(data, (dict, list)):
-        return data, source
+        return data, path
     if not isinstance(data, (bytes, bytearray, memoryview, str)):
         raise TypeError(f"{what} must be json text, bytes, a path or a dict, got {type(data)}")
     try:
-        return json.loads(bytes(data) if isinstance(data, memoryview) else data), source
+        return json.loads(bytes(data) if isinstance(data, memoryview) else data), path
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise BundleError(f"{what} is not valid json: {err}", path=source) from err
+        raise BundleError(f"{what} is not valid json: {err}", path=path) from err
 
 
 def load_body(
@@ -78,7 +79,7 @@ def load_body(
     data: Any,
     *,
     what: str,
-    source: Any = None,
+    path: Any = None,
     context: Any = None,
 ) -> ModelT:
     """Validate ``data`` as ``model``; raise `BundleError` naming the JSON path on failure.
@@ -91,7 +92,7 @@ def load_body(
         See `read_json`. JSON text is validated by pydantic's own parser (faster for big bodies).
     what : str
         Name of the body for error messages.
-    source : str or os.PathLike, optional
+    path : str or os.PathLike, optional
         File name for error messages.
     context : object, optional
         Validation context, e.g. `evalcore.schema.READ_MODE`.
@@ -101,11 +102,11 @@ def load_body(
     model instance
     """
     if isinstance(data, os.PathLike):
-        source = data if source is None else source
+        path = data if path is None else path
         try:
             data = Path(data).read_bytes()
         except OSError as err:
-            raise BundleError(f"cannot read {what}: {err.strerror or err}", path=source) from err
+            raise BundleError(f"cannot read {what}: {err.strerror or err}", path=path) from err
     if isinstance(data, memoryview):
         data = bytes(data)
     if not isinstance(data, (bytes, bytearray, str, dict, list)):
@@ -119,8 +120,22 @@ def load_body(
             parsed = data
         else:
             # JSON syntax errors surface here too; read_json reports them with line and column.
-            parsed = read_json(data, what=what, source=source)[0]
-        raise _to_bundle_error(err, parsed, what=what, source=source) from err
+            parsed = read_json(data, what=what, path=path)[0]
+        raise _to_bundle_error(err, parsed, what=what, path=path) from err
+
+
+def load_input_body(model: type[ModelT], data: Any, *, what: str, path: Any = None) -> ModelT:
+    """Read an input body (impulse, DSP config, metadata) that may carry ``success: false``.
+
+    A body with ``"success": false`` raises `BundleError` quoting its ``error`` text before
+    any field is checked (a failed request has no other fields). Otherwise as `load_body`.
+    """
+    parsed, path = read_json(data, what=what, path=path)
+    if isinstance(parsed, dict) and parsed.get("success") is False:
+        error = parsed.get("error")
+        raise BundleError(f"{what} reports a failure: {error or 'no error text'}",
+                          path=path, field="success")
+    return load_body(model, parsed, what=what, path=path)
 
 
 def json_path(loc: tuple, data: Any, *, missing_on_write: bool = False) -> str:
@@ -167,21 +182,24 @@ def _describe(error: dict) -> str:
         return "unknown field (not in edgeimpulse-api 1.96.3)"
     message = error["msg"].removeprefix("Value error, ")
     message = message[:1].lower() + message[1:]
-    return f"{message}, got {_shown(error['input'])}"
+    if isinstance(error.get("input"), (dict, list)):
+        # A whole object or array failed a model-level check; the message says what is wrong.
+        return message
+    return f"{message}, got {_shown(error.get('input'))}"
 
 
-def _to_bundle_error(err: ValidationError, data: Any, *, what: str, source: Any) -> BundleError:
+def _to_bundle_error(err: ValidationError, data: Any, *, what: str, path: Any) -> BundleError:
     errors = err.errors(include_url=False)
-    paths = []
+    paths: list[str] = []
     for error in errors:
-        path = json_path(error["loc"], data, missing_on_write=error["type"] == "missing_on_write")
-        if path not in paths:
-            paths.append(path)
+        where = json_path(error["loc"], data, missing_on_write=error["type"] == "missing_on_write")
+        if where not in paths:
+            paths.append(where)
     first = errors[0]
     message = f"invalid {what}: {_describe(first)}"
     if len(paths) > 1:
         message += f" (and {len(paths) - 1} more invalid field{'s' if len(paths) > 2 else ''})"
-    return BundleError(message, path=source, field=paths[0])
+    return BundleError(message, path=path, field=paths[0])
 
 
 def _read_mode(unknown_keys: Literal["error", "ignore"]) -> ReadMode:
@@ -191,7 +209,7 @@ def _read_mode(unknown_keys: Literal["error", "ignore"]) -> ReadMode:
 
 
 def load_classify_job_response(
-    data: Any, *, source: Any = None, unknown_keys: Literal["error", "ignore"] = "error"
+    data: Any, *, path: Any = None, unknown_keys: Literal["error", "ignore"] = "error"
 ):
     """Read a Studio ``ClassifyJobResponse`` (``GET .../classify/all/result``) in reading mode.
 
@@ -199,7 +217,7 @@ def load_classify_job_response(
     ----------
     data : bytes, str, os.PathLike or dict
         The response body: JSON text, a file holding it, or the parsed dict.
-    source : str or os.PathLike, optional
+    path : str or os.PathLike, optional
         File name for error messages (defaults to ``data`` when it is a path).
     unknown_keys : {"error", "ignore"}, default="error"
         Whether a key 1.96.3 does not define is an error or dropped.
@@ -221,25 +239,25 @@ def load_classify_job_response(
     """
     from evalcore.schema.classify_job import ClassifyJobResponse
 
-    return load_body(ClassifyJobResponse, data, what="classify job response", source=source,
+    return load_body(ClassifyJobResponse, data, what="classify job response", path=path,
                      context=_read_mode(unknown_keys))
 
 
 def load_classify_job_response_page(
-    data: Any, *, source: Any = None, unknown_keys: Literal["error", "ignore"] = "error"
+    data: Any, *, path: Any = None, unknown_keys: Literal["error", "ignore"] = "error"
 ):
     """Read a Studio ``ClassifyJobResponsePage`` in reading mode (see `load_classify_job_response`)."""
     from evalcore.schema.classify_job import ClassifyJobResponsePage
 
     return load_body(ClassifyJobResponsePage, data, what="classify job response page",
-                     source=source, context=_read_mode(unknown_keys))
+                     path=path, context=_read_mode(unknown_keys))
 
 
 def load_get_sample_dsp_response(
-    data: Any, *, source: Any = None, unknown_keys: Literal["error", "ignore"] = "error"
+    data: Any, *, path: Any = None, unknown_keys: Literal["error", "ignore"] = "error"
 ):
     """Read a Studio ``GetSampleDspResponse`` in reading mode (see `load_classify_job_response`)."""
     from evalcore.schema.raw_sample import GetSampleDspResponse
 
-    return load_body(GetSampleDspResponse, data, what="sample window response", source=source,
+    return load_body(GetSampleDspResponse, data, what="sample window response", path=path,
                      context=_read_mode(unknown_keys))
