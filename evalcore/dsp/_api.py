@@ -1,0 +1,223 @@
+"""Entry points of the DSP package: per-window ``generate_features`` and batched ``compute_features``.
+
+Both validate a configuration into a :class:`~evalcore.dsp._plan.BlockPlan` once (cached per
+configuration) and run it; ``generate_features`` runs a batch of one window, so a window's
+features are the same whichever entry point computes them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from evalcore.dsp import flatten, image, mfcc, mfe, raw, spectral, spectrogram
+from evalcore.dsp._plan import BlockPlan
+from evalcore.dsp.params import resolve_params
+from evalcore.errors import ConfigError
+
+_MODULES = {
+    "raw": raw,
+    "flatten": flatten,
+    "spectral-analysis": spectral,
+    "spectrogram": spectrogram,
+    "mfe": mfe,
+    "mfcc": mfcc,
+    "image": image,
+}
+
+# Windows per internal batch: bounds the memory of frame-based blocks (about 100 kB per window for
+# 1 s of 16 kHz audio) without changing any result, since rows are independent.
+_CHUNK_WINDOWS = 128
+
+NORMALIZE_DATA_MODES = ("none", "normalize-channel-standard-scaler")
+
+
+@lru_cache(maxsize=128)
+def _plan(block: str, version: int, n_values: int, n_axes: int, sampling_freq: float,
+          frozen_params: tuple, image_size: tuple[int, int] | None) -> BlockPlan:
+    params = resolve_params(block, version, dict(frozen_params))
+    if block == "image":
+        return image.make_plan(version, n_values, n_axes, sampling_freq, params, *image_size)
+    if not sampling_freq > 0:
+        raise ConfigError(f"sampling frequency must be positive, got {sampling_freq} (dsp block {block}, field frequencyHz)")
+    return _MODULES[block].make_plan(version, n_values, n_axes, sampling_freq, params)
+
+
+def get_plan(block: str, implementation_version: int, n_values: int, n_axes: int, sampling_freq: float,
+             params: Mapping[str, Any], image_size: tuple[int, int] | None = None) -> BlockPlan:
+    """Validate a block configuration for windows of ``n_values`` values (cached).
+
+    Parameters
+    ----------
+    block : str
+    implementation_version : int
+    n_values : int
+        Values per window, all axes interleaved.
+    n_axes : int
+    sampling_freq : float
+        Hz (ignored for images).
+    params : mapping
+        Keyword arguments of the block (typed or Studio strings); missing ones take Studio's default.
+    image_size : (int, int), optional
+        ``(width, height)`` for the image block.
+
+    Returns
+    -------
+    BlockPlan
+
+    Raises
+    ------
+    ConfigError
+        Anything the block rejects; the message names the block and the field.
+    """
+    if block not in _MODULES:
+        resolve_params(block, implementation_version, params)  # raises the unknown-block error
+    try:
+        frozen = tuple(sorted(params.items()))
+        hash(frozen)
+    except TypeError:
+        raise ConfigError(f"parameter values must be numbers, booleans or strings (dsp block {block})") from None
+    return _plan(block, implementation_version, int(n_values), int(n_axes), float(sampling_freq), frozen, image_size)
+
+
+def _image_size(block: str, data: np.ndarray) -> tuple[int, int] | None:
+    if block != "image":
+        return None
+    if data.shape[-1] < 3:
+        raise ConfigError("image data must start with width and height (dsp block image, field raw_data)")
+    first = data.reshape(-1, data.shape[-1])[:, :2]
+    if np.any(first != first[0]) or np.any(first[0] != np.floor(first[0])):
+        raise ConfigError("image windows must share one integer width and height (dsp block image, field raw_data)")
+    return int(first[0, 0]), int(first[0, 1])
+
+
+def generate_features(block: str, implementation_version: int, raw_data: Sequence[float] | np.ndarray,
+                      axes: Sequence[str], sampling_freq: float, **params: Any) -> dict[str, Any]:
+    """Compute one window's features, with Edge Impulse's calling convention and return value.
+
+    Parameters
+    ----------
+    block : str
+        ``raw``, ``flatten``, ``spectral-analysis``, ``spectrogram``, ``mfe``, ``mfcc`` or ``image``.
+    implementation_version : int
+        ``ImpulseDspBlock.implementationVersion``.
+    raw_data : array-like of shape (N * A,)
+        The window, readings interleaved per sample (``x0, y0, z0, x1, ...``). For ``image``:
+        ``[width, height, 0xRRGGBB, ...]`` as integers.
+    axes : sequence of str
+        Axis names; only the count matters.
+    sampling_freq : float
+        Hz (ignored for ``image``).
+    **params
+        The block's parameters, Python names (``scale_axes``); missing ones take Studio's default.
+
+    Returns
+    -------
+    dict
+        ``features`` (float64 array of shape (F,)), ``graphs`` (empty), ``fft_used``,
+        ``output_config`` and, for flatten and spectral-analysis, ``labels`` (one axis' worth).
+
+    Raises
+    ------
+    ConfigError
+        Unknown block, version or parameter, or a configuration the block rejects.
+
+    Examples
+    --------
+    >>> generate_features("flatten", 1, [1.0, 2.0, 3.0], ["x"], 100, minimum=False, maximum=False,
+    ...                   rms=False, stdev=False, skewness=False, kurtosis=False)["features"]
+    array([2.])
+    """
+    data = np.asarray(raw_data)
+    if data.ndim != 1:
+        raise ConfigError(f"raw_data must be one-dimensional, got shape {data.shape} (dsp block {block}, field raw_data)")
+    plan = get_plan(block, implementation_version, data.size, len(axes), sampling_freq, params, _image_size(block, data))
+    window = data[None, :] if block == "image" else data.astype(np.float64, copy=False)[None, :]
+    features = np.asarray(plan.run(window)[0], dtype=np.float64)
+    out: dict[str, Any] = {"features": features, "graphs": []}
+    if plan.labels is not None:
+        out["labels"] = list(plan.labels)
+    out["fft_used"] = list(plan.fft_used)
+    out["output_config"] = _copy_config(plan.output_config)
+    return out
+
+
+def _copy_config(config: dict) -> dict:
+    return {key: dict(value) if isinstance(value, dict) else value for key, value in config.items()}
+
+
+def compute_features(block: str, implementation_version: int, windows: np.ndarray, axes: Sequence[str],
+                     sampling_freq: float, params: Mapping[str, Any]) -> np.ndarray:
+    """Compute the features of many windows at once.
+
+    Parameters
+    ----------
+    block, implementation_version, axes, sampling_freq
+        As for :func:`generate_features`.
+    windows : float64 array of shape (W, N * A)
+        One window per row, in ``raw_data`` layout (for ``image``: ``[width, height, pixels...]``
+        with integral values; int64 is accepted too).
+    params : mapping
+        Keyword arguments of the block, e.g. from :func:`~evalcore.dsp.params.params_from_dsp_config`.
+
+    Returns
+    -------
+    float32 array of shape (W, F)
+        Row ``i`` equals ``generate_features(..., windows[i], ...)["features"]`` cast to float32,
+        bit for bit.
+
+    Raises
+    ------
+    ConfigError
+        As for :func:`generate_features`, or ``windows`` not two-dimensional.
+    """
+    windows = np.asarray(windows)
+    if windows.ndim != 2:
+        raise ConfigError(f"windows must be two-dimensional (W, values), got shape {windows.shape} (dsp block {block})")
+    if block != "image":
+        windows = windows.astype(np.float64, copy=False)
+    if block == "image" and len(windows) == 0:
+        # No window to read the size from; the feature count depends only on the pixel count.
+        size = (max(1, windows.shape[1] - 2), 1)
+    else:
+        size = _image_size(block, windows)
+    plan = get_plan(block, implementation_version, windows.shape[1], len(axes), sampling_freq, params, size)
+    out = np.empty((len(windows), plan.n_features), dtype=np.float32)
+    for start in range(0, len(windows), _CHUNK_WINDOWS):
+        chunk = windows[start:start + _CHUNK_WINDOWS]
+        out[start:start + len(chunk)] = plan.run(chunk)
+    return out
+
+
+def apply_normalize_data(features: np.ndarray, normalize_data: str) -> np.ndarray:
+    """Apply ``DSPInfo.normalizeData`` to DSP features.
+
+    Parameters
+    ----------
+    features : array of shape (W, F)
+    normalize_data : str
+        ``none`` returns ``features`` unchanged.
+
+    Returns
+    -------
+    array of shape (W, F)
+
+    Raises
+    ------
+    ConfigError
+        For ``normalize-channel-standard-scaler``: its definition (which statistics, fitted on
+        which data, per which channel) is not public, and the fitted statistics are not part of
+        any export we read, so we refuse rather than guess. Also for any other value.
+    """
+    if normalize_data == "none":
+        return features
+    if normalize_data == "normalize-channel-standard-scaler":
+        raise ConfigError(
+            "normalizeData 'normalize-channel-standard-scaler' is not supported: its definition and "
+            "fitted statistics are not public (field dsp.normalizeData)"
+        )
+    raise ConfigError(
+        f"invalid value {normalize_data!r}, expected one of {', '.join(NORMALIZE_DATA_MODES)} (field dsp.normalizeData)"
+    )

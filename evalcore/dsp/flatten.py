@@ -1,0 +1,73 @@
+"""The ``flatten`` block: per-axis summary statistics of the window.
+
+Per axis, after multiplying every value by ``scale_axes``, and only for the enabled statistics,
+in this fixed order: average, minimum, maximum, RMS, population std, skewness (biased) and
+kurtosis (Fisher excess, biased). Features are grouped by axis (golden README, "Flatten").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from evalcore.dsp._plan import BlockPlan, axes_major, flat_output_config
+from evalcore.dsp._stats import rms, skew_kurtosis
+
+# (parameter, label) in output order.
+STATISTICS = (
+    ("average", "Average"),
+    ("minimum", "Minimum"),
+    ("maximum", "Maximum"),
+    ("rms", "RMS"),
+    ("stdev", "Stdev"),
+    ("skewness", "Skewness"),
+    ("kurtosis", "Kurtosis"),
+)
+
+
+def _all_statistics(values: np.ndarray) -> dict[str, np.ndarray]:
+    """Every statistic of (W, A, N) float64 values along N, each of shape (W, A)."""
+    skewness, kurtosis = skew_kurtosis(values)
+    return {
+        "average": values.mean(axis=-1),
+        "minimum": values.min(axis=-1),
+        "maximum": values.max(axis=-1),
+        "rms": rms(values),
+        "stdev": values.std(axis=-1),
+        "skewness": skewness,
+        "kurtosis": kurtosis,
+    }
+
+
+def make_plan(version: int, n_values: int, n_axes: int, sampling_freq: float, params: dict) -> BlockPlan:
+    """Plan the flatten block.
+
+    Parameters
+    ----------
+    version : int
+        Implementation version (1).
+    n_values : int
+        Values per window (readings times axes).
+    n_axes : int
+        Axes interleaved in the window.
+    sampling_freq : float
+        Unused.
+    params : dict
+        Resolved parameters: ``scale_axes`` and one bool per statistic.
+
+    Returns
+    -------
+    BlockPlan
+        ``run`` returns float64 features of shape (W, n_axes * n_enabled).
+    """
+    enabled = [name for name, _ in STATISTICS if params[name]]
+    labels = [label for name, label in STATISTICS if params[name]]
+    scale = params["scale_axes"]
+    n_features = n_axes * len(enabled)
+
+    def run(windows: np.ndarray) -> np.ndarray:
+        values = axes_major(windows * scale, n_axes)
+        stats = _all_statistics(values) if enabled else {}
+        out = np.stack([stats[name] for name in enabled], axis=-1) if enabled else np.empty((len(windows), n_axes, 0))
+        return out.reshape(len(windows), n_features)
+
+    return BlockPlan(n_features, flat_output_config(n_features), [], labels, run)

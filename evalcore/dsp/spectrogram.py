@@ -1,0 +1,92 @@
+"""The ``spectrogram`` block: the power spectrogram of one axis, scaled per version.
+
+Behaviour from ``shared/golden/dsp/README.md`` ("Spectrogram"):
+- v1/v2: min-max scale the power spectrogram over the whole window (a constant window gives 0);
+- v3: if any sample lies outside [-1, 1], divide the window by 32768 (float32) first; then
+  ``(10*log10(max(power, 1e-30)) - noise_floor_db) / (12 - noise_floor_db)`` clipped to [0, 1];
+- v4: as v3 without the rescaling and without the upper clip.
+``show_axes`` only affects Studio's graphs and is ignored.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from evalcore.dsp._framing import check_fft_length, check_single_axis, frame_layout, power_spectrum
+from evalcore.dsp._plan import BlockPlan
+from evalcore.errors import ConfigError
+
+# The spectrogram rejects frames and strides shorter than this many samples.
+_MIN_FRAME_SAMPLES = 4
+
+
+def _scale(power: np.ndarray, version: int, noise_floor_db: float) -> np.ndarray:
+    """Per-version scaling of a (W, F, B) float64 power spectrogram."""
+    if version <= 2:
+        low = power.min(axis=(1, 2), keepdims=True)
+        high = power.max(axis=(1, 2), keepdims=True)
+        span = high - low
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scaled = (power - low) / span
+        return np.where(span == 0, 0.0, scaled)
+    db = 10 * np.log10(np.clip(power, 1e-30, None))
+    scaled = (db - noise_floor_db) / (-noise_floor_db + 12)
+    return np.clip(scaled, 0, 1 if version == 3 else None)
+
+
+def make_plan(version: int, n_values: int, n_axes: int, sampling_freq: float, params: dict) -> BlockPlan:
+    """Plan the spectrogram block.
+
+    Parameters
+    ----------
+    version : int
+        Implementation version, 1-4.
+    n_values : int
+        Samples per window.
+    n_axes : int
+        Must be 1.
+    sampling_freq : float
+        Hz.
+    params : dict
+        Resolved parameters (``frame_length``, ``frame_stride``, ``fft_length``,
+        ``noise_floor_db``, ``show_axes``).
+
+    Returns
+    -------
+    BlockPlan
+        ``run`` returns float64 features of shape (W, frames * (fft_length // 2 + 1)), frame-major.
+
+    Raises
+    ------
+    ConfigError
+        More than one axis, an FFT length that is not a power of 2, frames or strides under 4
+        samples, a frame longer than the window, or fewer than 1 or more than 500 frames.
+    """
+    check_single_axis("spectrogram", version, n_axes)
+    fft_length = params["fft_length"]
+    check_fft_length("spectrogram", version, fft_length)
+    frame, stride, n_frames = frame_layout(
+        "spectrogram", version, n_values, sampling_freq, params["frame_length"], params["frame_stride"]
+    )
+    for name, samples in (("frame_length", frame), ("frame_stride", stride)):
+        if samples < _MIN_FRAME_SAMPLES:
+            raise ConfigError(
+                f"{name} must be at least {_MIN_FRAME_SAMPLES} samples, got {samples} "
+                f"(spectrogram v{version}, field {name})"
+            )
+    n_bins = fft_length // 2 + 1
+    noise_floor_db = params["noise_floor_db"]
+
+    def run(windows: np.ndarray) -> np.ndarray:
+        signal = windows
+        if version == 3:
+            # Only windows with a sample outside [-1, 1] are taken as int16-scale and rescaled.
+            is_int16_scale = np.abs(windows).max(axis=1) > 1
+            if is_int16_scale.any():
+                signal = windows.copy()
+                signal[is_int16_scale] = (windows[is_int16_scale] / 32768).astype(np.float32)
+        power = power_spectrum(signal, frame, stride, n_frames, fft_length)
+        return _scale(power, version, noise_floor_db).reshape(len(windows), n_frames * n_bins)
+
+    output_config = {"type": "spectrogram", "shape": {"width": n_frames, "height": n_bins}}
+    return BlockPlan(n_frames * n_bins, output_config, [fft_length], None, run)
