@@ -1,0 +1,302 @@
+"""A classifier's additional metrics as Edge Impulse computes them (``calculate_classification_metrics``).
+
+Dimension letters: N windows, K classes.
+
+Reproduces ``ei_sklearn/metrics.py`` ``calculate_classification_metrics`` (golden README,
+"classification"), which Studio's classify job runs on the test set after mapping test labels
+to training indices and dropping labels not in training, with its quirks:
+
+1. each probability row is renormalised to sum to 1 first; AUC and loss use these values;
+2. predicted labels are the argmax (first index wins a tie), with no threshold and no
+   ``uncertain``; the confusion matrix is K x K;
+3. the classification report covers only the classes present in ``y_true`` or the predictions
+   (``zero_division=0``); ``weighted_average`` copies its "weighted avg" row;
+4. ``roc_auc``: for K == 2 the *argmax labels* are the scores (a quirk: this equals balanced
+   accuracy); for K > 2 one-vs-rest macro AUC on the renormalised probabilities; None when
+   sklearn would raise "Only one class present in y_true" (K == 2) or "Number of classes in
+   y_true not equal to the number of columns in 'y_score'" (K > 2: some class has no window);
+5. ``loss`` = ``log_loss(y_true, probs, labels=range(K))`` as sklearn 1.3 computes it: clip to
+   [eps, 1 - eps] (float64 eps), renormalise, mean of -log p[true].
+
+Compatibility notes
+-------------------
+- AUC is the exactly rounded Mann-Whitney ratio (:mod:`kernels.ranking`), and the loss mean is
+  ``math.fsum`` / N; sklearn's trapezoids and pairwise sums may differ by a few ulps. Both are
+  independent of window order, so sharded runs merge bit-identically.
+- Newer sklearn (>= 1.5 or so) returns NaN instead of raising for a single-class binary AUC, so
+  EI's code would then report NaN; we keep None (the 2024 behaviour, golden data).
+- A probability row that sums to 0 (possible for an int8 model) would make EI's code fail; it
+  is replaced by the uniform distribution (``zero_rows="uniform"``) or rejected
+  (``zero_rows="raise"``).
+- Probabilities are converted to float64 before anything else (EI passes float32 TFLite output
+  through numpy; the golden data were recorded in float64).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from evalcore.errors import ConfigError
+
+__all__ = [
+    "ClassifierMetrics",
+    "ClassifierMetricsAccumulator",
+    "classifier_metrics",
+    "calculate_classification_metrics",
+]
+
+_EPS = float(np.finfo(np.float64).eps)
+
+
+@dataclass(frozen=True)
+class ClassifierMetrics:
+    """EI's classification metrics of one learn block.
+
+    Attributes
+    ----------
+    confusion_matrix : int64 array of shape (K, K)
+        Rows = true class, columns = argmax class.
+    report_labels : int64 array of shape (P,)
+        Classes present in the true or predicted labels, ascending.
+    precision, recall, f1, support : float64 arrays of shape (P,)
+        Per present class (``zero_division=0``).
+    accuracy : float or None
+    macro_precision, macro_recall, macro_f1 : float or None
+    weighted_precision, weighted_recall, weighted_f1 : float or None
+        The "weighted avg" row, weighted by support (None without windows).
+    roc_auc : float or None
+    loss : float or None
+    n_windows : int
+    """
+
+    confusion_matrix: np.ndarray
+    report_labels: np.ndarray
+    precision: np.ndarray
+    recall: np.ndarray
+    f1: np.ndarray
+    support: np.ndarray
+    accuracy: float | None
+    macro_precision: float | None
+    macro_recall: float | None
+    macro_f1: float | None
+    weighted_precision: float | None
+    weighted_recall: float | None
+    weighted_f1: float | None
+    roc_auc: float | None
+    loss: float | None
+    n_windows: int
+
+    def to_ei_dict(self) -> dict:
+        """The dict EI's ``calculate_classification_metrics`` returns (for golden comparisons)."""
+        report: dict = {}
+        for i, label in enumerate(self.report_labels.tolist()):
+            report[str(label)] = {
+                "precision": float(self.precision[i]),
+                "recall": float(self.recall[i]),
+                "f1-score": float(self.f1[i]),
+                "support": float(self.support[i]),
+            }
+        n = float(self.n_windows)
+        report["accuracy"] = self.accuracy
+        report["macro avg"] = {"precision": self.macro_precision, "recall": self.macro_recall,
+                               "f1-score": self.macro_f1, "support": n}
+        report["weighted avg"] = {"precision": self.weighted_precision, "recall": self.weighted_recall,
+                                  "f1-score": self.weighted_f1, "support": n}
+        return {
+            "confusion_matrix": self.confusion_matrix.tolist(),
+            "classification_report": report,
+            "roc_auc": self.roc_auc,
+            "loss": self.loss,
+            "support": self.n_windows,
+            "weighted_average": {"precision": self.weighted_precision, "recall": self.weighted_recall,
+                                 "f1-score": self.weighted_f1},
+        }
+
+
+def _renormalise(probs: np.ndarray, zero_rows: str) -> np.ndarray:
+    row_sum = probs.sum(axis=1, keepdims=True)
+    if (row_sum == 0).any():
+        if zero_rows == "raise":
+            bad = int(np.flatnonzero(row_sum[:, 0] == 0)[0])
+            raise ConfigError(f"probability row {bad} sums to 0; cannot renormalise")
+        probs = probs.copy()
+        probs[row_sum[:, 0] == 0] = 1.0
+        row_sum = probs.sum(axis=1, keepdims=True)
+    return probs / row_sum
+
+
+def _prf(cm: np.ndarray):
+    """Per-class P/R/F1/support over the classes present, as sklearn's precision_recall_fscore_support."""
+    tp = np.diagonal(cm).astype(np.int64)
+    true_sum = cm.sum(axis=1)
+    pred_sum = cm.sum(axis=0)
+    present = np.flatnonzero((true_sum + pred_sum) > 0)
+    tp, true_sum, pred_sum = tp[present], true_sum[present], pred_sum[present]
+
+    def divide(num, den):
+        safe = np.where(den == 0, 1, den)
+        return np.where(den == 0, 0.0, num / safe)
+
+    precision = divide(tp, pred_sum)
+    recall = divide(tp, true_sum)
+    f1 = divide(2.0 * tp, (1.0 * true_sum + pred_sum))  # sklearn >= 1.3: 2tp / (2tp + fp + fn)
+    return present.astype(np.int64), precision, recall, f1, true_sum
+
+
+def _weighted(values: np.ndarray, weights: np.ndarray) -> float | None:
+    total = weights.sum(dtype=np.float64)
+    if total == 0:
+        return None
+    return float(np.multiply(values, weights, dtype=np.float64).sum() / total)
+
+
+def _roc_auc(y_true, probs, labels, n_classes) -> float | None:
+    from kernels.ranking import roc_auc_binary, roc_auc_ovr
+
+    n_present = np.unique(y_true).size
+    if n_classes == 2:
+        if n_present < 2:
+            return None
+        return roc_auc_binary(y_true == 1, labels.astype(np.float64))
+    if n_classes < 2 or n_present != n_classes:
+        return None
+    return float(np.mean(roc_auc_ovr(y_true, probs)))
+
+
+def _log_loss(y_true, probs) -> float:
+    clipped = np.clip(probs, _EPS, 1 - _EPS)
+    clipped = clipped / clipped.sum(axis=1)[:, np.newaxis]
+    picked = clipped[np.arange(y_true.shape[0]), y_true]
+    return math.fsum((-np.log(picked)).tolist()) / y_true.shape[0]
+
+
+def classifier_metrics(y_true, probs, n_classes: int, *,
+                       zero_rows: Literal["uniform", "raise"] = "uniform") -> ClassifierMetrics:
+    """EI's classification metrics from true class indices and per-window probabilities.
+
+    Parameters
+    ----------
+    y_true : integer array of shape (N,)
+        True class index per window, ``0..K-1`` (map unknown test labels out beforehand).
+    probs : float array of shape (N, K)
+        Model output per window.
+    n_classes : int
+        K.
+    zero_rows : {"uniform", "raise"}
+        What to do with a probability row summing to 0 (see the module notes).
+
+    Returns
+    -------
+    ClassifierMetrics
+
+    Raises
+    ------
+    ConfigError
+        On shape mismatch, a label outside ``0..K-1``, or NaN probabilities.
+    """
+    from kernels.confusion import confusion_matrix
+
+    y_true = np.asarray(y_true)
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.ndim != 2 or probs.shape[1] != n_classes or y_true.shape != (probs.shape[0],):
+        raise ConfigError(
+            f"need y_true (N,) and probs (N, {n_classes}), got {y_true.shape} and {probs.shape}"
+        )
+    if y_true.size and (y_true.min() < 0 or y_true.max() >= n_classes):
+        raise ConfigError(f"true labels must lie in 0..{n_classes - 1}")
+    if np.isnan(probs).any():
+        raise ConfigError("probabilities contain NaN")
+    y_true = y_true.astype(np.int64)
+    n = y_true.shape[0]
+    probs = _renormalise(probs, zero_rows) if n else probs
+    labels = np.argmax(probs, axis=1) if n else np.zeros(0, dtype=np.int64)
+    cm = confusion_matrix(y_true, labels, n_classes)
+    present, precision, recall, f1, support = _prf(cm)
+    has = n > 0
+    return ClassifierMetrics(
+        confusion_matrix=cm,
+        report_labels=present,
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        support=support.astype(np.float64),
+        accuracy=int(np.trace(cm)) / n if has else None,
+        macro_precision=float(np.mean(precision)) if has else None,
+        macro_recall=float(np.mean(recall)) if has else None,
+        macro_f1=float(np.mean(f1)) if has else None,
+        weighted_precision=_weighted(precision, support),
+        weighted_recall=_weighted(recall, support),
+        weighted_f1=_weighted(f1, support),
+        roc_auc=_roc_auc(y_true, probs, labels, n_classes) if has else None,
+        loss=_log_loss(y_true, probs) if has else None,
+        n_windows=n,
+    )
+
+
+def calculate_classification_metrics(y_true, probs, num_classes: int) -> dict:
+    """Same inputs and output dict as EI's ``ei_sklearn.metrics.calculate_classification_metrics``.
+
+    ``y_true`` holds class indices (EI passes one-hot rows; give their argmax). Returns
+    ``{"confusion_matrix", "classification_report", "roc_auc", "loss", "support",
+    "weighted_average"}`` as EI does (lists and floats).
+    """
+    return classifier_metrics(y_true, probs, num_classes).to_ei_dict()
+
+
+class ClassifierMetricsAccumulator:
+    """Mergeable state for :func:`classifier_metrics`: the windows' true labels and probabilities.
+
+    AUC needs every score, so the state concatenates (int64 labels, float64 probabilities).
+    :meth:`compute` is independent of the order of windows (see the module notes), so any split
+    merges to the same result.
+
+    Parameters
+    ----------
+    n_classes : int
+        K, the classifier's number of outputs.
+    zero_rows : {"uniform", "raise"}
+        Passed to :func:`classifier_metrics`.
+    """
+
+    def __init__(self, n_classes: int, *, zero_rows: Literal["uniform", "raise"] = "uniform"):
+        self.n_classes = int(n_classes)
+        self.zero_rows = zero_rows
+        self._labels: list[np.ndarray] = []
+        self._probs: list[np.ndarray] = []
+
+    def update(self, y_true, probs) -> None:
+        """Add windows; those whose true label is outside ``0..K-1`` (not a training label) are dropped.
+
+        Parameters
+        ----------
+        y_true : integer array of shape (W,)
+        probs : float array of shape (W, K)
+        """
+        y_true = np.asarray(y_true).astype(np.int64).reshape(-1)
+        probs = np.asarray(probs, dtype=np.float64)
+        if probs.ndim != 2 or probs.shape != (y_true.shape[0], self.n_classes):
+            raise ConfigError(
+                f"need probs of shape ({y_true.shape[0]}, {self.n_classes}), got {probs.shape}"
+            )
+        keep = (y_true >= 0) & (y_true < self.n_classes)
+        self._labels.append(y_true[keep])
+        self._probs.append(probs[keep])
+
+    def merge(self, other: "ClassifierMetricsAccumulator") -> "ClassifierMetricsAccumulator":
+        """Append ``other``'s windows (same K required); returns self."""
+        if other.n_classes != self.n_classes:
+            raise ConfigError(f"cannot merge {other.n_classes}-class metrics into {self.n_classes}-class")
+        self._labels.extend(other._labels)
+        self._probs.extend(other._probs)
+        return self
+
+    def compute(self) -> ClassifierMetrics:
+        """:func:`classifier_metrics` over every window added so far."""
+        y_true = np.concatenate(self._labels) if self._labels else np.zeros(0, dtype=np.int64)
+        probs = (np.concatenate(self._probs) if self._probs
+                 else np.zeros((0, self.n_classes), dtype=np.float64))
+        return classifier_metrics(y_true, probs, self.n_classes, zero_rows=self.zero_rows)

@@ -1,0 +1,138 @@
+"""Regression metrics: Studio's ``accuracy`` (good/bad by threshold, ``mseScore``) and EI's MSE/MAE/EV.
+
+Dimension letters: W windows.
+
+The state concatenates (predicted, expected) per window; every sum in :meth:`compute` is a
+``math.fsum`` (exactly rounded), so the result does not depend on window order and sharded runs
+merge bit-identically. Values equal sklearn's ``mean_squared_error``, ``mean_absolute_error``
+and ``explained_variance_score`` (what EI's ``calculate_regression_metrics`` calls) to a few ulps.
+
+Compatibility notes
+-------------------
+- Good window: ``|predicted - expected| <= threshold`` (``inclusive=True``; see
+  :mod:`evalcore.learn.regression`).
+- ``mseScore`` = mean squared error over all test windows; ``accuracyScore`` = good / windows
+  (``report_accuracy=True``; Studio's regression page shows an accuracy from the threshold).
+- ``summaryPerClass``, ``confusionMatrixValues`` and ``allLabels`` are empty for regression:
+  there are no classes (undocumented; the API requires the keys).
+- Explained variance follows sklearn's ``force_finite=True``: a constant target gives 1.0 for a
+  perfect prediction, else 0.0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from evalcore.errors import ConfigError
+from evalcore.metrics.classification import AccuracySummary, GoodBad
+
+__all__ = ["RegressionMetrics", "RegressionAccumulator"]
+
+
+@dataclass(frozen=True)
+class RegressionMetrics:
+    """Regression results over all windows.
+
+    Attributes
+    ----------
+    mse, mae, explained_variance : float or None
+        None without windows.
+    good, bad : int
+        Windows within / outside the threshold.
+    n_windows : int
+    accuracy : AccuracySummary
+        Studio's ``accuracy`` object for a regression block.
+    """
+
+    mse: float | None
+    mae: float | None
+    explained_variance: float | None
+    good: int
+    bad: int
+    n_windows: int
+    accuracy: AccuracySummary
+
+
+def _mean(values: np.ndarray) -> float:
+    return math.fsum(values.tolist()) / values.shape[0]
+
+
+def _explained_variance(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    diff = y_true - y_pred
+    numerator = _mean((diff - _mean(diff)) ** 2)
+    denominator = _mean((y_true - _mean(y_true)) ** 2)
+    if denominator == 0.0:
+        return 1.0 if numerator == 0.0 else 0.0
+    return 1.0 - numerator / denominator
+
+
+class RegressionAccumulator:
+    """Mergeable regression state: predicted and expected value per window.
+
+    Parameters
+    ----------
+    threshold : float
+        Maximum absolute error of a good window.
+    inclusive : bool, default True
+        ``|error| <= threshold`` is good (False: ``<``).
+    report_accuracy : bool, default True
+        Fill ``accuracy_score`` of the summary.
+    """
+
+    def __init__(self, threshold: float, *, inclusive: bool = True, report_accuracy: bool = True):
+        self.threshold = float(threshold)
+        self.inclusive = inclusive
+        self.report_accuracy = report_accuracy
+        self._predicted: list[np.ndarray] = []
+        self._expected: list[np.ndarray] = []
+
+    def update(self, predicted, expected) -> None:
+        """Add windows: float arrays of shape (W,) (predicted may be (W, 1))."""
+        predicted = np.asarray(predicted, dtype=np.float64).reshape(-1)
+        expected = np.asarray(expected, dtype=np.float64).reshape(-1)
+        if predicted.shape != expected.shape:
+            raise ConfigError(
+                f"predicted has {predicted.shape[0]} windows but expected has {expected.shape[0]}"
+            )
+        self._predicted.append(predicted)
+        self._expected.append(expected)
+
+    def merge(self, other: "RegressionAccumulator") -> "RegressionAccumulator":
+        """Append ``other``'s windows (same threshold rule required); returns self."""
+        if (other.threshold, other.inclusive) != (self.threshold, self.inclusive):
+            raise ConfigError(
+                f"cannot merge regression metrics with thresholds {self.threshold} and {other.threshold}"
+            )
+        self._predicted.extend(other._predicted)
+        self._expected.extend(other._expected)
+        return self
+
+    def compute(self) -> RegressionMetrics:
+        """Metrics over every window added so far (pure)."""
+        y_pred = np.concatenate(self._predicted) if self._predicted else np.zeros(0)
+        y_true = np.concatenate(self._expected) if self._expected else np.zeros(0)
+        n = y_true.shape[0]
+        abs_error = np.abs(y_true - y_pred)
+        within = abs_error <= self.threshold if self.inclusive else abs_error < self.threshold
+        good = int(np.count_nonzero(within))
+        mse = _mean((y_true - y_pred) ** 2) if n else None
+        summary = AccuracySummary(
+            total_summary=GoodBad(good, n - good),
+            summary_per_class={},
+            confusion_matrix_values={},
+            all_labels=[],
+            accuracy_score=good / n if n and self.report_accuracy else None,
+            mse_score=mse,
+        )
+        return RegressionMetrics(
+            mse=mse,
+            mae=_mean(abs_error) if n else None,
+            explained_variance=_explained_variance(y_true, y_pred) if n else None,
+            good=good,
+            bad=n - good,
+            n_windows=n,
+            accuracy=summary,
+        )
