@@ -111,3 +111,85 @@ def naive_gmm_log_likelihood(x, weights, means, precisions_cholesky):
 # --- boxes / COCO (kernels.boxes) ------------------------------------------------------------
 
 # --- centroids / FOMO (kernels.centroids) ----------------------------------------------------
+
+
+def naive_fuse_heatmap_cells(heatmap, threshold):
+    """FOMO cells above ``threshold`` fused in one pass (EI ``fuse_adjacent``), as plain lists."""
+    n_rows, n_cols, n_classes = heatmap.shape
+    collected = []  # [row0, col0, row1, col1, label, score]
+    for k in range(1, n_classes):
+        for r in range(n_rows):
+            for c in range(n_cols):
+                prob = float(heatmap[r, c, k])
+                if prob <= threshold or prob != prob:
+                    continue
+                cell = [r / n_rows, c / n_cols, (r + 1) / n_rows, (c + 1) / n_cols]
+                for box in collected:
+                    disjoint = (
+                        cell[0] > box[2] or cell[2] < box[0] or cell[1] > box[3] or cell[3] < box[1]
+                    )
+                    if box[4] == k and not disjoint:
+                        box[0], box[1] = min(box[0], cell[0]), min(box[1], cell[1])
+                        box[2], box[3] = max(box[2], cell[2]), max(box[3], cell[3])
+                        box[5] = max(box[5], prob)
+                        break
+                else:
+                    collected.append(cell + [k, prob])
+    boxes = np.array([b[:4] for b in collected], dtype=np.float64).reshape(-1, 4)
+    labels = np.array([b[4] for b in collected], dtype=np.int32)
+    scores = np.array([b[5] for b in collected], dtype=np.float64)
+    return boxes, labels, scores
+
+
+def naive_match_nearest_centroids(pred_centroids, pred_labels, true_centroids, true_labels, max_distance):
+    """Greedy many-to-one nearest same-label centroid within ``max_distance`` (EI ``match_by_near_centroids``)."""
+    matched_true, matched_distance, pairs = [], [], []
+    for p, (pr, pc) in enumerate(pred_centroids.tolist()):
+        best, best_d = -1, math.inf
+        for g, (tr, tc) in enumerate(true_centroids.tolist()):
+            if int(true_labels[g]) != int(pred_labels[p]):
+                continue
+            d = math.sqrt((pr - tr) * (pr - tr) + (pc - tc) * (pc - tc))
+            pairs.append((p, g, d))
+            if d <= max_distance and d < best_d:
+                best, best_d = g, d
+        matched_true.append(best)
+        matched_distance.append(best_d if best >= 0 else math.nan)
+    return (
+        np.array(matched_true, dtype=np.int64),
+        np.array(matched_distance, dtype=np.float64),
+        np.array([q[0] for q in pairs], dtype=np.int64),
+        np.array([q[1] for q in pairs], dtype=np.int64),
+        np.array([q[2] for q in pairs], dtype=np.float64),
+    )
+
+
+def _naive_iou_float32(a, b):
+    """float32 IoU of two ``[y1, x1, y2, x2]`` boxes, every step rounded to float32 (TF ``IOU``)."""
+    f = np.float32
+    ay0, ay1 = min(f(a[0]), f(a[2])), max(f(a[0]), f(a[2]))
+    ax0, ax1 = min(f(a[1]), f(a[3])), max(f(a[1]), f(a[3]))
+    by0, by1 = min(f(b[0]), f(b[2])), max(f(b[0]), f(b[2]))
+    bx0, bx1 = min(f(b[1]), f(b[3])), max(f(b[1]), f(b[3]))
+    area_a = f(f(ay1 - ay0) * f(ax1 - ax0))
+    area_b = f(f(by1 - by0) * f(bx1 - bx0))
+    if area_a <= 0 or area_b <= 0:
+        return f(0.0)
+    inter_h = max(f(min(ay1, by1) - max(ay0, by0)), f(0.0))
+    inter_w = max(f(min(ax1, bx1) - max(ax0, bx0)), f(0.0))
+    inter = f(inter_h * inter_w)
+    return f(inter / f(f(area_a + area_b) - inter))
+
+
+def naive_non_max_suppression(boxes, scores, max_output_size, iou_threshold, score_threshold):
+    """Greedy hard NMS as ``tf.image.non_max_suppression`` documents it, one candidate at a time."""
+    iou_thr, score_thr = np.float32(iou_threshold), np.float32(score_threshold)
+    candidates = [i for i in range(len(scores)) if np.float32(scores[i]) > score_thr]
+    candidates.sort(key=lambda i: (-float(scores[i]), i))
+    selected = []
+    for i in candidates:
+        if len(selected) >= max_output_size:
+            break
+        if not any(_naive_iou_float32(boxes[i], boxes[j]) > iou_thr for j in selected):
+            selected.append(i)
+    return np.array(selected, dtype=np.int64)
