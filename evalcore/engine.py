@@ -1,0 +1,161 @@
+"""The run: map over samples (windows -> DSP -> model -> decode), reduce with accumulators, report.
+
+Samples are independent up to their ``SampleOutcome``; model inference is batched across the
+windows of several samples (``RunOptions.batch_rows`` rows per call), so a dataset of many short
+samples costs about as much as one long batched model call. Memory stays flat: prepared samples
+are released as soon as their outcomes are reduced and reported.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evalcore.errors import BundleError, ConfigError
+
+__all__ = ["RunOptions", "RunResult", "run_bundle", "write_outputs"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Options of one ``evalcore run``; every open Studio rule is one of these (README, Compatibility notes)."""
+
+    variant: str = "float32"
+    category: str = "testing"
+    thresholds: dict[str, float] = field(default_factory=dict)
+    features: str = "auto"
+    akida_device: str = "auto"
+    threads: int = 1
+    batch_rows: int = 1024
+    quiet: bool = True
+
+    def __post_init__(self):
+        if self.variant not in ("float32", "int8", "akida"):
+            raise ConfigError(f"variant must be one of float32, int8, akida, got {self.variant!r}")
+        if self.threads < 1:
+            raise ConfigError(f"threads must be >= 1, got {self.threads}")
+        if self.batch_rows < 1:
+            raise ConfigError(f"batch size must be >= 1, got {self.batch_rows}")
+
+    @classmethod
+    def from_cli(cls, args) -> "RunOptions":
+        """Build options from the parsed ``evalcore run`` arguments."""
+        thresholds: dict[str, float] = {}
+        for item in args.threshold:
+            key, sep, value = item.rpartition("=")
+            if not sep or not key:
+                raise ConfigError(f"--threshold takes BLOCK=VALUE, got {item!r}")
+            try:
+                thresholds[key.strip()] = float(value)
+            except ValueError as err:
+                raise ConfigError(f"--threshold value must be a number, got {value!r} in {item!r}") from err
+        return cls(
+            variant=args.variant,
+            category=args.category,
+            thresholds=thresholds,
+            features=args.features,
+            akida_device=args.akida_device,
+            threads=args.threads,
+            batch_rows=args.batch_size,
+            quiet=args.quiet,
+        )
+
+
+@dataclass
+class RunResult:
+    """A finished run: the response model plus what the CLI prints."""
+
+    response: object  # schema.ClassifyJobResponse
+    n_samples: int
+    n_windows: int
+    seconds: float
+    engines: dict[int, str]
+    variant: str
+
+    def summary_line(self) -> str:
+        acc = self.response.accuracy
+        score = "" if acc.accuracy_score is None else f", accuracy {acc.accuracy_score:.4f}"
+        engines = ", ".join(f"block {k}: {v}" for k, v in self.engines.items())
+        return (
+            f"evaluated {self.n_samples} samples ({self.n_windows} windows) with the {self.variant} variant "
+            f"in {self.seconds:.2f} s{score} [{engines}]"
+        )
+
+
+def run_bundle(bundle_dir: str | Path, options: RunOptions | None = None, *, shard: tuple[int, int] | None = None):
+    """Evaluate a bundle and return its ``ClassifyJobResponse``.
+
+    Parameters
+    ----------
+    bundle_dir : str or Path
+        The bundle folder (see ``evalcore.bundle``).
+    options : RunOptions, optional
+        Variant, category, threshold overrides, runtime settings.
+    shard : (int, int), optional
+        ``(i, n)``: evaluate only samples whose position modulo ``n`` is ``i``; used to check that
+        split runs merge to the same result (``evalcore.engine`` reduce is mergeable).
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    BundleError, ConfigError, ModelError
+        Bad input, with the file, the sample and the field named.
+    """
+    from evalcore.bundle import load_project
+    from evalcore.data import load_dataset
+    from evalcore.pipeline import Pipeline
+    from evalcore.progress import Progress
+    from evalcore.report import ReportBuilder
+
+    options = options or RunOptions()
+    t0 = time.perf_counter()
+    project = load_project(bundle_dir)
+    index = load_dataset(project.dataset_dir, category=options.category)
+    records = list(index.records)
+    if shard is not None:
+        i, n = shard
+        records = records[i::n]
+    if not records and shard is None:
+        raise BundleError(f"the dataset has no {options.category} samples", path=project.dataset_dir)
+    pipeline = Pipeline(project, options)
+    builder = ReportBuilder(project, pipeline, records)
+    with Progress(len(records), "evaluating", enabled=not options.quiet) as progress:
+        for outcome in pipeline.outcomes(records):
+            builder.add(outcome)
+            progress.update(1)
+    response = builder.build()
+    return RunResult(
+        response=response,
+        n_samples=len(records),
+        n_windows=builder.n_windows,
+        seconds=time.perf_counter() - t0,
+        engines=pipeline.engines(),
+        variant=options.variant,
+    )
+
+
+def write_outputs(result: RunResult, *, out: str | Path, page_size: int | None = None, out_dir: str | Path | None = None):
+    """Write the full response (atomically) and, with ``page_size``, the paged form.
+
+    Pages are ``<out_dir>/page-<k>.json`` (k from 0), each a ``ClassifyJobResponsePage`` with
+    ``page_size`` samples' results and their predictions, as Studio serves
+    ``classify/all/result/page?limit=page_size&offset=k*page_size``.
+    """
+    from evalcore.jsonio import write_json_atomic
+    from evalcore.report import paginate
+
+    if page_size is not None:
+        if page_size < 1:
+            raise ConfigError(f"--page-size must be >= 1, got {page_size}")
+        if out_dir is None:
+            raise ConfigError("--page-size needs --out-dir")
+    write_json_atomic(Path(out), result.response)
+    if page_size is not None:
+        folder = Path(out_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        for k, page in enumerate(paginate(result.response, page_size)):
+            write_json_atomic(folder / f"page-{k}.json", page)

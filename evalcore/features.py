@@ -1,0 +1,141 @@
+"""One sample -> its windows, their expected labels and the feature rows of every learn block.
+
+The input block decides how a sample is windowed (time series: sliding windows; images: one
+window after the input block's resize), each DSP block turns the windows of the axes it reads
+into feature rows, and a learn block's rows are its DSP blocks' rows side by side in the order
+of its ``dsp`` list (Edge Impulse's concatenation order).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from evalcore.errors import BundleError
+
+__all__ = ["SampleFeaturizer"]
+
+
+class SampleFeaturizer:
+    """Prepares samples for the pipeline; holds the per-run settings read off the impulse."""
+
+    def __init__(self, project, options):
+        self.project = project
+        self.options = options
+        block = project.input_block
+        self.input_type = getattr(block, "type", "time-series")
+        method = getattr(block, "labeling_method_multi_label", None)
+        self.labeling_method = getattr(method, "type", None) or "end-of-window"
+        self.anywhere_labels = tuple(getattr(method, "labels", None) or ())
+
+    def prepare(self, record):
+        """Read, window and featurize one record; returns the pipeline's ``_Prepared``."""
+        from evalcore.data import load_sample_data
+        from evalcore.data.studio import to_studio_sample
+        from evalcore.pipeline import SampleOutcome, _Prepared
+
+        data = load_sample_data(record)
+        sample = to_studio_sample(record, data)
+        if data.kind == "image":
+            windows_by_dsp, plan_ms, ranges, expected, interval = self._image(record, data)
+        else:
+            windows_by_dsp, plan_ms, ranges, expected, interval = self._series(record, data)
+        outcome = SampleOutcome(
+            record=record,
+            sample=sample,
+            start_ms=plan_ms[0],
+            end_ms=plan_ms[1],
+            label_ranges=ranges,
+            expected=expected,
+            window_interval_ms=interval,
+        )
+        features = self._learn_rows(windows_by_dsp, outcome.n_windows)
+        return _Prepared(outcome=outcome, features=features)
+
+    # -- time series -----------------------------------------------------------------------------
+
+    def _series(self, record, data):
+        from evalcore.dsp import compute_features
+        from evalcore.windowing import extract_windows, plan_windows, window_labels
+
+        block = self.project.input_block
+        if self.input_type not in ("time-series", None):
+            raise BundleError(
+                f"the impulse's input block is {self.input_type!r} but the sample is a time series",
+                path=record.path, sample=record.filename, field="impulse.inputBlocks[0].type",
+            )
+        n_values = int(data.values.shape[0])
+        plan = plan_windows(
+            n_values,
+            data.interval_ms,
+            window_size_ms=float(block.window_size_ms),
+            window_increase_ms=float(block.window_increase_ms or block.window_size_ms),
+            frequency_hz=getattr(block, "frequency_hz", None),
+            classification_window_increase_ms=getattr(block, "classification_window_increase_ms", None),
+            pad_zeros=bool(getattr(block, "pad_zeros", False)),
+            sample=record.filename,
+        )
+        expected = window_labels(plan, record.label, labeling_method=self.labeling_method,
+                                 anywhere_labels=self.anywhere_labels)
+        sensor_names = [s.name for s in data.sensors]
+        by_dsp = {}
+        for spec in self.project.dsp.values():
+            columns = _axis_columns(spec.axes, sensor_names, record, spec.id)
+            windows = extract_windows(data.values[:, columns], plan)
+            by_dsp[spec.id] = compute_features(
+                spec.type, spec.implementation_version, windows, list(spec.axes), plan.frequency_hz, spec.params
+            )
+        last = plan.starts + plan.n_window_values - 1
+        ranges = np.stack([plan.starts, np.minimum(last, plan.n_values - 1)], axis=1).astype(np.int64)
+        return by_dsp, (plan.start_ms, plan.end_ms), ranges, expected, plan.interval_ms
+
+    # -- images ----------------------------------------------------------------------------------
+
+    def _image(self, record, data):
+        from evalcore.dsp import compute_image_features, resize_image
+
+        block = self.project.input_block
+        width = int(getattr(block, "image_width", 0) or data.width)
+        height = int(getattr(block, "image_height", 0) or data.height)
+        rgb = resize_image(
+            data.image, width, height,
+            resize_mode=getattr(block, "resize_mode", None) or "squash",
+            resize_method=getattr(block, "resize_method", None) or "lanczos3",
+            crop_anchor=getattr(block, "crop_anchor", None) or "middle-center",
+        )
+        by_dsp = {
+            spec.id: compute_image_features(spec.type, spec.implementation_version, rgb, spec.params)
+            for spec in self.project.dsp.values()
+        }
+        label = record.label.label if record.label.kind == "label" else None
+        zero = np.zeros(1, dtype=np.float64)
+        ranges = np.zeros((1, 2), dtype=np.int64)
+        return by_dsp, (zero, zero.copy()), ranges, [label], 0.0
+
+    # -- learn block rows ------------------------------------------------------------------------
+
+    def _learn_rows(self, by_dsp: dict, n_windows: int) -> dict:
+        rows = {}
+        for lb in self.project.learn:
+            parts = [by_dsp[d] for d in lb.dsp_ids]
+            if not parts:
+                rows[lb.id] = np.zeros((n_windows, 0), dtype=np.float32)
+            elif len(parts) == 1:
+                rows[lb.id] = np.ascontiguousarray(parts[0], dtype=np.float32)
+            else:
+                rows[lb.id] = np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
+        return rows
+
+
+def _axis_columns(axes, sensor_names: list[str], record, dsp_id: int) -> list[int]:
+    """Columns of the sample that a DSP block reads, by axis name (all, in order, when it names none)."""
+    if not axes:
+        return list(range(len(sensor_names)))
+    position = {name: i for i, name in enumerate(sensor_names)}
+    missing = [a for a in axes if a not in position]
+    if missing:
+        raise BundleError(
+            f"DSP block {dsp_id} reads axes {', '.join(missing)}, which the sample does not have "
+            f"(it has {', '.join(sensor_names)})",
+            path=record.path, sample=record.filename, field="sensors",
+        )
+    return [position[a] for a in axes]

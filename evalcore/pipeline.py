@@ -1,0 +1,170 @@
+"""The map stage: one sample -> windows -> DSP features -> models -> decoded per-window outcome.
+
+``Pipeline.outcomes(records)`` yields one ``SampleOutcome`` per sample, in record order. Samples
+are prepared one by one (read, windowed, DSP), then their windows are stacked and each learn
+block's model runs once per ``batch_rows`` windows, whatever the sample boundaries; outputs are
+split back per sample and decoded. Everything a dataset metric needs is in the outcome, so the
+reduce (``evalcore.report``) never looks back at a sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from evalcore.bundle import LearnSpec, Project
+from evalcore.errors import BundleError, ConfigError, ModelError
+from evalcore.learn.blocks import BlockDecision, make_decoder
+
+__all__ = ["SampleOutcome", "Pipeline"]
+
+
+@dataclass
+class SampleOutcome:
+    """Everything the reduce and the report need of one sample.
+
+    Attributes
+    ----------
+    record : evalcore.data.SampleRecord
+    sample : evalcore.schema.Sample
+        The output ``Sample`` object.
+    start_ms, end_ms : float64 arrays of shape (W,)
+        Window boundaries in ms.
+    label_ranges : int64 array of shape (W, 2)
+        First and last (inclusive) value index of each window, for ``expectedLabels``.
+    expected : list of str or None, length W
+        Expected label per window (None: unlabeled).
+    window_interval_ms : float
+        Spacing of the values the index ranges count (``classifications[].intervalMs``).
+    decisions : dict of int to BlockDecision
+        Per learn block id: raw per-window results and decisions.
+    """
+
+    record: object
+    sample: object
+    start_ms: np.ndarray
+    end_ms: np.ndarray
+    label_ranges: np.ndarray
+    expected: list
+    window_interval_ms: float
+    decisions: dict = field(default_factory=dict)
+
+    @property
+    def n_windows(self) -> int:
+        return int(self.start_ms.shape[0])
+
+
+@dataclass
+class _Prepared:
+    outcome: SampleOutcome
+    features: dict  # learn block id -> float32 (W, F)
+
+
+class Pipeline:
+    """Loads the models of one run and turns records into ``SampleOutcome``s.
+
+    Parameters
+    ----------
+    project : Project
+        The validated bundle.
+    options : evalcore.engine.RunOptions
+        Variant, thresholds, threads, batch size.
+    """
+
+    def __init__(self, project: Project, options):
+        self.project = project
+        self.options = options
+        self.decoders = {}
+        self._checked: set[int] = set()
+        for lb in project.learn:
+            backend = self._load_backend(lb) if lb.needs_model else None
+            override = _threshold_override(options.thresholds, lb)
+            self.decoders[lb.id] = make_decoder(lb, backend, threshold=override, project=project)
+
+    def _load_backend(self, lb: LearnSpec):
+        from evalcore.backends import load_backend
+
+        variant = self.options.variant
+        path = lb.models.get(variant)
+        if path is None:
+            have = ", ".join(sorted(lb.models)) or "none"
+            raise ConfigError(
+                f"learn block {lb.id} ({lb.name}) has no {variant} model (variants in the bundle: {have})"
+            )
+        opts = {}
+        if variant == "akida":
+            opts["akida_device"] = self.options.akida_device
+        quant = _metadata_quantization(lb)
+        if quant is not None and variant == "int8":
+            opts["quantization"] = quant
+        return load_backend(path, variant=variant, threads=self.options.threads, **opts)
+
+    def engines(self) -> dict[int, str]:
+        """Learn block id -> what ran its model (``onnxruntime``, ``tflite``, ``akida-software`` ...)."""
+        out = {}
+        for lb_id, dec in self.decoders.items():
+            backend = getattr(dec, "backend", None)
+            out[lb_id] = "metadata (no model)" if backend is None else f"{backend.engine} {backend.engine_version}"
+        return out
+
+    # -- map ----------------------------------------------------------------------------------
+
+    def outcomes(self, records):
+        """Yield a ``SampleOutcome`` per record, in order, running models in batches."""
+        from evalcore.features import SampleFeaturizer
+
+        featurizer = SampleFeaturizer(self.project, self.options)
+        pending: list[_Prepared] = []
+        n_rows = 0
+        for record in records:
+            prepared = featurizer.prepare(record)
+            pending.append(prepared)
+            n_rows += prepared.outcome.n_windows
+            if n_rows >= self.options.batch_rows:
+                yield from self._flush(pending)
+                pending, n_rows = [], 0
+        if pending:
+            yield from self._flush(pending)
+
+    def _flush(self, pending: list[_Prepared]):
+        counts = [p.outcome.n_windows for p in pending]
+        splits = np.cumsum(counts)[:-1]
+        for lb in self.project.learn:
+            blocks = [p.features[lb.id] for p in pending]
+            x = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
+            self._check_features(lb, x)
+            decoder = self.decoders[lb.id]
+            decision = decoder.decide(x)
+            for p, part in zip(pending, decision.split(splits)):
+                p.outcome.decisions[lb.id] = part
+        for p in pending:
+            yield p.outcome
+
+    def _check_features(self, lb: LearnSpec, x: np.ndarray) -> None:
+        if lb.id in self._checked:
+            return
+        backend = getattr(self.decoders[lb.id], "backend", None)
+        if backend is not None:
+            backend.check_n_features(int(x.shape[1]))
+        self._checked.add(lb.id)
+
+
+def _threshold_override(thresholds: dict, lb: LearnSpec) -> float | None:
+    """``--threshold`` keys may be the learn block id, its name or its title."""
+    for key in (str(lb.id), lb.name, lb.title):
+        if key in thresholds:
+            return thresholds[key]
+    return None
+
+
+def _metadata_quantization(lb: LearnSpec):
+    """Input/output quantisation from the Keras metadata's ``modelIODetails`` when the file lacks it."""
+    meta = lb.metadata
+    if meta is None:
+        return None
+    fn = getattr(meta, "quantization_for_variant", None)
+    return fn("int8") if callable(fn) else None
+
+
+_ = (BundleError, ModelError, BlockDecision)

@@ -1,0 +1,323 @@
+"""The reduce: SampleOutcomes -> accumulators -> ``ClassifyJobResponse`` (and its pages).
+
+What the impulse's learn blocks are decides the shape of the result:
+
+- a classifier (optionally with anomaly blocks): each window's predicted label is the
+  classifier's decision, overridden by ``anomaly`` when an anomaly block flags the window
+  (``evalcore.learn.classification``); the ``accuracy`` object counts windows;
+- a regression block: a window is good when ``|prediction - label| <= threshold``;
+- anomaly blocks alone: the predicted label is ``anomaly`` / ``no anomaly``.
+
+Per-sample JSON (``result[]``, ``predictions[]``) is built as outcomes arrive; dataset numbers
+come from mergeable accumulators (``evalcore.metrics``) so a split run merges to the same bytes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from evalcore.errors import BundleError
+
+__all__ = ["ReportBuilder", "paginate", "ANOMALY", "NO_ANOMALY"]
+
+ANOMALY = "anomaly"
+NO_ANOMALY = "no anomaly"
+
+_THRESHOLD_TEXT = {
+    "classification": ("min_score", "Minimum confidence score",
+                       "Windows whose top score is below this value are classified as uncertain"),
+    "regression": ("max_error", "Maximum absolute error",
+                   "Windows whose prediction is within this distance of the label count as correct"),
+    "anomaly-kmeans": ("min_anomaly_score", "Minimum anomaly score",
+                       "Windows scoring above this value are flagged as anomaly"),
+    "anomaly-gmm": ("min_anomaly_score", "Minimum anomaly score",
+                    "Windows scoring above this value are flagged as anomaly"),
+}
+
+
+def _js_float_text(x: float) -> str:
+    from evalcore.jsonio import format_number
+
+    return format_number(float(x))
+
+
+class ReportBuilder:
+    """Collects outcomes and builds the response.
+
+    Parameters
+    ----------
+    project : evalcore.bundle.Project
+    pipeline : evalcore.pipeline.Pipeline
+        Its runners give labels and thresholds.
+    records : sequence of SampleRecord
+        The samples of the run (their labels fix the accumulators' label sets up front).
+    """
+
+    def __init__(self, project, pipeline, records):
+        from evalcore.metrics.classification import ClassificationAccumulator
+
+        self.project = project
+        self.runners = pipeline.decoders
+        self.classifier = next((r for r in self.runners.values() if r.kind == "classification"), None)
+        self.regressor = next((r for r in self.runners.values() if r.kind == "regression"), None)
+        self.anomaly_blocks = [r for r in self.runners.values() if r.kind in ("anomaly-kmeans", "anomaly-gmm")]
+        if self.classifier is None and self.regressor is None and not self.anomaly_blocks:
+            raise BundleError("the impulse has no learn block evalcore can evaluate yet", path=project.root / "impulse.json")
+        self.results: list = []
+        self.predictions: list = []
+        self.n_windows = 0
+        if self.classifier is not None:
+            classes = self.classifier.labels
+        elif self.regressor is not None:
+            classes = ()
+        else:
+            classes = (NO_ANOMALY,)
+        extras = ("uncertain", ANOMALY)
+        seen = set(classes) | set(extras)
+        test_only = sorted({lbl for r in records for lbl in _record_labels(r)} - seen) if self.regressor is None else []
+        self.labels = tuple(classes) + extras + tuple(test_only)
+        self.code_of = {name: i for i, name in enumerate(self.labels)}
+        self.accuracy = None if self.regressor is not None else ClassificationAccumulator(classes, extras + tuple(test_only))
+        self.metrics = {lb_id: _block_accumulator(r) for lb_id, r in self.runners.items()}
+        self._regression_sq = []
+
+    # -- per sample ----------------------------------------------------------------------------
+
+    def add(self, outcome) -> None:
+        """Add one sample's outcome: its ``result`` entry, its predictions, the accumulators."""
+        from evalcore import schema
+
+        n = outcome.n_windows
+        self.n_windows += n
+        predicted, correct, expected_anomaly = self._decide(outcome)
+        classifications = [self._classification(outcome, r) for r in self.runners.values()]
+        self.results.append(
+            schema.ModelResult(sample_id=outcome.record.id, sample=outcome.sample, classifications=classifications)
+        )
+        has_anomaly = bool(self.anomaly_blocks)
+        for w in range(n):
+            exp = outcome.expected[w]
+            self.predictions.append(
+                schema.ModelPrediction(
+                    sample_id=outcome.record.id,
+                    start_ms=float(outcome.start_ms[w]),
+                    end_ms=float(outcome.end_ms[w]),
+                    label=exp,
+                    prediction=predicted[w],
+                    prediction_correct=None if correct is None or exp is None else bool(correct[w]),
+                    expected_anomaly_outcome=(ANOMALY if expected_anomaly[w] else NO_ANOMALY)
+                    if has_anomaly and exp is not None else None,
+                )
+            )
+
+    def _decide(self, outcome):
+        """Predicted label per window, correctness, expected anomaly outcome; updates accuracy."""
+        n = outcome.n_windows
+        expected = outcome.expected
+        class_set = set(self.classifier.labels) if self.classifier is not None else set()
+        expected_anomaly = np.array(
+            [e is not None and (e == ANOMALY or (bool(class_set) and e not in class_set)) for e in expected], dtype=bool
+        )
+        if self.regressor is not None:
+            return self._decide_regression(outcome)
+        anomaly = [(outcome.decisions[r.spec.id].values, r.threshold) for r in self.anomaly_blocks]
+        if self.classifier is not None:
+            from evalcore.learn.classification import decode_classification
+
+            scores = outcome.decisions[self.classifier.spec.id].values
+            decoded = decode_classification(scores, self.classifier.threshold, anomaly=anomaly)
+            codes = decoded.predicted
+            for lb_id, acc in self.metrics.items():
+                if acc is not None and lb_id == self.classifier.spec.id:
+                    y_true = self._expected_codes(expected, only_classes=True)
+                    keep = y_true >= 0  # EI drops test labels the model was not trained on
+                    acc.update(y_true[keep], scores[keep])
+        else:
+            flagged = np.zeros(n, dtype=bool)
+            for values, thr in anomaly:
+                flagged |= values > thr
+            codes = np.where(flagged, self.code_of[ANOMALY], self.code_of[NO_ANOMALY]).astype(np.int32)
+            expected = [None if e is None else (ANOMALY if e == ANOMALY else NO_ANOMALY) for e in expected]
+        exp_codes = self._expected_codes(expected)
+        if self.anomaly_blocks and self.classifier is not None:
+            # A window whose label the classifier was not trained on is an expected anomaly:
+            # it is counted in the `anomaly` row, and predicting `anomaly` is correct for it.
+            exp_codes[expected_anomaly] = self.code_of[ANOMALY]
+        self.accuracy.update(exp_codes, codes, expected_is_anomaly=expected_anomaly if self.anomaly_blocks else None)
+        labels = [self.labels[c] for c in codes]
+        correct = codes == exp_codes
+        return labels, correct, expected_anomaly
+
+    def _decide_regression(self, outcome):
+        from evalcore.learn.regression import decode_regression
+
+        values = outcome.decisions[self.regressor.spec.id].values
+        expected = np.array([_as_number(e, outcome) for e in outcome.expected], dtype=np.float64)
+        decoded = decode_regression(values, expected, self.regressor.threshold)
+        acc = self.metrics[self.regressor.spec.id]
+        acc.update(values, expected)
+        labels = [_js_float_text(v) for v in decoded.value]
+        return labels, decoded.is_good, np.zeros(outcome.n_windows, dtype=bool)
+
+    def _expected_codes(self, expected, *, only_classes: bool = False) -> np.ndarray:
+        n_classes = len(self.classifier.labels) if (only_classes and self.classifier) else len(self.labels)
+        out = np.full(len(expected), -1, dtype=np.int32)
+        for i, e in enumerate(expected):
+            code = self.code_of.get(e, -1) if e is not None else -1
+            out[i] = code if code < n_classes else -1
+        return out
+
+    def _classification(self, outcome, runner):
+        from evalcore import schema
+
+        values = outcome.decisions[runner.spec.id].values
+        if runner.kind == "classification":
+            names = runner.labels
+            result = [dict(zip(names, map(float, row))) for row in values.tolist()]
+        elif runner.kind == "regression":
+            result = [{"value": float(v)} for v in values.tolist()]
+        else:
+            result = [{ANOMALY: float(v)} for v in values.tolist()]
+        expected_labels = [
+            schema.StructuredLabel(start_index=int(a), end_index=int(b), label=e if e is not None else "")
+            for (a, b), e in zip(outcome.label_ranges.tolist(), outcome.expected)
+        ]
+        interval = float(outcome.window_interval_ms)
+        return schema.ClassifySampleResponseClassification(
+            learn_block=runner.spec.block,
+            result=result,
+            minimum_confidence_rating=runner.threshold,
+            expected_labels=expected_labels,
+            thresholds=[_threshold_entry(runner)],
+            interval_ms=interval,
+            frequency_hz=1000.0 / interval if interval > 0 else 0.0,
+            result_count=len(result),
+        )
+
+    # -- dataset -------------------------------------------------------------------------------
+
+    def build(self):
+        """The ``ClassifyJobResponse`` of everything added."""
+        from evalcore import schema
+
+        accuracy = self._accuracy_model()
+        additional = []
+        for lb_id, runner in self.runners.items():
+            acc = self.metrics[lb_id]
+            if acc is None:
+                continue
+            metrics = [
+                schema.AdditionalMetric(
+                    name=m.name, value=m.value, full_precision_value=float(m.full_precision_value),
+                    tooltip_text=m.tooltip_text, link=m.link,
+                )
+                for m in _additional_metrics(runner, acc)
+            ]
+            additional.append(
+                schema.ClassifyJobResponseAllOfAdditionalMetricsByLearnBlock(
+                    learn_block_id=lb_id, learn_block_name=runner.spec.title or runner.spec.name, additional_metrics=metrics
+                )
+            )
+        return schema.ClassifyJobResponse(
+            success=True,
+            result=self.results,
+            predictions=self.predictions,
+            accuracy=accuracy,
+            additional_metrics_by_learn_block=additional,
+            available_variants=self.project.available_variants,
+        )
+
+    def _accuracy_model(self):
+        from evalcore import schema
+
+        if self.regressor is not None:
+            summary = self.metrics[self.regressor.spec.id].compute().accuracy
+        else:
+            summary = self.accuracy.compute()
+        gb = schema.ClassifyJobResponseAllOfAccuracyTotalSummary
+        return schema.ClassifyJobResponseAllOfAccuracy(
+            total_summary=gb(good=summary.total_summary.good, bad=summary.total_summary.bad),
+            summary_per_class={k: gb(good=v.good, bad=v.bad) for k, v in summary.summary_per_class.items()},
+            confusion_matrix_values={
+                r: {c: float(v) for c, v in row.items()} for r, row in summary.confusion_matrix_values.items()
+            },
+            all_labels=list(summary.all_labels),
+            accuracy_score=summary.accuracy_score,
+            balanced_accuracy_score=summary.balanced_accuracy_score,
+            anomaly_accuracy_score=summary.anomaly_accuracy_score,
+            no_anomaly_accuracy_score=summary.no_anomaly_accuracy_score,
+            mse_score=summary.mse_score,
+        )
+
+
+def _block_accumulator(runner):
+    """The additional-metrics accumulator of a learn block (None for anomaly blocks)."""
+    if runner.kind == "classification":
+        from evalcore.metrics.classifier_scores import ClassifierMetricsAccumulator
+
+        return ClassifierMetricsAccumulator(len(runner.labels))
+    if runner.kind == "regression":
+        from evalcore.metrics.regression import RegressionAccumulator
+
+        return RegressionAccumulator(runner.threshold)
+    return None
+
+
+def _additional_metrics(runner, acc):
+    from evalcore.metrics.additional import classifier_additional_metrics, regression_additional_metrics
+
+    if runner.kind == "classification":
+        return classifier_additional_metrics(acc.compute())
+    return regression_additional_metrics(acc.compute())
+
+
+def _threshold_entry(runner):
+    from evalcore import schema
+
+    for entry in getattr(runner.spec.metadata, "thresholds", None) or ():
+        if getattr(entry, "key", None) == _THRESHOLD_TEXT.get(runner.kind, ("",))[0]:
+            return schema.BlockThreshold(
+                key=entry.key, description=entry.description or "", help_text=entry.help_text or "",
+                suggested_value=getattr(entry, "suggested_value", None), value=runner.threshold,
+            )
+    key, description, help_text = _THRESHOLD_TEXT.get(runner.kind, ("min_score", "Threshold", ""))
+    return schema.BlockThreshold(key=key, description=description, help_text=help_text, value=runner.threshold)
+
+
+def _record_labels(record) -> list[str]:
+    info = record.label
+    if info.kind == "label" and info.label is not None:
+        return [info.label]
+    if info.kind == "multi-label":
+        return [s.label for s in info.segments]
+    return []
+
+
+def _as_number(label, outcome) -> float:
+    if label is None:
+        return float("nan")
+    try:
+        return float(label)
+    except ValueError as err:
+        raise BundleError(
+            f"a regression sample's label must be a number, got {label!r}",
+            path=outcome.record.path, sample=outcome.record.filename, field="label",
+        ) from err
+
+
+def paginate(response, page_size: int):
+    """Split a response into ``ClassifyJobResponsePage``s of ``page_size`` samples each.
+
+    Each page holds ``page_size`` entries of ``result`` (in order) and the predictions of those
+    samples; ``totalCount`` is the number of samples, as Studio's page endpoint reports it.
+    """
+    from evalcore import schema
+
+    total = len(response.result)
+    by_sample: dict[int, list] = {}
+    for p in response.predictions:
+        by_sample.setdefault(p.sample_id, []).append(p)
+    for start in range(0, max(total, 1), page_size):
+        chunk = response.result[start : start + page_size]
+        preds = [p for r in chunk for p in by_sample.get(r.sample_id, [])]
+        yield schema.ClassifyJobResponsePage(success=True, result=chunk, predictions=preds, total_count=total)
