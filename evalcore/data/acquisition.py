@@ -53,23 +53,34 @@ def decode_json(raw: bytes, path, sample) -> object:
     except UnicodeDecodeError as err:
         raise BundleError(f"file is not utf-8 json (byte {err.start})", path=path, sample=sample) from err
     except json.JSONDecodeError as err:
-        raise BundleError(
-            f"invalid json: {err.msg} at line {err.lineno} column {err.colno}", path=path, sample=sample
-        ) from err
+        message = f"invalid json: {err.msg[:1].lower()}{err.msg[1:]}"
+        raise BundleError(message, path=path, sample=sample, field=f"line {err.lineno} column {err.colno}") from err
     except RecursionError as err:
         raise BundleError("invalid json: nested too deeply", path=path, sample=sample) from err
 
 
 def decode_cbor(raw: bytes, path, sample) -> object:
-    """Parse CBOR bytes; a truncated or corrupt file raises BundleError."""
+    """Parse CBOR bytes; a truncated, corrupt or over-long file raises BundleError naming the byte."""
+    import io
+
     import cbor2
 
+    stream = io.BytesIO(raw)
     try:
-        return cbor2.loads(raw)
+        doc = cbor2.CBORDecoder(stream).decode()
     except cbor2.CBORDecodeEOF as err:
-        raise BundleError("invalid cbor: file is truncated", path=path, sample=sample) from err
+        raise BundleError("invalid cbor: file is truncated", path=path, sample=sample, field=f"byte {len(raw)}") from err
     except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError) as err:
-        raise BundleError(f"invalid cbor: {str(err).lower().rstrip('.')}", path=path, sample=sample) from err
+        reason = str(err).lower().rstrip(".")
+        raise BundleError(f"invalid cbor: {reason}", path=path, sample=sample, field=f"byte {stream.tell()}") from err
+    if stream.tell() != len(raw):
+        raise BundleError(
+            f"invalid cbor: {len(raw) - stream.tell()} bytes after the end of the document",
+            path=path,
+            sample=sample,
+            field=f"byte {stream.tell()}",
+        )
+    return doc
 
 
 def _require(cond: bool, message: str, path, sample, field: str) -> None:

@@ -68,11 +68,13 @@ def read_image(raw: bytes, path, sample) -> DecodedImage:
             rgb = img if mode == "RGB" else img.convert("RGB")
             pixels = np.asarray(rgb, dtype=np.uint8)
     except UnidentifiedImageError as err:
-        raise BundleError("not an image format pillow can read", path=path, sample=sample) from err
+        raise BundleError("not an image format pillow can read", path=path, sample=sample, field="image") from err
     except Image.DecompressionBombError as err:
-        raise BundleError(f"image too large: {str(err).lower().rstrip('.')}", path=path, sample=sample) from err
+        raise BundleError(f"image too large: {str(err).lower().rstrip('.')}", path=path, sample=sample, field="image") from err
     except (OSError, ValueError, SyntaxError) as err:
-        raise BundleError(f"corrupt or truncated image: {str(err).lower().rstrip('.')}", path=path, sample=sample) from err
+        raise BundleError(
+            f"corrupt or truncated image: {str(err).lower().rstrip('.')}", path=path, sample=sample, field="image"
+        ) from err
     if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.shape[0] == 0 or pixels.shape[1] == 0:
-        raise BundleError(f"image decoded to an unexpected shape {pixels.shape}", path=path, sample=sample)
+        raise BundleError(f"image decoded to an unexpected shape {pixels.shape}", path=path, sample=sample, field="image")
     return DecodedImage(np.ascontiguousarray(pixels), mode, fmt)

@@ -197,6 +197,12 @@ def _entry(raw, position: int, path: Path, field_prefix: str) -> InfoEntry:
     )
 
 
+def _json_error(err: json.JSONDecodeError, path: Path, line_no: int | None = None) -> BundleError:
+    reason = f"{err.msg[:1].lower()}{err.msg[1:]}"
+    line = err.lineno if line_no is None else line_no
+    return BundleError(f"invalid json: {reason}", path=path, field=f"line {line} column {err.colno}")
+
+
 def _check_version(header: dict, path: Path, field: str) -> None:
     if "version" in header and (header["version"] != 1 or isinstance(header["version"], bool)):
         raise BundleError(f"unsupported info.labels version {header['version']!r}, allowed: 1", path=path, field=field)
@@ -211,7 +217,7 @@ def _parse_ndjson(text: str, path: Path) -> list[InfoEntry]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as err:
-            raise BundleError(f"invalid json in ndjson line {line_no}: {err.msg}", path=path, field=f"line {line_no}") from err
+            raise _json_error(err, path, line_no) from err
         if not isinstance(row, dict):
             continue
         if line_no == 1 and "__key" not in row:
@@ -250,7 +256,7 @@ def parse_info_labels(text: str, path: Path) -> list[InfoEntry]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as err:
-        raise BundleError(f"invalid json: {err.msg} at line {err.lineno} column {err.colno}", path=path) from err
+        raise _json_error(err, path) from err
     if not isinstance(doc, dict):
         raise BundleError(f"info.labels must be a json object, got {type(doc).__name__}", path=path)
     _check_version(doc, path, "version")
@@ -291,7 +297,7 @@ def read_bounding_boxes_labels(path: Path) -> dict[str, tuple[BoundingBox, ...]]
     try:
         doc = json.loads(text.lstrip("\ufeff"))
     except json.JSONDecodeError as err:
-        raise BundleError(f"invalid json: {err.msg} at line {err.lineno} column {err.colno}", path=path) from err
+        raise _json_error(err, path) from err
     try:
         model = _BoxesFile.model_validate(doc)
     except ValidationError as err:

@@ -139,7 +139,7 @@ def load_sample_data(record: SampleRecord, *, raw: bytes | None = None) -> Sampl
             if kind == "image":
                 raise
             raise BundleError(
-                "unrecognised sample format: not json, cbor, wav or an image", path=path, sample=sample
+                "unrecognised sample format: not json, cbor, wav or an image", path=path, sample=sample, field="format"
             ) from None
     else:
         doc = decode_json(raw, path, sample) if kind == "json" else decode_cbor(raw, path, sample)
