@@ -11,6 +11,11 @@ signature. A second interpreter is resized to the chunk's row count (``resize_te
 ``allocate_tensors``, about one invoke's cost); models with a hard-coded batch inside (a RESHAPE to
 ``[1, ...]``) refuse the resize and run one window per invoke. See :mod:`evalcore.backends.base`
 for the probe that guards batching.
+
+Kernels: by default LiteRT applies its XNNPACK delegate. Its int8 kernels requantise differently
+from the built-in ones (``xnnpack=False``): up to 21 output steps of 1/256 apart on
+``gestures-i8.lite``, while float32 models differ by ~1e-6. Which set Studio's test job runs is
+not known; compare both against a Studio result before relying on int8 parity.
 """
 
 from __future__ import annotations
