@@ -86,7 +86,7 @@ def _cmd_run(args) -> int:
 def _cmd_inspect(args) -> int:
     from evalcore.inspect import inspect_bundle
 
-    report = inspect_bundle(args.bundle, category=args.category)
+    report = inspect_bundle(args.bundle, category=args.category, quiet=args.quiet)
     sys.stdout.write(report.to_json() if args.json else report.to_text())
     return EXIT_OK
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from evalcore.errors import BundleError, ConfigError
 
-__all__ = ["RunOptions", "RunResult", "run_bundle", "write_outputs"]
+__all__ = ["RunOptions", "RunResult", "evaluate", "run_bundle", "write_outputs"]
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,8 @@ class RunResult:
         )
 
 
-def run_bundle(bundle_dir: str | Path, options: RunOptions | None = None, *, shard: tuple[int, int] | None = None):
-    """Evaluate a bundle and return its ``ClassifyJobResponse``.
+def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard: tuple[int, int] | None = None):
+    """Run the map and the reduce over a bundle's samples; returns the reduce state.
 
     Parameters
     ----------
@@ -93,12 +93,13 @@ def run_bundle(bundle_dir: str | Path, options: RunOptions | None = None, *, sha
     options : RunOptions, optional
         Variant, category, threshold overrides, runtime settings.
     shard : (int, int), optional
-        ``(i, n)``: evaluate only samples whose position modulo ``n`` is ``i``; used to check that
-        split runs merge to the same result (``evalcore.engine`` reduce is mergeable).
+        ``(i, n)``: evaluate only the samples at positions ``i, i+n, i+2n, ...``. Shards of one
+        run merge (``ReportBuilder.merge``) into the same result as the whole run.
 
     Returns
     -------
-    RunResult
+    (ReportBuilder, Pipeline)
+        The reduce state (``.build()`` gives the response) and the pipeline that fed it.
 
     Raises
     ------
@@ -112,25 +113,30 @@ def run_bundle(bundle_dir: str | Path, options: RunOptions | None = None, *, sha
     from evalcore.report import ReportBuilder
 
     options = options or RunOptions()
-    t0 = time.perf_counter()
     project = load_project(bundle_dir)
     index = load_dataset(project.dataset_dir, category=options.category)
-    records = list(index.records)
-    if shard is not None:
-        i, n = shard
-        records = records[i::n]
-    if not records and shard is None:
+    all_records = list(index.records)
+    if not all_records:
         raise BundleError(f"the dataset has no {options.category} samples", path=project.dataset_dir)
+    records = all_records if shard is None else all_records[shard[0] :: shard[1]]
     pipeline = Pipeline(project, options)
-    builder = ReportBuilder(project, pipeline, records)
+    builder = ReportBuilder(project, pipeline, all_records)
     with Progress(len(records), "evaluating", enabled=not options.quiet) as progress:
         for outcome in pipeline.outcomes(records):
             builder.add(outcome)
             progress.update(1)
+    return builder, pipeline
+
+
+def run_bundle(bundle_dir: str | Path, options: RunOptions | None = None) -> RunResult:
+    """Evaluate a bundle and return its ``ClassifyJobResponse`` (see :func:`evaluate`)."""
+    options = options or RunOptions()
+    t0 = time.perf_counter()
+    builder, pipeline = evaluate(bundle_dir, options)
     response = builder.build()
     return RunResult(
         response=response,
-        n_samples=len(records),
+        n_samples=len(builder.results),
         n_windows=builder.n_windows,
         seconds=time.perf_counter() - t0,
         engines=pipeline.engines(),

@@ -196,6 +196,24 @@ class ReportBuilder:
 
     # -- dataset -------------------------------------------------------------------------------
 
+    def merge(self, other: "ReportBuilder") -> "ReportBuilder":
+        """Fold another shard of the same run into this one; returns self.
+
+        Accumulators merge by their declared rule; per-sample entries are put back in sample-id
+        order (the order a single run writes), so a sharded run gives the same bytes.
+        """
+        if other.labels != self.labels:
+            raise BundleError("cannot merge runs with different label sets", path=self.project.root)
+        if self.accuracy is not None:
+            self.accuracy.merge(other.accuracy)
+        for lb_id, acc in self.metrics.items():
+            if acc is not None:
+                acc.merge(other.metrics[lb_id])
+        self.results = sorted(self.results + other.results, key=lambda r: r.sample_id)
+        self.predictions = sorted(self.predictions + other.predictions, key=lambda p: p.sample_id)
+        self.n_windows += other.n_windows
+        return self
+
     def build(self):
         """The ``ClassifyJobResponse`` of everything added."""
         from evalcore import schema
