@@ -154,7 +154,8 @@ def match_nearest_centroids(pred_centroids, pred_labels, true_centroids, true_la
         ("true_labels", true_labels, np.int32),
     ):
         if not isinstance(arr, np.ndarray) or arr.dtype != dtype:
-            raise TypeError(f"{name} must be a {np.dtype(dtype).name} numpy array, got {getattr(arr, 'dtype', type(arr))}")
+            got = getattr(arr, "dtype", type(arr))
+            raise TypeError(f"{name} must be a {np.dtype(dtype).name} numpy array, got {got}")
     if pred_centroids.ndim != 2 or pred_centroids.shape[1] != 2:
         raise ValueError(f"pred_centroids must have shape (D, 2), got {pred_centroids.shape}")
     if true_centroids.ndim != 2 or true_centroids.shape[1] != 2:

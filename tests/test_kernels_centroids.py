@@ -113,15 +113,15 @@ def test_match_edges():
     want = naive_match_nearest_centroids(pred, labels, true, np.array([1, 1], dtype=np.int32), 0.2)
     assert_same_array(matched, want[0], "matched_true")
     assert matched[1] == 1 and matched[2] == -1
-    exact = match_nearest_centroids(
-        np.array([[0.0, 0.0]]), np.array([1], dtype=np.int32), np.array([[0.0, 0.2]]), np.array([1], dtype=np.int32), 0.2
-    )
+    one = np.array([1], dtype=np.int32)
+    exact = match_nearest_centroids(np.array([[0.0, 0.0]]), one, np.array([[0.0, 0.2]]), one, 0.2)
     assert exact[0].tolist() == [0], "a distance of exactly max_distance must match (inclusive)"
 
 
 def test_match_contract_errors():
     """Wrong label dtype or mismatched lengths must raise instead of reading garbage."""
+    no_true, no_labels = np.zeros((0, 2)), np.zeros(0, dtype=np.int32)
     with pytest.raises(TypeError):
-        match_nearest_centroids(np.zeros((1, 2)), np.zeros(1, dtype=np.int64), np.zeros((0, 2)), np.zeros(0, dtype=np.int32), 0.2)
+        match_nearest_centroids(np.zeros((1, 2)), np.zeros(1, dtype=np.int64), no_true, no_labels, 0.2)
     with pytest.raises(ValueError):
-        match_nearest_centroids(np.zeros((2, 2)), np.zeros(1, dtype=np.int32), np.zeros((0, 2)), np.zeros(0, dtype=np.int32), 0.2)
+        match_nearest_centroids(np.zeros((2, 2)), np.zeros(1, dtype=np.int32), no_true, no_labels, 0.2)

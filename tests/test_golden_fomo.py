@@ -1,0 +1,182 @@
+"""FOMO per-sample scoring and pooled dataset metrics against ../shared/golden/fomo (EI's own code)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from evalcore.learn.fomo import fomo_details, fomo_sample_result, fomo_structured_result
+from evalcore.metrics.fomo import FomoAccumulator, classification_report_from_counts
+
+# Golden README "fomo" tolerance is atol 1e-12; every value here is reproduced bit for bit
+# (same operation order), so the comparisons are exact. sklearn >= 1.4 computes the
+# classification-report F1 as 2TP/(n_true+n_pred), which differs from the 1.3 order EI used by
+# an ulp: the sklearn oracle test allows this much.
+SKLEARN_F1_ORDER_TOL = 1e-12
+
+
+def _load(golden_dir):
+    cases = json.loads((golden_dir / "fomo" / "cases.json").read_text())
+    arrays = np.load(golden_dir / "fomo" / "arrays.npz", allow_pickle=False)
+    return cases, arrays
+
+
+@pytest.fixture(scope="module")
+def golden(golden_dir):
+    return _load(golden_dir)
+
+
+def _case_ids():
+    from tests.conftest import GOLDEN
+
+    path = GOLDEN / "fomo" / "cases.json"
+    if not path.is_file():
+        return []
+    return [c["id"] for c in json.loads(path.read_text())["cases"]]
+
+
+def _run(case, arrays):
+    inputs = case["inputs"]
+    return fomo_sample_result(
+        arrays[inputs["heatmap_key"]],
+        inputs["boundingBoxes"],
+        inputs["input_width_height"],
+        inputs["minimum_confidence_rating"],
+        inputs["num_classes_including_background"],
+    )
+
+
+def _assert_exact(name, actual, expected):
+    """Exact equality of float/int arrays, reporting the first differing index."""
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64).reshape(actual.shape if actual.size else (-1,) + actual.shape[1:])
+    assert actual.shape == expected.shape, f"{name}: shape {actual.shape} != {expected.shape}"
+    diff = np.flatnonzero(actual.ravel() != expected.ravel())
+    if diff.size:
+        i = int(diff[0])
+        a, e = actual.ravel()[i], expected.ravel()[i]
+        pytest.fail(f"{name}: first difference at flat index {i}: {a!r} != {e!r} (delta {a - e!r})")
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("case_id", _case_ids())
+def test_fomo_sample_matches_golden(golden, case_id):
+    """Any drift in cells, fusing, GT transpose/reciprocal, matching or P/R/F1 changes Studio's FOMO output."""
+    cases, arrays = golden
+    case = next(c for c in cases["cases"] if c["id"] == case_id)
+    expected = case["expected"]
+    result = _run(case, arrays)
+    _assert_exact("boxes", result.boxes, expected["boxes"])
+    assert result.labels.tolist() == expected["labels"]
+    _assert_exact("scores", result.scores, expected["scores"])
+    for key in ("precision", "recall", "f1"):
+        assert getattr(result, key) == expected[key], key
+    assert result.map_score == expected["mAP"]
+    assert result.confusion_matrix.tolist() == expected["confusion_matrix"]
+    assert result.n_label_entries == expected["n_label_entries"]
+    assert json.loads(result.debug_info_json) == expected["debugInfo"]
+    assert result.debug_info_json == expected["debugInfoJson"]
+
+
+@pytest.mark.oracle
+def test_fomo_datasets_match_golden(golden):
+    """Pooled confusion, non-background P/R/F1 and classification report must equal calculate_fomo_metrics."""
+    cases, arrays = golden
+    by_id = {c["id"]: c for c in cases["cases"]}
+    assert len(cases["datasets"]) == 8
+    for dataset in cases["datasets"]:
+        acc = FomoAccumulator(dataset["num_classes_including_background"])
+        for sample_id in dataset["sample_case_ids"]:
+            acc.update(_run(by_id[sample_id], arrays))
+        got = acc.compute()
+        want = dataset["expected"]["calculate_fomo_metrics"]
+        assert got.n_samples == want["support"], dataset["id"]
+        assert got.confusion_matrix.tolist() == want["confusion_matrix"], dataset["id"]
+        for key in ("precision", "recall", "f1"):
+            assert getattr(got, key) == want["non_background"][key], (dataset["id"], key)
+        assert got.classification_report == want["classification_report"], dataset["id"]
+
+
+def test_accumulator_merge_equals_single_pass(golden):
+    """Sharding samples across workers must not change one bit of the pooled result."""
+    cases, arrays = golden
+    by_id = {c["id"]: c for c in cases["cases"]}
+    dataset = max(cases["datasets"], key=lambda d: len(d["sample_case_ids"]))
+    results = [_run(by_id[i], arrays) for i in dataset["sample_case_ids"]]
+    n_classes = dataset["num_classes_including_background"]
+    single = FomoAccumulator(n_classes)
+    for r in results:
+        single.update(r)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        shards = [FomoAccumulator(n_classes) for _ in range(3)]
+        for r, shard in zip(results, rng.integers(0, 3, size=len(results))):
+            shards[shard].update(r)
+        merged = FomoAccumulator(n_classes).merge(shards[2]).merge(shards[0]).merge(shards[1])
+        merged.merge(FomoAccumulator(n_classes))  # an empty shard changes nothing
+        a, b = merged.compute(), single.compute()
+        assert a.n_samples == b.n_samples and np.array_equal(a.confusion_matrix, b.confusion_matrix)
+        assert (a.precision, a.recall, a.f1) == (b.precision, b.recall, b.f1)
+        assert a.classification_report == b.classification_report
+
+
+@pytest.mark.oracle
+def test_report_matches_sklearn_with_unknown_labels():
+    """Label -1 (test label not in training) must appear in the report but not in the confusion matrix."""
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        n_classes = int(rng.integers(2, 5))
+        y_true = rng.integers(-1, n_classes, size=200)
+        y_pred = np.where(rng.random(200) < 0.6, y_true, rng.integers(0, n_classes, size=200))
+        y_pred[y_pred < 0] = 0
+        counts = np.zeros((n_classes + 1, n_classes + 1), dtype=np.int64)
+        np.add.at(counts, (y_true + 1, y_pred + 1), 1)
+        want = sklearn_metrics.classification_report(y_true, y_pred, output_dict=True, zero_division=0)
+        got = classification_report_from_counts(counts)
+        assert list(got) == list(want)
+        for key, row in want.items():
+            if key == "accuracy":
+                assert abs(got[key] - row) <= SKLEARN_F1_ORDER_TOL
+                continue
+            for metric, value in row.items():
+                assert abs(got[key][metric] - value) <= SKLEARN_F1_ORDER_TOL, (key, metric)
+        cm = sklearn_metrics.confusion_matrix(y_true, y_pred, labels=range(n_classes))
+        assert np.array_equal(counts[1:, 1:], cm)
+
+
+def test_flat_labels_and_studio_pieces(golden):
+    """Flat lists rebuild EI's confusion; details/structuredResult carry Studio's keys and names."""
+    cases, arrays = golden
+    case = next(c for c in cases["cases"] if c["id"] == "fomo_edge_no_gt_with_preds")
+    result = _run(case, arrays)
+    y_true, y_pred = result.flat_labels()
+    assert y_true.shape == (result.n_label_entries,)
+    assert y_true[:2].tolist() == [0, 0] and y_pred[:2].tolist() == [1, 2]
+    details = fomo_details(result)
+    assert details.labels == [0, 1] and details.map_score == result.f1 == details.f1 == 0.0
+    structured = fomo_structured_result(result, ["beer", "can"])
+    assert structured.labels == ["beer", "can"]
+    assert structured.debug_info_json == case["expected"]["debugInfoJson"]
+    assert (structured.precision, structured.recall) == (0.0, 0.0)
+
+
+def test_fomo_input_errors():
+    """Bad heat maps and GT labels must raise evalcore errors naming the field, not crash later."""
+    from evalcore.errors import BundleError, ModelError
+
+    heatmap = np.zeros((4, 4, 2), dtype=np.float32)
+    with pytest.raises(ModelError):
+        fomo_sample_result(np.zeros((4, 4), dtype=np.float32), [], 32, 0.5)
+    with pytest.raises(ModelError):
+        fomo_sample_result(np.zeros((4, 4, 2), dtype=np.int8), [], 32, 0.5)
+    with pytest.raises(ModelError):
+        fomo_sample_result(heatmap, [], 32, 0.5, n_classes=3)
+    with pytest.raises(BundleError, match=r"boundingBoxes\[0\]\.label"):
+        fomo_sample_result(heatmap, [{"x": 1, "y": 1, "w": 2, "h": 2, "label": 5}], 32, 0.5)
+    with pytest.raises(BundleError, match=r"boundingBoxes\[0\]"):
+        fomo_sample_result(heatmap, [{"x": 1, "y": 1, "label": 1}], 32, 0.5)
+    ok = fomo_sample_result(heatmap[None], [{"x": 1, "y": 1, "width": 2, "height": 2, "label": 1}], 32, 0.5)
+    assert ok.recall == 0.0 and ok.precision == 0.0
