@@ -22,7 +22,8 @@ _VARIANTS = ("float32", "int8", "akida")
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("bundle", help="bundle folder (impulse.json, dsp/, learn/, dataset/)")
-    p.add_argument("--variant", choices=_VARIANTS, default="float32", help="model variant (default float32)")
+    p.add_argument("--variant", choices=_VARIANTS, default=None,
+                   help="model variant (default: float32 when the bundle has it, else the first it has)")
     p.add_argument("--category", default="testing", choices=("testing", "training", "validation"),
                    help="dataset category to evaluate (default testing)")
     p.add_argument("--threshold", action="append", default=[], metavar="BLOCK=VALUE",

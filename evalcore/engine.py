@@ -8,6 +8,7 @@ are released as soon as their outcomes are reduced and reported.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ __all__ = ["RunOptions", "RunResult", "evaluate", "run_bundle", "write_outputs"]
 class RunOptions:
     """Options of one ``evalcore run``; every open Studio rule is one of these (README, Compatibility notes)."""
 
-    variant: str = "float32"
+    variant: str | None = None
     category: str = "testing"
     thresholds: dict[str, float] = field(default_factory=dict)
     features: str = "auto"
@@ -31,7 +32,7 @@ class RunOptions:
     quiet: bool = True
 
     def __post_init__(self):
-        if self.variant not in ("float32", "int8", "akida"):
+        if self.variant not in (None, "float32", "int8", "akida"):
             raise ConfigError(f"variant must be one of float32, int8, akida, got {self.variant!r}")
         if self.threads < 1:
             raise ConfigError(f"threads must be >= 1, got {self.threads}")
@@ -114,6 +115,8 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
 
     options = options or RunOptions()
     project = load_project(bundle_dir)
+    if options.variant is None:
+        options = dataclasses.replace(options, variant=_default_variant(project))
     index = load_dataset(project.dataset_dir, category=options.category)
     all_records = list(index.records)
     if not all_records:
@@ -128,6 +131,14 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
     return builder, pipeline
 
 
+def _default_variant(project) -> str:
+    """float32 when every model-backed block has it, else the first variant the bundle has."""
+    available = project.available_variants
+    if not available or "float32" in available:
+        return "float32"
+    return available[0]
+
+
 def run_bundle(bundle_dir: str | Path, options: RunOptions | None = None) -> RunResult:
     """Evaluate a bundle and return its ``ClassifyJobResponse`` (see :func:`evaluate`)."""
     options = options or RunOptions()
@@ -140,7 +151,7 @@ def run_bundle(bundle_dir: str | Path, options: RunOptions | None = None) -> Run
         n_windows=builder.n_windows,
         seconds=time.perf_counter() - t0,
         engines=pipeline.engines(),
-        variant=options.variant,
+        variant=pipeline.options.variant,
     )
 
 

@@ -81,9 +81,10 @@ class SampleFeaturizer:
         for spec in self.project.dsp.values():
             columns = _axis_columns(spec.axes, sensor_names, record, spec.id)
             windows = extract_windows(data.values[:, columns], plan)
-            by_dsp[spec.id] = compute_features(
+            feats = compute_features(
                 spec.type, spec.implementation_version, windows, list(spec.axes), plan.frequency_hz, spec.params
             )
+            by_dsp[spec.id] = self._normalize(spec, feats)
         last = plan.starts + plan.n_window_values - 1
         ranges = np.stack([plan.starts, np.minimum(last, plan.n_values - 1)], axis=1).astype(np.int64)
         return by_dsp, (plan.start_ms, plan.end_ms), ranges, expected, plan.interval_ms
@@ -91,7 +92,7 @@ class SampleFeaturizer:
     # -- images ----------------------------------------------------------------------------------
 
     def _image(self, record, data):
-        from evalcore.dsp import compute_image_features, resize_image
+        from evalcore.dsp import image_features, resize_image
 
         block = self.project.input_block
         width = int(getattr(block, "image_width", 0) or data.width)
@@ -102,14 +103,28 @@ class SampleFeaturizer:
             resize_method=getattr(block, "resize_method", None) or "lanczos3",
             crop_anchor=getattr(block, "crop_anchor", None) or "middle-center",
         )
-        by_dsp = {
-            spec.id: compute_image_features(spec.type, spec.implementation_version, rgb, spec.params)
-            for spec in self.project.dsp.values()
-        }
+        by_dsp = {}
+        for spec in self.project.dsp.values():
+            if spec.type != "image":
+                raise BundleError(
+                    f"DSP block {spec.id} ({spec.type}) cannot read an image sample",
+                    path=record.path, sample=record.filename, field="impulse.dspBlocks",
+                )
+            feats = image_features(rgb, channels=spec.params.get("channels", "RGB"))
+            by_dsp[spec.id] = self._normalize(spec, np.asarray(feats, dtype=np.float32).reshape(1, -1))
         label = record.label.label if record.label.kind == "label" else None
         zero = np.zeros(1, dtype=np.float64)
         ranges = np.zeros((1, 2), dtype=np.int64)
         return by_dsp, (zero, zero.copy()), ranges, [label], 0.0
+
+    @staticmethod
+    def _normalize(spec, features: np.ndarray) -> np.ndarray:
+        """``DSPInfo.normalizeData`` (Studio applies it after the DSP block, before the model)."""
+        if spec.normalize_data in (None, "none"):
+            return features
+        from evalcore.dsp import apply_normalize_data
+
+        return apply_normalize_data(features, spec.normalize_data)
 
     # -- learn block rows ------------------------------------------------------------------------
 
