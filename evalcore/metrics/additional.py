@@ -9,8 +9,9 @@ Compatibility notes
   metrics as far as known ("Area under ROC Curve", "Weighted average Precision", ...; see
   ``CLASSIFIER_METRIC_NAMES`` / ``REGRESSION_METRIC_NAMES``), to be checked against a real
   result JSON and overridable by argument.
-- ``value`` is the number formatted with 2 decimals (``format_metric_value``), the way Studio
-  displays these metrics; ``full_precision_value`` is the float itself.
+- ``value`` is the number with 2 decimals as JavaScript's ``toFixed(2)`` writes it
+  (``format_metric_value``; Studio is a JavaScript application and shows these metrics with two
+  decimals); ``full_precision_value`` is the float itself.
 - An undefined metric (ROC AUC with a class missing from the test set, anything without
   windows) is omitted: the API has no null and a number is required.
 - No tooltip or link is emitted (``tooltip_text``/``link`` are None = omitted); Studio's texts
@@ -22,6 +23,7 @@ Compatibility notes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable, Mapping
 
 from evalcore.metrics.classifier_scores import ClassifierMetrics
@@ -65,8 +67,15 @@ class AdditionalMetricValue:
 
 
 def format_metric_value(value: float, decimals: int = 2) -> str:
-    """The display string of a metric: fixed ``decimals`` places (``0.9637`` -> ``"0.96"``)."""
-    return f"{value:.{decimals}f}"
+    """The display string of a metric, as JavaScript's ``value.toFixed(decimals)`` writes it.
+
+    ``toFixed`` rounds the exact binary value half away from zero (``0.125`` -> ``"0.13"``,
+    where Python's ``format`` gives ``"0.12"``) and writes ``-0`` as ``"0.00"``.
+    """
+    if value == 0:
+        value = 0.0  # drops the sign of -0.0, as toFixed does
+    exact = Decimal(value)  # the double's exact binary value, no decimal rounding first
+    return str(exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
 
 
 def _entries(source, names: Mapping[str, str], fmt: Callable[[float], str]) -> list[AdditionalMetricValue]:

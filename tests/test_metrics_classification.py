@@ -1,0 +1,171 @@
+"""ClassificationAccumulator (Studio's accuracy object): hand cases, options, sklearn oracles, merging."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evalcore.errors import ConfigError
+from evalcore.metrics.classification import (
+    AccuracyOptions,
+    ClassificationAccumulator,
+    GoodBad,
+)
+
+CLASSES = ("idle", "wave", "snake")
+EXTRAS = ("uncertain", "anomaly")
+# balanced accuracy: we sum recalls with math.fsum in label-space order, sklearn with a
+# pairwise sum in sorted-label order; a few ulps apart.
+BALANCED_ATOL = 1e-12
+
+
+def _accumulate(expected, predicted, expected_is_anomaly=None, options=None, extras=EXTRAS):
+    acc = ClassificationAccumulator(CLASSES, extras, options=options)
+    acc.update(np.asarray(expected, dtype=np.int32), np.asarray(predicted, dtype=np.int32),
+               expected_is_anomaly=expected_is_anomaly)
+    return acc
+
+
+def test_hand_example_defaults():
+    """Uncertain and anomaly predictions are bad, become columns when they occur, and rows stay the classes."""
+    expected = [0, 0, 1, 1, 2, 2, 2]
+    predicted = [0, 3, 1, 0, 4, 2, 2]  # 3 uncertain, 4 anomaly
+    is_anom = np.array([False, False, False, False, True, False, False])
+    result = _accumulate(expected, predicted, is_anom).compute()
+    assert result.total_summary == GoodBad(4, 3)
+    assert result.summary_per_class == {"idle": GoodBad(1, 1), "wave": GoodBad(1, 1), "snake": GoodBad(2, 1)}
+    assert result.all_labels == ["idle", "wave", "snake", "uncertain", "anomaly"]
+    assert result.confusion_matrix_values["idle"] == {"idle": 1, "wave": 0, "snake": 0, "uncertain": 1, "anomaly": 0}
+    assert list(result.confusion_matrix_values) == ["idle", "wave", "snake"]
+    assert result.accuracy_score == 4 / 7
+    assert result.balanced_accuracy_score == pytest.approx((0.5 + 0.5 + 2 / 3) / 3, abs=1e-15)
+    assert result.anomaly_accuracy_score == 1.0
+    assert result.no_anomaly_accuracy_score == 1.0
+    assert result.mse_score is None
+
+
+def test_extra_columns_only_when_they_occur_unless_declared():
+    """Without uncertain/anomaly windows the matrix has only class columns; 'declared' lists every extra label."""
+    result = _accumulate([0, 1], [0, 1]).compute()
+    assert result.all_labels == list(CLASSES)
+    assert result.summary_per_class["snake"] == GoodBad(0, 0)  # class row kept with no windows
+    declared = _accumulate([0, 1], [0, 1], options=AccuracyOptions(extra_columns="declared")).compute()
+    assert declared.all_labels == list(CLASSES + EXTRAS)
+    no_empty = _accumulate([0, 1], [0, 1], options=AccuracyOptions(empty_class_rows=False)).compute()
+    assert list(no_empty.summary_per_class) == ["idle", "wave"]
+
+
+def test_test_only_label_is_a_row_and_column():
+    """A test label unknown to the model is a row (always bad) and a column."""
+    acc = ClassificationAccumulator(CLASSES, EXTRAS + ("noise",))
+    acc.update(np.array([5, 5, 0]), np.array([0, 3, 0]))
+    result = acc.compute()
+    assert list(result.summary_per_class) == ["idle", "wave", "snake", "noise"]
+    assert result.summary_per_class["noise"] == GoodBad(0, 2)
+    assert result.all_labels == ["idle", "wave", "snake", "uncertain", "noise"]
+
+
+def test_uncertain_exclude_policy():
+    """'exclude' drops uncertain windows from good/bad and the scores but keeps them in the matrix."""
+    options = AccuracyOptions(uncertain_policy="exclude")
+    result = _accumulate([0, 0, 1, 1], [0, 3, 0, 1], options=options).compute()
+    assert result.total_summary == GoodBad(2, 1)
+    assert result.summary_per_class["idle"] == GoodBad(1, 0)
+    assert result.accuracy_score == 2 / 3
+    assert result.balanced_accuracy_score == 0.75
+    assert result.confusion_matrix_values["idle"]["uncertain"] == 1
+
+
+def test_percent_values_and_anomaly_mean():
+    """Percent rows sum to 100 (empty rows 0); 'anomaly_mean' averages the two anomaly scores."""
+    options = AccuracyOptions(confusion_values="percent", balanced_accuracy="anomaly_mean")
+    is_anom = np.array([True, True, False, False])
+    result = _accumulate([0, 0, 0, 1], [4, 0, 0, 1], is_anom, options=options).compute()
+    assert result.confusion_matrix_values["idle"]["idle"] == pytest.approx(200 / 3)
+    assert result.confusion_matrix_values["snake"]["idle"] == 0.0
+    assert result.anomaly_accuracy_score == 0.5 and result.no_anomaly_accuracy_score == 1.0
+    assert result.balanced_accuracy_score == 0.75
+
+
+def test_empty_and_no_anomaly_information():
+    """No windows: scores are None (omitted), never 0 or NaN; no anomaly outcome given: anomaly scores None."""
+    empty = ClassificationAccumulator(CLASSES).compute()
+    assert empty.total_summary == GoodBad(0, 0)
+    assert empty.accuracy_score is None and empty.balanced_accuracy_score is None
+    assert empty.anomaly_accuracy_score is None and empty.no_anomaly_accuracy_score is None
+    only_normal = _accumulate([0], [0], np.array([False])).compute()
+    assert only_normal.anomaly_accuracy_score is None and only_normal.no_anomaly_accuracy_score == 1.0
+
+
+def test_config_errors():
+    """Duplicate labels, bad options, mismatched shapes and merging different label spaces must raise."""
+    with pytest.raises(ConfigError, match="duplicates"):
+        ClassificationAccumulator(["a", "uncertain"])
+    with pytest.raises(ConfigError):
+        AccuracyOptions(uncertain_policy="ignore")
+    acc = ClassificationAccumulator(CLASSES)
+    with pytest.raises(ConfigError):
+        acc.update(np.array([0, 1]), np.array([0]))
+    with pytest.raises(ConfigError):
+        acc.merge(ClassificationAccumulator(("x", "y")))
+
+
+def _names(codes, labels):
+    return np.array([labels[c] for c in codes], dtype=object)
+
+
+@pytest.mark.oracle
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+def test_scores_equal_sklearn():
+    """accuracy, balanced accuracy, the confusion matrix and the anomaly recalls equal sklearn on the label strings."""
+    skm = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(41)
+    labels = CLASSES + EXTRAS
+    for n in (5, 300, 2000):
+        expected = rng.integers(0, 3, n)
+        expected[rng.random(n) < 0.1] = 4  # some windows expected "anomaly"
+        expected[:2] = [4, 0]  # both outcomes present, so both recalls are defined
+        predicted = np.where(rng.random(n) < 0.6, expected, rng.integers(0, 5, n))
+        is_anom = expected == 4
+        result = _accumulate(expected, predicted, is_anom).compute()
+        exp_names, pred_names = _names(expected, labels), _names(predicted, labels)
+        assert result.accuracy_score == skm.accuracy_score(exp_names, pred_names)
+        balanced = skm.balanced_accuracy_score(exp_names, pred_names)
+        assert abs(result.balanced_accuracy_score - balanced) <= BALANCED_ATOL
+        cm = skm.confusion_matrix(exp_names, pred_names, labels=result.all_labels)
+        rows = [result.all_labels.index(r) for r in result.confusion_matrix_values]
+        ours = np.array([[result.confusion_matrix_values[r][c] for c in result.all_labels]
+                         for r in result.confusion_matrix_values])
+        assert np.array_equal(ours, cm[rows])
+        assert result.anomaly_accuracy_score == skm.recall_score(is_anom, predicted == 4)
+        assert result.no_anomaly_accuracy_score == skm.recall_score(~is_anom, predicted != 4)
+
+
+@st.composite
+def _windows_and_splits(draw):
+    n = draw(st.integers(0, 60))
+    expected = draw(st.lists(st.integers(0, 4), min_size=n, max_size=n))
+    predicted = draw(st.lists(st.integers(0, 4), min_size=n, max_size=n))
+    anomalous = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    cuts = sorted(draw(st.lists(st.integers(0, n), max_size=4)))
+    return np.array(expected, np.int32), np.array(predicted, np.int32), np.array(anomalous, bool), cuts
+
+
+@settings(max_examples=60, deadline=None)
+@given(_windows_and_splits())
+def test_merge_over_random_splits_equals_one_pass(data):
+    """Sharded runs must give the same accuracy object as one pass; an empty shard must change nothing."""
+    expected, predicted, anomalous, cuts = data
+    one = _accumulate(expected, predicted, anomalous)
+    bounds = [0] + cuts + [len(expected)]
+    merged = ClassificationAccumulator(CLASSES, EXTRAS)
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        shard = _accumulate(expected[lo:hi], predicted[lo:hi], anomalous[lo:hi])
+        merged.merge(shard)
+    merged.merge(ClassificationAccumulator(CLASSES, EXTRAS))
+    assert merged.compute() == one.compute()
+    state = one.counts.copy()
+    one.compute()
+    assert np.array_equal(one.counts, state)  # compute is pure
