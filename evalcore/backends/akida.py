@@ -42,6 +42,8 @@ windows are run in chunks of ``batch_size`` rows.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +54,9 @@ from evalcore.errors import BackendUnavailableError, ModelError
 __all__ = ["AkidaBackend", "akida_softmax", "fbz_writer_version"]
 
 _VERSION_RE = re.compile(rb"(\d+\.\d+\.\d+)")
+# Loads the model in a child interpreter: akida 2.19.3 dies with SIGSEGV on a truncated or zeroed
+# .fbz (measured), which would kill the whole evaluation without a message.
+_CHECK_SCRIPT = "import sys, akida; akida.Model(sys.argv[1])"
 
 
 def _import_akida():
@@ -103,19 +108,24 @@ class AkidaBackend(BaseBackend):
     akida_input_scale : float, optional
         Replace Edge Impulse's input scaling (255, or 15 then /16 for 4-bit inputs); required
         for signed inputs.
+    akida_check_file : bool, default True
+        First load the file in a child process (about 0.5 s), so that a corrupt file that
+        crashes the runtime becomes a ModelError instead of killing this process.
     batch_size : int, default 1024
         Windows per ``predict`` call.
     """
 
     def __init__(self, path, variant: str = "akida", *, akida_device: str = "auto",
                  akida_softmax: bool = True, akida_input_scale: float | None = None,
-                 batch_size: int = DEFAULT_BATCH_SIZE):
+                 akida_check_file: bool = True, batch_size: int = DEFAULT_BATCH_SIZE):
         super().__init__(Path(path), variant, batch_size=batch_size,
                          max_batch_elements=1 << 62, batch_rewrite=False)
         self._akida = _import_akida()
         self.engine_version = self._akida.__version__
         self._softmax = bool(akida_softmax)
         self._input_scale = akida_input_scale
+        if akida_check_file:
+            self._check_file()
         self._model = self._load_model()
         self._device_name = "software"
         self.engine = self._place(akida_device)
@@ -124,6 +134,20 @@ class AkidaBackend(BaseBackend):
         self._batch_dynamic = True
 
     # ------------------------------------------------------------------ load
+    def _check_file(self) -> None:
+        try:
+            proc = subprocess.run([sys.executable, "-c", _CHECK_SCRIPT, str(self.path)],
+                                  capture_output=True, text=True, timeout=300, check=False)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            raise ModelError(f"cannot check the akida model in a child process: {err} "
+                             f"({self.path})") from err
+        if proc.returncode < 0:
+            raise ModelError(
+                f"the akida runtime crashed (signal {-proc.returncode}) reading the model: the "
+                f"file is probably truncated or corrupt ({self.path})"
+            )
+        # A Python exception in the child is reported with its message by the load that follows.
+
     def _load_model(self):
         try:
             return self._akida.Model(str(self.path))

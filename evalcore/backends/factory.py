@@ -20,7 +20,8 @@ _BATCHING = {"batch_size", "max_batch_elements", "batch_rewrite"}
 _OPTIONS = {
     "onnxruntime": _BATCHING | {"quantization"},
     "tflite": _BATCHING | {"quantization", "xnnpack"},
-    "akida": {"batch_size", "akida_device", "akida_softmax", "akida_input_scale"},
+    "akida": {"batch_size", "akida_device", "akida_softmax", "akida_input_scale",
+              "akida_check_file"},
 }
 
 
@@ -45,7 +46,8 @@ def load_backend(path, *, variant: str, threads: int = 1, **opts) -> Backend:
         - tflite: ``xnnpack`` (bool, default True);
         - akida: ``akida_device`` ("auto", "hardware" or "software", default "auto"),
           ``akida_softmax`` (bool, default True), ``akida_input_scale`` (float, default None =
-          Edge Impulse's rule).
+          Edge Impulse's rule), ``akida_check_file`` (bool, default True: load the file in a
+          child process first, as a corrupt .fbz can crash the runtime).
 
     Returns
     -------
@@ -109,7 +111,7 @@ def _check_options(engine: str, threads, opts: dict) -> None:
     for name in ("batch_size", "max_batch_elements"):
         if name in opts and (not _is_int(opts[name]) or opts[name] < 1):
             raise ConfigError(f"{name} must be an integer >= 1, got {opts[name]!r}")
-    for name in ("batch_rewrite", "xnnpack", "akida_softmax"):
+    for name in ("batch_rewrite", "xnnpack", "akida_softmax", "akida_check_file"):
         if name in opts and not isinstance(opts[name], bool):
             raise ConfigError(f"{name} must be true or false, got {opts[name]!r}")
     device = opts.get("akida_device", "auto")
