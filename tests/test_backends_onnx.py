@@ -194,3 +194,20 @@ def test_quantised_real_model_runs_as_qdq_and_agrees(accel, tmp_path):
     (p_i8,) = q_backend.run(rows)
     (p_f32,) = load_backend(path, variant="float32").run(rows)
     assert_agreement(p_f32, p_i8, ACCEL_INT8_PROB_TOLERANCE)
+
+
+def test_missing_onnx_package_is_named_when_int8_params_are_unreadable(models, monkeypatch):
+    """Without it a user lacking the onnx package would be told the model has no scale at all."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(ModelError) as info:
+        load_backend(models / "motion_fc.i8.onnx", variant="int8")
+    assert "the onnx package, needed to read the graph, is not installed" in str(info.value)
+    backend = load_backend(models / "motion_fc.i8.onnx", variant="int8", quantization={
+        "input": {"scale": 1 / 255, "zero_point": -128},
+        "output": {"scale": 1 / 255, "zero_point": -128}})
+    assert backend.describe()["quantization"]["x"]["source"] == "caller metadata"
+    (scores,) = backend.run(np.zeros((3, 33), dtype=np.float32))
+    assert backend.batch_mode == "batched"  # dynamic batch: no rewrite, so no onnx needed
+    assert scores.shape == (3, 4)

@@ -164,6 +164,9 @@ class OnnxBackend(BaseBackend):
         dtypes = dict(zip((self.input_name, *self.output_names),
                           (self._input_dtype, *self._output_dtypes)))
         found = _graph_quantization(self._model_bytes, names, dtypes, self.path)
+        note = ""
+        if found is None:
+            found, note = {}, "; the onnx package, needed to read the graph, is not installed"
         meta = self._session.get_modelmeta().custom_metadata_map.get("quantization")
         table = []
         if meta:
@@ -187,7 +190,8 @@ class OnnxBackend(BaseBackend):
             else:
                 raise ModelError(
                     f"integer tensor {name} ({dtypes[name].name}) has no scale/zero point in the "
-                    f"graph, the model metadata or the caller's quantization option ({self.path})"
+                    f"graph, the model metadata or the caller's quantization option{note} "
+                    f"({self.path})"
                 )
         return found
 
@@ -252,13 +256,17 @@ def _params_from_entry(entry, dtype, source: str, name: str, path) -> QuantParam
     return QuantParams(scale, zero_point, dtype, source)
 
 
-def _graph_quantization(model_bytes: bytes, names: list[str], dtypes, path) -> dict[str, QuantParams]:
-    """Read (scale, zero point) of integer graph inputs/outputs from adjacent Q/DQ nodes."""
+def _graph_quantization(model_bytes: bytes, names: list[str], dtypes,
+                        path) -> dict[str, QuantParams] | None:
+    """Read (scale, zero point) of integer graph inputs/outputs from adjacent Q/DQ nodes.
+
+    Returns None when the ``onnx`` package is not installed (the graph cannot be read).
+    """
     try:
         import onnx
         from onnx import numpy_helper
     except ImportError:
-        return {}
+        return None
     model = onnx.load_model_from_string(model_bytes)
     graph = model.graph
     consts = {t.name: t for t in graph.initializer}
