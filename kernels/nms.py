@@ -32,7 +32,9 @@ def non_max_suppression(boxes, scores, max_output_size, iou_threshold, score_thr
         At most this many indices are returned.
     iou_threshold : float
         A candidate is suppressed when its IoU with an already selected box is
-        ``> iou_threshold`` (strict; TensorFlow >= 2.4). Rounded to float32 as TF does.
+        ``> iou_threshold`` (strict, as current TensorFlow; checked against tensorflow-cpu
+        2.21, where IoU == threshold is kept; older 2.x kernels suppressed at ``>=``).
+        Rounded to float32 as TF does.
     score_threshold : float
         Only boxes with ``score > score_threshold`` (strict) are candidates. Rounded to float32.
 

@@ -180,3 +180,19 @@ def test_fomo_input_errors():
         fomo_sample_result(heatmap, [{"x": 1, "y": 1, "label": 1}], 32, 0.5)
     ok = fomo_sample_result(heatmap[None], [{"x": 1, "y": 1, "width": 2, "height": 2, "label": 1}], 32, 0.5)
     assert ok.recall == 0.0 and ok.precision == 0.0
+
+
+def test_accumulator_rejects_mismatched_classes():
+    """Pooling samples scored with another class count would silently misalign labels."""
+    from evalcore.errors import ConfigError
+
+    result = fomo_sample_result(np.zeros((2, 2, 3), np.float32), [], 16, 0.5)
+    with pytest.raises(ConfigError):
+        FomoAccumulator(2).update(result)
+    with pytest.raises(ConfigError):
+        FomoAccumulator(2).merge(FomoAccumulator(3))
+    with pytest.raises(ConfigError):
+        FomoAccumulator(0)
+    empty = FomoAccumulator(3).compute()
+    assert empty.n_samples == 0 and (empty.precision, empty.recall, empty.f1) == (1.0, 1.0, 1.0)
+    assert empty.classification_report == {}

@@ -9,7 +9,12 @@ One entry point, :func:`decode_detections`, dispatches on the learn block's
 - ``fomo``: heat map (:func:`evalcore.learn.fomo.decode_fomo`).
 
 Every other last layer (``yolov2-akida``, ``tao-*``, ``yolo-pro``, ``yolov11*``, ...) raises
-:class:`evalcore.errors.ModelError` naming it. Decoders expect dequantised float outputs.
+:class:`evalcore.errors.ModelError` naming it. Decoders expect dequantised float outputs (EI
+dequantises the int8 variant in float32 with the first output tensor's scale/zero point).
+
+Not reproduced on purpose: EI's classify job raises when the threshold is 0 (``if not
+minimum_confidence_rating``) and crashes on a YOLOv7 output with exactly one row (its batch
+squeeze removes the row dimension); here a 0 threshold keeps everything and one row decodes.
 
 The output dataclasses mirror the Studio API models the report writes
 (``ClassifySampleResponseClassificationDetails``, ``StructuredClassifyResult``,
