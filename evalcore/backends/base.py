@@ -34,9 +34,10 @@ PROBE_ROWS = 8
 # ~6-10 us per-call overhead of tiny models, 170x for an MLP).
 DEFAULT_BATCH_SIZE = 1024
 # Cap on input elements per call, so image models are not fed 1024 images at once: large batches
-# fall out of cache and slow a CNN down (perf-anchors.md section 3, cnn at B=1024). 2**18 floats
-# is 1 MiB of input: 7 rows of 96x96x3, 256 rows of 32x32x1, 1024 rows of 33 features.
-DEFAULT_MAX_BATCH_ELEMENTS = 1 << 18
+# fall out of cache and slow a CNN down (perf-anchors.md section 3, cnn at B=1024; with one thread
+# FOMO 96x96 ran fastest at 7 rows per call, 30% slower at 28, benchmarks/bench_backend.py).
+# 2**16 elements: 7 rows of 96x96x1, 2 of 96x96x3, 64 of 32x32x1, 1024 of up to 64 features.
+DEFAULT_MAX_BATCH_ELEMENTS = 1 << 16
 
 
 @runtime_checkable

@@ -40,7 +40,7 @@ def load_backend(path, *, variant: str, threads: int = 1, **opts) -> Backend:
         Engine options:
 
         - every engine: ``batch_size`` (int, default 1024 rows per call);
-        - onnxruntime, tflite: ``max_batch_elements`` (int, default 2**18 input elements per
+        - onnxruntime, tflite: ``max_batch_elements`` (int, default 2**16 input elements per
           call), ``batch_rewrite`` (bool, default True: batch fixed-batch-1 models after a probe),
           ``quantization`` (dict: fallback scale/zero point per integer tensor);
         - tflite: ``xnnpack`` (bool, default True);
