@@ -75,7 +75,7 @@ def get_plan(block: str, implementation_version: int, n_values: int, n_axes: int
     if block not in _MODULES:
         resolve_params(block, implementation_version, params)  # raises the unknown-block error
     try:
-        frozen = tuple(sorted(params.items()))
+        frozen = tuple(params.items())  # insertion order: another order only misses the cache
         hash(frozen)
     except TypeError:
         raise ConfigError(f"parameter values must be numbers, booleans or strings (dsp block {block})") from None

@@ -11,6 +11,7 @@ Array letters: W windows, F frames, B frequency bins (``n_fft // 2 + 1``), M mel
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -102,12 +103,19 @@ def power_spectrum(signal: np.ndarray, frame: int, stride: int, n_frames: int, f
         ``|rfft(frame, n=fft_length)|^2 / fft_length``: the magnitude is taken first and squared
         after, then scaled by ``1/fft_length`` (exact for a power of two).
     """
-    used = min(frame, fft_length)
-    starts = np.arange(n_frames) * stride
-    index = starts[:, None] + np.arange(used)[None, :]
-    frames = np.asarray(signal, dtype=np.float64)[:, index]
-    magnitude = np.abs(np.fft.rfft(frames, n=fft_length, axis=-1))
-    return np.square(magnitude) * (1.0 / fft_length)
+    frames = np.asarray(signal, dtype=np.float64)[:, _frame_index(min(frame, fft_length), stride, n_frames)]
+    power = np.abs(np.fft.rfft(frames, n=fft_length, axis=-1))
+    np.square(power, out=power)
+    power *= 1.0 / fft_length
+    return power
+
+
+@lru_cache(maxsize=32)
+def _frame_index(n_used: int, stride: int, n_frames: int) -> np.ndarray:
+    """Sample index of every frame position, int64 of shape (F, n_used) (read-only, cached)."""
+    index = (np.arange(n_frames, dtype=np.int64) * stride)[:, None] + np.arange(n_used, dtype=np.int64)[None, :]
+    index.flags.writeable = False
+    return index
 
 
 def hz_to_mel(hz):
@@ -206,6 +214,15 @@ def check_win_size(block: str, version: int, win_size: int) -> None:
         raise ConfigError(f"win_size must be a positive odd number, got {win_size} ({block} v{version}, field win_size)")
 
 
+@lru_cache(maxsize=32)
+def _mirrored_rows(n_rows: int, win_size: int) -> np.ndarray:
+    """Row index of each position of the symmetric-padded frame axis (read-only, cached)."""
+    pad = (win_size - 1) // 2
+    rows = np.pad(np.arange(n_rows, dtype=np.int64), pad, mode="symmetric")
+    rows.flags.writeable = False
+    return rows
+
+
 def sliding_normalize(values: np.ndarray, win_size: int, *, variance: bool) -> np.ndarray:
     """Sliding-window mean (and variance) normalisation over frames, as speechpy's ``cmvnw``.
 
@@ -215,8 +232,9 @@ def sliding_normalize(values: np.ndarray, win_size: int, *, variance: bool) -> n
     mean-subtracted values plus 1e-10.
 
     The window sums run one row at a time, in row order, like numpy's reduction over axis 0 of a
-    (win_size, columns) block in the reference, so the results are bit-identical to it. The
-    float32 std path divides by ``float32(win_size)`` as numpy 1.21 did (value-based casting).
+    (win_size, columns) block in the reference, so the results are bit-identical to it (numba
+    kernels in ``_kernels``). The float32 std path divides by ``float32(win_size)`` as numpy 1.21
+    did (value-based casting).
 
     Parameters
     ----------
@@ -229,23 +247,11 @@ def sliding_normalize(values: np.ndarray, win_size: int, *, variance: bool) -> n
     -------
     float32 array of shape (W, F, C)
     """
-    n_rows = values.shape[1]
-    pad = (win_size - 1) // 2
-    padded = np.pad(values, ((0, 0), (pad, pad), (0, 0)), mode="symmetric")
-    total = padded[:, 0:n_rows].copy()
-    for k in range(1, win_size):
-        total += padded[:, k:k + n_rows]
-    centred = (values - total / win_size).astype(np.float32)
+    from evalcore.dsp._kernels import _sliding_mean_centre, _sliding_std_scale
+
+    rows = _mirrored_rows(values.shape[1], win_size)
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    centred = _sliding_mean_centre(values, rows, win_size)
     if not variance:
         return centred
-    padded32 = np.pad(centred, ((0, 0), (pad, pad), (0, 0)), mode="symmetric")
-    total32 = padded32[:, 0:n_rows].copy()
-    for k in range(1, win_size):
-        total32 += padded32[:, k:k + n_rows]
-    window_mean = total32 / np.float32(win_size)
-    squares = np.zeros_like(centred)
-    for k in range(win_size):
-        deviation = padded32[:, k:k + n_rows] - window_mean
-        squares += deviation * deviation
-    std = np.sqrt(squares / np.float32(win_size))
-    return centred / (std + np.float32(1e-10))
+    return _sliding_std_scale(centred, rows, win_size)

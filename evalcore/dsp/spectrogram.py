@@ -29,9 +29,14 @@ def _scale(power: np.ndarray, version: int, noise_floor_db: float) -> np.ndarray
         with np.errstate(divide="ignore", invalid="ignore"):
             scaled = (power - low) / span
         return np.where(span == 0, 0.0, scaled)
-    db = 10 * np.log10(np.clip(power, 1e-30, None))
-    scaled = (db - noise_floor_db) / (-noise_floor_db + 12)
-    return np.clip(scaled, 0, 1 if version == 3 else None)
+    # In place, with the same operations and order as
+    # clip((10 * log10(max(power, 1e-30)) - nf) / (12 - nf), 0, 1 or None).
+    scaled = np.maximum(power, 1e-30)
+    np.log10(scaled, out=scaled)
+    scaled *= 10
+    scaled -= noise_floor_db
+    scaled /= -noise_floor_db + 12
+    return np.clip(scaled, 0, 1 if version == 3 else None, out=scaled)
 
 
 def make_plan(version: int, n_values: int, n_axes: int, sampling_freq: float, params: dict) -> BlockPlan:

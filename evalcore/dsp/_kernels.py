@@ -1,0 +1,84 @@
+"""numba kernels of the DSP blocks (imported only when a block needs them).
+
+``_sliding_mean_centre`` and ``_sliding_std_scale`` are the two passes of speechpy's ``cmvnw``
+(MFE v1/v2, MFCC). Their sums run in window order, one row at a time, in the dtype of the data:
+the same order and precision as the reference's ``np.mean`` / ``np.std`` over axis 0 of a
+(win_size, columns) block, so the results are bit-identical (checked against
+``naive_sliding_normalize`` in tests/test_dsp_framing.py).
+
+Both take ``rows``, the row index of each padded position (``np.pad(arange(F), pad, "symmetric")``),
+instead of a padded copy of the data.
+
+Array letters: W windows, F frames (rows), C columns; P = F + win_size - 1 padded rows.
+"""
+
+from __future__ import annotations
+
+import kernels._cache  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _sliding_mean_centre(values, rows, win_size):
+    """Numba JIT-compiled: ``values`` minus the mean of each row's window, cast to float32.
+
+    Parameters
+    ----------
+    values : float64 array of shape (W, F, C)
+    rows : int64 array of shape (P,)
+        Row of ``values`` at each padded position: ``(win_size - 1) // 2`` mirrored rows on each side.
+    win_size : int
+
+    Returns
+    -------
+    float32 array of shape (W, F, C)
+    """
+    n_windows, n_rows, n_cols = values.shape
+    out = np.empty((n_windows, n_rows, n_cols), dtype=np.float32)
+    for w in range(n_windows):
+        for r in range(n_rows):
+            for c in range(n_cols):
+                total = values[w, rows[r], c]
+                for k in range(1, win_size):
+                    total += values[w, rows[r + k], c]
+                out[w, r, c] = np.float32(values[w, r, c] - total / win_size)
+    return out
+
+
+@njit(cache=True)
+def _sliding_std_scale(centred, rows, win_size):
+    """Numba JIT-compiled: ``centred`` divided by its window's population std + 1e-10, in float32.
+
+    Parameters
+    ----------
+    centred : float32 array of shape (W, F, C)
+    rows : int64 array of shape (P,)
+        Row of ``centred`` at each padded position, as for ``_sliding_mean_centre``.
+    win_size : int
+
+    Returns
+    -------
+    float32 array of shape (W, F, C)
+        The window mean and the sum of squares accumulate in float32 and are divided by
+        ``float32(win_size)``, as numpy 1.21's ``np.std`` did on float32 data.
+    """
+    n_windows, n_rows, n_cols = centred.shape
+    count = np.float32(win_size)
+    eps = np.float32(1e-10)
+    out = np.empty((n_windows, n_rows, n_cols), dtype=np.float32)
+    for w in range(n_windows):
+        for r in range(n_rows):
+            for c in range(n_cols):
+                total = centred[w, rows[r], c]
+                for k in range(1, win_size):
+                    total += centred[w, rows[r + k], c]
+                mean = total / count
+                deviation = centred[w, rows[r], c] - mean
+                squares = deviation * deviation
+                for k in range(1, win_size):
+                    deviation = centred[w, rows[r + k], c] - mean
+                    squares += deviation * deviation
+                out[w, r, c] = centred[w, r, c] / (np.sqrt(squares / count) + eps)
+    return out
