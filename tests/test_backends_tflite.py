@@ -42,7 +42,7 @@ TEMPERATURE = (f"{MODELS}/temperature-regression.f32.lite", f"{MODELS}/temperatu
 # also requires every top-1 flip to be a near-tie that such a difference explains.
 PROB_TOLERANCE = {
     "gestures-large": 0.2,  # measured 0.130 (256 synthetic spectral rows), top-1 99.6%
-    "keywords-2d": 0.1,  # measured 0.046 (128 synthetic MFCC rows), top-1 100%
+    "keywords-2d": 0.1,  # measured 0.031 (128 synthetic MFCC rows), top-1 100%
     "image-32": 0.3,  # measured 0.193 (40 real images, flipped/rotated), top-1 97.5%
     "image-96": 0.5,  # measured 0.399 (40 real images), top-1 92.5%: MobileNet 0.35 int8
     "fomo": 0.05,  # measured 0.028 per heat-map cell (40 real images), top-1 100%
