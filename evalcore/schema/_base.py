@@ -82,6 +82,7 @@ class ReadMode:
     """
 
     unknown_keys: Literal["error", "ignore"] = "error"
+    """Reject (``"error"``) or drop (``"ignore"``) keys 1.96.3 does not define."""
 
 
 READ_MODE = ReadMode()
