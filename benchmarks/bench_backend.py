@@ -33,17 +33,15 @@ sys.path.insert(0, str(ROOT))
 from evalcore.backends import load_backend  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "real"
+SDK = REAL / "edgeimpulse-python-sdk-sample-data" / "sample_models"
 MODELS = [
     ("motion_fc f32 onnx", ROOT / "fixtures/models/motion_fc.f32.onnx", "float32"),
     ("motion_fc i8 onnx", ROOT / "fixtures/models/motion_fc.i8.onnx", "int8"),
-    ("accelerometer onnx", REAL / "edgeimpulse-python-sdk-sample-data/sample_models/accelerometer.onnx",
-     "float32"),
+    ("accelerometer onnx", SDK / "accelerometer.onnx", "float32"),
     ("keywords-2d onnx", REAL / "edgeimpulse-benchmark-nn/keywords-2d-f32/keywords-2d-f32.onnx",
      "float32"),
-    ("gestures-i8 lite", REAL / "edgeimpulse-python-sdk-sample-data/sample_models/gestures-i8.lite",
-     "int8"),
-    ("fomo 96x96 f32 lite", REAL / "edgeimpulse-python-sdk-sample-data/sample_models/fomo.96x96.f32.lite",
-     "float32"),
+    ("gestures-i8 lite", SDK / "gestures-i8.lite", "int8"),
+    ("fomo 96x96 f32 lite", SDK / "fomo.96x96.f32.lite", "float32"),
 ]
 
 
@@ -78,8 +76,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    header = f"{'model':22s} {'mode':8s} {'ours us/win':>12s} {'anchor us/win':>14s} {'anchor/ours':>12s}"
-    print(header)
+    print(f"{'model':22s} {'mode':8s} {'ours us/win':>12s} {'anchor us/win':>14s} "
+          f"{'anchor/ours':>12s}")
     for label, path, variant in MODELS:
         if not path.is_file():
             print(f"{label:22s} skipped: {path} not found")
@@ -88,9 +86,10 @@ def main() -> int:
         n_rows = args.rows if backend.n_features < 5000 else max(args.rows // 64, 16)
         rows = rng.random((n_rows, backend.n_features), dtype=np.float32)
         backend.run(rows[:64])  # warm-up and batch decision, not timed
-        ours = _median_s(lambda: backend.run(rows), args.repeats) / n_rows * 1e6
+        ours = _median_s(lambda b=backend, x=rows: b.run(x), args.repeats) / n_rows * 1e6
         anchor = _median_s(_anchor(backend, rows), args.repeats) / n_rows * 1e6
-        print(f"{label:22s} {backend.batch_mode:8s} {ours:12.2f} {anchor:14.2f} {anchor / ours:12.2f}")
+        print(f"{label:22s} {backend.batch_mode:8s} {ours:12.2f} {anchor:14.2f} "
+              f"{anchor / ours:12.2f}")
     return 0
 
 

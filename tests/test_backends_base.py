@@ -68,7 +68,7 @@ def naive_quantize(x: np.ndarray, scale: float, zero_point: int, dtype) -> np.nd
 
 
 def test_quantize_matches_naive_on_random_values():
-    """Without it a float64 intermediate or a different rounding would shift int8 inputs by one step."""
+    """Without it a float64 intermediate or another rounding would shift int8 inputs by a step."""
     rng = np.random.default_rng(7)
     for scale, zero_point, dtype in [(0.10661303251981735, -128, np.int8),
                                      (0.21295718848705292, 16, np.int8),
@@ -120,7 +120,7 @@ def test_load_backend_picks_engine_by_extension(models):
     ],
 )
 def test_load_backend_rejects_bad_paths_and_variants(models, tmp_path, name, variant, error, text):
-    """Without it a typo in a bundle would surface as a runtime traceback instead of a clear error."""
+    """Without it a typo in a bundle would surface as a runtime traceback, not a clear error."""
     path = models / name if (models / name).exists() else tmp_path / name
     if name == "model.bin":
         path.write_bytes(b"x")

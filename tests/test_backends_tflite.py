@@ -33,7 +33,8 @@ IMAGE_96 = (
 FOMO = (f"{MODELS}/fomo.96x96.f32.lite", f"{MODELS}/fomo.96x96.i8q.lite")
 VOICE = (f"{MODELS}/responding-to-your-voice-tutorial.f32.lite",
          f"{MODELS}/responding-to-your-voice-tutorial.i8.lite")
-TEMPERATURE = (f"{MODELS}/temperature-regression.f32.lite", f"{MODELS}/temperature-regression.i8.lite")
+TEMPERATURE = (f"{MODELS}/temperature-regression.f32.lite",
+               f"{MODELS}/temperature-regression.i8.lite")
 
 # int8 vs float32 probability tolerances per model pair. Each int8 model's softmax output is
 # quantised in steps of 1/256, and the activations in 8-bit steps of their calibrated ranges; the

@@ -27,9 +27,9 @@ Pre- and post-processing mirror Edge Impulse (A2 of formats-and-akida.md; ``proc
   127))``, truncating like the unsigned paths); without it loading fails (assumption documented,
   not verified against Studio);
 - ``akida_input_scale`` given for an unsigned input replaces 255 (or 15/16) the same way;
-- outputs come from ``model.predict`` (float32; an Akida 1.0 last layer without activation gives
-  ``(potential - threshold) / act_step``, a 2.0 model needs a trailing ``Dequantizer``); an output of
-  shape (1, 1, K) per window is returned as (K,);
+- outputs come from ``model.predict`` (float32; an Akida 1.0 last layer without activation
+  gives ``(potential - threshold) / act_step``, a 2.0 model needs a trailing ``Dequantizer``);
+  an output of shape (1, 1, K) per window is returned as (K,);
 - ``akida_softmax`` (default True): softmax over the last axis, as Edge Impulse does for
   classification and FOMO because Akida returns logits; pass False for YOLOv2 (decoded with its own
   softmax) or to get the logits. Computed like ``scipy.special.softmax`` on float32 input:

@@ -26,7 +26,8 @@ import numpy as np
 
 from evalcore.errors import ModelError
 
-__all__ = ["Backend", "BaseBackend", "PROBE_ROWS", "DEFAULT_BATCH_SIZE", "DEFAULT_MAX_BATCH_ELEMENTS"]
+__all__ = ["Backend", "BaseBackend", "PROBE_ROWS", "DEFAULT_BATCH_SIZE",
+           "DEFAULT_MAX_BATCH_ELEMENTS"]
 
 # Rows compared between a batched run and one-row runs before batching a fixed-batch model.
 PROBE_ROWS = 8
@@ -128,13 +129,13 @@ class BaseBackend:
     # ----------------------------------------------------------------- public
     @property
     def chunk_rows(self) -> int:
-        """Rows per runtime call once batching is on: ``batch_size`` capped by the element budget."""
+        """Rows per runtime call when batching: ``batch_size`` capped by the element budget."""
         by_elements = self._max_batch_elements // max(self.n_features, 1)
         return max(1, min(self._batch_size, by_elements))
 
     @property
     def batch_mode(self) -> str:
-        """``"batched"``, ``"single"`` (one window per call) or ``"undecided"`` before the first run."""
+        """``"batched"``, ``"single"`` (one window per call), ``"undecided"`` before a run."""
         return self._batch_mode or "undecided"
 
     def check_n_features(self, n_features: int) -> None:
@@ -228,18 +229,19 @@ class BaseBackend:
             return "single"
         same = len(got) == len(expected) and all(
             g.shape == e.shape and g.dtype == e.dtype and np.array_equal(g, e)
-            for g, e in zip(got, expected)
+            for g, e in zip(got, expected, strict=True)
         )
         return "batched" if same else "single"
 
     def _run_chunks(self, x: np.ndarray) -> list[np.ndarray]:
         step = self.chunk_rows
         parts = [self._run_batched(x[i : i + step]) for i in range(0, x.shape[0], step)]
-        return [np.concatenate(p, axis=0) if len(p) > 1 else p[0] for p in zip(*parts)]
+        by_output = zip(*parts, strict=True)  # every chunk returns every output
+        return [np.concatenate(p, axis=0) if len(p) > 1 else p[0] for p in by_output]
 
     def _run_rows_one_by_one(self, x: np.ndarray) -> list[np.ndarray]:
         parts = [self._run_one(x[i : i + 1]) for i in range(x.shape[0])]
-        return [np.concatenate(p, axis=0) for p in zip(*parts)]
+        return [np.concatenate(p, axis=0) for p in zip(*parts, strict=True)]
 
     # ------------------------------------------------------ engine hooks
     def _prepare(self, x: np.ndarray) -> np.ndarray:

@@ -123,7 +123,8 @@ class OnnxBackend(BaseBackend):
         inp = inputs[0]
         self.input_name = inp.name
         self._input_dtype = self._tensor_dtype(inp, "input")
-        self.input_shape = per_window_shape(inp.shape, path=self.path, tensor=inp.name, role="input")
+        self.input_shape = per_window_shape(inp.shape, path=self.path, tensor=inp.name,
+                                            role="input")
         self.n_features = n_elements(self.input_shape)
         batch = inp.shape[0]
         if isinstance(batch, int) and batch != 1:
@@ -137,7 +138,7 @@ class OnnxBackend(BaseBackend):
         self._output_dtypes = tuple(self._tensor_dtype(o, "output") for o in outputs)
         self.output_shapes = self._output_shapes(outputs)
         integer = [n for n, d in zip((inp.name, *self.output_names),
-                                     (self._input_dtype, *self._output_dtypes))
+                                     (self._input_dtype, *self._output_dtypes), strict=False)
                    if d in INTEGER_DTYPES]
         self._quant = self._find_quantization(integer, quantization) if integer else {}
 
@@ -162,7 +163,7 @@ class OnnxBackend(BaseBackend):
 
     def _find_quantization(self, names: list[str], caller) -> dict[str, QuantParams]:
         dtypes = dict(zip((self.input_name, *self.output_names),
-                          (self._input_dtype, *self._output_dtypes)))
+                          (self._input_dtype, *self._output_dtypes), strict=False))
         found = _graph_quantization(self._model_bytes, names, dtypes, self.path)
         note = ""
         if found is None:
@@ -221,7 +222,7 @@ class OnnxBackend(BaseBackend):
 
     def _finish(self, raw: list[np.ndarray]) -> list[np.ndarray]:
         out = []
-        for name, arr in zip(self.output_names, raw):
+        for name, arr in zip(self.output_names, raw, strict=False):
             params = self._quant.get(name)
             out.append(dequantize(arr, params) if params is not None
                        else np.asarray(arr, dtype=np.float32))

@@ -159,8 +159,8 @@ class TfliteBackend(BaseBackend):
                                "caller metadata")
         except (TypeError, KeyError, ValueError) as err:
             raise ModelError(
-                f"quantization for tensor {name} must be {{\"scale\": float, \"zero_point\": int}}, "
-                f"got {entry!r} ({self.path})"
+                f"quantization for tensor {name} must be {{\"scale\": float, "
+                f"\"zero_point\": int}}, got {entry!r} ({self.path})"
             ) from err
 
     # ------------------------------------------------------------- running
@@ -199,7 +199,7 @@ class TfliteBackend(BaseBackend):
 
     def _finish(self, raw: list[np.ndarray]) -> list[np.ndarray]:
         out = []
-        for name, arr in zip(self.output_names, raw):
+        for name, arr in zip(self.output_names, raw, strict=False):
             params = self._quant.get(name)
             out.append(dequantize(arr, params) if params is not None
                        else np.asarray(arr, dtype=np.float32))
