@@ -22,7 +22,7 @@ GOOD_PAYLOAD = {"device_type": "X", "interval_ms": 10, "sensors": [{"name": "a",
 
 
 def _record(path) -> SampleRecord:
-    return SampleRecord(id=7, filename="s7", path=path, rel_path=path.name, category="testing", label=LabelInfo.single("x"))
+    return SampleRecord(id=7, filename="s7", file=str(path), rel_path=path.name, category="testing", label=LabelInfo.single("x"))
 
 
 def _load_bad(tmp_path, name: str, content: bytes) -> BundleError:
@@ -307,3 +307,14 @@ def test_npy_pickle_file_is_not_an_array(tmp_path):
     path.write_bytes(pickle.dumps({"a": 1}))
     with pytest.raises(BundleError, match="cannot load npy file"):
         load_feature_arrays(path)
+
+
+def test_ndjson_line_with_two_values(tmp_path):
+    """An NDJSON line holding two JSON values must be refused, not shift the following entries."""
+    item = {"path": "a.json", "category": "testing", "label": {"type": "unlabeled"}}
+    text = '{"__ndjson":true,"version":1}\n' + json.dumps({"__key": "files", "__item": item}) + ', {"x": 1}\n'
+    (tmp_path / "a.json").write_text("{}")
+    (tmp_path / "info.labels").write_text(text)
+    with pytest.raises(BundleError) as err:
+        load_dataset(tmp_path)
+    assert err.value.field.startswith("line 2 column")

@@ -20,7 +20,7 @@ SDK = "edgeimpulse-python-sdk-sample-data/sample_data"
 
 
 def _record(path: Path, label: LabelInfo | None = None) -> SampleRecord:
-    return SampleRecord(id=1, filename=path.stem, path=path, rel_path=path.name, category="testing",
+    return SampleRecord(id=1, filename=path.stem, file=str(path), rel_path=path.name, category="testing",
                         label=label or LabelInfo.single("x"))
 
 

@@ -10,6 +10,7 @@ Public entry points:
 Every reading error is an ``evalcore.errors.BundleError`` naming the file, the sample and the field.
 """
 
+from evalcore.data.features import FeatureArrays, find_feature_files, load_feature_arrays
 from evalcore.data.index import load_dataset
 from evalcore.data.records import (
     BoundingBox,
@@ -21,15 +22,20 @@ from evalcore.data.records import (
     Sensor,
 )
 from evalcore.data.samples import load_sample_data
+from evalcore.data.studio import to_studio_sample
 
 __all__ = [
     "BoundingBox",
     "DatasetIndex",
+    "FeatureArrays",
     "LabelInfo",
     "LabelSegment",
     "SampleData",
     "SampleRecord",
     "Sensor",
+    "find_feature_files",
     "load_dataset",
+    "load_feature_arrays",
     "load_sample_data",
+    "to_studio_sample",
 ]

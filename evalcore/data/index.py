@@ -38,7 +38,7 @@ A listed file that does not exist is an error at index time; data is read lazily
 from __future__ import annotations
 
 import os
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 
 from evalcore.data.labels_files import InfoEntry, read_bounding_boxes_labels, read_info_labels
 from evalcore.data.records import BoundingBox, DatasetIndex, LabelInfo, SampleRecord
@@ -59,15 +59,20 @@ def _strip_last_extension(name: str) -> str:
 
 
 def _resolve_listed(base: str, rel: str, root: str, labels_path: Path) -> tuple[str, str]:
-    """Absolute and root-relative path of a listed file, refusing paths that escape ``base``."""
-    if PurePosixPath(rel).is_absolute() or PureWindowsPath(rel).is_absolute() or PureWindowsPath(rel).drive:
+    """Absolute and root-relative POSIX path of a listed file, refusing paths that escape ``base``.
+
+    String operations only (no pathlib objects): this runs once per entry of exports with
+    tens of thousands of files.
+    """
+    if rel[:1] in ("/", "\\") or (len(rel) > 1 and rel[1] == ":" and rel[0].isalpha()):
         raise BundleError(f"path must be relative to the dataset folder, got {rel!r}", path=labels_path, sample=rel, field="path")
     full = os.path.normpath(os.path.join(base, rel))
-    if os.path.commonpath([full, base]) != base:
+    if not full.startswith(base.rstrip(os.sep) + os.sep):
         raise BundleError(f"path escapes the dataset folder: {rel!r}", path=labels_path, sample=rel, field="path")
     if not os.path.isfile(full):
         raise BundleError(f"file listed in {INFO_LABELS} not found: {rel!r}", path=labels_path, sample=rel, field="path")
-    return full, PurePosixPath(os.path.relpath(full, root).replace(os.sep, "/")).as_posix()
+    rel_root = full[len(root.rstrip(os.sep)) + 1 :]
+    return full, rel_root if os.sep == "/" else rel_root.replace(os.sep, "/")
 
 
 def _category_of_split(rel_root: str, labels_path: Path, rel: str) -> str:
@@ -109,7 +114,7 @@ def _from_entries(entries: list[InfoEntry], base: str, root: str, labels_path: P
         items.append(
             dict(
                 filename=entry.name if entry.name else _strip_last_extension(os.path.basename(full)),
-                path=Path(full),
+                file=full,
                 rel_path=rel_root,
                 category=category,
                 label=entry.label,
@@ -123,9 +128,10 @@ def _from_entries(entries: list[InfoEntry], base: str, root: str, labels_path: P
 
 def _scan_folder(folder: str, category: str, root: str, boxes: _BoxCache, skipped: list[str]) -> list[dict]:
     names = sorted(e.name for e in os.scandir(folder) if e.is_file() and not e.name.startswith("."))
+    prefix = "" if folder == root else os.path.relpath(folder, root).replace(os.sep, "/") + "/"
     items = []
     for name in names:
-        rel_root = os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
+        rel_root = prefix + name
         if name in (INFO_LABELS, BOXES_LABELS) or os.path.splitext(name)[1].lower() not in SAMPLE_EXTENSIONS:
             if not name.endswith(".labels"):
                 skipped.append(rel_root)
@@ -135,7 +141,7 @@ def _scan_folder(folder: str, category: str, root: str, boxes: _BoxCache, skippe
         items.append(
             dict(
                 filename=_strip_last_extension(name),
-                path=Path(full),
+                file=full,
                 rel_path=rel_root,
                 category=category,
                 label=LabelInfo.single(name.split(".", 1)[0]),

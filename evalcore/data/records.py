@@ -43,6 +43,9 @@ class LabelSegment:
     label_map: dict[str, str] | None = None
 
 
+_SINGLE_CACHE: dict[str, LabelInfo] = {}
+
+
 @dataclass(frozen=True)
 class LabelInfo:
     """The label of one sample, whatever its kind.
@@ -66,8 +69,12 @@ class LabelInfo:
 
     @classmethod
     def single(cls, label: str) -> LabelInfo:
-        """A single-label sample."""
-        return cls(kind="label", label=label)
+        """A single-label sample (instances are shared per label: they are immutable and a
+        frozen dataclass costs several microseconds to build, which adds up over 10^4+ samples)."""
+        found = _SINGLE_CACHE.get(label)
+        if found is None:
+            found = _SINGLE_CACHE[label] = cls(kind="label", label=label)
+        return found
 
     @classmethod
     def unlabeled(cls) -> LabelInfo:
@@ -117,8 +124,9 @@ class SampleRecord:
     filename : str
         Studio-like sample name: the ``name`` of the info.labels entry, else the file name
         without its last extension (what Studio shows after an upload).
-    path : pathlib.Path
-        Absolute path of the data file, inside the dataset folder.
+    file : str
+        Absolute path of the data file, inside the dataset folder (a plain string: building
+        ``pathlib.Path`` objects dominated indexing time for large exports; see ``path``).
     rel_path : str
         The path relative to the dataset folder, POSIX separators.
     category : str
@@ -135,13 +143,18 @@ class SampleRecord:
 
     id: int
     filename: str
-    path: Path
+    file: str
     rel_path: str
     category: str
     label: LabelInfo
     bounding_boxes: tuple[BoundingBox, ...] = ()
     metadata: dict[str, str] | None = None
     label_source: str = "info.labels"
+
+    @property
+    def path(self) -> Path:
+        """``file`` as a ``pathlib.Path``."""
+        return Path(self.file)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ __all__ = ["load_sample_data", "sniff_format", "UPLOADER_DEVICE_TYPE", "IMAGE_SE
 UPLOADER_DEVICE_TYPE = "EDGE_IMPULSE_UPLOADER"
 IMAGE_SENSOR = Sensor("image", "rgba")
 _CBOR_SELF_DESCRIBE = b"\xd9\xd9\xf7"
+_IMAGE_MAGICS = tuple(IMAGE_MAGIC)
 
 
 def sniff_format(head: bytes) -> str:
@@ -45,7 +46,7 @@ def sniff_format(head: bytes) -> str:
     """
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return "wav"
-    if any(head.startswith(magic) for magic in IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+    if head.startswith(_IMAGE_MAGICS) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
         return "image"
     text = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
     if text.lstrip(b" \t\r\n")[:1] == b"{":
@@ -57,9 +58,11 @@ def sniff_format(head: bytes) -> str:
 
 def _read_bytes(record: SampleRecord) -> bytes:
     try:
-        return record.path.read_bytes()
+        with open(record.file, "rb") as fh:
+            return fh.read()
     except OSError as err:
-        raise BundleError(f"cannot read sample file: {(err.strerror or str(err)).lower()}", path=record.path, sample=record.filename) from err
+        reason = (err.strerror or str(err)).lower()
+        raise BundleError(f"cannot read sample file: {reason}", path=record.file, sample=record.filename) from err
 
 
 def _check_segments(record: SampleRecord, n_values: int) -> None:
@@ -67,14 +70,14 @@ def _check_segments(record: SampleRecord, n_values: int) -> None:
         if segment.end_index >= n_values:
             raise BundleError(
                 f"multi-label range ends at value {segment.end_index} but the sample has {n_values} values",
-                path=record.path,
+                path=record.file,
                 sample=record.filename,
                 field=f"label.labels[{i}].endIndex",
             )
 
 
 def _from_image(raw: bytes, record: SampleRecord, digest: str) -> SampleData:
-    decoded = read_image(raw, record.path, record.filename)
+    decoded = read_image(raw, record.file, record.filename)
     height, width = decoded.pixels.shape[:2]
     return SampleData(
         kind="image",
@@ -100,7 +103,7 @@ def load_sample_data(record: SampleRecord, *, raw: bytes | None = None) -> Sampl
     record : SampleRecord
         The index entry.
     raw : bytes, optional
-        The file content when the caller already has it (else it is read from ``record.path``).
+        The file content when the caller already has it (else it is read from ``record.file``).
 
     Returns
     -------
@@ -115,7 +118,7 @@ def load_sample_data(record: SampleRecord, *, raw: bytes | None = None) -> Sampl
     """
     if raw is None:
         raw = _read_bytes(record)
-    path, sample = record.path, record.filename
+    path, sample = record.file, record.filename
     if not raw:
         raise BundleError("sample file is empty", path=path, sample=sample)
     digest = hashlib.sha256(raw).hexdigest()
