@@ -14,7 +14,8 @@ Usage::
 
     python benchmarks/bench_backend.py [--rows 4096] [--repeats 5]
 
-Times are medians in microseconds per window; "anchor / ours" is the speed-up (> 1 is faster).
+Times are medians in microseconds per window, ours and the anchor timed in turn in each repeat;
+"anchor / ours" is the speed-up (> 1 is faster).
 """
 
 from __future__ import annotations
@@ -45,13 +46,16 @@ MODELS = [
 ]
 
 
-def _median_s(fn, repeats: int) -> float:
-    times = []
+def _interleaved_medians_s(fns, repeats: int) -> list[float]:
+    """Median seconds of each callable, timed in turn per repeat so that drifting machine load
+    hits all of them alike."""
+    times = [[] for _ in fns]
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for fn, acc in zip(fns, times, strict=True):
+            start = time.perf_counter()
+            fn()
+            acc.append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
 
 
 def _anchor(backend, rows: np.ndarray):
@@ -86,8 +90,9 @@ def main() -> int:
         n_rows = args.rows if backend.n_features < 5000 else max(args.rows // 64, 16)
         rows = rng.random((n_rows, backend.n_features), dtype=np.float32)
         backend.run(rows[:64])  # warm-up and batch decision, not timed
-        ours = _median_s(lambda b=backend, x=rows: b.run(x), args.repeats) / n_rows * 1e6
-        anchor = _median_s(_anchor(backend, rows), args.repeats) / n_rows * 1e6
+        ours_s, anchor_s = _interleaved_medians_s(
+            [lambda b=backend, x=rows: b.run(x), _anchor(backend, rows)], args.repeats)
+        ours, anchor = ours_s / n_rows * 1e6, anchor_s / n_rows * 1e6
         print(f"{label:22s} {backend.batch_mode:8s} {ours:12.2f} {anchor:14.2f} "
               f"{anchor / ours:12.2f}")
     return 0
