@@ -15,16 +15,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-BUNDLES = ["motion", "regression", "gestures-real", "temperature-regression", "kws", "image"]
+BUNDLES = ["motion", "motion-gmm", "regression", "gestures-real", "temperature-regression", "kws", "image"]
 # Bundles whose models are trained by the build script (their weights may differ in the last
 # bits on another CPU); the others only copy models and generate data with numpy's RNG.
-TRAINED = {"motion", "regression"}
+TRAINED = {"motion", "motion-gmm", "regression"}
 # Relative tolerance for trained weights and numbers derived from them across CPUs: full-batch
 # Adam over ~1500 steps amplifies last-bit BLAS rounding differences to ~1e-6 relative.
 TRAINED_RTOL = 1e-3
 # Folders that hold copied real Edge Impulse files, which must carry their licence text.
 LICENSED = {
     "motion": ["dataset"],
+    "motion-gmm": ["dataset"],
     "gestures-real": ["dataset", "learn/3"],
     "temperature-regression": ["learn/3"],
     "kws": ["dataset", "learn/3"],
@@ -66,6 +67,7 @@ REQUIRED = {
     "anomaly": {"success": None, "created": None, "scale": None, "mean": None,
                 "clusters": [{"center": None, "maxError": None}], "axes": None,
                 "defaultMinimumConfidenceRating": None, "thresholds": _THRESHOLD},
+    "gmm": {"success": None, "means": None, "covariances": None, "weights": None},
 }
 _CAMEL = re.compile(r"^[a-z][A-Za-z0-9]*$")
 # Free-form objects inside API bodies whose keys are data, not field names.
@@ -91,6 +93,8 @@ def _bodies(bundle: Path):
     for block in impulse["learnBlocks"]:
         kind = "anomaly" if block["type"] in ("anomaly", "anomaly-gmm") else "keras"
         out.append((kind, bundle / "learn" / str(block["id"]) / "metadata.json"))
+        if block["type"] == "anomaly-gmm":
+            out.append(("gmm", bundle / "learn" / str(block["id"]) / "gmm.json"))
     return out
 
 
@@ -184,6 +188,8 @@ def test_api_bodies_validate_with_evalcore_schema(fixtures_dir, name):
             model, data = schema.load_impulse(path), data["impulse"]
         elif kind == "dsp":
             model = schema.load_dsp_config(path)
+        elif kind == "gmm":
+            model = schema.load_anomaly_gmm_metadata(path)
         else:
             model = schema.load_learn_metadata(path, kind=kinds[path.parent.name])
         assert _unknown_keys(model, data, "$") == [], f"{path}: keys the schema does not know"
@@ -249,15 +255,25 @@ def test_models_fit_the_impulse(fixtures_dir, name):
 
 @pytest.mark.parametrize("name", BUNDLES)
 def test_anomaly_metadata_fits_the_features(fixtures_dir, name):
-    """K-means axes outside the DSP output, or centres of the wrong length, would crash scoring."""
+    """Anomaly axes outside the DSP output, or parameters of the wrong shape, would crash scoring."""
     bundle = _bundle(fixtures_dir, name)
     impulse = _json(bundle / "impulse.json")["impulse"]
-    for block in [b for b in impulse["learnBlocks"] if b["type"] == "anomaly"]:
-        meta = _json(bundle / "learn" / str(block["id"]) / "metadata.json")
+    for block in [b for b in impulse["learnBlocks"] if b["type"] in ("anomaly", "anomaly-gmm")]:
+        learn = bundle / "learn" / str(block["id"])
+        meta = _json(learn / "metadata.json")
         n_axes = len(meta["axes"])
         assert max(meta["axes"]) < _feature_count(bundle, block)
-        assert len(meta["scale"]) == len(meta["mean"]) == n_axes
-        assert all(len(c["center"]) == n_axes and c["maxError"] >= 0 for c in meta["clusters"])
+        if block["type"] == "anomaly":
+            assert len(meta["scale"]) == len(meta["mean"]) == n_axes
+            assert all(len(c["center"]) == n_axes and c["maxError"] >= 0
+                       for c in meta["clusters"])
+        else:
+            gmm = _json(learn / "gmm.json")
+            n_comp = len(gmm["weights"])
+            assert len(meta["scale"]) == len(meta["mean"]) == 1  # the log-likelihood scaler
+            assert np.asarray(gmm["means"]).shape == (n_comp, n_axes)
+            assert np.asarray(gmm["covariances"]).shape == (n_comp, n_axes, n_axes)
+            assert np.isclose(sum(gmm["weights"]), 1.0)
 
 
 @pytest.mark.parametrize("name", sorted(LICENSED))
