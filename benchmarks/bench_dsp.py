@@ -19,6 +19,7 @@ The ratio column is EI's ms/window divided by ours (above 1 means faster than Ed
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import sys
 import time
@@ -70,7 +71,7 @@ def _images(rng: np.random.Generator, n_windows: int) -> np.ndarray:
 
 
 def _configs(rng: np.random.Generator, n_windows: int) -> dict:
-    """block -> (version, windows, axes, sampling_freq, params), as in perf-anchors.md."""
+    """Map each block to (version, windows, axes, sampling_freq, params), as in perf-anchors.md."""
     motion, audio = _motion(rng, n_windows), _audio(rng, n_windows)
     return {
         "raw": (1, motion, MOTION_AXES, 100, {"scale_axes": 1}),
@@ -104,6 +105,7 @@ def _median_ms_per_call(call, loops: int, seconds: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Time every block per window and batched, and print the table against EI's anchors."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loops", type=int, default=7, help="timing loops per figure (median taken)")
     parser.add_argument("--seconds", type=float, default=0.5, help="length of one timing loop")
@@ -117,11 +119,10 @@ def main(argv: list[str] | None = None) -> None:
     print(header)
     print("-" * len(header))
     for block, (version, windows, axes, fs, params) in configs.items():
-        state = {"i": 0}
+        rows = itertools.cycle(windows)  # a different window on every call
 
-        def one_window(block=block, version=version, windows=windows, axes=axes, fs=fs, params=params):
-            state["i"] = (state["i"] + 1) % len(windows)
-            return generate_features(block, version, windows[state["i"]], axes, fs, **params)
+        def one_window(block=block, version=version, rows=rows, axes=axes, fs=fs, params=params):
+            return generate_features(block, version, next(rows), axes, fs, **params)
 
         def batch(block=block, version=version, windows=windows, axes=axes, fs=fs, params=params):
             return compute_features(block, version, windows, axes, fs, params)

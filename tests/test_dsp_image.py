@@ -14,7 +14,7 @@ def _random_rgb(height: int, width: int, seed: int = 0) -> np.ndarray:
 
 
 def _packed(rgb: np.ndarray) -> np.ndarray:
-    """The block's raw_data: [width, height, 0xRRGGBB...]."""
+    """Pack an RGB image as the block's raw_data: [width, height, 0xRRGGBB...]."""
     pixels = rgb.reshape(-1, 3).astype(np.int64)
     packed = (pixels[:, 0] << 16) | (pixels[:, 1] << 8) | pixels[:, 2]
     return np.concatenate([[rgb.shape[1], rgb.shape[0]], packed])

@@ -101,3 +101,16 @@ def test_import_is_light():
             "print(heavy); sys.exit(1 if heavy else 0)")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_wavelet_without_pywavelets_names_the_extra(monkeypatch):
+    """Without this, a missing optional dependency would surface as a bare ImportError deep in the block."""
+    from evalcore.dsp._api import _plan
+    from evalcore.errors import BackendUnavailableError
+
+    _plan.cache_clear()
+    monkeypatch.setitem(sys.modules, "pywt", None)  # makes `import pywt` fail
+    window = np.random.default_rng(0).standard_normal(300)
+    with pytest.raises(BackendUnavailableError, match="PyWavelets"):
+        generate_features("spectral-analysis", 4, window, ["x"], 100, analysis_type="Wavelet")
+    _plan.cache_clear()

@@ -41,7 +41,9 @@ def _plan(block: str, version: int, n_values: int, n_axes: int, sampling_freq: f
     if block == "image":
         return image.make_plan(version, n_values, n_axes, sampling_freq, params, *image_size)
     if not sampling_freq > 0:
-        raise ConfigError(f"sampling frequency must be positive, got {sampling_freq} (dsp block {block}, field frequencyHz)")
+        raise ConfigError(
+            f"sampling frequency must be positive, got {sampling_freq} (dsp block {block}, field frequencyHz)"
+        )
     return _MODULES[block].make_plan(version, n_values, n_axes, sampling_freq, params)
 
 
@@ -132,8 +134,11 @@ def generate_features(block: str, implementation_version: int, raw_data: Sequenc
     """
     data = np.asarray(raw_data)
     if data.ndim != 1:
-        raise ConfigError(f"raw_data must be one-dimensional, got shape {data.shape} (dsp block {block}, field raw_data)")
-    plan = get_plan(block, implementation_version, data.size, len(axes), sampling_freq, params, _image_size(block, data))
+        raise ConfigError(
+            f"raw_data must be one-dimensional, got shape {data.shape} (dsp block {block}, field raw_data)"
+        )
+    size = _image_size(block, data)
+    plan = get_plan(block, implementation_version, data.size, len(axes), sampling_freq, params, size)
     window = data[None, :] if block == "image" else data.astype(np.float64, copy=False)[None, :]
     features = np.asarray(plan.run(window)[0], dtype=np.float64)
     out: dict[str, Any] = {"features": features, "graphs": []}

@@ -24,7 +24,7 @@ MAX_FILTER_ORDER = 8
 
 
 def decimated_length(n_samples: int, ratio: int) -> int:
-    """Samples left after ``decimate(x, ratio)`` of ``n_samples`` (every stage keeps ceil(n / r))."""
+    """Count the samples ``decimate`` leaves of ``n_samples`` (every stage keeps ceil(n / r))."""
     for stage in DECIMATION_STAGES[ratio]:
         n_samples = -(-n_samples // stage)
     return n_samples
@@ -70,7 +70,9 @@ def check_filter(version: int, filter_type: str, cutoff_hz: float, order: int, s
     if order % 2:
         raise ConfigError(f"filter order needs to be even (2, 4, 6, 8), got {order} ({where}, field filter_order)")
     if not 0 <= order <= MAX_FILTER_ORDER:
-        raise ConfigError(f"filter order needs to be between 2 and 8 (or 0 to only mask), got {order} ({where}, field filter_order)")
+        raise ConfigError(
+            f"filter order needs to be between 2 and 8 (or 0 to only mask), got {order} ({where}, field filter_order)"
+        )
     if cutoff_hz <= 0:
         raise ConfigError(f"cut-off frequency must be positive, got {cutoff_hz} ({where}, field filter_cutoff)")
     nyquist = sampling_freq / 2

@@ -211,7 +211,9 @@ def check_single_axis(block: str, version: int, n_axes: int) -> None:
 def check_win_size(block: str, version: int, win_size: int) -> None:
     """Raise ConfigError unless ``win_size`` is a positive odd number of rows."""
     if win_size < 1 or win_size % 2 == 0:
-        raise ConfigError(f"win_size must be a positive odd number, got {win_size} ({block} v{version}, field win_size)")
+        raise ConfigError(
+            f"win_size must be a positive odd number, got {win_size} ({block} v{version}, field win_size)"
+        )
 
 
 @lru_cache(maxsize=32)

@@ -14,10 +14,11 @@ Array letters: W windows, F frames (rows), C columns; P = F + win_size - 1 padde
 
 from __future__ import annotations
 
+# isort: off
 import kernels._cache  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
-
 import numpy as np
 from numba import njit
+# isort: on
 
 
 @njit(cache=True)

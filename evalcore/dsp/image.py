@@ -43,7 +43,7 @@ def _normalize(red: np.ndarray, green: np.ndarray, blue: np.ndarray, channels: s
 
 
 def image_features(rgb: np.ndarray, channels: str = "RGB") -> np.ndarray:
-    """The image block's features for one already-resized RGB image.
+    """Compute the image block's features for one already-resized RGB image.
 
     Parameters
     ----------
@@ -65,7 +65,9 @@ def image_features(rgb: np.ndarray, channels: str = "RGB") -> np.ndarray:
         raise ConfigError(f"invalid value {channels!r}, expected RGB or Grayscale (dsp block image, field channels)")
     rgb = np.asarray(rgb)
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ConfigError(f"image must be uint8 of shape (height, width, 3), got {rgb.dtype} {rgb.shape} (dsp block image)")
+        raise ConfigError(
+            f"image must be uint8 of shape (height, width, 3), got {rgb.dtype} {rgb.shape} (dsp block image)"
+        )
     flat = rgb.reshape(1, -1, 3)
     return _normalize(flat[..., 0], flat[..., 1], flat[..., 2], channels)[0].astype(np.float32)
 
@@ -178,9 +180,12 @@ def resize_image(rgb: np.ndarray, width: int, height: int, resize_mode: str = "s
 
     rgb = np.asarray(rgb)
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ConfigError(f"image must be uint8 of shape (height, width, 3), got {rgb.dtype} {rgb.shape} (field image)")
-    for name, value, allowed in (("resizeMode", resize_mode, RESIZE_MODES), ("resizeMethod", resize_method, RESIZE_METHODS),
-                                 ("cropAnchor", crop_anchor, CROP_ANCHORS)):
+        raise ConfigError(
+            f"image must be uint8 of shape (height, width, 3), got {rgb.dtype} {rgb.shape} (field image)"
+        )
+    options = (("resizeMode", resize_mode, RESIZE_MODES), ("resizeMethod", resize_method, RESIZE_METHODS),
+               ("cropAnchor", crop_anchor, CROP_ANCHORS))
+    for name, value, allowed in options:
         if value not in allowed:
             raise ConfigError(f"invalid value {value!r}, expected one of {', '.join(allowed)} (field {name})")
     if width < 1 or height < 1:
@@ -205,5 +210,6 @@ def resize_image(rgb: np.ndarray, width: int, height: int, resize_mode: str = "s
     dst_top = _anchor_offset(max(0, height - src_h), vertical)
     dst_left = _anchor_offset(max(0, width - src_w), horizontal)
     n_rows, n_cols = min(height, src_h), min(width, src_w)
-    canvas[dst_top:dst_top + n_rows, dst_left:dst_left + n_cols] = rgb[src_top:src_top + n_rows, src_left:src_left + n_cols]
+    source = rgb[src_top:src_top + n_rows, src_left:src_left + n_cols]
+    canvas[dst_top:dst_top + n_rows, dst_left:dst_left + n_cols] = source
     return canvas

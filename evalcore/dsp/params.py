@@ -20,7 +20,8 @@ from evalcore.errors import ConfigError
 _RAW = {"scale_axes": ("float", 1.0, None)}
 _FLATTEN = {
     "scale_axes": ("float", 1.0, None),
-    **{name: ("bool", True, None) for name in ("average", "minimum", "maximum", "rms", "stdev", "skewness", "kurtosis")},
+    **{name: ("bool", True, None)
+       for name in ("average", "minimum", "maximum", "rms", "stdev", "skewness", "kurtosis")},
 }
 _SPECTRAL = {
     "scale_axes": ("float", 1.0, None),

@@ -15,8 +15,6 @@ Array letters: W windows, A axes, R rows (W * A), N samples per axis, B FFT bins
 
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 
 from evalcore.dsp import _filters, wavelet
@@ -64,7 +62,8 @@ def _fft_features(x: np.ndarray, sampling_freq: float, params: dict, bins: np.nd
     return np.concatenate([head, kept], axis=-1)
 
 
-def _fft_labels(sampling_freq: float, fft_length: int, bins: np.ndarray, spectral_stats: bool, suffix: str) -> list[str]:
+def _fft_labels(sampling_freq: float, fft_length: int, bins: np.ndarray, spectral_stats: bool,
+                suffix: str) -> list[str]:
     names = ["RMS", "Skewness", "Kurtosis"] + (["Spectral Skewness", "Spectral Kurtosis"] if spectral_stats else [])
     step_hz = sampling_freq / fft_length
     bands = [_band_label(round((k - 0.5) * step_hz, 2), round((k + 0.5) * step_hz, 2)) for k in bins]
@@ -80,7 +79,10 @@ def _parse_edges(version: int, text: str) -> list[float]:
             f"(spectral-analysis v{version}, field spectral_power_edges)"
         ) from None
     if len(edges) < 2:
-        raise ConfigError(f"need at least two spectral power edges, got {text!r} (spectral-analysis v{version}, field spectral_power_edges)")
+        raise ConfigError(
+            f"need at least two spectral power edges, got {text!r} "
+            f"(spectral-analysis v{version}, field spectral_power_edges)"
+        )
     return edges
 
 
@@ -105,7 +107,7 @@ def _v1_features(x: np.ndarray, sampling_freq: float, params: dict, edges: list[
     bin_hz, density = periodogram(x, sampling_freq, window="boxcar", nfft=fft_length, detrend="constant",
                                   scaling="density", axis=-1)
     bands = np.zeros((len(x), len(edges) - 1))
-    for j, (low, high) in enumerate(zip(edges[:-1], edges[1:])):
+    for j, (low, high) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
         in_band = (bin_hz >= low) & (bin_hz < high)
         if in_band.any():
             bands[:, j] = density[:, in_band].mean(axis=-1) / 10
@@ -114,12 +116,27 @@ def _v1_features(x: np.ndarray, sampling_freq: float, params: dict, edges: list[
 
 def _v1_labels(n_peaks: int, edges: list[float]) -> list[str]:
     peaks = [f"Peak {i} {kind}" for i in range(1, n_peaks + 1) for kind in ("Freq", "Height")]
-    return ["RMS", *peaks, *(_band_label(lo, hi) for lo, hi in zip(edges[:-1], edges[1:]))]
+    return ["RMS", *peaks, *(_band_label(lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True))]
 
 
-def _preprocess(version: int, params: dict, sos: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:
-    """The per-axis time-domain pipeline: float32 rows (R, N) in, processed float32 rows out."""
-    ratio = params["input_decimation_ratio"] if version >= 4 else 1
+def _time_domain(version: int, n_values: int, n_axes: int, sampling_freq: float, params: dict):
+    """Validate the time-domain settings; return ``(rate_hz, n_samples, process)``.
+
+    ``rate_hz`` and ``n_samples`` are per axis after decimation; ``process`` maps float rows
+    (R, N) to processed float32 rows: scaled, decimated (v4), filtered, mean removed.
+    """
+    where = f"spectral-analysis v{version}"
+    ratio = params["input_decimation_ratio"]
+    if n_axes < 1 or n_values % n_axes:
+        raise ConfigError(f"window of {n_values} values is not whole readings of {n_axes} axes ({where}, field axes)")
+    if ratio != 1 and version < 4:
+        raise ConfigError(
+            f"input decimation is only supported in implementation version 4 ({where}, field input_decimation_ratio)"
+        )
+    rate_hz = sampling_freq / ratio
+    filter_type, cutoff_hz, order = params["filter_type"], params["filter_cutoff"], params["filter_order"]
+    _filters.check_filter(version, filter_type, cutoff_hz, order, rate_hz, ratio)
+    sos = _filters.butterworth_sos(version, filter_type, cutoff_hz, order, rate_hz)
     scale = params["scale_axes"]
 
     def process(rows: np.ndarray) -> np.ndarray:
@@ -130,88 +147,33 @@ def _preprocess(version: int, params: dict, sos: np.ndarray | None) -> Callable[
             x = _filters.apply_sos(sos, x)
         return x - x.mean(axis=-1, keepdims=True)
 
-    return process
+    return rate_hz, _filters.decimated_length(n_values // n_axes, ratio), process
 
 
-def make_plan(version: int, n_values: int, n_axes: int, sampling_freq: float, params: dict) -> BlockPlan:
-    """Plan the spectral-analysis block.
-
-    Parameters
-    ----------
-    version : int
-        Implementation version, 1-4.
-    n_values : int
-        Values per window (readings times axes).
-    n_axes : int
-    sampling_freq : float
-        Hz, before decimation.
-    params : dict
-        Resolved parameters.
-
-    Returns
-    -------
-    BlockPlan
-        ``run`` returns float64 features of shape (W, F), grouped by axis.
-
-    Raises
-    ------
-    ConfigError
-        See :func:`_check` and the filter, mask and wavelet checks.
-    """
-    where = f"spectral-analysis v{version}"
-    fft_length, ratio = params["fft_length"], params["input_decimation_ratio"]
-    check_fft_length("spectral-analysis", version, fft_length)
-    if n_axes < 1 or n_values % n_axes:
-        raise ConfigError(f"window of {n_values} values does not hold whole readings of {n_axes} axes ({where}, field axes)")
-    if ratio != 1 and version < 4:
-        raise ConfigError(f"input decimation is only supported in implementation version 4 ({where}, field input_decimation_ratio)")
-    rate_hz = sampling_freq / ratio
-    n_samples = _filters.decimated_length(n_values // n_axes, ratio)
-    filter_type, cutoff_hz = params["filter_type"], params["filter_cutoff"]
-    _filters.check_filter(version, filter_type, cutoff_hz, params["filter_order"], rate_hz, ratio)
-    sos = _filters.butterworth_sos(version, filter_type, cutoff_hz, params["filter_order"], rate_hz)
-    process = _preprocess(version, params, sos)
-
+def _analysis(version: int, params: dict, n_samples: int, rate_hz: float):
+    """Validate the analysis settings; return ``(features function, labels of one axis)``."""
     if version >= 3 and params["analysis_type"] == "Wavelet":
-        wavelet.check_wavelet(version, params["wavelet"], params["wavelet_level"], n_samples, rate_hz)
-
-        def per_axis(x: np.ndarray) -> np.ndarray:
-            return wavelet.wavelet_features(x, params["wavelet"], params["wavelet_level"])
-
-        return _assemble(n_axes, fft_length, wavelet_labels_len(params), wavelet.wavelet_labels(params["wavelet_level"]),
-                         process, per_axis, None)
+        name, level = params["wavelet"], params["wavelet_level"]
+        wavelet.check_wavelet(version, name, level, n_samples, rate_hz)
+        return (lambda x: wavelet.wavelet_features(x, name, level)), wavelet.wavelet_labels(level)
     if version == 1:
         edges = _parse_edges(version, params["spectral_power_edges"])
-        if params["spectral_peaks_count"] < 0:
-            raise ConfigError(f"spectral peaks count must be >= 0, got {params['spectral_peaks_count']} ({where}, field spectral_peaks_count)")
-        labels = _v1_labels(params["spectral_peaks_count"], edges)
-
-        def per_axis(x: np.ndarray) -> np.ndarray:
-            return _v1_features(x, rate_hz, params, edges)
-
-        return _assemble(n_axes, fft_length, len(labels), labels, process, per_axis, None)
-
+        n_peaks = params["spectral_peaks_count"]
+        if n_peaks < 0:
+            raise ConfigError(
+                f"spectral peaks count must be >= 0, got {n_peaks} "
+                f"(spectral-analysis v{version}, field spectral_peaks_count)"
+            )
+        return (lambda x: _v1_features(x, rate_hz, params, edges)), _v1_labels(n_peaks, edges)
     spectral_stats = version >= 4
-    bins = _filters.kept_bins(version, filter_type, cutoff_hz, fft_length, rate_hz)
+    fft_length = params["fft_length"]
+    bins = _filters.kept_bins(version, params["filter_type"], params["filter_cutoff"], fft_length, rate_hz)
     labels = _fft_labels(rate_hz, fft_length, bins, spectral_stats, "")
-
-    def per_axis(x: np.ndarray) -> np.ndarray:
-        return _fft_features(x, rate_hz, params, bins, spectral_stats)
-
-    low_freq = None
-    if version >= 4 and params["extra_low_freq"]:
-        low_freq = _low_freq_stage(version, params, n_samples, rate_hz)
-        labels = labels + low_freq[1]
-    return _assemble(n_axes, fft_length, len(labels), labels, process, per_axis, low_freq)
-
-
-def wavelet_labels_len(params: dict) -> int:
-    """Wavelet features per axis: 14 per coefficient array."""
-    return len(wavelet.STATISTIC_NAMES) * (params["wavelet_level"] + 1)
+    return (lambda x: _fft_features(x, rate_hz, params, bins, spectral_stats)), labels
 
 
 def _low_freq_stage(version: int, params: dict, n_samples: int, rate_hz: float):
-    """Validate extra_low_freq and return ``(features function, labels)`` at a tenth of the rate."""
+    """Validate extra_low_freq; return ``(features function, labels)`` at a tenth of the rate."""
     fft_length = params["fft_length"]
     needed = _ELF_RATIO * fft_length / 2
     if n_samples < needed:
@@ -230,20 +192,52 @@ def _low_freq_stage(version: int, params: dict, n_samples: int, rate_hz: float):
     return features, _fft_labels(low_rate_hz, fft_length, bins, True, " LF")
 
 
-def _assemble(n_axes: int, fft_length: int, n_per_axis: int, labels: list[str],
-              process: Callable, per_axis: Callable, low_freq) -> BlockPlan:
-    """Wrap the per-axis functions into a plan whose ``run`` maps (W, N*A) windows to (W, F)."""
-    n_main = n_per_axis - (len(low_freq[1]) if low_freq else 0)
-    n_features = n_axes * n_per_axis
+def make_plan(version: int, n_values: int, n_axes: int, sampling_freq: float, params: dict) -> BlockPlan:
+    """Plan the spectral-analysis block.
+
+    Parameters
+    ----------
+    version : int
+        Implementation version, 1-4.
+    n_values : int
+        Values per window (readings times axes).
+    n_axes : int
+        Axes interleaved in the window.
+    sampling_freq : float
+        Hz, before decimation.
+    params : dict
+        Resolved parameters.
+
+    Returns
+    -------
+    BlockPlan
+        ``run`` returns float64 features of shape (W, F), grouped by axis; with
+        ``extra_low_freq`` the low-frequency features of all axes follow the main ones.
+
+    Raises
+    ------
+    ConfigError
+        An FFT length that is not a power of 2, decimation before v4, a rejected filter
+        (``_filters.check_filter``, an unstable design), a mask that keeps no bin, a window too
+        short for the wavelet level or for extra_low_freq, an unknown wavelet.
+    """
+    fft_length = params["fft_length"]
+    check_fft_length("spectral-analysis", version, fft_length)
+    rate_hz, n_samples, process = _time_domain(version, n_values, n_axes, sampling_freq, params)
+    main, labels = _analysis(version, params, n_samples, rate_hz)
+    low = None
+    if version >= 4 and params["analysis_type"] == "FFT" and params["extra_low_freq"]:
+        low, low_labels = _low_freq_stage(version, params, n_samples, rate_hz)
+        labels = labels + low_labels
+    n_main = len(labels) - (len(low_labels) if low else 0)
+    n_features = n_axes * len(labels)
 
     def run(windows: np.ndarray) -> np.ndarray:
         n_windows = len(windows)
-        rows = axes_major(windows, n_axes).reshape(n_windows * n_axes, -1)
-        x = process(rows)
-        main = per_axis(x).reshape(n_windows, n_axes * n_main)
-        if low_freq is None:
-            return main
-        # Low-frequency features of all axes follow the main features of all axes.
-        return np.concatenate([main, low_freq[0](x).reshape(n_windows, -1)], axis=-1)
+        x = process(axes_major(windows, n_axes).reshape(n_windows * n_axes, -1))
+        features = main(x).reshape(n_windows, n_axes * n_main)
+        if low is None:
+            return features
+        return np.concatenate([features, low(x).reshape(n_windows, -1)], axis=-1)
 
     return BlockPlan(n_features, flat_output_config(n_features), [fft_length], labels, run)

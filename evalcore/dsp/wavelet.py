@@ -68,7 +68,7 @@ def _entropy(coefficients: np.ndarray) -> np.ndarray:
 
 
 def _statistics(coefficients: np.ndarray) -> np.ndarray:
-    """The 14 statistics of each row of float32 (R, M) coefficients; float64 (R, 14)."""
+    """Compute the 14 statistics of each row of float32 (R, M) coefficients; float64 (R, 14)."""
     n = coefficients.shape[1]
     mean = coefficients.mean(axis=-1)
     zero_crossings = np.count_nonzero(np.diff(coefficients > 0, axis=-1), axis=-1) / n
