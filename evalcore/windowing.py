@@ -60,16 +60,16 @@ import numpy as np
 from evalcore.errors import BundleError, ConfigError
 
 __all__ = [
-    "WindowPlan",
-    "plan_windows",
-    "plan_single_window",
-    "resampled_length",
-    "resample_values",
-    "extract_windows",
-    "window_labels",
     "LABELING_METHODS",
     "RESAMPLE_MODES",
     "TRAILING_MODES",
+    "WindowPlan",
+    "extract_windows",
+    "plan_single_window",
+    "plan_windows",
+    "resample_values",
+    "resampled_length",
+    "window_labels",
 ]
 
 LABELING_METHODS = ("end-of-window", "anywhere-in-window")
@@ -78,7 +78,7 @@ TRAILING_MODES = ("drop", "pad")
 
 
 def _round_half_up(x: float) -> int:
-    return int(math.floor(x + 0.5))
+    return math.floor(x + 0.5)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ def naive_to_int16_scale(sample: float, bits: int, is_float: bool) -> float:
 
 def make_wav(frames: np.ndarray, rate: int, bits: int, fmt: int = 1, extensible: bool = False, extra_chunk: bytes = b"") -> bytes:
     """Build WAV bytes from an (n, channels) array of raw sample values (8-bit given signed)."""
-    n, channels = frames.shape
+    _n, channels = frames.shape
     flat = frames.reshape(-1)
     if fmt == 3:
         data = flat.astype("<f4" if bits == 32 else "<f8").tobytes()

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from evalcore.data.labels_files import parse_info_labels, read_bounding_boxes_labels, read_info_labels
+from evalcore.data.labels_files import (
+    parse_info_labels,
+    read_bounding_boxes_labels,
+    read_info_labels,
+)
 from evalcore.data.records import BoundingBox, LabelInfo, LabelSegment
 from evalcore.errors import BundleError
 

@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from evalcore.data import LabelInfo, LabelSegment, SampleRecord, load_dataset, load_sample_data
+from evalcore.data import (
+    LabelInfo,
+    LabelSegment,
+    SampleRecord,
+    load_dataset,
+    load_sample_data,
+)
 from evalcore.data.samples import sniff_format
 from evalcore.errors import BundleError
 

@@ -8,7 +8,13 @@ from datetime import datetime, timezone
 
 import pytest
 
-from evalcore.data import BoundingBox, LabelInfo, LabelSegment, load_dataset, load_sample_data
+from evalcore.data import (
+    BoundingBox,
+    LabelInfo,
+    LabelSegment,
+    load_dataset,
+    load_sample_data,
+)
 from evalcore.data.studio import to_studio_sample
 
 SDK = "edgeimpulse-python-sdk-sample-data/sample_data"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -125,7 +127,7 @@ def test_short_sample_padded_or_dropped():
 
 def test_trailing_window_option():
     """trailing='pad' must add exactly one zero-padded window after the last full one."""
-    kwargs = dict(window_size_ms=40, window_increase_ms=30, pad_zeros=True)
+    kwargs = {"window_size_ms": 40, "window_increase_ms": 30, "pad_zeros": True}
     assert plan_windows(10, 10.0, **kwargs).starts.tolist() == [0, 3, 6]
     padded = plan_windows(11, 10.0, trailing="pad", **kwargs)
     assert padded.starts.tolist() == [0, 3, 6, 9] and padded.n_padded.tolist() == [0, 0, 0, 2]
@@ -155,12 +157,12 @@ def test_single_window_plan():
 @pytest.mark.parametrize(
     "kwargs",
     [
-        dict(window_size_ms=0, window_increase_ms=10),
-        dict(window_size_ms=100, window_increase_ms=-1),
-        dict(window_size_ms=100, window_increase_ms=10, frequency_hz=float("nan")),
-        dict(window_size_ms=1, window_increase_ms=10, frequency_hz=100),
-        dict(window_size_ms=100, window_increase_ms=10, trailing="keep"),
-        dict(window_size_ms=100, window_increase_ms=10, resample="cubic"),
+        {"window_size_ms": 0, "window_increase_ms": 10},
+        {"window_size_ms": 100, "window_increase_ms": -1},
+        {"window_size_ms": 100, "window_increase_ms": 10, "frequency_hz": float("nan")},
+        {"window_size_ms": 1, "window_increase_ms": 10, "frequency_hz": 100},
+        {"window_size_ms": 100, "window_increase_ms": 10, "trailing": "keep"},
+        {"window_size_ms": 100, "window_increase_ms": 10, "resample": "cubic"},
     ],
 )
 def test_invalid_window_settings(kwargs):
@@ -254,7 +256,7 @@ def test_labels_match_naive(data, n, win, step, pad_zeros, method):
     bounds = [0, *cuts, n]
     names = ["a", "b", "c"]
     segments = []
-    for i, (s, e) in enumerate(zip(bounds[:-1], bounds[1:])):
+    for i, (s, e) in enumerate(itertools.pairwise(bounds)):
         if data.draw(st.booleans()) or i == len(bounds) - 2:  # some gaps; last range always present
             segments.append((s, e - 1, data.draw(st.sampled_from(names))))
     wanted = data.draw(st.lists(st.sampled_from(names + ["zz"]), max_size=3, unique=True))

@@ -10,7 +10,11 @@ Public entry points:
 Every reading error is an ``evalcore.errors.BundleError`` naming the file, the sample and the field.
 """
 
-from evalcore.data.features import FeatureArrays, find_feature_files, load_feature_arrays
+from evalcore.data.features import (
+    FeatureArrays,
+    find_feature_files,
+    load_feature_arrays,
+)
 from evalcore.data.index import load_dataset
 from evalcore.data.records import (
     BoundingBox,

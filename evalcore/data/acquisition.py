@@ -31,7 +31,7 @@ import numpy as np
 from evalcore.data.records import Sensor
 from evalcore.errors import BundleError
 
-__all__ = ["decode_json", "decode_cbor", "parse_acquisition", "Acquisition"]
+__all__ = ["Acquisition", "decode_cbor", "decode_json", "parse_acquisition"]
 
 
 class Acquisition(NamedTuple):

@@ -36,7 +36,7 @@ import numpy as np
 from evalcore.data.records import Sensor
 from evalcore.errors import BundleError
 
-__all__ = ["read_wav", "WavAudio", "AUDIO_SENSOR"]
+__all__ = ["AUDIO_SENSOR", "WavAudio", "read_wav"]
 
 AUDIO_SENSOR = Sensor("audio", "wav")
 _PCM, _FLOAT, _EXTENSIBLE = 1, 3, 0xFFFE

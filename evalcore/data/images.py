@@ -19,7 +19,7 @@ import numpy as np
 
 from evalcore.errors import BundleError
 
-__all__ = ["read_image", "DecodedImage", "IMAGE_MAGIC"]
+__all__ = ["IMAGE_MAGIC", "DecodedImage", "read_image"]
 
 # Signatures of the formats an image sample can have; anything else that Pillow reads also works.
 IMAGE_MAGIC = {

@@ -40,11 +40,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from evalcore.data.labels_files import InfoEntry, read_bounding_boxes_labels, read_info_labels
+from evalcore.data.labels_files import (
+    InfoEntry,
+    read_bounding_boxes_labels,
+    read_info_labels,
+)
 from evalcore.data.records import BoundingBox, DatasetIndex, LabelInfo, SampleRecord
 from evalcore.errors import BundleError, ConfigError
 
-__all__ = ["load_dataset", "SAMPLE_EXTENSIONS", "CATEGORY_FOLDERS"]
+__all__ = ["CATEGORY_FOLDERS", "SAMPLE_EXTENSIONS", "load_dataset"]
 
 SAMPLE_EXTENSIONS = (".json", ".cbor", ".wav", ".jpg", ".jpeg", ".png", ".bmp")
 CATEGORY_FOLDERS = ("testing", "training", "validation")
@@ -112,16 +116,16 @@ def _from_entries(entries: list[InfoEntry], base: str, root: str, labels_path: P
         category = entry.category if entry.category != "split" else _category_of_split(rel_root, labels_path, entry.path)
         from_file = boxes.lookup(full)
         items.append(
-            dict(
-                filename=entry.name if entry.name else _strip_last_extension(os.path.basename(full)),
-                file=full,
-                rel_path=rel_root,
-                category=category,
-                label=entry.label,
-                bounding_boxes=from_file if from_file is not None else (entry.bounding_boxes or ()),
-                metadata=entry.metadata,
-                label_source=INFO_LABELS,
-            )
+            {
+                "filename": entry.name if entry.name else _strip_last_extension(os.path.basename(full)),
+                "file": full,
+                "rel_path": rel_root,
+                "category": category,
+                "label": entry.label,
+                "bounding_boxes": from_file if from_file is not None else (entry.bounding_boxes or ()),
+                "metadata": entry.metadata,
+                "label_source": INFO_LABELS,
+            }
         )
     return items
 
@@ -139,16 +143,16 @@ def _scan_folder(folder: str, category: str, root: str, boxes: _BoxCache, skippe
         full = os.path.join(folder, name)
         found = boxes.lookup(full)
         items.append(
-            dict(
-                filename=_strip_last_extension(name),
-                file=full,
-                rel_path=rel_root,
-                category=category,
-                label=LabelInfo.single(name.split(".", 1)[0]),
-                bounding_boxes=found or (),
-                metadata=None,
-                label_source="file-name",
-            )
+            {
+                "filename": _strip_last_extension(name),
+                "file": full,
+                "rel_path": rel_root,
+                "category": category,
+                "label": LabelInfo.single(name.split(".", 1)[0]),
+                "bounding_boxes": found or (),
+                "metadata": None,
+                "label_source": "file-name",
+            }
         )
     return items
 

@@ -28,21 +28,30 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+)
 from pydantic.alias_generators import to_camel
 
 from evalcore.data.records import BoundingBox, LabelInfo, LabelSegment
 from evalcore.errors import BundleError
 
-__all__ = ["InfoEntry", "read_info_labels", "parse_info_labels", "read_bounding_boxes_labels"]
+__all__ = ["InfoEntry", "parse_info_labels", "read_bounding_boxes_labels", "read_info_labels"]
 
 NDJSON_MARKER = '{"__ndjson":true,'
 CATEGORIES = ("training", "testing", "validation", "post-processing", "split")
 LABEL_TYPES = ("label", "multi-label", "unlabeled", "keyvalue-labels")
 
-_Number = Union[StrictInt, StrictFloat]
+_Number = StrictInt | StrictFloat
 
 
 class _Input(BaseModel):
@@ -87,7 +96,7 @@ class _KeyValues(_Input):
     labels: dict[StrictStr, StrictStr]
 
 
-_Label = Annotated[Union[_Unlabeled, _Single, _Multi, _KeyValues], Field(discriminator="type")]
+_Label = Annotated[_Unlabeled | _Single | _Multi | _KeyValues, Field(discriminator="type")]
 
 
 class _Entry(_Input):
@@ -280,8 +289,7 @@ def parse_info_labels(text: str, path: Path) -> list[InfoEntry]:
     BundleError
         Invalid JSON, wrong version, a missing or invalid field, an unknown label type.
     """
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = text.removeprefix("\ufeff")
     if text.lstrip().startswith(NDJSON_MARKER):
         return _parse_ndjson(text, path)
     try:

@@ -15,14 +15,14 @@ from typing import Literal
 import numpy as np
 
 __all__ = [
+    "BoundingBox",
+    "DatasetIndex",
+    "LabelInfo",
     "LabelKind",
     "LabelSegment",
-    "LabelInfo",
-    "BoundingBox",
-    "Sensor",
-    "SampleRecord",
-    "DatasetIndex",
     "SampleData",
+    "SampleRecord",
+    "Sensor",
 ]
 
 LabelKind = Literal["label", "multi-label", "unlabeled", "keyvalue-labels"]

@@ -28,7 +28,7 @@ from evalcore.data.images import IMAGE_MAGIC, read_image
 from evalcore.data.records import SampleData, SampleRecord, Sensor
 from evalcore.errors import BundleError
 
-__all__ = ["load_sample_data", "sniff_format", "UPLOADER_DEVICE_TYPE", "IMAGE_SENSOR"]
+__all__ = ["IMAGE_SENSOR", "UPLOADER_DEVICE_TYPE", "load_sample_data", "sniff_format"]
 
 UPLOADER_DEVICE_TYPE = "EDGE_IMPULSE_UPLOADER"
 IMAGE_SENSOR = Sensor("image", "rgba")

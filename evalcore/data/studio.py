@@ -48,14 +48,14 @@ from datetime import datetime, timezone
 
 from evalcore.data.records import SampleData, SampleRecord
 
-__all__ = ["to_studio_sample", "DEFAULT_TIME", "sample_label", "sample_created"]
+__all__ = ["DEFAULT_TIME", "sample_created", "sample_label", "to_studio_sample"]
 
 DEFAULT_TIME = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MAX_EPOCH_S = 253402300799  # 9999-12-31T23:59:59Z
 
 
 def _js_round(value: float) -> int:
-    return int(math.floor(value + 0.5))
+    return math.floor(value + 0.5)
 
 
 def sample_label(record: SampleRecord) -> str:
