@@ -75,6 +75,25 @@ def sample_created(data: SampleData, default_time: datetime = DEFAULT_TIME) -> d
     return default_time
 
 
+def _label_fields(record: SampleRecord, api) -> tuple:
+    """``(structuredLabels, structuredLabelsList, labelMap)`` models for a record (None when absent)."""
+    label = record.label
+    if label.kind == "keyvalue-labels":
+        return None, None, api.SampleKeyValueLabels(type="key-values", labels=label.key_values)
+    if label.kind != "multi-label":
+        return None, None, None
+    structured = [
+        api.StructuredLabel(
+            start_index=s.start_index,
+            end_index=s.end_index,
+            label=s.label,
+            label_map=None if s.label_map is None else api.SampleKeyValueLabels(type="key-values", labels=s.label_map),
+        )
+        for s in label.segments
+    ]
+    return structured, list(label.distinct_labels()), None
+
+
 def to_studio_sample(
     record: SampleRecord,
     data: SampleData,
@@ -114,21 +133,7 @@ def to_studio_sample(
     sensors = [api.Sensor(index=i, name=s.name, units=s.units) for i, s in enumerate(data.sensors)]
     dims = api.SampleDatastreamImageDimensions(width=data.width, height=data.height) if is_image else None
     created = sample_created(data, default_time)
-    label = record.label
-    structured = structured_list = label_map = None
-    if label.kind == "multi-label":
-        structured = [
-            api.StructuredLabel(
-                start_index=s.start_index,
-                end_index=s.end_index,
-                label=s.label,
-                label_map=None if s.label_map is None else api.SampleKeyValueLabels(type="key-values", labels=s.label_map),
-            )
-            for s in label.segments
-        ]
-        structured_list = list(label.distinct_labels())
-    elif label.kind == "keyvalue-labels":
-        label_map = api.SampleKeyValueLabels(type="key-values", labels=label.key_values)
+    structured, structured_list, label_map = _label_fields(record, api)
     boxes = [
         api.BoundingBox(
             label=b.label, x=_js_round(b.x), y=_js_round(b.y), width=_js_round(b.width), height=_js_round(b.height)
