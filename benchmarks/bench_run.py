@@ -1,0 +1,192 @@
+"""`evalcore run` on a ~20k-window bundle vs a bare batched onnxruntime loop on the same features.
+
+The bundle is generated in a temporary folder: N motion samples (3-axis, 10 s at 62.5 Hz, CBOR
+acquisition files as Edge Impulse exports them) under an impulse with a 2 s window and a 400 ms
+step (21 windows a sample), the ``raw`` DSP block (375 features = 125 readings x 3 axes, the
+input of Edge Impulse's real ``gestures-i8.lite``) and a classifier exported to ONNX with a
+dynamic batch dimension. Two classifier sizes are measured:
+
+- ``mlp``: 375 -> 64 -> 4, about 24k multiply-adds: the size of Edge Impulse's default motion MLP;
+- ``wide``: 375 -> 512 -> 512 -> 4, about 460k multiply-adds: a model whose inference dominates.
+
+The anchor is the same model file in an onnxruntime session with the same options evalcore uses
+(graph optimisation ALL, 1 intra-op thread, no spinning), fed the same float32 features in
+batches of 1024 rows — the least any evaluation has to pay. evalcore's time is the whole
+``run_bundle`` (read every file, window, DSP, model, decode, metrics, response model) plus the
+JSON serialisation, with a warm numba cache; the cold first run is reported apart.
+
+Usage: ``python benchmarks/bench_run.py [--samples 1000] [--repeat 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+LABELS = ["idle", "snake", "updown", "wave"]
+FREQ_HZ = 62.5
+N_READINGS = 625  # 10 s
+
+
+def _model(path: Path, hidden: list[int], seed: int) -> None:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    sizes = [375, *hidden, len(LABELS)]
+    nodes, inits, prev = [], [], "x"
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        w = (rng.standard_normal((a, b)) / np.sqrt(a)).astype(np.float32)
+        inits += [numpy_helper.from_array(w, f"w{i}"), numpy_helper.from_array(np.zeros(b, np.float32), f"b{i}")]
+        nodes.append(helper.make_node("Gemm", [prev, f"w{i}", f"b{i}"], [f"h{i}"]))
+        prev = f"h{i}"
+        if i < len(sizes) - 2:
+            nodes.append(helper.make_node("Relu", [prev], [f"r{i}"]))
+            prev = f"r{i}"
+    nodes.append(helper.make_node("Softmax", [prev], ["y"], axis=1))
+    graph = helper.make_graph(
+        nodes, "bench", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 375])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", len(LABELS)])], inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, path)
+
+
+def _impulse() -> dict:
+    return {"success": True, "impulse": {
+        "id": 1, "name": "bench",
+        "inputBlocks": [{"id": 1, "type": "time-series", "name": "Time series", "title": "Time series data",
+                         "windowSizeMs": 2000, "windowIncreaseMs": 400, "frequencyHz": FREQ_HZ, "padZeros": False}],
+        "dspBlocks": [{"id": 2, "type": "raw", "name": "Raw data", "axes": ["accX", "accY", "accZ"],
+                       "title": "Raw Data", "implementationVersion": 1}],
+        "learnBlocks": [{"id": 3, "type": "keras", "name": "NN Classifier", "dsp": [2], "title": "Classification"}],
+    }}
+
+
+def _dsp() -> dict:
+    return {"success": True,
+            "dsp": {"id": 2, "name": "Raw data", "windowLength": 2000, "type": "raw", "classes": LABELS,
+                    "features": {"generated": True, "count": 375}, "expectedWindowCount": 21,
+                    "inputAxes": ["accX", "accY", "accZ"], "canCalculateFeatureImportance": False,
+                    "calculateFeatureImportance": False, "canNormalizeData": False, "normalizeData": "none"},
+            "config": [{"group": "Scaling", "items": [{"name": "Scale axes", "value": "1", "type": "float",
+                                                       "param": "scale-axes", "readonly": False,
+                                                       "shouldShow": True, "required": True}]}]}
+
+
+def _metadata() -> dict:
+    return {"success": True, "classNames": LABELS, "labels": LABELS, "mode": "classification",
+            "thresholds": [{"key": "min_score", "description": "Minimum confidence rating",
+                            "helpText": "Scores below this are uncertain", "value": 0.6}]}
+
+
+def build_bundle(root: Path, n_samples: int, hidden: list[int]) -> Path:
+    """Write the generated bundle (CBOR acquisition files, as Edge Impulse exports motion data)."""
+    import cbor2
+
+    rng = np.random.default_rng(0)
+    (root / "dsp").mkdir(parents=True)
+    (root / "learn" / "3").mkdir(parents=True)
+    test = root / "dataset" / "testing"
+    test.mkdir(parents=True)
+    (root / "impulse.json").write_text(json.dumps(_impulse()))
+    (root / "dsp" / "2.json").write_text(json.dumps(_dsp()))
+    (root / "learn" / "3" / "metadata.json").write_text(json.dumps(_metadata()))
+    _model(root / "learn" / "3" / "model.onnx", hidden, seed=1)
+    files = []
+    t = np.arange(N_READINGS) / FREQ_HZ
+    for i in range(n_samples):
+        label = LABELS[i % len(LABELS)]
+        f = 0.5 + (i % len(LABELS))
+        values = np.stack([np.sin(2 * np.pi * f * t + k) * (1 + k) for k in range(3)], axis=1)
+        values += rng.standard_normal(values.shape) * 0.3
+        body = {"protected": {"ver": "v1", "alg": "none"}, "signature": "0" * 64,
+                "payload": {"device_type": "bench", "interval_ms": 1000 / FREQ_HZ,
+                            "sensors": [{"name": n, "units": "m/s2"} for n in ("accX", "accY", "accZ")],
+                            "values": np.round(values, 4).tolist()}}
+        name = f"{label}.{i}.cbor"
+        (test / name).write_bytes(cbor2.dumps(body))
+        files.append({"path": f"testing/{name}", "name": f"{label}.{i}", "category": "testing",
+                      "label": {"type": "label", "label": label}})
+    (root / "dataset" / "info.labels").write_text(json.dumps({"version": 1, "files": files}))
+    return root
+
+
+def _features(bundle: Path) -> np.ndarray:
+    """The model's input rows, computed once with evalcore's own windowing and DSP."""
+    from evalcore.bundle import load_project
+    from evalcore.data import load_dataset
+    from evalcore.features import SampleFeaturizer
+    from evalcore.engine import RunOptions
+
+    project = load_project(bundle)
+    featurizer = SampleFeaturizer(project, RunOptions(variant="float32"))
+    rows = [featurizer.prepare(r).features[3] for r in load_dataset(project.dataset_dir).records]
+    return np.ascontiguousarray(np.concatenate(rows), dtype=np.float32)
+
+
+def bare_ort(model: Path, x: np.ndarray, batch: int = 1024) -> float:
+    """Seconds for the anchor loop (median of 5)."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    sess = ort.InferenceSession(str(model), so, providers=["CPUExecutionProvider"])
+    sess.run(None, {"x": x[:batch]})  # warm-up
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for i in range(0, x.shape[0], batch):
+            sess.run(None, {"x": x[i : i + batch]})
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def evalcore_run(bundle: Path, repeat: int) -> tuple[float, float, int]:
+    """(cold seconds, warm median seconds, windows) of run_bundle + JSON bytes."""
+    from evalcore.engine import RunOptions, run_bundle
+    from evalcore.jsonio import dumps
+
+    times = []
+    n_windows = 0
+    for _ in range(repeat + 1):
+        t0 = time.perf_counter()
+        res = run_bundle(bundle, RunOptions(variant="float32"))
+        dumps(res.response)
+        times.append(time.perf_counter() - t0)
+        n_windows = res.n_windows
+    return times[0], statistics.median(times[1:]), n_windows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", type=int, default=1000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="evalcore-bench-"))
+    try:
+        print(f"{'model':6} {'windows':>8} {'bare ORT (s)':>13} {'evalcore (s)':>13} {'ratio':>7} {'cold (s)':>9}")
+        for name, hidden in (("mlp", [64]), ("wide", [512, 512])):
+            bundle = build_bundle(tmp / name, args.samples, hidden)
+            x = _features(bundle)
+            anchor = bare_ort(bundle / "learn" / "3" / "model.onnx", x)
+            cold, warm, n_windows = evalcore_run(bundle, args.repeat)
+            assert n_windows == x.shape[0]
+            print(f"{name:6} {n_windows:8d} {anchor:13.3f} {warm:13.3f} {warm / anchor:7.2f} {cold:9.3f}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
