@@ -1,4 +1,4 @@
-"""JSON output in the form Studio's Node server writes it (JavaScript ``JSON.stringify``).
+r"""JSON output in the form Studio's Node server writes it (JavaScript ``JSON.stringify``).
 
 Rules (reference/api-schema.md, "Serialization quirks"):
 
@@ -26,9 +26,10 @@ import datetime as _dt
 import os
 import re
 import secrets
+from collections.abc import Callable
 from json.encoder import encode_basestring as _encode_str
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["dumps", "write_json_atomic", "format_number"]
 
@@ -122,7 +123,7 @@ def _is_array_index(key: str) -> bool:
 
 
 def _make_plan(keys: tuple, encode_str: Callable[[str], str]) -> tuple:
-    """Encoded key prefixes of a dict (``{"k":`` then ``,"k":``) and the JavaScript key order."""
+    """Encode a dict's keys as prefixes (``{"k":`` then ``,"k":``) in JavaScript key order."""
     for key in keys:
         if type(key) is not str:
             raise TypeError(f"json object keys must be str, got {type(key).__name__}: {key!r}")
@@ -145,7 +146,7 @@ def _format_datetime(value: _dt.datetime) -> str:
 
 
 def _encode_str_js(text: str) -> str:
-    """String encoder for text holding surrogate code points: pair them, escape the lone ones."""
+    """Encode text holding surrogate code points: pair them, escape the lone ones."""
     paired = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
     encoded = _encode_str(paired)
     return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded)
@@ -246,7 +247,7 @@ class _Writer:
             values = [values[i] for i in order]
         write = self.write
         encode_str = self.encode_str
-        for prefix, item in zip(prefixes, values):
+        for prefix, item in zip(prefixes, values, strict=True):
             append(prefix)
             kind = type(item)
             if kind is float:
@@ -265,7 +266,7 @@ def _is_model(obj: Any) -> bool:
 
 
 def dumps(obj: Any) -> bytes:
-    """Serialise to the bytes JavaScript's ``JSON.stringify`` would produce.
+    r"""Serialise to the bytes JavaScript's ``JSON.stringify`` would produce.
 
     Parameters
     ----------
@@ -287,7 +288,7 @@ def dumps(obj: Any) -> bytes:
     Examples
     --------
     >>> dumps({"intervalMs": 16.0, "frequency": 62.5, "eps": 1e-7, "label": "ü"})
-    b'{"intervalMs":16,"frequency":62.5,"eps":1e-7,"label":"\\xc3\\xbc"}'
+    b'{"intervalMs":16,"frequency":62.5,"eps":1e-7,"label":"\xc3\xbc"}'
     """
     if _is_model(obj):
         obj = obj.model_dump(by_alias=True, exclude_none=True)

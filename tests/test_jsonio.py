@@ -146,7 +146,8 @@ NODE_STRINGS = [
 ]
 
 NESTED = {
-    "b": [1, 2.5, -0.0, float("nan"), float("inf"), float("-inf"), 1e-7, 1e21, None, True, False, "x"],
+    "b": [1, 2.5, -0.0, float("nan"), float("inf"), float("-inf"), 1e-7, 1e21, None, True, False,
+          "x"],
     "10": {"z": [], "y": {}, "2": "two", "1": [[[]]]},
     "a": 'line\nbreak\ttab "quoted" back\\slash \x01\x1f\x7f \u2028\u2029 ü€\U0001f600 /',
     "0": 0,
@@ -159,14 +160,15 @@ NESTED = {
 NESTED_NODE = (
     b'{"0":0,"10":{"1":[[[]]],"2":"two","z":[],"y":{}},"4294967294":"max index",'
     b'"b":[1,2.5,0,null,null,null,1e-7,1e+21,null,true,false,"x"],'
-    b'"a":"line\\nbreak\\ttab \\"quoted\\" back\\\\slash \\u0001\\u001f\x7f \xe2\x80\xa8\xe2\x80\xa9 '
-    b'\xc3\xbc\xe2\x82\xac\xf0\x9f\x98\x80 /","01":"leading zero","-1":"negative",'
+    b'"a":"line\\nbreak\\ttab \\"quoted\\" back\\\\slash \\u0001\\u001f\x7f '
+    b'\xe2\x80\xa8\xe2\x80\xa9 \xc3\xbc\xe2\x82\xac\xf0\x9f\x98\x80 /",'
+    b'"01":"leading zero","-1":"negative",'
     b'"4294967295":"not an index","deep":[{"k":[{"k":[0.1,0.2,0.30000000000000004]}]}]}'
 )
 
 
 def _first_difference(got: list[str], expected: list[str]) -> str:
-    for index, (a, b) in enumerate(zip(got, expected)):
+    for index, (a, b) in enumerate(zip(got, expected, strict=False)):
         if a != b:
             return f"first difference at index {index}: got {a!r}, expected {b!r}"
     return f"lengths differ: {len(got)} vs {len(expected)}"

@@ -52,7 +52,7 @@ def api_schema() -> dict:
 
 @pytest.fixture(scope="module")
 def seed_json() -> str:
-    """The JSON example of the seed docs page (the text between the first and last brace line)."""
+    """Return the seed page's JSON example (the text between the first and last brace line)."""
     path = SEEDS / "classify-job-result-api-doc.txt"
     if not path.is_file():
         pytest.skip(f"seed document not found at {path}")
@@ -100,7 +100,7 @@ def _render(annotation, metadata=()) -> str:
     if annotation in names:
         strict = any(isinstance(m, Strict) and m.strict for m in metadata)
         return names[annotation] if strict else "lax:" + names[annotation]
-    if getattr(annotation, "__name__", "") == "AwareDatetime" or "AwareDatetime" in repr(annotation):
+    if "AwareDatetime" in (getattr(annotation, "__name__", "") + repr(annotation)):
         return "string(date-time)"
     raise AssertionError(f"cannot render {annotation!r}")
 
@@ -319,7 +319,8 @@ def _hand_made_response() -> schema.ClassifyJobResponse:
             bounding_boxes=[schema.BoundingBoxWithScore(label="cup", x=0.1, y=0.2, width=0.3,
                                                         height=0.4, score=0.875)])],
         accuracy=schema.ClassifyJobResponseAllOfAccuracy(
-            total_summary=summary(good=1, bad=0), summary_per_class={"F1 score": summary(good=1, bad=0)},
+            total_summary=summary(good=1, bad=0),
+            summary_per_class={"F1 score": summary(good=1, bad=0)},
             confusion_matrix_values={"cup": {"cup": 100.0}}, all_labels=["cup"]),
         additional_metrics_by_learn_block=[schema.ClassifyJobResponseAllOfAdditionalMetricsByLearnBlock(
             learn_block_id=3, learn_block_name="od", additional_metrics=[schema.AdditionalMetric(
@@ -396,8 +397,7 @@ def _sub_problems(value, kind, api) -> list:
 
 
 def test_hand_made_response_has_every_required_field_typed(api_schema):
-    """A ClassifyJobResponse built in a test from hand-made values serialises to JSON whose every
-    required field is present and typed as in api-schema.json (else Studio clients would break)."""
+    """Without it hand-built output could lack a required field or type one wrongly vs the spec."""
     parsed = json.loads(dumps(_hand_made_response()))
     problems: list = []
     _check_typed(parsed, "ClassifyJobResponse", api_schema, "$", problems)
@@ -453,7 +453,7 @@ def test_import_is_lazy_and_models_deferred():
 
 
 def _every_field_response() -> dict:
-    """A ClassifyJobResponse body (JavaScript-canonical numbers) using every 1.96.3 field."""
+    """Build a ClassifyJobResponse body (JavaScript-canonical numbers) using every field."""
     sensor = {"index": 0, "name": "accX", "units": "m/s2"}
     dims = {"width": 96, "height": 96}
     label_map = {"type": "key-values", "labels": {"machine": "on", "speed": "fast"}}
@@ -475,7 +475,8 @@ def _every_field_response() -> dict:
         "metadata": {"2": "two", "10": "ten", "site": "Zürich \u2028 \"q\""},
         "projectId": 1, "projectOwnerName": "Owner", "projectName": "Gestures",
         "projectLabelingMethod": "label_map", "sha256Hash": "ab" * 32,
-        "structuredLabels": [{"startIndex": 0, "endIndex": 61, "label": "idle", "labelMap": label_map}],
+        "structuredLabels": [{"startIndex": 0, "endIndex": 61, "label": "idle",
+                              "labelMap": label_map}],
         "structuredLabelsList": ["idle"], "createdBySyntheticDataJobId": 5, "imageDimensions": dims,
         "videoUrl": "v.mp4", "videoUrlFull": "vf.mp4", "labelMap": label_map,
         "lastUpdatedBy": {
@@ -500,7 +501,8 @@ def _every_field_response() -> dict:
                               "mAP": 0.5, "f1": 0.25, "precision": 1, "recall": 0.125,
                               "debugInfoJson": "{\"a\": 1}"}],
         "minimumConfidenceRating": 0.6,
-        "details": [{"boxes": [[1, 2, 3, 4]], "labels": [1], "scores": [0.9], "mAP": 0.5, "f1": 0.25}],
+        "details": [{"boxes": [[1, 2, 3, 4]], "labels": [1], "scores": [0.9], "mAP": 0.5,
+                     "f1": 0.25}],
         "objectDetectionLastLayer": "qc-yolox",
         "expectedLabels": [{"startIndex": 0, "endIndex": 61, "label": "idle"}],
         "expectedAnomalyOutcome": [{"startIndex": 0, "endIndex": 61, "label": "no anomaly"}],
@@ -527,7 +529,8 @@ def _every_field_response() -> dict:
         "predictions": [prediction],
         "accuracy": {
             "totalSummary": dict(summary), "summaryPerClass": {"idle": dict(summary)},
-            "confusionMatrixValues": {"idle": {"idle": 100, "wave": 0}}, "allLabels": ["idle", "wave"],
+            "confusionMatrixValues": {"idle": {"idle": 100, "wave": 0}},
+            "allLabels": ["idle", "wave"],
             "accuracyScore": 1, "balancedAccuracyScore": 1, "anomalyAccuracyScore": 0.5,
             "noAnomalyAccuracyScore": 0.5, "mseScore": 1e-7,
         },
@@ -542,7 +545,7 @@ def _every_field_response() -> dict:
 
 
 def _page_with_other_variants() -> dict:
-    """A ClassifyJobResponsePage whose samples use the other lastUpdatedBy variants."""
+    """Build a ClassifyJobResponsePage whose samples use the other lastUpdatedBy variants."""
     full = _every_field_response()
     results = []
     for index, updater in enumerate([
@@ -561,7 +564,7 @@ def _page_with_other_variants() -> dict:
 
 
 def _sample_window_response() -> dict:
-    """A GetSampleDspResponse body using every field (snake-case device keys included)."""
+    """Build a GetSampleDspResponse body using every field (snake-case device keys included)."""
     return {
         "success": True, "error": "", "sample": _every_field_response()["result"][0]["sample"],
         "payload": {
@@ -575,13 +578,13 @@ def _sample_window_response() -> dict:
 
 
 def test_seed_round_trip_matches_node(seed_json):
-    """Reading the seed (older API generation) and writing it back gives JSON.stringify's bytes;
-    without it a Studio response could not be re-emitted unchanged."""
+    """Without it the seed (older API) would not read and write back as JSON.stringify's bytes."""
     response = schema.load_classify_job_response(seed_json)
     written = dumps(response)
     expected_plain = dumps(json.loads(seed_json))
     assert written == expected_plain
-    assert (len(written), hashlib.sha256(written).hexdigest()) == (SEED_NODE_LENGTH, SEED_NODE_SHA256)
+    digest = hashlib.sha256(written).hexdigest()
+    assert (len(written), digest) == (SEED_NODE_LENGTH, SEED_NODE_SHA256)
 
 
 def test_seed_is_an_older_generation(seed_json):
@@ -632,8 +635,7 @@ def test_hand_made_bodies_cover_every_field(api_schema):
     ],
 )
 def test_round_trip_with_every_field(loader, build, api_schema):
-    """Reading a body that uses every field and writing it back gives the same JSON; without it a
-    field could be dropped, renamed, reordered or reformatted on the way through."""
+    """Without it a field could be dropped, renamed, reordered or reformatted on a round trip."""
     body = build()
     written = dumps(getattr(schema, loader)(json.dumps(body).encode()))
     assert written == dumps(body)
@@ -643,8 +645,7 @@ def test_round_trip_with_every_field(loader, build, api_schema):
 
 
 def test_reading_keeps_unknown_enum_values_and_variants():
-    """Without it a response from a newer Studio (new enum values, new union members) could not
-    be read, or would be written back altered."""
+    """Without it a newer Studio's enum values or union members would fail or change on a trip."""
     body = _every_field_response()
     result = body["result"][0]
     result["sample"].update(category="holdout", chartType="audio", boundingBoxesType="polygon",

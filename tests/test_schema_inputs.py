@@ -165,8 +165,9 @@ def _dsp_body() -> dict:
         "config": [
             {"group": "Scaling", "items": [item]},
             {"group": "Filter", "items": [
-                {**item, "name": "Type", "param": "filter-type", "value": None, "defaultValue": "low",
-                 "type": "select", "selectOptions": [{"value": "low", "selected": True}]},
+                {**item, "name": "Type", "param": "filter-type", "value": None,
+                 "defaultValue": "low", "type": "select",
+                 "selectOptions": [{"value": "low", "selected": True}]},
                 {**item, "param": "filter-cutoff", "value": "3.5"},
             ]},
         ],
@@ -280,7 +281,8 @@ def _keras_body() -> dict:
     return {
         "success": True, "created": "2024-05-01T12:00:00.000Z",
         "layers": [{"input": {"shape": 39, "name": "x_input:0", "type": "<dtype: 'float32'>"},
-                    "output": {"shape": 4, "name": "y_pred/Softmax:0", "type": "<dtype: 'float32'>"}}],
+                    "output": {"shape": 4, "name": "y_pred/Softmax:0",
+                               "type": "<dtype: 'float32'>"}}],
         "classNames": ["idle", "snake", "updown", "wave"], "labels": ["idle", "snake"],
         "availableModelTypes": ["int8", "float32"], "recommendedModelType": "int8",
         "modelValidationMetrics": [{

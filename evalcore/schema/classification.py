@@ -1,11 +1,12 @@
 # API models ClassifySampleResponseClassification, ImpulseLearnBlock, AnomalyResult, BlockThreshold,
-# BlockThresholdDropdownOptionsInner, BlockThresholdValue, ClassifySampleResponseClassificationDetails,
-# StructuredClassifyResult and BoundingBoxWithScore of edgeimpulse-api 1.96.3.
+# BlockThresholdDropdownOptionsInner, BlockThresholdValue,
+# ClassifySampleResponseClassificationDetails, StructuredClassifyResult and BoundingBoxWithScore of
+# edgeimpulse-api 1.96.3.
 """The per-learn-block classification of one sample, and the models nested in it."""
 
 from __future__ import annotations
 
-from typing import Annotated, Optional, Union
+from typing import Annotated
 
 from pydantic import AwareDatetime, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
@@ -29,7 +30,7 @@ __all__ = [
     "BoundingBoxWithScore",
 ]
 
-BlockThresholdValue = Union[StrictFloat, StrictStr]
+BlockThresholdValue = StrictFloat | StrictStr
 """API oneOf ``BlockThresholdValue``: a number or a string (a JSON number stays a number)."""
 
 
@@ -69,26 +70,26 @@ class ImpulseLearnBlock(StudioModel):
     """Ids of the DSP blocks feeding the block."""
     title: StrictStr
     """Block title."""
-    description: Optional[StrictStr] = None
+    description: StrictStr | None = None
     """Block description (older API only; not in 1.96.3)."""
-    created_by: Optional[StrictStr] = None
+    created_by: StrictStr | None = None
     """Component that created the block."""
-    created_at: Optional[AwareDatetime] = None
+    created_at: AwareDatetime | None = None
     """When the block was created."""
-    training_processor: Optional[ExperimentalImpulseSpecificGpuTrainingProcessor] = None
+    training_processor: ExperimentalImpulseSpecificGpuTrainingProcessor | None = None
     """Processor the block trains on."""
 
 
 class AnomalyResult(StudioModel):
     """API model ``AnomalyResult``: visual anomaly detection output of one window."""
 
-    boxes: Optional[list[BoundingBoxWithScore]] = None
+    boxes: list[BoundingBoxWithScore] | None = None
     """Anomalous regions above the block's threshold."""
-    scores: Optional[list[list[StrictFloat]]] = None
+    scores: list[list[StrictFloat]] | None = None
     """Raw anomaly score grid, shape (n, n)."""
-    mean_score: Optional[StrictFloat] = None
+    mean_score: StrictFloat | None = None
     """Mean of the grid."""
-    max_score: Optional[StrictFloat] = None
+    max_score: StrictFloat | None = None
     """Maximum of the grid."""
 
 
@@ -97,7 +98,7 @@ class StructuredClassifyResult(StudioModel):
 
     boxes: list[list[StrictFloat]]
     """Predicted boxes, one array per detection."""
-    labels: Optional[list[StrictStr]] = None
+    labels: list[StrictStr] | None = None
     """Predicted label per detection."""
     scores: list[StrictFloat]
     """Score per detection."""
@@ -109,7 +110,7 @@ class StructuredClassifyResult(StudioModel):
     """Precision against the ground truth."""
     recall: StrictFloat
     """Recall against the ground truth."""
-    debug_info_json: Optional[StrictStr] = Field(None, alias="debugInfoJson")
+    debug_info_json: StrictStr | None = Field(None, alias="debugInfoJson")
     """Matching details as a JSON string."""
 
 
@@ -131,28 +132,28 @@ class BlockThreshold(StudioModel):
     """Short description."""
     help_text: StrictStr
     """Longer help text."""
-    suggested_value: Optional[StrictFloat] = None
+    suggested_value: StrictFloat | None = None
     """Suggested numeric value."""
-    suggested_value_text: Optional[StrictStr] = None
+    suggested_value_text: StrictStr | None = None
     """Text explaining the suggested value."""
     value: BlockThresholdValue
     """Current value (number or string)."""
-    dropdown_options: Optional[list[BlockThresholdDropdownOptionsInner]] = None
+    dropdown_options: list[BlockThresholdDropdownOptionsInner] | None = None
     """Choices, when the threshold is a dropdown."""
 
 
 class ClassifySampleResponseClassificationDetails(StudioModel):
     """API model ``ClassifySampleResponseClassificationDetails``: per-window detection metrics."""
 
-    boxes: Optional[list[list[StrictFloat]]] = None
+    boxes: list[list[StrictFloat]] | None = None
     """Predicted boxes."""
-    labels: Optional[list[StrictFloat]] = None
+    labels: list[StrictFloat] | None = None
     """Predicted label indices (numbers, not names)."""
-    scores: Optional[list[StrictFloat]] = None
+    scores: list[StrictFloat] | None = None
     """Score per box."""
-    m_ap: Optional[StrictFloat] = Field(None, alias="mAP")
+    m_ap: StrictFloat | None = Field(None, alias="mAP")
     """COCO mAP of this image (object detection)."""
-    f1: Optional[StrictFloat] = None
+    f1: StrictFloat | None = None
     """F1 of this image (FOMO)."""
 
 
@@ -170,33 +171,33 @@ class ClassifySampleResponseClassification(StudioModel):
     """The learn block."""
     result: list[dict[str, StrictFloat]]
     """Score per label, one mapping per window."""
-    anomaly_result: Optional[list[AnomalyResult]] = None
+    anomaly_result: list[AnomalyResult] | None = None
     """Visual anomaly output, one per window."""
-    structured_result: Optional[list[StructuredClassifyResult]] = None
+    structured_result: list[StructuredClassifyResult] | None = None
     """Object-detection output, one per window."""
     minimum_confidence_rating: StrictFloat
     """Deprecated single threshold (still required)."""
-    details: Optional[list[ClassifySampleResponseClassificationDetails]] = None
+    details: list[ClassifySampleResponseClassificationDetails] | None = None
     """Per-window detection metrics."""
-    object_detection_last_layer: Optional[ObjectDetectionLastLayer] = None
+    object_detection_last_layer: ObjectDetectionLastLayer | None = None
     """Detector head of an object-detection block."""
     expected_labels: list[StructuredLabel]
     """Expected label per window."""
-    expected_anomaly_outcome: Optional[list[StructuredLabel]] = None
+    expected_anomaly_outcome: list[StructuredLabel] | None = None
     """Expected ``anomaly`` / ``no anomaly`` per window."""
-    thresholds: Annotated[Optional[list[BlockThreshold]], REQUIRED_ON_WRITE] = (
+    thresholds: Annotated[list[BlockThreshold] | None, REQUIRED_ON_WRITE] = (
         required_on_write()
     )
     """The block's thresholds (required in 1.96.3; the seed document lacks it)."""
-    is_multi_label: Optional[StrictBool] = None
+    is_multi_label: StrictBool | None = None
     """Whether the block is multi-label."""
-    interval_ms: Annotated[Optional[StrictFloat], REQUIRED_ON_WRITE] = required_on_write()
+    interval_ms: Annotated[StrictFloat | None, REQUIRED_ON_WRITE] = required_on_write()
     """Time between two ``expectedLabels`` windows in ms (required in 1.96.3)."""
-    frequency_hz: Annotated[Optional[StrictFloat], REQUIRED_ON_WRITE] = required_on_write()
+    frequency_hz: Annotated[StrictFloat | None, REQUIRED_ON_WRITE] = required_on_write()
     """Windows per second of ``expectedLabels`` (required in 1.96.3)."""
-    label_map_result: Optional[list[dict[str, StrictStr]]] = None
+    label_map_result: list[dict[str, StrictStr]] | None = None
     """Key/value prediction per window (label-map projects)."""
-    label_map_scores: Optional[list[dict[str, dict[str, StrictFloat]]]] = None
+    label_map_scores: list[dict[str, dict[str, StrictFloat]]] | None = None
     """Key/value scores per window (label-map projects)."""
-    result_count: Annotated[Optional[StrictInt], REQUIRED_ON_WRITE] = required_on_write()
+    result_count: Annotated[StrictInt | None, REQUIRED_ON_WRITE] = required_on_write()
     """Number of result windows, may exceed ``len(result)`` (required in 1.96.3)."""

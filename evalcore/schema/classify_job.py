@@ -1,11 +1,10 @@
 # API models ClassifyJobResponse, ClassifyJobResponsePage, ClassifyJobResponseAllOfAccuracy,
-# ClassifyJobResponseAllOfAccuracyTotalSummary, ClassifyJobResponseAllOfAdditionalMetricsByLearnBlock,
-# AdditionalMetric, ModelResult and ModelPrediction of edgeimpulse-api 1.96.3.
+# ClassifyJobResponseAllOfAccuracyTotalSummary,
+# ClassifyJobResponseAllOfAdditionalMetricsByLearnBlock, AdditionalMetric, ModelResult and
+# ModelPrediction of edgeimpulse-api 1.96.3.
 """The model-testing result: ``GET /v1/api/{projectId}/classify/all/result`` and its paged form."""
 
 from __future__ import annotations
-
-from typing import Optional
 
 from pydantic import StrictBool, StrictFloat, StrictInt, StrictStr
 
@@ -38,21 +37,21 @@ class ModelPrediction(StudioModel):
     """Window start in ms."""
     end_ms: StrictFloat
     """Window end in ms."""
-    label: Optional[StrictStr] = None
+    label: StrictStr | None = None
     """Expected label."""
     prediction: StrictStr
     """Predicted label."""
-    prediction_correct: Optional[StrictBool] = None
+    prediction_correct: StrictBool | None = None
     """Whether the prediction matches the expected label."""
-    expected_anomaly_outcome: Optional[StrictStr] = None
+    expected_anomaly_outcome: StrictStr | None = None
     """``anomaly`` or ``no anomaly`` (anomaly blocks only)."""
-    f1_score: Optional[StrictFloat] = None
+    f1_score: StrictFloat | None = None
     """F1 of the window (object detection only)."""
-    anomaly_scores: Optional[list[list[StrictFloat]]] = None
+    anomaly_scores: list[list[StrictFloat]] | None = None
     """Raw anomaly score grid, shape (n, n) (visual anomaly only)."""
-    bounding_boxes: Optional[list[BoundingBoxWithScore]] = None
+    bounding_boxes: list[BoundingBoxWithScore] | None = None
     """Predicted boxes as ratios 0..1 (object detection only)."""
-    label_map_predictions: Optional[dict[str, StrictStr]] = None
+    label_map_predictions: dict[str, StrictStr] | None = None
     """Prediction per key (label-map projects)."""
 
 
@@ -76,9 +75,9 @@ class AdditionalMetric(StudioModel):
     """Value formatted for display."""
     full_precision_value: StrictFloat
     """Value as a number."""
-    tooltip_text: Optional[StrictStr] = None
+    tooltip_text: StrictStr | None = None
     """Explanation shown on hover."""
-    link: Optional[StrictStr] = None
+    link: StrictStr | None = None
     """Documentation link."""
 
 
@@ -113,15 +112,15 @@ class ClassifyJobResponseAllOfAccuracy(StudioModel):
     """Confusion matrix, expected label -> predicted label -> value."""
     all_labels: list[StrictStr]
     """Labels of the matrix."""
-    accuracy_score: Optional[StrictFloat] = None
+    accuracy_score: StrictFloat | None = None
     """Accuracy."""
-    balanced_accuracy_score: Optional[StrictFloat] = None
+    balanced_accuracy_score: StrictFloat | None = None
     """Balanced accuracy."""
-    anomaly_accuracy_score: Optional[StrictFloat] = None
+    anomaly_accuracy_score: StrictFloat | None = None
     """Accuracy on anomalous windows."""
-    no_anomaly_accuracy_score: Optional[StrictFloat] = None
+    no_anomaly_accuracy_score: StrictFloat | None = None
     """Accuracy on normal windows."""
-    mse_score: Optional[StrictFloat] = None
+    mse_score: StrictFloat | None = None
     """Mean squared error (regression)."""
 
 
@@ -130,7 +129,7 @@ class ClassifyJobResponse(StudioModel):
 
     success: StrictBool
     """Whether the request succeeded."""
-    error: Optional[StrictStr] = None
+    error: StrictStr | None = None
     """Error message when ``success`` is false."""
     result: list[ModelResult]
     """One entry per sample."""
@@ -142,7 +141,7 @@ class ClassifyJobResponse(StudioModel):
     """Extra metrics per learn block."""
     available_variants: list[KerasModelVariantEnum]
     """Model variants that have results."""
-    no_results_because_thresholds_changed: Optional[NoResultsBecauseThresholdsChanged] = None
+    no_results_because_thresholds_changed: NoResultsBecauseThresholdsChanged | None = None
     """Why the result is empty after a threshold change."""
 
 
@@ -151,7 +150,7 @@ class ClassifyJobResponsePage(StudioModel):
 
     success: StrictBool
     """Whether the request succeeded."""
-    error: Optional[StrictStr] = None
+    error: StrictStr | None = None
     """Error message when ``success`` is false."""
     result: list[ModelResult]
     """One entry per sample of the page."""

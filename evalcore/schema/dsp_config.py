@@ -1,6 +1,6 @@
-# Input API models DSPConfigResponse, DSPInfo, DSPInfoFeatures, DspPerformance, DSPGroup, DSPGroupItem,
-# DSPGroupItemSelectOptionsInner and DSPGroupItemShowIf of edgeimpulse-api 1.96.3
-# (GET /v1/api/{projectId}/dsp/{dspId}).
+# Input API models DSPConfigResponse, DSPInfo, DSPInfoFeatures, DspPerformance, DSPGroup,
+# DSPGroupItem, DSPGroupItemSelectOptionsInner and DSPGroupItemShowIf of edgeimpulse-api 1.96.3 (GET
+# /v1/api/{projectId}/dsp/{dspId}).
 """A DSP block's configuration (``dsp/<dspId>.json``): block info and parameter values.
 
 Input models: unknown keys are ignored, unknown enum values kept. Fields 1.96.3 requires but a
@@ -9,7 +9,7 @@ run does not need are optional here (docstrings say "API: required").
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import (
     StrictBool,
@@ -55,11 +55,11 @@ class DSPInfoFeatures(InputModel):
 
     generated: StrictBool
     """Whether features exist."""
-    count: Optional[StrictInt] = None
+    count: StrictInt | None = None
     """Number of feature vectors."""
-    labels: Optional[list[StrictStr]] = None
+    labels: list[StrictStr] | None = None
     """Feature names."""
-    classes: Optional[list[StrictStr]] = None
+    classes: list[StrictStr] | None = None
     """Classes the features were generated on."""
 
 
@@ -70,7 +70,7 @@ class DspPerformance(InputModel):
     """Latency in ms."""
     ram: StrictInt
     """RAM in bytes."""
-    custom_dsp_string: Optional[StrictStr] = None
+    custom_dsp_string: StrictStr | None = None
     """Device-specific latency metric."""
 
 
@@ -81,56 +81,56 @@ class DSPInfo(InputModel):
     """DSP block id."""
     name: StrictStr
     """Block name."""
-    window_length: Optional[StrictInt] = None
+    window_length: StrictInt | None = None
     """Window length in ms (API: required)."""
     type: StrictStr
     """Block kind, e.g. ``spectral-analysis``."""
-    classes: Optional[list[StrictStr]] = None
+    classes: list[StrictStr] | None = None
     """Classes in the dataset (API: required)."""
-    classes_per_key: Optional[dict[str, list[StrictStr]]] = None
+    classes_per_key: dict[str, list[StrictStr]] | None = None
     """Classes per key, for label-map datasets."""
-    features: Optional[DSPInfoFeatures] = None
+    features: DSPInfoFeatures | None = None
     """Generated features (API: required)."""
-    expected_window_count: Optional[StrictInt] = None
+    expected_window_count: StrictInt | None = None
     """Windows the dataset would give (API: required)."""
-    input_axes: Optional[list[StrictStr]] = None
+    input_axes: list[StrictStr] | None = None
     """Axes the block depends on (API: required)."""
-    performance: Optional[DspPerformance] = None
+    performance: DspPerformance | None = None
     """On-device cost estimate."""
-    can_calculate_feature_importance: Optional[StrictBool] = None
+    can_calculate_feature_importance: StrictBool | None = None
     """Whether feature importance is supported (API: required)."""
-    calculate_feature_importance: Optional[StrictBool] = None
+    calculate_feature_importance: StrictBool | None = None
     """Whether feature importance is on (API: required)."""
-    can_normalize_data: Optional[StrictBool] = None
+    can_normalize_data: StrictBool | None = None
     """Whether post-DSP normalisation is supported (API: required)."""
-    normalize_data: Optional[DSPNormalizeDataValues | str] = None
+    normalize_data: DSPNormalizeDataValues | str | None = None
     """Normalisation applied to the features after DSP (API: required; ``none`` when absent)."""
-    has_auto_tune: Optional[StrictBool] = None
+    has_auto_tune: StrictBool | None = None
     """Whether autotuning is supported."""
-    minimum_version_for_autotune: Optional[StrictFloat] = None
+    minimum_version_for_autotune: StrictFloat | None = None
     """Lowest implementation version that autotunes."""
-    has_autotuner_results: Optional[StrictBool] = None
+    has_autotuner_results: StrictBool | None = None
     """Whether autotune results exist."""
-    uses_state: Optional[StrictBool] = None
+    uses_state: StrictBool | None = None
     """Whether the block keeps state between windows."""
 
 
 class DSPGroupItemSelectOptionsInner(InputModel):
     """API model ``DSPGroupItemSelectOptionsInner``: one choice of a select parameter."""
 
-    value: Optional[StrictStr] = None
+    value: StrictStr | None = None
     """Value set when chosen."""
-    selected: Optional[StrictBool] = None
+    selected: StrictBool | None = None
     """Whether it is the current choice."""
-    option_label: Optional[StrictStr] = None
+    option_label: StrictStr | None = None
     """Text shown for the choice."""
-    priority: Optional[StrictFloat] = None
+    priority: StrictFloat | None = None
     """Auto-config priority."""
-    rom_estimate: Optional[StrictFloat] = None
+    rom_estimate: StrictFloat | None = None
     """Estimated ROM use."""
-    needs_ops: Optional[list[StrictStr]] = None
+    needs_ops: list[StrictStr] | None = None
     """Operators the choice needs."""
-    needs_features: Optional[list[StrictStr]] = None
+    needs_features: list[StrictStr] | None = None
     """Features the choice needs."""
 
 
@@ -148,49 +148,49 @@ class DSPGroupItemShowIf(InputModel):
 class DSPGroupItem(InputModel):
     """API model ``DSPGroupItem``: one parameter of the block."""
 
-    name: Optional[StrictStr] = None
+    name: StrictStr | None = None
     """Display name (API: required)."""
-    value: Optional[StrictStr] = None
+    value: StrictStr | None = None
     """Current value, as a string."""
-    default_value: Optional[StrictStr] = None
+    default_value: StrictStr | None = None
     """Default value, as a string (API: required)."""
-    type: Optional[StrictStr] = None
+    type: StrictStr | None = None
     """Parameter type: ``int``, ``float``, ``select``, ``boolean``, ... (API: required)."""
-    help: Optional[StrictStr] = None
+    help: StrictStr | None = None
     """Help text."""
     param: StrictStr
     """Parameter key, as in the block's parameters.json."""
-    select_options: Optional[list[DSPGroupItemSelectOptionsInner]] = None
+    select_options: list[DSPGroupItemSelectOptionsInner] | None = None
     """Choices of a select parameter."""
-    readonly: Optional[StrictBool] = None
+    readonly: StrictBool | None = None
     """Whether the value is fixed (API: required)."""
-    should_show: Optional[StrictBool] = None
+    should_show: StrictBool | None = None
     """Whether the UI shows it (API: required)."""
-    show_if: Optional[DSPGroupItemShowIf] = None
+    show_if: DSPGroupItemShowIf | None = None
     """Condition for showing it."""
-    invalid_text: Optional[StrictStr] = None
+    invalid_text: StrictStr | None = None
     """Validation message."""
-    section: Optional[StrictStr] = None
+    section: StrictStr | None = None
     """UI section."""
-    multiline: Optional[StrictBool] = None
+    multiline: StrictBool | None = None
     """Multi-line text input."""
-    required: Optional[StrictBool] = None
+    required: StrictBool | None = None
     """Whether a value is needed (API: required)."""
-    hint: Optional[StrictStr] = None
+    hint: StrictStr | None = None
     """Hint below the input."""
-    placeholder: Optional[StrictStr] = None
+    placeholder: StrictStr | None = None
     """Placeholder text."""
-    show_click_to_set: Optional[StrictBool] = None
+    show_click_to_set: StrictBool | None = None
     """Render as 'click to set' (API: required)."""
-    valid: Optional[list[dict[str, Any]]] = None
+    valid: list[dict[str, Any]] | None = None
     """Allowed values."""
-    items: Optional[dict[str, Any]] = None
+    items: dict[str, Any] | None = None
     """Item definition of an array parameter."""
-    properties: Optional[dict[str, Any]] = None
+    properties: dict[str, Any] | None = None
     """Property definitions of an object parameter."""
-    min_val: Optional[StrictFloat] = None
+    min_val: StrictFloat | None = None
     """Lowest allowed number."""
-    max_val: Optional[StrictFloat] = None
+    max_val: StrictFloat | None = None
     """Highest allowed number."""
 
     @field_validator("value", "default_value", mode="before")
@@ -211,15 +211,15 @@ class DSPGroup(InputModel):
 class DSPConfigResponse(InputModel):
     """API model ``DSPConfigResponse``: ``GET /v1/api/{projectId}/dsp/{dspId}``."""
 
-    success: Optional[StrictBool] = None
+    success: StrictBool | None = None
     """Whether the request succeeded (API: required)."""
-    error: Optional[StrictStr] = None
+    error: StrictStr | None = None
     """Error message when ``success`` is false."""
     dsp: DSPInfo
     """The block."""
-    config: Optional[list[DSPGroup]] = None
+    config: list[DSPGroup] | None = None
     """Parameter groups."""
-    config_error: Optional[StrictStr] = None
+    config_error: StrictStr | None = None
     """Why ``config`` is missing."""
 
     @model_validator(mode="after")

@@ -1,8 +1,8 @@
 # Enums of edgeimpulse-api 1.96.3: KerasModelVariantEnum, ObjectDetectionLastLayer, LearnBlockType,
-# ExperimentalImpulseSpecificGpuTrainingProcessor, RawDataCategory, ProjectLabelingMethod, the inline
-# string enums of Sample / SampleDatastream / ClassifyJobResponse, and the enums of the input bodies
-# (InputBlockType, ImpulseType, ImageInputResizeMode, PostProcessingBlockType, DSPNormalizeData,
-# KerasModelTypeEnum, KerasModelMode, ImageInputScaling).
+# ExperimentalImpulseSpecificGpuTrainingProcessor, RawDataCategory, ProjectLabelingMethod, the
+# inline string enums of Sample / SampleDatastream / ClassifyJobResponse, and the enums of the input
+# bodies (InputBlockType, ImpulseType, ImageInputResizeMode, PostProcessingBlockType,
+# DSPNormalizeData, KerasModelTypeEnum, KerasModelMode, ImageInputScaling).
 """Enum types of the Studio API, as ``Literal`` types.
 
 Each enum comes in two spellings:

@@ -1,6 +1,7 @@
-# Input API models GetImpulseResponse, Impulse, ImpulseInputBlock, ImpulseInputBlockLabelingMethodMultiLabel,
-# ImpulseInputBlockDatasetSubset, ImpulseDspBlock, ImpulseDspBlockOrganization, ImpulseDspBlockNamedAxesInner,
-# ImpulseLearnBlock and ImpulsePostProcessingBlock of edgeimpulse-api 1.96.3 (GET /v1/api/{projectId}/impulse).
+# Input API models GetImpulseResponse, Impulse, ImpulseInputBlock,
+# ImpulseInputBlockLabelingMethodMultiLabel, ImpulseInputBlockDatasetSubset, ImpulseDspBlock,
+# ImpulseDspBlockOrganization, ImpulseDspBlockNamedAxesInner, ImpulseLearnBlock and
+# ImpulsePostProcessingBlock of edgeimpulse-api 1.96.3 (GET /v1/api/{projectId}/impulse).
 """The impulse a run reads (``impulse.json``): input, DSP, learn and post-processing blocks.
 
 These are input models: unknown keys are ignored and unknown enum values kept. Fields 1.96.3
@@ -10,7 +11,7 @@ older exports and hand-written bundles load; every field a run needs is required
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
@@ -47,9 +48,9 @@ class ImpulseInputBlockLabelingMethodMultiLabel(InputModel):
 
     type: StrictStr
     """Rule name, e.g. ``anywhere-in-window``."""
-    labels: Optional[list[StrictStr]] = None
+    labels: list[StrictStr] | None = None
     """Classes that trigger the rule."""
-    min_percentage: Optional[StrictFloat] = None
+    min_percentage: StrictFloat | None = None
     """Minimum share of the window a label must cover, in percent."""
 
 
@@ -58,7 +59,7 @@ class ImpulseInputBlockDatasetSubset(InputModel):
 
     include_percentage: StrictFloat
     """Share of the data included, 0..100."""
-    seed: Optional[StrictInt] = None
+    seed: StrictInt | None = None
     """Random seed (0 when absent)."""
 
 
@@ -69,39 +70,39 @@ class ImpulseInputBlock(InputModel):
     """Block id (>= 1)."""
     type: InputBlockTypeValues | str
     """``time-series``, ``image`` or ``features``."""
-    name: Optional[StrictStr] = None
+    name: StrictStr | None = None
     """Block name (API: required)."""
-    title: Optional[StrictStr] = None
+    title: StrictStr | None = None
     """Block title (API: required)."""
-    axes: Optional[list[StrictStr]] = None
+    axes: list[StrictStr] | None = None
     """Selected axes; all axes when absent."""
-    window_size_ms: Optional[StrictInt] = None
+    window_size_ms: StrictInt | None = None
     """Window length in ms."""
-    window_increase_ms: Optional[StrictInt] = None
+    window_increase_ms: StrictInt | None = None
     """Window stride in ms."""
-    frequency_hz: Optional[StrictFloat] = None
+    frequency_hz: StrictFloat | None = None
     """Sampling frequency of the input in Hz."""
-    classification_window_increase_ms: Optional[StrictInt] = None
+    classification_window_increase_ms: StrictInt | None = None
     """Window stride in ms when classifying."""
-    pad_zeros: Optional[StrictBool] = None
+    pad_zeros: StrictBool | None = None
     """Whether short samples are zero-padded."""
-    labeling_method_multi_label: Optional[ImpulseInputBlockLabelingMethodMultiLabel] = None
+    labeling_method_multi_label: ImpulseInputBlockLabelingMethodMultiLabel | None = None
     """Window label rule for multi-label samples."""
-    image_width: Optional[StrictInt] = None
+    image_width: StrictInt | None = None
     """Image width after resizing."""
-    image_height: Optional[StrictInt] = None
+    image_height: StrictInt | None = None
     """Image height after resizing."""
-    resize_mode: Optional[ImageInputResizeModeValues | str] = None
+    resize_mode: ImageInputResizeModeValues | str | None = None
     """How images are fitted to the size."""
-    resize_method: Optional[StrictStr] = None
+    resize_method: StrictStr | None = None
     """Resampling filter, e.g. ``lanczos3``."""
-    crop_anchor: Optional[StrictStr] = None
+    crop_anchor: StrictStr | None = None
     """Anchor of a crop, e.g. ``middle-center``."""
-    created_by: Optional[StrictStr] = None
+    created_by: StrictStr | None = None
     """Component that created the block."""
-    created_at: Optional[AwareDatetime] = None
+    created_at: AwareDatetime | None = None
     """When the block was created."""
-    dataset_subset: Optional[ImpulseInputBlockDatasetSubset] = None
+    dataset_subset: ImpulseInputBlockDatasetSubset | None = None
     """Subset of the dataset the block uses."""
 
 
@@ -119,11 +120,11 @@ class ImpulseDspBlockNamedAxesInner(InputModel):
 
     name: StrictStr
     """Axis name."""
-    description: Optional[StrictStr] = None
+    description: StrictStr | None = None
     """Axis description."""
-    required: Optional[StrictBool] = None
+    required: StrictBool | None = None
     """Whether the axis must be set."""
-    selected_axis: Optional[StrictStr] = None
+    selected_axis: StrictStr | None = None
     """Axis mapped to this name."""
 
 
@@ -134,27 +135,27 @@ class ImpulseDspBlock(InputModel):
     """Block id (>= 1); also the ``{dspId}`` of its config."""
     type: StrictStr
     """Block kind, e.g. ``spectral-analysis``, ``mfe``, ``image``."""
-    name: Optional[StrictStr] = None
+    name: StrictStr | None = None
     """Block name (API: required)."""
     axes: list[StrictStr]
     """Input axes the block reads."""
-    title: Optional[StrictStr] = None
+    title: StrictStr | None = None
     """Block title (API: required)."""
-    values_per_axis: Optional[StrictInt] = None
+    values_per_axis: StrictInt | None = None
     """Features per axis, once configured."""
-    input: Optional[StrictInt] = None
+    input: StrictInt | None = None
     """Id of the input block feeding this block."""
-    created_by: Optional[StrictStr] = None
+    created_by: StrictStr | None = None
     """Component that created the block."""
-    created_at: Optional[AwareDatetime] = None
+    created_at: AwareDatetime | None = None
     """When the block was created."""
     implementation_version: StrictInt
     """Implementation version of the block."""
-    organization: Optional[ImpulseDspBlockOrganization] = None
+    organization: ImpulseDspBlockOrganization | None = None
     """Owner of a custom block."""
-    custom_url: Optional[StrictStr] = None
+    custom_url: StrictStr | None = None
     """URL of a custom block."""
-    named_axes: Optional[list[ImpulseDspBlockNamedAxesInner]] = None
+    named_axes: list[ImpulseDspBlockNamedAxesInner] | None = None
     """Named inputs of the block."""
 
 
@@ -174,11 +175,11 @@ class ImpulseLearnBlock(InputModel):
     """Ids of the DSP blocks feeding the block, in feature order."""
     title: StrictStr
     """Block title."""
-    created_by: Optional[StrictStr] = None
+    created_by: StrictStr | None = None
     """Component that created the block."""
-    created_at: Optional[AwareDatetime] = None
+    created_at: AwareDatetime | None = None
     """When the block was created."""
-    training_processor: Optional[StrictStr] = None
+    training_processor: StrictStr | None = None
     """Processor the block trains on (``cpu`` or ``gpu``)."""
 
 
@@ -189,24 +190,24 @@ class ImpulsePostProcessingBlock(InputModel):
     """Block id (>= 1)."""
     type: PostProcessingBlockTypeValues | str
     """Kind of post-processing."""
-    name: Optional[StrictStr] = None
+    name: StrictStr | None = None
     """Block name (API: required)."""
-    title: Optional[StrictStr] = None
+    title: StrictStr | None = None
     """Block title (API: required)."""
-    created_by: Optional[StrictStr] = None
+    created_by: StrictStr | None = None
     """Component that created the block."""
-    created_at: Optional[AwareDatetime] = None
+    created_at: AwareDatetime | None = None
     """When the block was created."""
-    implementation_version: Optional[StrictInt] = None
+    implementation_version: StrictInt | None = None
     """Implementation version (API: required)."""
 
 
 class Impulse(InputModel):
     """API model ``Impulse``: the blocks of one impulse."""
 
-    id: Optional[StrictInt] = None
+    id: StrictInt | None = None
     """Impulse id (API: required; older exports lack it)."""
-    name: Optional[StrictStr] = None
+    name: StrictStr | None = None
     """Impulse name (API: required; older exports lack it)."""
     input_blocks: list[ImpulseInputBlock]
     """Input blocks."""
@@ -216,9 +217,9 @@ class Impulse(InputModel):
     """Learn blocks."""
     post_processing_blocks: list[ImpulsePostProcessingBlock] = Field(default_factory=list)
     """Post-processing blocks (API: required; older exports lack it)."""
-    type: Optional[ImpulseTypeValues | str] = None
+    type: ImpulseTypeValues | str | None = None
     """``default``, ``BYOM`` or ``VLM`` (API: required; older exports lack it)."""
-    dataset_version_id: Optional[StrictInt] = None
+    dataset_version_id: StrictInt | None = None
     """Dataset snapshot of the impulse (experimental)."""
 
 
@@ -227,9 +228,9 @@ class GetImpulseResponse(InputModel):
 
     success: StrictBool
     """Whether the request succeeded."""
-    error: Optional[StrictStr] = None
+    error: StrictStr | None = None
     """Error message when ``success`` is false."""
-    impulse: Optional[Impulse] = None
+    impulse: Impulse | None = None
     """The impulse (absent when the project has none)."""
 
 

@@ -1,7 +1,8 @@
-# Input API models KerasModelMetadataResponse, KerasModelLayer, KerasModelLayerInput, KerasModelLayerOutput,
-# KerasModelMetadataMetrics, BlockThreshold, BlockThresholdDropdownOptionsInner, AdditionalMetric,
-# AnomalyModelMetadataResponse, AnomalyModelMetadataClustersInner and AnomalyGmmMetadataResponse of
-# edgeimpulse-api 1.96.3 (GET .../training/keras/{learnId}/metadata, .../training/anomaly/{learnId}/metadata,
+# Input API models KerasModelMetadataResponse, KerasModelLayer, KerasModelLayerInput,
+# KerasModelLayerOutput, KerasModelMetadataMetrics, BlockThreshold,
+# BlockThresholdDropdownOptionsInner, AdditionalMetric, AnomalyModelMetadataResponse,
+# AnomalyModelMetadataClustersInner and AnomalyGmmMetadataResponse of edgeimpulse-api 1.96.3 (GET
+# .../training/keras/{learnId}/metadata, .../training/anomaly/{learnId}/metadata,
 # .../training/anomaly/{learnId}/gmm/metadata).
 """Learn-block metadata a run reads (``learn/<learnId>/metadata.json`` and ``gmm.json``).
 
@@ -13,7 +14,7 @@ present): ``KerasModelMetadataMetrics.predictions``, ``tensorboardGraphs``, ``kF
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import AwareDatetime, StrictBool, StrictFloat, StrictInt, StrictStr
 
@@ -66,17 +67,17 @@ class BlockThreshold(InputModel):
 
     key: StrictStr
     """Threshold identifier, e.g. ``min_score``."""
-    description: Optional[StrictStr] = None
+    description: StrictStr | None = None
     """Short description (API: required)."""
-    help_text: Optional[StrictStr] = None
+    help_text: StrictStr | None = None
     """Longer help text (API: required)."""
-    suggested_value: Optional[StrictFloat] = None
+    suggested_value: StrictFloat | None = None
     """Suggested numeric value."""
-    suggested_value_text: Optional[StrictStr] = None
+    suggested_value_text: StrictStr | None = None
     """Text explaining the suggested value."""
     value: StrictFloat | StrictStr
     """Current value (number or string)."""
-    dropdown_options: Optional[list[BlockThresholdDropdownOptionsInner]] = None
+    dropdown_options: list[BlockThresholdDropdownOptionsInner] | None = None
     """Choices, when the threshold is a dropdown."""
 
 
@@ -87,11 +88,11 @@ class AdditionalMetric(InputModel):
     """Metric name."""
     value: StrictStr
     """Value formatted for display."""
-    full_precision_value: Optional[StrictFloat] = None
+    full_precision_value: StrictFloat | None = None
     """Value as a number (API: required)."""
-    tooltip_text: Optional[StrictStr] = None
+    tooltip_text: StrictStr | None = None
     """Explanation shown on hover."""
-    link: Optional[StrictStr] = None
+    link: StrictStr | None = None
     """Documentation link."""
 
 
@@ -131,60 +132,60 @@ class KerasModelMetadataMetrics(InputModel):
 
     type: KerasModelTypeEnumValues | str
     """Model variant."""
-    loss: Optional[StrictFloat] = None
+    loss: StrictFloat | None = None
     """Validation loss (API: required)."""
-    accuracy: Optional[StrictFloat] = None
+    accuracy: StrictFloat | None = None
     """Validation accuracy."""
-    confusion_matrix: Optional[list[list[StrictFloat]]] = None
+    confusion_matrix: list[list[StrictFloat]] | None = None
     """Validation confusion matrix (API: required)."""
-    report: Optional[dict[str, Any]] = None
+    report: dict[str, Any] | None = None
     """Precision / recall / F1 / support report (API: required)."""
-    on_device_performance: Optional[list[dict[str, Any]]] = None
+    on_device_performance: list[dict[str, Any]] | None = None
     """Per-target latency and memory, as plain dicts (API: required)."""
-    visualization: Optional[StrictStr] = None
+    visualization: StrictStr | None = None
     """Feature-explorer mode (API: required)."""
-    is_supported_on_mcu: Optional[StrictBool] = None
+    is_supported_on_mcu: StrictBool | None = None
     """Whether the variant runs on MCUs (API: required)."""
-    mcu_support_error: Optional[StrictStr] = None
+    mcu_support_error: StrictStr | None = None
     """Why it does not."""
-    profiling_job_id: Optional[StrictInt] = None
+    profiling_job_id: StrictInt | None = None
     """Running profiling job."""
-    profiling_job_failed: Optional[StrictBool] = None
+    profiling_job_failed: StrictBool | None = None
     """Whether profiling failed."""
-    additional_metrics: Optional[list[AdditionalMetric]] = None
+    additional_metrics: list[AdditionalMetric] | None = None
     """Extra validation metrics (API: required)."""
 
 
 class KerasModelMetadataResponse(InputModel):
     """API model ``KerasModelMetadataResponse``: ``GET .../training/keras/{learnId}/metadata``."""
 
-    success: Optional[StrictBool] = None
+    success: StrictBool | None = None
     """Whether the request succeeded (API: required)."""
-    error: Optional[StrictStr] = None
+    error: StrictStr | None = None
     """Error message when ``success`` is false."""
-    created: Optional[AwareDatetime] = None
+    created: AwareDatetime | None = None
     """When the model was trained (API: required)."""
-    layers: Optional[list[KerasModelLayer]] = None
+    layers: list[KerasModelLayer] | None = None
     """Layers of the network (API: required)."""
     class_names: list[StrictStr]
     """Labels of the output layer, in output order."""
-    labels: Optional[list[StrictStr]] = None
+    labels: list[StrictStr] | None = None
     """Labels of the dataset when features were generated (API: required)."""
-    available_model_types: Optional[list[KerasModelTypeEnumValues | str]] = None
+    available_model_types: list[KerasModelTypeEnumValues | str] | None = None
     """Model variants available (API: required)."""
-    recommended_model_type: Optional[KerasModelTypeEnumValues | str] = None
+    recommended_model_type: KerasModelTypeEnumValues | str | None = None
     """Recommended variant (API: required)."""
-    model_validation_metrics: Optional[list[KerasModelMetadataMetrics]] = None
+    model_validation_metrics: list[KerasModelMetadataMetrics] | None = None
     """Validation metrics per variant (API: required)."""
-    has_trained_model: Optional[StrictBool] = None
+    has_trained_model: StrictBool | None = None
     """Whether a trained model exists (API: required)."""
-    mode: Optional[KerasModelModeValues | str] = None
+    mode: KerasModelModeValues | str | None = None
     """Task: ``classification``, ``regression``, ``object-detection``, ... (API: required)."""
-    object_detection_last_layer: Optional[ObjectDetectionLastLayerValues | str] = None
+    object_detection_last_layer: ObjectDetectionLastLayerValues | str | None = None
     """Detector head of an object-detection model."""
-    image_input_scaling: Optional[ImageInputScalingValues | str] = None
+    image_input_scaling: ImageInputScalingValues | str | None = None
     """Pixel scaling the model expects (API: required; older metadata lacks it)."""
-    thresholds: Optional[list[BlockThreshold]] = None
+    thresholds: list[BlockThreshold] | None = None
     """The block's thresholds (API: required; older metadata lacks it)."""
 
 
@@ -204,11 +205,11 @@ class AnomalyModelMetadataResponse(InputModel):
     the scaler of the log-likelihood scores (reference/ei-semantics.md, Q5).
     """
 
-    success: Optional[StrictBool] = None
+    success: StrictBool | None = None
     """Whether the request succeeded (API: required)."""
-    error: Optional[StrictStr] = None
+    error: StrictStr | None = None
     """Error message when ``success`` is false."""
-    created: Optional[AwareDatetime] = None
+    created: AwareDatetime | None = None
     """When the model was trained (API: required)."""
     scale: list[StrictFloat]
     """Standard-scaler scale per selected axis."""
@@ -218,26 +219,26 @@ class AnomalyModelMetadataResponse(InputModel):
     """K-means clusters (empty for GMM blocks)."""
     axes: list[StrictInt]
     """Indices of the features the model uses."""
-    default_minimum_confidence_rating: Optional[StrictFloat] = None
+    default_minimum_confidence_rating: StrictFloat | None = None
     """Deprecated default threshold (API: required)."""
-    available_model_types: Optional[list[KerasModelTypeEnumValues | str]] = None
+    available_model_types: list[KerasModelTypeEnumValues | str] | None = None
     """Model variants available."""
-    recommended_model_type: Optional[KerasModelTypeEnumValues | str] = None
+    recommended_model_type: KerasModelTypeEnumValues | str | None = None
     """Recommended variant."""
-    model_validation_metrics: Optional[list[KerasModelMetadataMetrics]] = None
+    model_validation_metrics: list[KerasModelMetadataMetrics] | None = None
     """Validation metrics per variant."""
-    has_trained_model: Optional[StrictBool] = None
+    has_trained_model: StrictBool | None = None
     """Whether a trained model exists."""
-    thresholds: Optional[list[BlockThreshold]] = None
+    thresholds: list[BlockThreshold] | None = None
     """The block's thresholds (API: required; older metadata lacks it)."""
 
 
 class AnomalyGmmMetadataResponse(InputModel):
     """API model ``AnomalyGmmMetadataResponse``: ``GET .../anomaly/{learnId}/gmm/metadata``."""
 
-    success: Optional[StrictBool] = None
+    success: StrictBool | None = None
     """Whether the request succeeded (API: required)."""
-    error: Optional[StrictStr] = None
+    error: StrictStr | None = None
     """Error message when ``success`` is false."""
     means: list[list[StrictFloat]]
     """Component means, shape (n_components, n_features)."""

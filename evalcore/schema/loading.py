@@ -1,5 +1,6 @@
 # Loaders for the edgeimpulse-api 1.96.3 bodies: ClassifyJobResponse, ClassifyJobResponsePage,
-# GetSampleDspResponse (reading mode), and the shared path-reporting validation the input loaders use.
+# GetSampleDspResponse (reading mode), and the shared path-reporting validation the input loaders
+# use.
 """Read API bodies from JSON text, bytes, a file or a dict, with errors that name the JSON path.
 
 Every failure raises `evalcore.errors.BundleError` whose ``field`` is the JSON path of the bad
@@ -246,7 +247,7 @@ def load_classify_job_response(
 def load_classify_job_response_page(
     data: Any, *, path: Any = None, unknown_keys: Literal["error", "ignore"] = "error"
 ):
-    """Read a Studio ``ClassifyJobResponsePage`` in reading mode (see `load_classify_job_response`)."""
+    """Read a Studio ``ClassifyJobResponsePage`` (reading mode, as `load_classify_job_response`)."""
     from evalcore.schema.classify_job import ClassifyJobResponsePage
 
     return load_body(ClassifyJobResponsePage, data, what="classify job response page",

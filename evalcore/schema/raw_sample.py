@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from evalcore.schema._base import StudioModel
@@ -21,7 +19,7 @@ class RawSamplePayload(StudioModel):
     Studio spells ``device_name`` and ``device_type`` in snake case next to camelCase keys.
     """
 
-    device_name: Optional[StrictStr] = Field(None, alias="device_name")
+    device_name: StrictStr | None = Field(None, alias="device_name")
     """Device id."""
     device_type: StrictStr = Field(alias="device_type")
     """Device model."""
@@ -29,9 +27,9 @@ class RawSamplePayload(StudioModel):
     """Axes."""
     values: list[list[StrictFloat]]
     """Readings, one array of axis values per time step."""
-    crop_start: Optional[StrictInt] = None
+    crop_start: StrictInt | None = None
     """First index after cropping."""
-    crop_end: Optional[StrictInt] = None
+    crop_end: StrictInt | None = None
     """Last index after cropping."""
     interval_ms: StrictFloat
     """Time between two readings in ms."""
@@ -44,7 +42,7 @@ class GetSampleDspResponse(StudioModel):
 
     success: StrictBool
     """Whether the request succeeded."""
-    error: Optional[StrictStr] = None
+    error: StrictStr | None = None
     """Error message when ``success`` is false."""
     sample: Sample
     """The sample."""

@@ -1,12 +1,13 @@
 # API models Sample, BoundingBox, SampleDatastream, SampleDatastreamImageDimensions, Sensor,
-# StructuredLabel, SampleKeyValueLabels, SampleLabelMapLabels, SampleLastUpdatedBy, LastUpdatedByUser,
-# LastUpdatedByProjectApiKey, LastUpdatedByOAuthClient, LastUpdatedByDatasetVersionRestore and
-# LastUpdatedByDatasetVersionRestoreActor of edgeimpulse-api 1.96.3 (sample.py and the files it imports).
+# StructuredLabel, SampleKeyValueLabels, SampleLabelMapLabels, SampleLastUpdatedBy,
+# LastUpdatedByUser, LastUpdatedByProjectApiKey, LastUpdatedByOAuthClient,
+# LastUpdatedByDatasetVersionRestore and LastUpdatedByDatasetVersionRestoreActor of edgeimpulse-api
+# 1.96.3 (sample.py and the files it imports).
 """The ``Sample`` body of a model-testing result and the models nested in it."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, StrictBool, StrictFloat, StrictInt, StrictStr
 
@@ -63,7 +64,7 @@ class StructuredLabel(StudioModel):
     """Last index the label covers (inclusive)."""
     label: StrictStr
     """The label."""
-    label_map: Optional[SampleLabelMapLabels] = None
+    label_map: SampleLabelMapLabels | None = None
     """Key/value labels of this range, for label-map projects."""
 
 
@@ -94,7 +95,7 @@ class SampleDatastreamImageDimensions(StudioModel):
 class Sensor(StudioModel):
     """API model ``Sensor``: one axis of a sample."""
 
-    index: Annotated[Optional[StrictInt], REQUIRED_ON_WRITE] = required_on_write()
+    index: Annotated[StrictInt | None, REQUIRED_ON_WRITE] = required_on_write()
     """Global index of the axis (required in 1.96.3; older Studio responses lack it)."""
     name: StrictStr
     """Axis name."""
@@ -117,7 +118,7 @@ class SampleDatastream(StudioModel):
     """Axes of the stream."""
     values_count: StrictInt
     """Number of readings."""
-    image_dimensions: Optional[SampleDatastreamImageDimensions] = None
+    image_dimensions: SampleDatastreamImageDimensions | None = None
     """Image size, for image streams."""
     total_length_ms: StrictFloat
     """Length of the stream in ms."""
@@ -148,7 +149,7 @@ class LastUpdatedByOAuthClient(StudioModel):
     """Union tag, always ``"oauthClient"``."""
     oauth_client_id: StrictStr
     """OAuth client id."""
-    user_id: Optional[StrictInt] = None
+    user_id: StrictInt | None = None
     """User the client acted for."""
 
 
@@ -172,7 +173,7 @@ class LastUpdatedByDatasetVersionRestore(StudioModel):
     """Dataset version that was restored."""
     group_key: StrictStr
     """Grouping id of the restore."""
-    actor: Optional[LastUpdatedByDatasetVersionRestoreActor] = None
+    actor: LastUpdatedByDatasetVersionRestoreActor | None = None
     """Who started the restore."""
 
 
@@ -197,9 +198,9 @@ class Sample(StudioModel):
     """File name (without the upload hash)."""
     signature_validate: StrictBool
     """Whether the signature check passed."""
-    signature_method: Optional[StrictStr] = None
+    signature_method: StrictStr | None = None
     """Signature algorithm."""
-    signature_key: Optional[StrictStr] = None
+    signature_key: StrictStr | None = None
     """Key used to check the signature."""
     created: AwareDatetime
     """When the sample was recorded (or ingested)."""
@@ -219,7 +220,7 @@ class Sample(StudioModel):
     """Deprecated copy of ``intervalMs`` (still required)."""
     original_frequency: StrictFloat
     """Deprecated copy of ``frequency`` (still required)."""
-    device_name: Optional[StrictStr] = None
+    device_name: StrictStr | None = None
     """Device id."""
     device_type: StrictStr
     """Device model."""
@@ -227,7 +228,7 @@ class Sample(StudioModel):
     """Axes of the sample."""
     values_count: StrictInt
     """Readings in the fastest data stream."""
-    total_length_ms: Optional[StrictFloat] = None
+    total_length_ms: StrictFloat | None = None
     """Length of the sample in ms."""
     added: AwareDatetime
     """When the sample was added to the project."""
@@ -237,51 +238,51 @@ class Sample(StudioModel):
     """Kind of box labels."""
     chart_type: ChartType
     """How Studio renders the sample."""
-    thumbnail_video: Optional[StrictStr] = None
+    thumbnail_video: StrictStr | None = None
     """Video thumbnail."""
-    thumbnail_video_full: Optional[StrictStr] = None
+    thumbnail_video_full: StrictStr | None = None
     """Full-size video thumbnail."""
     is_disabled: StrictBool
     """Whether the sample is excluded."""
     is_processing: StrictBool
     """Whether the sample is still being processed."""
-    processing_job_id: Optional[StrictInt] = None
+    processing_job_id: StrictInt | None = None
     """Job processing the sample."""
     processing_error: StrictBool
     """Whether processing failed."""
-    processing_error_string: Optional[StrictStr] = None
+    processing_error_string: StrictStr | None = None
     """Processing error message."""
     is_cropped: StrictBool
     """Whether the sample was cropped from another one."""
-    metadata: Optional[dict[str, StrictStr]] = None
+    metadata: dict[str, StrictStr] | None = None
     """Free-form key/value metadata."""
     project_id: StrictInt
     """Project id."""
-    project_owner_name: Optional[StrictStr] = None
+    project_owner_name: StrictStr | None = None
     """Owner of the project."""
-    project_name: Optional[StrictStr] = None
+    project_name: StrictStr | None = None
     """Name of the project."""
-    project_labeling_method: Optional[ProjectLabelingMethod] = None
+    project_labeling_method: ProjectLabelingMethod | None = None
     """How the project is labelled."""
     sha256_hash: StrictStr
     """SHA-256 of the stored file."""
-    structured_labels: Optional[list[StructuredLabel]] = None
+    structured_labels: list[StructuredLabel] | None = None
     """Labels over ranges of the sample (multi-label samples)."""
-    structured_labels_list: Optional[list[StrictStr]] = None
+    structured_labels_list: list[StrictStr] | None = None
     """Distinct labels of ``structuredLabels``."""
-    created_by_synthetic_data_job_id: Optional[StrictInt] = None
+    created_by_synthetic_data_job_id: StrictInt | None = None
     """Synthetic-data job that made the sample."""
-    image_dimensions: Optional[SampleDatastreamImageDimensions] = None
+    image_dimensions: SampleDatastreamImageDimensions | None = None
     """Image size, for images."""
-    video_url: Optional[StrictStr] = None
+    video_url: StrictStr | None = None
     """Cropped video link."""
-    video_url_full: Optional[StrictStr] = None
+    video_url_full: StrictStr | None = None
     """Full video link."""
-    label_map: Optional[SampleLabelMapLabels] = None
+    label_map: SampleLabelMapLabels | None = None
     """Key/value labels, for label-map projects."""
-    last_updated_by: Optional[SampleLastUpdatedBy] = None
+    last_updated_by: SampleLastUpdatedBy | None = None
     """Who last changed the sample."""
-    datastreams: Annotated[Optional[list[SampleDatastream]], REQUIRED_ON_WRITE] = (
+    datastreams: Annotated[list[SampleDatastream] | None, REQUIRED_ON_WRITE] = (
         required_on_write()
     )
     """Data streams (required in 1.96.3; older Studio responses lack it)."""
