@@ -34,6 +34,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="Akida path for --variant akida (default auto: hardware when present)")
     p.add_argument("--threads", type=int, default=1, help="intra-op threads for the model runtime (default 1)")
     p.add_argument("--batch-size", type=int, default=1024, help="windows per model call (default 1024)")
+    p.add_argument("--compat", action="append", default=[], metavar="NAME=VALUE",
+                   help="choose a reading of an undocumented Studio rule (README, Compatibility notes): "
+                   "uncertain=bad|exclude, balanced-accuracy=mean_recall|anomaly_mean, "
+                   "confusion-values=counts|percent, classifier-threshold='>='|'>', "
+                   "anomaly-threshold='>'|'>=', regression-threshold='<='|'<', unknown-label=anomaly|label, "
+                   "trailing-window=drop|pad, resample=linear|poly|refuse")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
@@ -74,8 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args) -> int:
-    from evalcore.engine import RunOptions, run_bundle, write_outputs
+    from evalcore.engine import RunOptions, check_output_path, run_bundle, write_outputs
 
+    check_output_path(args.out)
     opts = RunOptions.from_cli(args)
     result = run_bundle(args.bundle, opts)
     write_outputs(result, out=args.out, page_size=args.page_size, out_dir=args.out_dir)

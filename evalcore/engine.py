@@ -18,6 +18,37 @@ from evalcore.errors import BundleError, ConfigError
 __all__ = ["RunOptions", "RunResult", "evaluate", "run_bundle", "write_outputs"]
 
 
+#: ``--compat NAME=VALUE`` settings: each open Studio rule (README, "Compatibility notes"),
+#: name -> (allowed values, default). The defaults are the documented readings.
+COMPAT_SETTINGS: dict[str, tuple[tuple[str, ...], str]] = {
+    "uncertain": (("bad", "exclude"), "bad"),
+    "balanced-accuracy": (("mean_recall", "anomaly_mean"), "mean_recall"),
+    "confusion-values": (("counts", "percent"), "counts"),
+    "classifier-threshold": ((">=", ">"), ">="),
+    "anomaly-threshold": ((">", ">="), ">"),
+    "regression-threshold": (("<=", "<"), "<="),
+    "unknown-label": (("anomaly", "label"), "anomaly"),
+    "trailing-window": (("drop", "pad"), "drop"),
+    "resample": (("linear", "poly", "refuse"), "linear"),
+}
+
+
+def parse_compat(items) -> dict[str, str]:
+    """``["uncertain=exclude", ...]`` -> a full settings dict (defaults filled in)."""
+    out = {name: default for name, (_, default) in COMPAT_SETTINGS.items()}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        if not sep or name not in COMPAT_SETTINGS:
+            raise ConfigError(
+                f"--compat takes NAME=VALUE with NAME one of {', '.join(COMPAT_SETTINGS)}, got {item!r}"
+            )
+        allowed = COMPAT_SETTINGS[name][0]
+        if value not in allowed:
+            raise ConfigError(f"--compat {name} must be one of {', '.join(allowed)}, got {value!r}")
+        out[name] = value
+    return out
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """Options of one ``evalcore run``; every open Studio rule is one of these (README, Compatibility notes)."""
@@ -30,6 +61,7 @@ class RunOptions:
     threads: int = 1
     batch_rows: int = 1024
     quiet: bool = True
+    compat: dict[str, str] = field(default_factory=lambda: parse_compat(()))
 
     def __post_init__(self):
         if self.variant not in (None, "float32", "int8", "akida"):
@@ -60,6 +92,7 @@ class RunOptions:
             threads=args.threads,
             batch_rows=args.batch_size,
             quiet=args.quiet,
+            compat=parse_compat(args.compat),
         )
 
 
@@ -170,9 +203,23 @@ def write_outputs(result: RunResult, *, out: str | Path, page_size: int | None =
             raise ConfigError(f"--page-size must be >= 1, got {page_size}")
         if out_dir is None:
             raise ConfigError("--page-size needs --out-dir")
-    write_json_atomic(Path(out), result.response)
-    if page_size is not None:
-        folder = Path(out_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        for k, page in enumerate(paginate(result.response, page_size)):
-            write_json_atomic(folder / f"page-{k}.json", page)
+    try:
+        write_json_atomic(Path(out), result.response)
+        if page_size is not None:
+            folder = Path(out_dir)
+            folder.mkdir(parents=True, exist_ok=True)
+            for k, page in enumerate(paginate(result.response, page_size)):
+                write_json_atomic(folder / f"page-{k}.json", page)
+    except OSError as err:
+        raise ConfigError(f"cannot write output: {err.strerror} ({err.filename})") from err
+
+
+def check_output_path(out: str | Path) -> None:
+    """Fail before a long run when ``--out`` cannot be written (missing or read-only folder)."""
+    import os
+
+    folder = Path(out).resolve().parent
+    if not folder.is_dir():
+        raise ConfigError(f"output folder does not exist: {folder}")
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(f"output folder is not writable: {folder}")

@@ -72,6 +72,8 @@ class SampleFeaturizer:
             frequency_hz=getattr(block, "frequency_hz", None),
             classification_window_increase_ms=getattr(block, "classification_window_increase_ms", None),
             pad_zeros=bool(getattr(block, "pad_zeros", False)),
+            trailing=self.options.compat["trailing-window"],
+            resample=self.options.compat["resample"],
             sample=record.filename,
         )
         expected = window_labels(plan, record.label, labeling_method=self.labeling_method,

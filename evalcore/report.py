@@ -54,7 +54,7 @@ class ReportBuilder:
     """
 
     def __init__(self, project, pipeline, records):
-        from evalcore.metrics.classification import ClassificationAccumulator
+        from evalcore.metrics.classification import AccuracyOptions, ClassificationAccumulator
 
         self.project = project
         self.runners = pipeline.decoders
@@ -77,8 +77,18 @@ class ReportBuilder:
         test_only = sorted({lbl for r in records for lbl in _record_labels(r)} - seen) if self.regressor is None else []
         self.labels = tuple(classes) + extras + tuple(test_only)
         self.code_of = {name: i for i, name in enumerate(self.labels)}
-        self.accuracy = None if self.regressor is not None else ClassificationAccumulator(classes, extras + tuple(test_only))
-        self.metrics = {lb_id: _block_accumulator(r) for lb_id, r in self.runners.items()}
+        compat = pipeline.options.compat
+        self.compat = compat
+        accuracy_options = AccuracyOptions(
+            uncertain_policy=compat["uncertain"],
+            balanced_accuracy=compat["balanced-accuracy"],
+            confusion_values=compat["confusion-values"],
+        )
+        self.accuracy = (
+            None if self.regressor is not None
+            else ClassificationAccumulator(classes, extras + tuple(test_only), options=accuracy_options)
+        )
+        self.metrics = {lb_id: _block_accumulator(r, pipeline.options.compat) for lb_id, r in self.runners.items()}
         self._regression_sq = []
 
     # -- per sample ----------------------------------------------------------------------------
@@ -126,7 +136,11 @@ class ReportBuilder:
             from evalcore.learn.classification import decode_classification
 
             scores = outcome.decisions[self.classifier.spec.id].values
-            decoded = decode_classification(scores, self.classifier.threshold, anomaly=anomaly)
+            decoded = decode_classification(
+                scores, self.classifier.threshold, anomaly=anomaly,
+                classifier_inclusive=self.compat["classifier-threshold"] == ">=",
+                anomaly_inclusive=self.compat["anomaly-threshold"] == ">=",
+            )
             codes = decoded.predicted
             for lb_id, acc in self.metrics.items():
                 if acc is not None and lb_id == self.classifier.spec.id:
@@ -135,12 +149,13 @@ class ReportBuilder:
                     acc.update(y_true[keep], scores[keep])
         else:
             flagged = np.zeros(n, dtype=bool)
+            inclusive = self.compat["anomaly-threshold"] == ">="
             for values, thr in anomaly:
-                flagged |= values > thr
+                flagged |= (values >= thr) if inclusive else (values > thr)
             codes = np.where(flagged, self.code_of[ANOMALY], self.code_of[NO_ANOMALY]).astype(np.int32)
             expected = [None if e is None else (ANOMALY if e == ANOMALY else NO_ANOMALY) for e in expected]
         exp_codes = self._expected_codes(expected)
-        if self.anomaly_blocks and self.classifier is not None:
+        if self.anomaly_blocks and self.classifier is not None and self.compat["unknown-label"] == "anomaly":
             # A window whose label the classifier was not trained on is an expected anomaly:
             # it is counted in the `anomaly` row, and predicting `anomaly` is correct for it.
             exp_codes[expected_anomaly] = self.code_of[ANOMALY]
@@ -154,7 +169,9 @@ class ReportBuilder:
 
         values = outcome.decisions[self.regressor.spec.id].values
         expected = np.array([_as_number(e, outcome) for e in outcome.expected], dtype=np.float64)
-        decoded = decode_regression(values, expected, self.regressor.threshold)
+        decoded = decode_regression(
+            values, expected, self.regressor.threshold, inclusive=self.compat["regression-threshold"] == "<="
+        )
         acc = self.metrics[self.regressor.spec.id]
         acc.update(values, expected)
         labels = [_js_float_text(v) for v in decoded.value]
@@ -285,7 +302,7 @@ def _prediction_list_adapter():
     return _PREDICTIONS_ADAPTER
 
 
-def _block_accumulator(runner):
+def _block_accumulator(runner, compat):
     """The additional-metrics accumulator of a learn block (None for anomaly blocks)."""
     if runner.kind == "classification":
         from evalcore.metrics.classifier_scores import ClassifierMetricsAccumulator
@@ -294,7 +311,7 @@ def _block_accumulator(runner):
     if runner.kind == "regression":
         from evalcore.metrics.regression import RegressionAccumulator
 
-        return RegressionAccumulator(runner.threshold)
+        return RegressionAccumulator(runner.threshold, inclusive=compat["regression-threshold"] == "<=")
     return None
 
 

@@ -88,3 +88,22 @@ def test_cli_missing_variant_exits_2_and_writes_nothing(motion, tmp_path, capsys
     assert main(["run", str(motion), "--out", str(out), "--variant", "akida", "-q"]) == 2
     assert not out.exists() and list(tmp_path.iterdir()) == []
     assert "akida" in capsys.readouterr().err
+
+
+def test_compat_options_change_only_what_they_name(motion):
+    """Without it a --compat reading could be ignored or leak into unrelated numbers."""
+    from evalcore.engine import parse_compat
+
+    base = run_bundle(motion).response
+    pct = run_bundle(motion, RunOptions(compat=parse_compat(["confusion-values=percent"]))).response
+    assert pct.accuracy.total_summary == base.accuracy.total_summary
+    row = pct.accuracy.confusion_matrix_values["idle"]
+    assert abs(sum(row.values()) - 100.0) < 1e-9
+    with pytest.raises(ValueError, match="uncertain must be one of"):
+        parse_compat(["uncertain=maybe"])
+
+
+def test_unwritable_output_fails_before_the_run(motion, capsys):
+    """Without it a long run would end in a traceback when --out points to a missing folder."""
+    assert main(["run", str(motion), "--out", "/nonexistent-evalcore/r.json", "-q"]) == 2
+    assert "output folder does not exist" in capsys.readouterr().err
