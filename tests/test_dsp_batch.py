@@ -57,9 +57,9 @@ def test_batch_equals_per_window(case, golden_dir, monkeypatch):
     """Without this, the engine's batched features could differ from the per-window ones parity is tested on."""
     if needs_pywavelets(case):
         pytest.importorskip("pywt", reason="PyWavelets (wavelet extra) is not installed")
-    monkeypatch.setattr(dsp_api, "_CHUNK_WINDOWS", 2)  # three chunks, the last one partial
     rng = np.random.default_rng(zlib.crc32(case["id"].encode()))
     windows = _random_windows(case, 5, rng)
+    monkeypatch.setattr(dsp_api, "_CHUNK_VALUES", 2 * windows.shape[1])  # chunks of 2, 2 and 1 windows
     args = (case["block"], case["implementation_version"])
     batched = compute_features(*args, windows, case["axes"], case["sampling_freq"], case["params"])
     assert batched.dtype == np.float32 and batched.shape == (5, case["feature_count"])

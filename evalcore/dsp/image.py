@@ -20,8 +20,10 @@ from evalcore.errors import ConfigError
 
 _GRAY_WEIGHTS = (0.299 / 255, 0.587 / 255, 0.114 / 255)
 _LEVELS = np.arange(256, dtype=np.float64)
-# Lookup tables with the exact float64 products the reference computes per pixel.
+# Lookup tables with the exact float64 values the reference computes per channel level; the
+# float32 table is the float64 one rounded, so it gives the float64 features cast to float32.
 _UNIT_LUT = _LEVELS / 255.0
+_UNIT_LUT32 = _UNIT_LUT.astype(np.float32)
 _GRAY_LUTS = tuple(w * _LEVELS for w in _GRAY_WEIGHTS)
 
 RESIZE_MODES = ("squash", "fit-short", "fit-long", "crop")
@@ -33,13 +35,21 @@ CROP_ANCHORS = (
 )
 
 
-def _normalize(red: np.ndarray, green: np.ndarray, blue: np.ndarray, channels: str) -> np.ndarray:
-    """Per-pixel features from integer channel arrays of shape (..., P); float64 (..., P * C)."""
+def _normalize(rgb: np.ndarray, channels: str, unit_lut: np.ndarray = _UNIT_LUT) -> np.ndarray:
+    """Per-pixel features of uint8 pixels (..., P, 3); (..., P * C) in ``unit_lut``'s dtype (RGB) or float64.
+
+    Grayscale sums ``(0.299/255)R + (0.587/255)G + (0.114/255)B`` in float64, in that order.
+    """
     if channels == "Grayscale":
         lut_r, lut_g, lut_b = _GRAY_LUTS
-        return lut_r[red] + lut_g[green] + lut_b[blue]
-    stacked = np.stack((_UNIT_LUT[red], _UNIT_LUT[green], _UNIT_LUT[blue]), axis=-1)
-    return stacked.reshape(*red.shape[:-1], -1)
+        return lut_r[rgb[..., 0]] + lut_g[rgb[..., 1]] + lut_b[rgb[..., 2]]
+    return unit_lut[rgb].reshape(*rgb.shape[:-2], -1)
+
+
+def _unpack(packed: np.ndarray) -> np.ndarray:
+    """uint8 (..., P, 3) R, G, B from integer pixels ``0xRRGGBB`` (bytes read little-endian as B, G, R, -)."""
+    as_bytes = np.ascontiguousarray(packed, dtype="<i8").view(np.uint8)
+    return as_bytes.reshape(*packed.shape, 8)[..., 2::-1]
 
 
 def image_features(rgb: np.ndarray, channels: str = "RGB") -> np.ndarray:
@@ -68,8 +78,8 @@ def image_features(rgb: np.ndarray, channels: str = "RGB") -> np.ndarray:
         raise ConfigError(
             f"image must be uint8 of shape (height, width, 3), got {rgb.dtype} {rgb.shape} (dsp block image)"
         )
-    flat = rgb.reshape(1, -1, 3)
-    return _normalize(flat[..., 0], flat[..., 1], flat[..., 2], channels)[0].astype(np.float32)
+    features = _normalize(rgb.reshape(-1, 3), channels, _UNIT_LUT32)
+    return features.astype(np.float32, copy=False)
 
 
 def make_plan(version: int, n_values: int, n_axes: int, sampling_freq: float, params: dict,
@@ -110,8 +120,7 @@ def make_plan(version: int, n_values: int, n_axes: int, sampling_freq: float, pa
     n_frames = n_pixels // (width * height)
 
     def run(windows: np.ndarray) -> np.ndarray:
-        packed = windows[:, 2:].astype(np.int64)
-        return _normalize((packed >> 16) & 0xFF, (packed >> 8) & 0xFF, packed & 0xFF, params["channels"])
+        return _normalize(_unpack(windows[:, 2:].astype(np.int64)), params["channels"])
 
     output_config = {
         "type": "image",
