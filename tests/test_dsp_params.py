@@ -114,3 +114,11 @@ def test_wavelet_without_pywavelets_names_the_extra(monkeypatch):
     with pytest.raises(BackendUnavailableError, match="PyWavelets"):
         generate_features("spectral-analysis", 4, window, ["x"], 100, analysis_type="Wavelet")
     _plan.cache_clear()
+
+
+def test_window_not_whole_readings():
+    """Without this, a window cut mid-reading would be reshaped into the wrong axes."""
+    with pytest.raises(ConfigError, match="whole readings"):
+        generate_features("flatten", 1, np.zeros(7), ["x", "y"], 100)
+    with pytest.raises(ConfigError, match="whole readings"):
+        generate_features("spectral-analysis", 2, np.zeros(7), ["x", "y"], 100)

@@ -11,6 +11,7 @@ import numpy as np
 
 from evalcore.dsp._plan import BlockPlan, axes_major, flat_output_config
 from evalcore.dsp._stats import rms, skew_kurtosis
+from evalcore.errors import ConfigError
 
 # (parameter, label) in output order.
 STATISTICS = (
@@ -58,7 +59,16 @@ def make_plan(version: int, n_values: int, n_axes: int, sampling_freq: float, pa
     -------
     BlockPlan
         ``run`` returns float64 features of shape (W, n_axes * n_enabled).
+
+    Raises
+    ------
+    ConfigError
+        When the window is not a whole number of readings.
     """
+    if n_axes < 1 or n_values % n_axes:
+        raise ConfigError(
+            f"window of {n_values} values is not whole readings of {n_axes} axes (flatten v{version}, field axes)"
+        )
     enabled = [name for name, _ in STATISTICS if params[name]]
     labels = [label for name, label in STATISTICS if params[name]]
     scale = params["scale_axes"]
