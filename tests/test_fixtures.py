@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-BUNDLES = ["motion", "motion-gmm", "regression", "gestures-real", "temperature-regression", "kws", "image"]
+BUNDLES = ["motion", "motion-gmm", "regression", "gestures-real", "temperature-regression", "kws", "image",
+           "coffee-multilabel"]
 # Bundles whose models are trained by the build script (their weights may differ in the last
 # bits on another CPU); the others only copy models and generate data with numpy's RNG.
-TRAINED = {"motion", "motion-gmm", "regression"}
+TRAINED = {"motion", "motion-gmm", "regression", "coffee-multilabel"}
 # Relative tolerance for trained weights and numbers derived from them across CPUs: full-batch
 # Adam over ~1500 steps amplifies last-bit BLAS rounding differences to ~1e-6 relative.
 TRAINED_RTOL = 1e-3
@@ -30,6 +31,7 @@ LICENSED = {
     "temperature-regression": ["learn/3"],
     "kws": ["dataset", "learn/3"],
     "image": ["dataset", "learn/3"],
+    "coffee-multilabel": ["dataset"],
 }
 MAX_BUNDLE_BYTES = 3_000_000
 MAX_TOTAL_BYTES = 15_000_000
@@ -206,7 +208,13 @@ def test_dataset_loads_with_evalcore_data(fixtures_dir, name):
     for record in index.records:
         entry = listed[record.rel_path]
         assert record.category == entry["category"], record.rel_path
-        assert record.label.label == entry["label"]["label"], record.rel_path
+        assert record.label.kind == entry["label"]["type"], record.rel_path
+        if record.label.kind == "label":
+            assert record.label.label == entry["label"]["label"], record.rel_path
+        else:
+            got = [(g.label, g.start_index, g.end_index) for g in record.label.segments]
+            want = [(g["label"], g["startIndex"], g["endIndex"]) for g in entry["label"]["labels"]]
+            assert got == want, record.rel_path
         data_mod.load_sample_data(record)
     assert any(r.category == "testing" for r in index.records), f"{name}: no testing samples"
 
