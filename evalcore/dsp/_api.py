@@ -77,12 +77,18 @@ def get_plan(block: str, implementation_version: int, n_values: int, n_axes: int
     """
     if block not in _MODULES:
         resolve_params(block, implementation_version, params)  # raises the unknown-block error
+    if block == "image" and image_size is None:
+        raise ConfigError("the image block needs the image width and height (dsp block image, field raw_data)")
     try:
         frozen = tuple(params.items())  # insertion order: another order only misses the cache
         hash(frozen)
     except TypeError:
         raise ConfigError(f"parameter values must be numbers, booleans or strings (dsp block {block})") from None
-    return _plan(block, implementation_version, int(n_values), int(n_axes), float(sampling_freq), frozen, image_size)
+    try:
+        rate_hz = float(sampling_freq)
+    except (TypeError, ValueError):
+        raise ConfigError(f"sampling frequency must be a number, got {sampling_freq!r} (dsp block {block})") from None
+    return _plan(block, implementation_version, int(n_values), int(n_axes), rate_hz, frozen, image_size)
 
 
 def _image_size(block: str, data: np.ndarray) -> tuple[int, int] | None:
