@@ -145,7 +145,7 @@ def kmeans_scores(
 
 
 def precisions_cholesky_from_covariances(covariances: np.ndarray) -> np.ndarray:
-    """sklearn's ``precisions_cholesky_`` from full covariances: inv(cholesky(cov)).T per component.
+    """Compute sklearn's ``precisions_cholesky_`` from full covariances: inv(cholesky(cov)).T each.
 
     Parameters
     ----------

@@ -146,7 +146,7 @@ def decode_classification(
 
 
 def _in_dtype_of(values: np.ndarray, threshold: float):
-    """The threshold rounded to the scores' float dtype (float32 outputs compare in float32)."""
+    """Round the threshold to the scores' float dtype (float32 outputs compare in float32)."""
     if values.dtype.kind == "f":
         return values.dtype.type(threshold)
     return float(threshold)
@@ -166,7 +166,7 @@ def resolve_threshold(
     override: float | None = None,
     where: str = "learn block",
 ) -> float:
-    """The threshold in force for a learn block.
+    """Return the threshold in force for a learn block.
 
     Order: ``override``; the first ``thresholds[]`` entry whose ``key`` is in ``keys`` (a
     mapping or an object with ``key``/``value``; a numeric string value is accepted, as

@@ -67,7 +67,7 @@ class AdditionalMetricValue:
 
 
 def format_metric_value(value: float, decimals: int = 2) -> str:
-    """The display string of a metric, as JavaScript's ``value.toFixed(decimals)`` writes it.
+    """Format a metric for display as JavaScript's ``value.toFixed(decimals)`` does.
 
     ``toFixed`` rounds the exact binary value half away from zero (``0.125`` -> ``"0.13"``,
     where Python's ``format`` gives ``"0.12"``) and writes ``-0`` as ``"0.00"``.

@@ -106,6 +106,7 @@ class AccuracyOptions:
     confusion_values: Literal["counts", "percent"] = "counts"
 
     def __post_init__(self):
+        """Reject option values outside their documented sets."""
         allowed = {
             "uncertain_policy": ("bad", "exclude"),
             "balanced_accuracy": ("mean_recall", "anomaly_mean"),
@@ -205,7 +206,7 @@ class ClassificationAccumulator:
         return self
 
     def compute(self) -> AccuracySummary:
-        """The accuracy object from the current counts (pure: the state is not modified)."""
+        """Build the accuracy object from the current counts (pure: the state is not modified)."""
         opts = self.options
         counts = self.counts
         row_total = counts.sum(axis=1)

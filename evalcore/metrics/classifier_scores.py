@@ -91,7 +91,7 @@ class ClassifierMetrics:
     n_windows: int
 
     def to_ei_dict(self) -> dict:
-        """The dict EI's ``calculate_classification_metrics`` returns (for golden comparisons)."""
+        """Return the dict EI's ``calculate_classification_metrics`` returns (for golden comparisons)."""
         report: dict = {}
         for i, label in enumerate(self.report_labels.tolist()):
             report[str(label)] = {
@@ -238,7 +238,7 @@ def classifier_metrics(y_true, probs, n_classes: int, *,
 
 
 def calculate_classification_metrics(y_true, probs, num_classes: int) -> dict:
-    """Same inputs and output dict as EI's ``ei_sklearn.metrics.calculate_classification_metrics``.
+    """Compute EI's ``ei_sklearn.metrics.calculate_classification_metrics`` dict (same inputs, same output).
 
     ``y_true`` holds class indices (EI passes one-hot rows; give their argmax). Returns
     ``{"confusion_matrix", "classification_report", "roc_auc", "loss", "support",
