@@ -61,8 +61,19 @@ class ReportBuilder:
         self.classifier = next((r for r in self.runners.values() if r.kind == "classification"), None)
         self.regressor = next((r for r in self.runners.values() if r.kind == "regression"), None)
         self.anomaly_blocks = [r for r in self.runners.values() if r.kind in ("anomaly-kmeans", "anomaly-gmm")]
-        if self.classifier is None and self.regressor is None and not self.anomaly_blocks:
-            raise BundleError("the impulse has no learn block evalcore can evaluate yet", path=project.root / "impulse.json")
+        structured = [r for r in self.runners.values() if r.kind in ("object-detection", "visual-anomaly")]
+        self.detector = None
+        if structured:
+            from evalcore.report_detection import DetectionReducer
+
+            if len(self.runners) > 1:
+                raise BundleError(
+                    "an impulse with an object-detection or visual anomaly block must have no other learn block",
+                    path=project.root / "impulse.json", field="impulse.learnBlocks",
+                )
+            self.detector = DetectionReducer(structured[0], project)
+        elif self.classifier is None and self.regressor is None and not self.anomaly_blocks:
+            raise BundleError("the impulse has no learn block evalcore can evaluate", path=project.root / "impulse.json")
         self.results: list = []
         self.predictions: list = []
         self.n_windows = 0
@@ -89,7 +100,6 @@ class ReportBuilder:
             else ClassificationAccumulator(classes, extras + tuple(test_only), options=accuracy_options)
         )
         self.metrics = {lb_id: _block_accumulator(r, pipeline.options.compat) for lb_id, r in self.runners.items()}
-        self._regression_sq = []
 
     # -- per sample ----------------------------------------------------------------------------
 
@@ -99,6 +109,9 @@ class ReportBuilder:
 
         n = outcome.n_windows
         self.n_windows += n
+        if self.detector is not None:
+            self._add_structured(outcome)
+            return
         predicted, correct, expected_anomaly = self._decide(outcome)
         classifications = [self._classification(outcome, r) for r in self.runners.values()]
         # One validation per sample, in pydantic-core: nested plain values are validated in Rust,
@@ -120,6 +133,24 @@ class ReportBuilder:
                 if has_anomaly:
                     row["expected_anomaly_outcome"] = ANOMALY if expected_anomaly[w] else NO_ANOMALY
             self.predictions.append(row)
+
+    def _add_structured(self, outcome) -> None:
+        from evalcore import schema
+
+        runner = self.detector.runner
+        entry, rows = self.detector.sample(outcome, outcome.decisions[runner.spec.id])
+        self.results.append(
+            schema.ModelResult.model_validate(
+                {"sample_id": outcome.record.id, "sample": outcome.sample, "classifications": [entry]}
+            )
+        )
+        self.predictions.extend(rows)
+        if runner.kind == "visual-anomaly":
+            row = rows[0]
+            expected = row.get("expected_anomaly_outcome")
+            exp = np.array([self.code_of[expected] if expected else -1], dtype=np.int32)
+            pred = np.array([self.code_of[row["prediction"]]], dtype=np.int32)
+            self.accuracy.update(exp, pred, expected_is_anomaly=np.array([expected == ANOMALY]))
 
     def _decide(self, outcome):
         """Predicted label per window, correctness, expected anomaly outcome; updates accuracy."""
@@ -227,6 +258,8 @@ class ReportBuilder:
         for lb_id, acc in self.metrics.items():
             if acc is not None:
                 acc.merge(other.metrics[lb_id])
+        if self.detector is not None:
+            self.detector.merge(other.detector)
         self.results = sorted(self.results + other.results, key=lambda r: r.sample_id)
         self.predictions = sorted(self.predictions + other.predictions, key=lambda p: p["sample_id"])
         self.n_windows += other.n_windows
@@ -240,14 +273,14 @@ class ReportBuilder:
         additional = []
         for lb_id, runner in self.runners.items():
             acc = self.metrics[lb_id]
-            if acc is None:
+            if acc is None and (self.detector is None or self.detector.runner is not runner):
                 continue
             metrics = [
                 schema.AdditionalMetric(
                     name=m.name, value=m.value, full_precision_value=float(m.full_precision_value),
                     tooltip_text=m.tooltip_text, link=m.link,
                 )
-                for m in _additional_metrics(runner, acc)
+                for m in _additional_metrics(runner, acc, self.detector)
             ]
             additional.append(
                 schema.ClassifyJobResponseAllOfAdditionalMetricsByLearnBlock(
@@ -267,7 +300,17 @@ class ReportBuilder:
     def _accuracy_model(self):
         from evalcore import schema
 
-        if self.regressor is not None:
+        if self.detector is not None and self.detector.kind == "object-detection":
+            from evalcore.metrics.classification import AccuracySummary, GoodBad
+            from evalcore.report_detection import F1_PSEUDO_CLASS
+
+            good, bad = self.detector.good, self.detector.bad
+            summary = AccuracySummary(
+                total_summary=GoodBad(good, bad), summary_per_class={F1_PSEUDO_CLASS: GoodBad(good, bad)},
+                confusion_matrix_values={}, all_labels=[],
+                accuracy_score=good / (good + bad) if good + bad else None,
+            )
+        elif self.regressor is not None:
             summary = self.metrics[self.regressor.spec.id].compute().accuracy
         else:
             summary = self.accuracy.compute()
@@ -315,9 +358,11 @@ def _block_accumulator(runner, compat):
     return None
 
 
-def _additional_metrics(runner, acc):
+def _additional_metrics(runner, acc, detector=None):
     from evalcore.metrics.additional import classifier_additional_metrics, regression_additional_metrics
 
+    if detector is not None and detector.runner is runner:
+        return detector.additional_metrics()
     if runner.kind == "classification":
         return classifier_additional_metrics(acc.compute())
     return regression_additional_metrics(acc.compute())

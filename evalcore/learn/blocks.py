@@ -51,10 +51,14 @@ class BlockDecision:
     """
 
     kind: str
-    values: np.ndarray
+    values: np.ndarray | None = None
+    outputs: list | None = None
 
     def split(self, boundaries) -> list["BlockDecision"]:
         """Split by window boundaries (``np.split`` indices) into per-sample decisions."""
+        if self.outputs is not None:
+            parts = [np.split(o, boundaries) for o in self.outputs]
+            return [BlockDecision(self.kind, outputs=list(group)) for group in zip(*parts)]
         return [BlockDecision(self.kind, part) for part in np.split(self.values, boundaries)]
 
 
@@ -79,6 +83,8 @@ class BlockRunner:
             return BlockDecision(self.kind, out.reshape(out.shape[0], -1)[:, 0].astype(np.float64))
         if self.kind in ("anomaly-kmeans", "anomaly-gmm"):
             return BlockDecision(self.kind, self._anomaly_scores(features))
+        if self.kind in ("object-detection", "visual-anomaly"):
+            return BlockDecision(self.kind, outputs=self.backend.run(features))
         raise ConfigError(
             f"learn block {self.spec.id} ({self.spec.type}) is not evaluated by this version of evalcore yet"
         )

@@ -1,0 +1,260 @@
+"""The reduce for image learn blocks with structured outputs: object detection, FOMO, visual AD.
+
+One image is one window. Per sample this module decodes the model outputs
+(``evalcore.learn.detection`` / ``fomo`` / ``visual_anomaly``), scores them against the sample's
+boxes, and returns the sample's ``classifications[]`` entry and its ``predictions[]`` row; the
+dataset numbers come from mergeable accumulators (``FomoAccumulator``, ``CocoAccumulator``).
+
+Compatibility notes (Studio's rules here are not public; ei-semantics.md Q3-Q5)
+-------------------------------------------------------------------------------
+- Ground-truth boxes are in the original image's pixels; they are mapped to the model input the
+  way the input block resizes the image: ``squash`` scales each axis, ``fit-short`` scales by
+  the larger factor and crops the centre, ``fit-long`` scales by the smaller factor and pads
+  the centre, ``crop`` cuts at the anchor without scaling. Boxes are clipped to the input.
+- ``result`` of a detection classification is empty (Studio's per-window dict has no meaning
+  for boxes) and ``resultCount`` is the number of predicted boxes ("for structured outputs
+  this can be greater than the length of result", api-schema.md).
+- ``predictions[].prediction`` is the predicted class names of the image in decreasing score
+  order, without repeats, joined with ", " (empty when nothing is detected); ``label`` is the
+  sample's label. The accuracy object has one pseudo-class ``"F1 score"`` (a third-party
+  observation of live Studio output); an image is *good* when its score — F1 for FOMO, the
+  per-image mAP otherwise — is at least ``GOOD_SCORE`` = 0.5.
+- Visual anomaly: a sample is predicted ``anomaly`` when at least one grid cell reaches the
+  threshold; expected ``anomaly`` when its label is ``anomaly``, else ``no anomaly``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+
+from evalcore.errors import BundleError
+
+__all__ = ["GOOD_SCORE", "DetectionReducer", "gt_boxes_in_input"]
+
+#: Score (F1 for FOMO, per-image mAP otherwise) from which an image counts as good.
+GOOD_SCORE = 0.5
+F1_PSEUDO_CLASS = "F1 score"
+
+
+def gt_boxes_in_input(boxes, src_w: int, src_h: int, dst_w: int, dst_h: int, mode: str = "squash",
+                      crop_anchor: str = "middle-center") -> list[tuple[float, float, float, float, str]]:
+    """Map ground-truth boxes from image pixels to model-input pixels (see the module notes).
+
+    Returns
+    -------
+    list of (x, y, w, h, label)
+        Boxes clipped to the input; boxes that fall entirely outside are dropped.
+    """
+    if src_w <= 0 or src_h <= 0:
+        return []
+    if mode == "squash":
+        sx, sy, ox, oy = dst_w / src_w, dst_h / src_h, 0.0, 0.0
+    elif mode in ("fit-short", "fit-long"):
+        s = max(dst_w / src_w, dst_h / src_h) if mode == "fit-short" else min(dst_w / src_w, dst_h / src_h)
+        sx = sy = s
+        ox, oy = (dst_w - src_w * s) / 2.0, (dst_h - src_h * s) / 2.0
+    else:  # crop: no scaling, cut at the anchor
+        sx = sy = 1.0
+        vertical, _, horizontal = crop_anchor.partition("-")
+        fx = {"left": 0.0, "center": 0.5, "right": 1.0}.get(horizontal, 0.5)
+        fy = {"top": 0.0, "middle": 0.5, "bottom": 1.0}.get(vertical, 0.5)
+        ox, oy = (dst_w - src_w) * fx, (dst_h - src_h) * fy
+    out = []
+    for b in boxes:
+        x0 = min(max(b.x * sx + ox, 0.0), dst_w)
+        y0 = min(max(b.y * sy + oy, 0.0), dst_h)
+        x1 = min(max((b.x + b.width) * sx + ox, 0.0), dst_w)
+        y1 = min(max((b.y + b.height) * sy + oy, 0.0), dst_h)
+        if x1 > x0 and y1 > y0:
+            out.append((x0, y0, x1 - x0, y1 - y0, b.label))
+    return out
+
+
+def _box_dict(box) -> dict:
+    return {"label": box.label, "x": float(box.x), "y": float(box.y), "width": float(box.width),
+            "height": float(box.height), "score": float(box.score)}
+
+
+class DetectionReducer:
+    """Per-sample decoding and dataset accumulation for one detection or visual-AD learn block."""
+
+    def __init__(self, runner, project):
+        self.runner = runner
+        self.kind = runner.kind
+        ib = project.input_block
+        self.width = int(ib.image_width or 0)
+        self.height = int(ib.image_height or 0)
+        self.resize_mode = ib.resize_mode or "squash"
+        self.crop_anchor = ib.crop_anchor or "middle-center"
+        self.class_names = runner.labels
+        meta = runner.spec.metadata
+        self.last_layer = getattr(meta, "object_detection_last_layer", None) if meta is not None else None
+        self.good = 0
+        self.bad = 0
+        self.fomo = None
+        self.coco = None
+        if self.kind == "object-detection":
+            if not self.last_layer:
+                raise BundleError("an object-detection block needs objectDetectionLastLayer in its metadata",
+                                  path=runner.spec.metadata_path, field="objectDetectionLastLayer")
+            if self.last_layer == "fomo":
+                from evalcore.metrics.fomo import FomoAccumulator
+
+                self.fomo = FomoAccumulator(len(self.class_names) + 1)
+            else:
+                from evalcore.metrics.coco import CocoAccumulator
+
+                self.coco = CocoAccumulator(num_classes=len(self.class_names), width=self.width, height=self.height)
+
+    # -- per sample ------------------------------------------------------------------------------
+
+    def sample(self, outcome, decision):
+        """(classification dict, prediction rows) for one image sample."""
+        outputs = [o[0] for o in decision.outputs]
+        label = outcome.expected[0]
+        if self.kind == "visual-anomaly":
+            return self._visual_anomaly(outcome, outputs[0], label)
+        gt = self._ground_truth(outcome)
+        if self.fomo is not None:
+            return self._fomo(outcome, outputs[0], gt, label)
+        return self._boxes(outcome, outputs, gt, label)
+
+    def _ground_truth(self, outcome):
+        dims = outcome.sample.image_dimensions
+        src_w, src_h = (dims.width, dims.height) if dims is not None else (self.width, self.height)
+        index = {name: i + 1 for i, name in enumerate(self.class_names)}  # 1-based, 0 = background
+        boxes = gt_boxes_in_input(outcome.record.bounding_boxes, src_w, src_h, self.width, self.height,
+                                  self.resize_mode, self.crop_anchor)
+        return [{"x": x, "y": y, "w": w, "h": h, "label": index.get(name, -1)} for x, y, w, h, name in boxes]
+
+    def _base(self, outcome, result_count: int) -> dict:
+        from evalcore.report import _threshold_entry
+
+        runner = self.runner
+        return {
+            "learn_block": runner.spec.block,
+            "result": [],
+            "minimum_confidence_rating": runner.threshold,
+            "expected_labels": [{"start_index": 0, "end_index": 0, "label": outcome.expected[0] or ""}],
+            "thresholds": [_threshold_entry(runner)],
+            "interval_ms": 0.0,
+            "frequency_hz": 0.0,
+            "result_count": result_count,
+        }
+
+    def _score(self, score: float) -> None:
+        if score >= GOOD_SCORE:
+            self.good += 1
+        else:
+            self.bad += 1
+
+    def _prediction(self, outcome, label, predicted: str, correct, **extra) -> dict:
+        row = {"sample_id": outcome.record.id, "start_ms": 0.0, "end_ms": 0.0, "prediction": predicted}
+        if label is not None:
+            row["label"] = label
+        if correct is not None:
+            row["prediction_correct"] = bool(correct)
+        row.update({k: v for k, v in extra.items() if v is not None})
+        return row
+
+    def _predicted_names(self, labels, scores) -> str:
+        order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="mergesort")
+        names: list[str] = []
+        for i in order:
+            name = self.class_names[int(labels[i])]
+            if name not in names:
+                names.append(name)
+        return ", ".join(names)
+
+    def _fomo(self, outcome, heatmap, gt, label):
+        from evalcore.learn.detection import prediction_bounding_boxes
+        from evalcore.learn.fomo import fomo_details, fomo_sample_result, fomo_structured_result
+
+        res = fomo_sample_result(np.asarray(heatmap, dtype=np.float64), gt, (self.width, self.height),
+                                 self.runner.threshold, len(self.class_names) + 1)
+        self.fomo.update(res)
+        self._score(res.f1)
+        structured = fomo_structured_result(res, self.class_names)
+        details = fomo_details(res)
+        entry = self._base(outcome, len(res.labels))
+        entry["structured_result"] = [{
+            "boxes": structured.boxes, "labels": structured.labels, "scores": structured.scores,
+            "m_ap": structured.map_score, "f1": structured.f1, "precision": structured.precision,
+            "recall": structured.recall, "debug_info_json": structured.debug_info_json,
+        }]
+        entry["details"] = [self._details(details)]
+        entry["object_detection_last_layer"] = "fomo"
+        boxes = [_box_dict(b) for b in prediction_bounding_boxes(res.detections, self.class_names)]
+        predicted = self._predicted_names(res.labels, res.scores)
+        row = self._prediction(outcome, label, predicted, res.f1 >= GOOD_SCORE, f1_score=float(res.f1),
+                               bounding_boxes=boxes)
+        return entry, [row]
+
+    @staticmethod
+    def _details(details) -> dict:
+        d = asdict(details)
+        return {"boxes": d["boxes"], "labels": [float(v) for v in d["labels"]], "scores": d["scores"],
+                "m_ap": d["map_score"], "f1": d["f1"]}
+
+    def _boxes(self, outcome, outputs, gt, label):
+        from evalcore.learn.detection import decode_detections, detection_details, prediction_bounding_boxes
+        from evalcore.metrics.od_map import per_image_map
+
+        det = decode_detections(self.last_layer, outputs, input_width=self.width, input_height=self.height,
+                                threshold=self.runner.threshold)
+        raw = [{"box_ymin_xmin_ymax_xmax": list(b), "label": int(lbl), "score": float(s)}
+               for b, lbl, s in zip(det.boxes.tolist(), det.labels.tolist(), det.scores.tolist())]
+        score = per_image_map(self.width, self.height, len(self.class_names), gt, raw)
+        self.coco.update(gt, det.boxes, det.labels, det.scores)
+        self._score(score)
+        entry = self._base(outcome, len(det))
+        entry["details"] = [self._details(detection_details(det, map_score=score))]
+        entry["object_detection_last_layer"] = self.last_layer
+        boxes = [_box_dict(b) for b in prediction_bounding_boxes(det, self.class_names)]
+        predicted = self._predicted_names(det.labels, det.scores)
+        return entry, [self._prediction(outcome, label, predicted, score >= GOOD_SCORE, bounding_boxes=boxes)]
+
+    def _visual_anomaly(self, outcome, grid, label):
+        from evalcore.learn.visual_anomaly import visual_anomaly_result
+
+        res = visual_anomaly_result(grid, self.runner.threshold, self.width, self.height)
+        expected = None if label is None else ("anomaly" if label == "anomaly" else "no anomaly")
+        correct = None if expected is None else res.prediction == expected
+        if correct is not None:
+            self.good += int(correct)
+            self.bad += int(not correct)
+        entry = self._base(outcome, 1)
+        entry["result"] = [{"anomaly": float(res.max_score)}]
+        entry["anomaly_result"] = [{
+            "boxes": [_box_dict(b) for b in res.boxes], "scores": res.scores,
+            "mean_score": float(res.mean_score), "max_score": float(res.max_score),
+        }]
+        row = self._prediction(outcome, label, res.prediction, correct, anomaly_scores=res.scores,
+                               expected_anomaly_outcome=expected)
+        return entry, [row]
+
+    # -- dataset ---------------------------------------------------------------------------------
+
+    def merge(self, other: "DetectionReducer") -> "DetectionReducer":
+        self.good += other.good
+        self.bad += other.bad
+        if self.fomo is not None:
+            self.fomo.merge(other.fomo)
+        if self.coco is not None:
+            self.coco.merge(other.coco)
+        return self
+
+    def additional_metrics(self) -> list:
+        """``AdditionalMetric`` values of the block (names as ``evalcore.metrics`` defines them)."""
+        from evalcore.metrics.additional import AdditionalMetricValue, format_metric_value
+
+        if self.fomo is not None:
+            m = self.fomo.compute()
+            pairs = (("F1 score", m.f1), ("Precision", m.precision), ("Recall", m.recall))
+            return [AdditionalMetricValue(name=n, value=format_metric_value(v), full_precision_value=float(v))
+                    for n, v in pairs]
+        if self.coco is not None:
+            return self.coco.additional_metrics()
+        return []
