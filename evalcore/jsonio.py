@@ -142,7 +142,11 @@ def _format_datetime(value: _dt.datetime) -> str:
     if value.tzinfo is None or value.utcoffset() is None:
         raise TypeError(f"cannot write a naive datetime (no time zone): {value.isoformat()}")
     utc = value.astimezone(_dt.timezone.utc)
-    return '"' + utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}" + 'Z"'
+    # Written field by field: strftime's %Y does not zero-pad years below 1000 on every platform.
+    return (
+        f'"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:'
+        f'{utc.second:02d}.{utc.microsecond // 1000:03d}Z"'
+    )
 
 
 def _encode_str_js(text: str) -> str:

@@ -233,6 +233,7 @@ def test_datetimes_as_js_iso_strings():
         (dt.datetime(2025, 3, 26, 13, 4, 26, 798000, tzinfo=utc), b'"2025-03-26T13:04:26.798Z"'),
         (dt.datetime(2023, 11, 7, 5, 31, 56, tzinfo=utc), b'"2023-11-07T05:31:56.000Z"'),
         (dt.datetime(2024, 1, 1, 0, 0, 0, 999999, tzinfo=utc), b'"2024-01-01T00:00:00.999Z"'),
+        (dt.datetime(999, 12, 31, 23, 59, 59, 1000, tzinfo=utc), b'"0999-12-31T23:59:59.001Z"'),
         (
             dt.datetime(2024, 1, 1, 1, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))),
             b'"2023-12-31T23:30:00.000Z"',
