@@ -27,7 +27,9 @@ A `StudioModel` is validated in one of two modes:
 
   Missing fields stay missing (``None``) and are omitted when written, so reading and writing
   gives the same JSON. Unknown keys are still rejected unless ``ReadMode(unknown_keys="ignore")``
-  is used, in which case they are dropped (and the round trip is no longer exact).
+  is used, in which case they are dropped (and the round trip is no longer exact). A JSON
+  ``null`` for an optional key is read as absent (the spec never declares ``null``), so it is
+  not written back; ``null`` for a required key is an error.
 """
 
 from __future__ import annotations
