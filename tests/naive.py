@@ -110,6 +110,143 @@ def naive_gmm_log_likelihood(x, weights, means, precisions_cholesky):
 
 # --- boxes / COCO (kernels.boxes) ------------------------------------------------------------
 
+
+def naive_iou_xywh(dt_xywh, gt_xywh, gt_is_crowd):
+    """COCO IoU of [x, y, w, h] boxes in double (cocoapi ``bbIou``); crowd unions use the dt area."""
+    out = np.zeros((len(dt_xywh), len(gt_xywh)), dtype=np.float64)
+    for d, (dx, dy, dw, dh) in enumerate(dt_xywh.tolist()):
+        for g, (gx, gy, gw, gh) in enumerate(gt_xywh.tolist()):
+            w = min(dw + dx, gw + gx) - max(dx, gx)
+            h = min(dh + dy, gh + gy) - max(dy, gy)
+            if w <= 0 or h <= 0:
+                continue
+            inter = w * h
+            union = dw * dh if gt_is_crowd[g] else dw * dh + gw * gh - inter
+            out[d, g] = inter / union
+    return out
+
+
+def naive_iou_xyxy_plus1(pred_xyxy, gt_xyxy):
+    """bes-dev ``compute_iou``: "+1" side lengths on any coordinates, intersection floored at 0."""
+    out = np.zeros((len(pred_xyxy), len(gt_xyxy)), dtype=np.float64)
+    for d, p in enumerate(pred_xyxy.tolist()):
+        for g, q in enumerate(gt_xyxy.tolist()):
+            iw = max(min(q[2], p[2]) - max(q[0], p[0]) + 1.0, 0.0)
+            ih = max(min(q[3], p[3]) - max(q[1], p[1]) + 1.0, 0.0)
+            inter = iw * ih
+            area_q = (q[2] - q[0] + 1.0) * (q[3] - q[1] + 1.0)
+            area_p = (p[2] - p[0] + 1.0) * (p[3] - p[1] + 1.0)
+            out[d, g] = inter / (area_q + area_p - inter)
+    return out
+
+
+def naive_besdev_average_precision(det_image, det_class, det_score, det_xyxy, gt_image, gt_class,
+                                   gt_xyxy, n_classes, iou_thresholds, recall_thresholds):
+    """bes-dev soft-policy AP per (threshold, class), written from golden/README.md od_map 4-5."""
+    ious = naive_iou_xyxy_plus1(det_xyxy, gt_xyxy)
+    ap = np.zeros((len(iou_thresholds), n_classes))
+    for c in range(n_classes):
+        dets = sorted((i for i in range(len(det_class)) if det_class[i] == c), key=lambda i: -det_score[i])
+        gts = [g for g in range(len(gt_class)) if gt_class[g] == c]
+        n_pos = max(float(len(gts)), 1.0)
+        for t, thr in enumerate(iou_thresholds.tolist()):
+            taken, flags = set(), []
+            for d in dets:
+                mine = [g for g in gts if gt_image[g] == det_image[d]]
+                walk = sorted(range(len(mine)), key=lambda q: ious[d, mine[q]])[::-1]
+                hit = False
+                for q in walk:
+                    if not ious[d, mine[q]] > thr:
+                        break
+                    if mine[q] not in taken:
+                        taken.add(mine[q])
+                        hit = True
+                        break
+                flags.append(hit)
+            tp = fp = 0.0
+            precision, recall = [], []
+            for hit in flags:
+                tp, fp = (tp + 1.0, fp) if hit else (tp, fp + 1.0)
+                precision.append(tp / max(tp + fp, float(np.finfo(np.float64).eps)))
+                recall.append(tp / n_pos)
+            total = 0.0
+            for r in recall_thresholds.tolist():
+                reached = [p for p, rc in zip(precision, recall) if rc >= r]
+                total = total + (max(reached) if reached else 0.0) / len(recall_thresholds)
+            ap[t, c] = total
+    return ap
+
+
+def naive_coco_evaluate(dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image, gt_category,
+                        gt_xywh, gt_area, gt_is_crowd, gt_id_is_zero, n_images, n_categories,
+                        iou_thresholds, area_ranges, max_dets, recall_thresholds):
+    """pycocotools bbox ``evaluate`` + ``accumulate`` written from perf-anchors.md section 1.3.
+
+    Returns precision (T, R, K, A, M), recall (T, K, A, M) and scores (T, R, K, A, M).
+    """
+    import bisect
+
+    n_t, n_r, n_a, n_m = len(iou_thresholds), len(recall_thresholds), len(area_ranges), len(max_dets)
+    precision = -np.ones((n_t, n_r, n_categories, n_a, n_m))
+    scores = -np.ones((n_t, n_r, n_categories, n_a, n_m))
+    recall = -np.ones((n_t, n_categories, n_a, n_m))
+    ious_all = naive_iou_xywh(dt_xywh, gt_xywh, gt_is_crowd)
+    for k in range(n_categories):
+        for a, (lo, hi) in enumerate(area_ranges.tolist()):
+            per_image, n_pos = [], 0
+            for i in range(n_images):
+                gts = [g for g in range(len(gt_image)) if gt_image[g] == i and gt_category[g] == k]
+                dts = [d for d in range(len(dt_image)) if dt_image[d] == i and dt_category[d] == k]
+                dts = sorted(dts, key=lambda d: -dt_score[d])[: max(max_dets)]
+                ignored = {g: bool(gt_is_crowd[g]) or gt_area[g] < lo or gt_area[g] > hi for g in gts}
+                gts = sorted(gts, key=lambda g: ignored[g])
+                n_pos += sum(1 for g in gts if not ignored[g])
+                state = {}  # (t, d) -> (matched_nonzero, ignored)
+                for t, thr in enumerate(iou_thresholds.tolist()):
+                    taken = set()
+                    for d in dts:
+                        best, m = min(thr, 1 - 1e-10), -1
+                        for g in gts:
+                            if g in taken and not gt_is_crowd[g]:
+                                continue
+                            if m > -1 and not ignored[m] and ignored[g]:
+                                break
+                            if ious_all[d, g] < best:
+                                continue
+                            best, m = ious_all[d, g], g
+                        is_m = m > -1 and not gt_id_is_zero[m]
+                        is_ig = m > -1 and ignored[m]
+                        if m > -1:
+                            taken.add(m)
+                        if not is_m and (dt_area[d] < lo or dt_area[d] > hi):
+                            is_ig = True
+                        state[t, d] = (is_m, is_ig)
+                per_image.append((dts, state))
+            if n_pos == 0:
+                continue
+            for m, max_det in enumerate(max_dets):
+                rows = [(d, st) for dts, st in per_image for d in dts[:max_det]]
+                rows = sorted(rows, key=lambda row: -dt_score[row[0]])
+                for t in range(n_t):
+                    tp = fp = 0
+                    rc, pr = [], []
+                    for d, st in rows:
+                        is_m, is_ig = st[t, d]
+                        tp += int(is_m and not is_ig)
+                        fp += int(not is_m and not is_ig)
+                        rc.append(tp / n_pos)
+                        pr.append(float(tp) / (float(fp) + float(tp) + float(np.spacing(1))))
+                    recall[t, k, a, m] = rc[-1] if rows else 0.0
+                    for i in range(len(pr) - 1, 0, -1):
+                        pr[i - 1] = max(pr[i - 1], pr[i])
+                    for r, thr in enumerate(recall_thresholds.tolist()):
+                        i = bisect.bisect_left(rc, thr)
+                        inside = i < len(rows)
+                        precision[t, r, k, a, m] = pr[i] if inside else 0.0
+                        scores[t, r, k, a, m] = dt_score[rows[i][0]] if inside else 0.0
+    return precision, recall, scores
+
+
 # --- centroids / FOMO (kernels.centroids) ----------------------------------------------------
 
 

@@ -1,0 +1,308 @@
+"""Box kernels: IoU in both conventions, and the bes-dev ``mean_average_precision`` AP.
+
+- ``iou_xywh``: COCO IoU on [x, y, w, h] in double, as cocoapi ``bbIou`` (defined in
+  ``kernels.coco_evaluate``, which uses it inside its matching loop; re-exported here).
+- ``iou_xyxy_plus1``: the pixel "+1" IoU of bes-dev ``mean_average_precision`` (``compute_iou``),
+  which Edge Impulse applies to *normalised* coordinates (reference/ei-semantics.md Q3).
+- ``besdev_average_precision``: bes-dev ``MeanAveragePrecision2d.value(mpolicy='soft')`` per IoU
+  threshold and class (reference/ei-semantics.md Q3; golden/README.md "od_map", points 3-5).
+
+Letters: D detections, G ground truths, C classes, T IoU thresholds, R recall thresholds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from kernels import _cache  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
+from kernels.coco_evaluate import iou_xywh  # noqa: F401  (public re-export)
+
+_EPS = np.finfo(np.float64).eps
+_SMALL_RUN = 16
+
+
+@njit(cache=True)
+def _np_maximum(a, b):
+    """``np.maximum`` on scalars: NaN propagates."""
+    if np.isnan(a) or np.isnan(b):
+        return a + b
+    return a if a >= b else b  # noqa: FURB136
+
+
+@njit(cache=True)
+def _np_minimum(a, b):
+    """``np.minimum`` on scalars: NaN propagates."""
+    if np.isnan(a) or np.isnan(b):
+        return a + b
+    return a if a <= b else b  # noqa: FURB136
+
+
+@njit(cache=True, error_model="numpy")
+def _iou_plus1_pair(p0, p1, p2, p3, g0, g1, g2, g3):
+    """bes-dev ``compute_iou`` for one (prediction, GT) pair of [x1, y1, x2, y2] boxes.
+
+    Side lengths are ``x2 - x1 + 1`` even on normalised coordinates, the intersection side is
+    ``max(min - max + 1, 0)``, and the union is ``(area_gt + area_pred) - inter``. A zero union
+    gives inf/NaN like numpy (``error_model='numpy'``).
+    """
+    width = _np_maximum(_np_minimum(g2, p2) - _np_maximum(g0, p0) + 1.0, 0.0)
+    height = _np_maximum(_np_minimum(g3, p3) - _np_maximum(g1, p1) + 1.0, 0.0)
+    inter = width * height
+    area_gt = (g2 - g0 + 1.0) * (g3 - g1 + 1.0)
+    area_pred = (p2 - p0 + 1.0) * (p3 - p1 + 1.0)
+    return inter / (area_gt + area_pred - inter)
+
+
+@njit(cache=True)
+def _iou_xyxy_plus1(pred_xyxy, gt_xyxy):
+    out = np.empty((pred_xyxy.shape[0], gt_xyxy.shape[0]), np.float64)
+    for d in range(pred_xyxy.shape[0]):
+        for g in range(gt_xyxy.shape[0]):
+            out[d, g] = _iou_plus1_pair(pred_xyxy[d, 0], pred_xyxy[d, 1], pred_xyxy[d, 2],
+                                        pred_xyxy[d, 3], gt_xyxy[g, 0], gt_xyxy[g, 1],
+                                        gt_xyxy[g, 2], gt_xyxy[g, 3])
+    return out
+
+
+def iou_xyxy_plus1(pred_xyxy, gt_xyxy):
+    """IoU matrix with bes-dev's "+1" pixel convention, on any coordinates (no clipping).
+
+    Parameters
+    ----------
+    pred_xyxy : float64 array of shape (D, 4)
+        Predicted boxes [x1, y1, x2, y2].
+    gt_xyxy : float64 array of shape (G, 4)
+        Ground-truth boxes [x1, y1, x2, y2].
+
+    Returns
+    -------
+    float64 array of shape (D, G)
+    """
+    _check_boxes(pred_xyxy, "pred_xyxy")
+    _check_boxes(gt_xyxy, "gt_xyxy")
+    return _iou_xyxy_plus1(pred_xyxy, gt_xyxy)
+
+
+@njit(cache=True)
+def _less_nan_last(a, b):
+    """numpy's float sort order: ``a`` strictly before ``b``, NaN after everything."""
+    return a < b or (np.isnan(b) and not np.isnan(a))
+
+
+@njit(cache=True)
+def _sort_desc_stable(idx, score, buf):
+    """Sort ``idx`` by descending ``score[idx]``, ties in input order (pandas descending sort)."""
+    n = idx.size
+    for run in range(0, n, _SMALL_RUN):
+        end = min(run + _SMALL_RUN, n)
+        for i in range(run + 1, end):
+            x = idx[i]
+            j = i - 1
+            while j >= run and _less_nan_last(-score[x], -score[idx[j]]):
+                idx[j + 1] = idx[j]
+                j -= 1
+            idx[j + 1] = x
+    width = _SMALL_RUN
+    while width < n:
+        for left in range(0, n, 2 * width):
+            mid = min(left + width, n)
+            right = min(left + 2 * width, n)
+            i, j, o = left, mid, left
+            while i < mid and j < right:
+                if _less_nan_last(-score[idx[j]], -score[idx[i]]):
+                    buf[o] = idx[j]
+                    j += 1
+                else:
+                    buf[o] = idx[i]
+                    i += 1
+                o += 1
+            while i < mid:
+                buf[o] = idx[i]
+                i += 1
+                o += 1
+            while j < right:
+                buf[o] = idx[j]
+                j += 1
+                o += 1
+            for p in range(left, right):
+                idx[p] = buf[p]
+        width *= 2
+
+
+@njit(cache=True)
+def _average_precision(is_tp, n_det, n_positives, recall_thresholds, precision, recall, best):
+    """bes-dev ``compute_average_precision_with_recall_thresholds`` for one class and threshold.
+
+    ``precision = tp / max(tp + fp, eps)``, ``recall = tp / max(n_gt, 1)``; each recall
+    threshold r adds ``max(precision[recall >= r]) / R`` (0 when no recall reaches r), summed in
+    threshold order.
+    """
+    tp = 0.0
+    fp = 0.0
+    for i in range(n_det):
+        if is_tp[i]:
+            tp += 1.0
+        else:
+            fp += 1.0
+        precision[i] = tp / max(tp + fp, _EPS)
+        recall[i] = tp / n_positives
+    for i in range(n_det - 1, -1, -1):
+        best[i] = precision[i] if i == n_det - 1 else max(precision[i], best[i + 1])
+    n_rec = recall_thresholds.size
+    total = 0.0
+    first = 0
+    for r in range(n_rec):
+        # recall is non-decreasing, so {recall >= r} is a suffix starting at `first`
+        while first < n_det and not recall[first] >= recall_thresholds[r]:
+            first += 1
+        p = best[first] if first < n_det else 0.0
+        total = total + p / n_rec
+    return total
+
+
+@njit(cache=True)
+def _match_class(det_rows, det_image, det_xyxy, gt_rows, gt_image_sorted, gt_xyxy,
+                 iou_thresholds, matched, is_tp, ious, order):
+    """Soft matching of one class's detections (already in score order) to its GTs.
+
+    A detection walks the GTs of its image in descending IoU order (ties: the later GT first, as
+    ``np.argsort(iou)[::-1]``); the first GT with IoU > t (strict) that is still free makes it
+    a TP, a taken GT is skipped, and the first GT with IoU <= t ends the walk (an FP).
+    """
+    for i in range(det_rows.size):
+        d = det_rows[i]
+        lo = np.searchsorted(gt_image_sorted, det_image[d], side="left")
+        hi = np.searchsorted(gt_image_sorted, det_image[d], side="right")
+        n_g = hi - lo
+        if n_g == 0:
+            continue
+        for q in range(n_g):
+            g = gt_rows[lo + q]
+            ious[q] = _iou_plus1_pair(det_xyxy[d, 0], det_xyxy[d, 1], det_xyxy[d, 2],
+                                      det_xyxy[d, 3], gt_xyxy[g, 0], gt_xyxy[g, 1],
+                                      gt_xyxy[g, 2], gt_xyxy[g, 3])
+            # stable ascending insertion sort (numpy sorts <= 16 items this way), read backwards
+            j = q - 1
+            while j >= 0 and _less_nan_last(ious[q], ious[order[j]]):
+                order[j + 1] = order[j]
+                j -= 1
+            order[j + 1] = q
+        for t in range(iou_thresholds.size):
+            thr = iou_thresholds[t]
+            for q in range(n_g - 1, -1, -1):
+                g = order[q]
+                if not ious[g] > thr:
+                    break
+                if not matched[t, lo + g]:
+                    matched[t, lo + g] = True
+                    is_tp[t, i] = True
+                    break
+
+
+@njit(cache=True)
+def _besdev_average_precision(det_image, det_class, det_score, det_xyxy, gt_image, gt_class,
+                              gt_xyxy, n_classes, iou_thresholds, recall_thresholds):
+    n_thr = iou_thresholds.size
+    ap = np.zeros((n_thr, n_classes))
+    # GT rows grouped by class, then image (input order inside a group)
+    by_image = np.argsort(gt_image, kind="mergesort")
+    gt_offsets = np.zeros(n_classes + 1, np.int64)
+    for g in by_image:
+        if 0 <= gt_class[g] < n_classes:
+            gt_offsets[gt_class[g] + 1] += 1
+    for c in range(n_classes):
+        gt_offsets[c + 1] += gt_offsets[c]
+    gt_rows = np.empty(gt_offsets[n_classes], np.int64)
+    fill = gt_offsets[:-1].copy()
+    for g in by_image:
+        c = gt_class[g]
+        if 0 <= c < n_classes:
+            gt_rows[fill[c]] = g
+            fill[c] += 1
+    gt_image_sorted = gt_image[gt_rows]
+    longest = 1
+    for c in range(n_classes):
+        longest = max(longest, gt_offsets[c + 1] - gt_offsets[c])
+    ious = np.empty(longest, np.float64)
+    order = np.empty(longest, np.int64)
+    for c in range(n_classes):
+        det_rows = np.nonzero(det_class == c)[0]
+        n_det = det_rows.size
+        _sort_desc_stable(det_rows, det_score, np.empty(n_det, np.int64))
+        s, e = gt_offsets[c], gt_offsets[c + 1]
+        matched = np.zeros((n_thr, e - s), np.bool_)
+        is_tp = np.zeros((n_thr, n_det), np.bool_)
+        _match_class(det_rows, det_image, det_xyxy, gt_rows[s:e], gt_image_sorted[s:e], gt_xyxy,
+                     iou_thresholds, matched, is_tp, ious, order)
+        n_positives = max(float(e - s), 1.0)
+        precision = np.empty(n_det)
+        recall = np.empty(n_det)
+        best = np.empty(n_det)
+        for t in range(n_thr):
+            ap[t, c] = _average_precision(is_tp[t], n_det, n_positives, recall_thresholds,
+                                          precision, recall, best)
+    return ap
+
+
+def besdev_average_precision(det_image, det_class, det_score, det_xyxy, gt_image, gt_class,
+                             gt_xyxy, *, n_classes, iou_thresholds, recall_thresholds):
+    """AP per IoU threshold and class, as bes-dev ``MeanAveragePrecision2d`` (``mpolicy='soft'``).
+
+    Rows must be in the order the images were ``add``-ed (image-major); within a class,
+    detections are ranked by descending score with ties kept in that order (a stable sort: what
+    pandas ``sort_values`` gives for <= 16 rows, see golden/README.md "od_map" point 7).
+
+    Parameters
+    ----------
+    det_image, gt_image : int64 arrays of shape (D,) and (G,)
+        Image of each row; GTs only match detections of the same image.
+    det_class, gt_class : int64 arrays of shape (D,) and (G,)
+        Class ids; rows outside 0..C-1 are ignored (bes-dev loops over ``range(num_classes)``).
+    det_score : float64 array of shape (D,)
+    det_xyxy, gt_xyxy : float64 arrays of shape (D, 4) and (G, 4)
+        Boxes [x1, y1, x2, y2] (any consistent axis order: the "+1" IoU is symmetric in x/y).
+    n_classes : int
+        C; a class without GT or without detections gets AP 0.
+    iou_thresholds : float64 array of shape (T,)
+        A match needs IoU > t (strict). EI passes ``np.arange(0.5, 1.0, 0.05)``.
+    recall_thresholds : float64 array of shape (R,)
+        EI passes ``np.arange(0., 1.01, 0.01)``.
+
+    Returns
+    -------
+    float64 array of shape (T, C)
+        bes-dev stores these as float32; the caller casts.
+    """
+    n_det = det_image.shape[0] if getattr(det_image, "ndim", 0) == 1 else -1
+    n_gt = gt_image.shape[0] if getattr(gt_image, "ndim", 0) == 1 else -1
+    for arr, dtype, length, name in (
+        (det_image, np.int64, n_det, "det_image"), (det_class, np.int64, n_det, "det_class"),
+        (det_score, np.float64, n_det, "det_score"), (gt_image, np.int64, n_gt, "gt_image"),
+        (gt_class, np.int64, n_gt, "gt_class"),
+        (iou_thresholds, np.float64, -1, "iou_thresholds"),
+        (recall_thresholds, np.float64, -1, "recall_thresholds"),
+    ):
+        _check_1d(arr, dtype, length, name)
+    _check_boxes(det_xyxy, "det_xyxy", n_det)
+    _check_boxes(gt_xyxy, "gt_xyxy", n_gt)
+    if int(n_classes) < 0:
+        raise ValueError(f"n_classes must be >= 0, got {n_classes}")
+    return _besdev_average_precision(det_image, det_class, det_score, det_xyxy, gt_image,
+                                     gt_class, gt_xyxy, int(n_classes), iou_thresholds,
+                                     recall_thresholds)
+
+
+def _check_1d(arr, dtype, length, name):
+    if not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.ndim != 1:
+        raise TypeError(f"{name} must be a 1-d {np.dtype(dtype).name} array")
+    if length >= 0 and arr.shape[0] != length:
+        raise ValueError(f"{name} has length {arr.shape[0]}, expected {length}")
+
+
+def _check_boxes(arr, name, length=-1):
+    if not isinstance(arr, np.ndarray) or arr.dtype != np.float64 or arr.ndim != 2 \
+            or arr.shape[1] != 4:
+        raise TypeError(f"{name} must be a float64 array of shape (n, 4)")
+    if length >= 0 and arr.shape[0] != length:
+        raise ValueError(f"{name} has {arr.shape[0]} rows, expected {length}")

@@ -1,0 +1,583 @@
+"""COCO bbox evaluation, phase 1: IoU and per-(image, category) greedy matching.
+
+Mirrors pycocotools 2.0.11 ``COCOeval.computeIoU`` + ``evaluateImg`` (bbox) bit for bit; the rules
+are listed in reference/perf-anchors.md section 1.3. Instead of one Python call per (image,
+category, area range), the whole data set is grouped with counting sorts and matched in a single
+jitted pass. The output is a *match table*: one row per kept detection with a code per (area
+range, IoU threshold), plus the ranking that phase 2 (``kernels.coco_accumulate``) walks.
+
+Letters: D detections, G ground truths, K categories, I images, A area ranges, T IoU thresholds.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from kernels import _cache  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
+
+#: Match-table codes: an unmatched (false positive) detection, a true positive, an ignored one.
+CODE_FP = 0
+CODE_TP = 1
+CODE_IGNORED = 2
+
+# pycocotools caps every IoU threshold at 1 - 1e-10 before matching (``min([t, 1-1e-10])``).
+_IOU_CAP = 1.0 - 1e-10
+
+
+@njit(cache=True)
+def _fmin(a, b):
+    """C ``fmin``: the non-NaN operand wins."""
+    return b if (b < a or np.isnan(a)) else a
+
+
+@njit(cache=True)
+def _fmax(a, b):
+    """C ``fmax``: the non-NaN operand wins."""
+    return b if (b > a or np.isnan(a)) else a
+
+
+@njit(cache=True)
+def _iou_xywh_pair(dx, dy, dw, dh, gx, gy, gw, gh, is_crowd):
+    """IoU of one [x, y, w, h] pair in double, the operation order of cocoapi ``bbIou``.
+
+    A crowd GT divides by the detection's own area. Areas are box ``w*h`` products, never the
+    annotation ``area`` field.
+    """
+    w = _fmin(dw + dx, gw + gx) - _fmax(dx, gx)
+    if w <= 0.0:
+        return 0.0
+    h = _fmin(dh + dy, gh + gy) - _fmax(dy, gy)
+    if h <= 0.0:
+        return 0.0
+    inter = w * h
+    det_area = dw * dh
+    if is_crowd:
+        union = det_area
+    else:
+        union = det_area + gw * gh - inter
+    return inter / union
+
+
+@njit(cache=True)
+def _iou_xywh(dt_xywh, gt_xywh, gt_is_crowd):
+    n_dt = dt_xywh.shape[0]
+    n_gt = gt_xywh.shape[0]
+    out = np.zeros((n_dt, n_gt), np.float64)
+    for d in range(n_dt):
+        for g in range(n_gt):
+            out[d, g] = _iou_xywh_pair(
+                dt_xywh[d, 0], dt_xywh[d, 1], dt_xywh[d, 2], dt_xywh[d, 3],
+                gt_xywh[g, 0], gt_xywh[g, 1], gt_xywh[g, 2], gt_xywh[g, 3], gt_is_crowd[g],
+            )
+    return out
+
+
+def iou_xywh(dt_xywh, gt_xywh, gt_is_crowd):
+    """IoU matrix of [x, y, w, h] boxes exactly as cocoapi ``bbIou`` (``maskUtils.iou``) computes it.
+
+    Parameters
+    ----------
+    dt_xywh : float64 array of shape (D, 4)
+        Detection boxes.
+    gt_xywh : float64 array of shape (G, 4)
+        Ground-truth boxes.
+    gt_is_crowd : bool array of shape (G,)
+        Crowd flags; a crowd GT's union is the detection's own area.
+
+    Returns
+    -------
+    float64 array of shape (D, G)
+        0 where the boxes do not overlap (a zero-width or zero-height overlap included).
+    """
+    _check_boxes(dt_xywh, "dt_xywh")
+    _check_boxes(gt_xywh, "gt_xywh")
+    _check_1d(gt_is_crowd, np.bool_, gt_xywh.shape[0], "gt_is_crowd")
+    return _iou_xywh(dt_xywh, gt_xywh, gt_is_crowd)
+
+
+# --- sorting -----------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _descending_key(x, bits):
+    """uint64 key whose ascending order is ``np.argsort(-x)`` order (NaN last).
+
+    ``bits`` are the IEEE bits of ``x + 0.0`` (so -0.0 and 0.0 tie, as they compare equal).
+    """
+    if np.isnan(x):
+        return np.uint64(0xFFFFFFFFFFFFFFFF)
+    if bits >> np.uint64(63):
+        return bits  # negative: the ascending key is ~bits, so the descending key is bits
+    return ~(bits | np.uint64(0x8000000000000000))
+
+
+@njit(cache=True)
+def _argsort_desc_stable(values):
+    """Stable order of ``values`` by descending value: ``np.argsort(-values, kind='mergesort')``.
+
+    Equal values (-0.0 and 0.0 included) keep their order and NaN sorts last. Insertion sort up
+    to 32 items, else an LSD radix sort on 11-bit digits that skips constant digits.
+    """
+    n = values.size
+    idx = np.arange(n)
+    if n <= 32:
+        for i in range(1, n):
+            x, xv = idx[i], values[i]
+            j = i - 1
+            while j >= 0 and (xv > values[idx[j]]
+                              or (np.isnan(values[idx[j]]) and not np.isnan(xv))):
+                idx[j + 1] = idx[j]
+                j -= 1
+            idx[j + 1] = x
+        return idx
+    folded = values + 0.0
+    bits = folded.view(np.uint64)
+    keys = np.empty(n, np.uint64)
+    for i in range(n):
+        keys[i] = _descending_key(folded[i], bits[i])
+    out_idx = np.empty_like(idx)
+    out_keys = np.empty(n, np.uint64)
+    counts = np.empty(2049, np.int64)
+    mask = np.uint64(0x7FF)
+    for shift in range(0, 64, 11):
+        sh = np.uint64(shift)
+        counts[:] = 0
+        for i in range(n):
+            counts[((keys[i] >> sh) & mask) + 1] += 1
+        if counts[((keys[0] >> sh) & mask) + 1] == n:
+            continue
+        for b in range(2048):
+            counts[b + 1] += counts[b]
+        for i in range(n):
+            b = (keys[i] >> sh) & mask
+            out_idx[counts[b]] = idx[i]
+            out_keys[counts[b]] = keys[i]
+            counts[b] += 1
+        idx, out_idx = out_idx, idx
+        keys, out_keys = out_keys, keys
+    return idx
+
+
+@njit(cache=True)
+def _group(image, category, n_images, n_categories):
+    """Indices by (category, image), input order inside a group, and each row's group key.
+
+    Two stable counting passes; the second carries the image along so that no pass reads
+    ``image`` or ``category`` through a random index.
+    """
+    n = image.size
+    counts = np.zeros(max(n_images, n_categories) + 1, np.int64)
+    for i in range(n):
+        if image[i] < 0 or image[i] >= n_images or category[i] < 0 \
+                or category[i] >= n_categories:
+            raise ValueError("image or category index out of range")
+        counts[image[i] + 1] += 1
+    for k in range(n_images):
+        counts[k + 1] += counts[k]
+    by_image = np.empty(n, np.int64)
+    cat_by_image = np.empty(n, np.int64)
+    for i in range(n):
+        pos = counts[image[i]]
+        by_image[pos] = i
+        cat_by_image[pos] = category[i]
+        counts[image[i]] += 1
+    counts[:] = 0
+    for i in range(n):
+        counts[cat_by_image[i] + 1] += 1
+    for k in range(n_categories):
+        counts[k + 1] += counts[k]
+    order = np.empty(n, np.int64)
+    key = np.empty(n, np.int64)
+    for i in range(n):
+        c = cat_by_image[i]
+        pos = counts[c]
+        order[pos] = by_image[i]
+        key[pos] = c * n_images + image[by_image[i]]
+        counts[c] += 1
+    return order, key
+
+
+@njit(cache=True)
+def _sort_groups_by_score(order, key, dt_score):
+    """Sort each run of equal ``key`` in ``order`` by descending score, ties in input order."""
+    n = order.size
+    score = np.empty(n, np.float64)
+    for p in range(n):
+        score[p] = dt_score[order[p]]
+    p = 0
+    while p < n:
+        end = p + 1
+        while end < n and key[end] == key[p]:
+            end += 1
+        if end - p > 1:
+            local = _argsort_desc_stable(score[p:end])
+            order[p:end] = order[p:end][local]
+            score[p:end] = score[p:end][local]
+        p = end
+    return score
+
+
+@njit(cache=True)
+def _order_detections(dt_image, dt_category, dt_score, n_images, n_categories, max_det):
+    """Per-(image, category) ranks and the kept detections, in group and in accumulate order.
+
+    Groups run by (category, image); inside, by score descending with ties in input order
+    (pycocotools' per-image mergesort), cut at max_det. The accumulate order of the kept rows is
+    (category, score descending, image, rank): a stable score sort of the group-ordered rows
+    followed by a stable counting sort by category, as pycocotools'
+    ``argsort(-scores, kind='mergesort')`` over images concatenated in id order.
+    """
+    order, key = _group(dt_image, dt_category, n_images, n_categories)
+    score = _sort_groups_by_score(order, key, dt_score)
+    n_dt = order.size
+    rank = np.empty(n_dt, np.int64)
+    n_keep = 0
+    for p in range(n_dt):
+        rank[p] = rank[p - 1] + 1 if p > 0 and key[p] == key[p - 1] else 0
+        n_keep += rank[p] < max_det
+    kept = np.empty(n_keep, np.int64)  # positions in group order
+    kept_category = np.empty(n_keep, np.int64)
+    q = 0
+    for p in range(n_dt):
+        if rank[p] < max_det:
+            kept[q] = p
+            kept_category[q] = key[p] // n_images
+            q += 1
+    offsets = np.zeros(n_categories + 1, np.int64)
+    for q in range(n_keep):
+        offsets[kept_category[q] + 1] += 1
+    for k in range(n_categories):
+        offsets[k + 1] += offsets[k]
+    # kept rows of a category are contiguous and in (image, rank) order: sort each by score
+    table = np.empty(n_keep, np.int64)  # positions in `kept`, accumulate order
+    kept_score = score[kept]
+    for k in range(n_categories):
+        lo, hi = offsets[k], offsets[k + 1]
+        table[lo:hi] = lo + _argsort_desc_stable(kept_score[lo:hi])
+    return order, key, score, rank, kept, table, offsets
+
+
+# --- matching ----------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _capped(t):
+    """``min([t, 1-1e-10])`` as Python evaluates it (the first operand wins a tie)."""
+    return _IOU_CAP if _IOU_CAP < t else t  # noqa: FURB136  (numba's min differs on NaN)
+
+
+@njit(cache=True)
+def _fixed_code(codes, row, area, area_ranges):
+    """Code of a detection no GT can match, at t = 0: ignored when its area is out of range.
+
+    The other thresholds get the same code in ``_copy_fixed_codes`` (one sequential pass).
+    """
+    for a in range(area_ranges.shape[0]):
+        out = area < area_ranges[a, 0] or area > area_ranges[a, 1]
+        codes[a, 0, row] = CODE_IGNORED if out else CODE_FP
+
+
+@njit(cache=True)
+def _fixed_code_one(codes, a, row, area, lo, hi):
+    codes[a, 0, row] = CODE_IGNORED if (area < lo or area > hi) else CODE_FP
+
+
+@njit(cache=True)
+def _copy_fixed_codes(codes, has_candidate):
+    """Copy the t = 0 code of every detection without a candidate GT to the other thresholds."""
+    for a in range(codes.shape[0]):
+        base = codes[a, 0]
+        for t in range(1, codes.shape[1]):
+            line = codes[a, t]
+            for q in range(line.size):
+                if not has_candidate[q]:
+                    line[q] = base[q]
+
+
+@njit(cache=True)
+def _group_ious(dets, rows, gts, dt_xywh, gt_xywh, gt_is_crowd, thr_min, ious, cand, cand_n,
+                has_candidate):
+    """IoUs of one group, and per detection the GTs that reach the lowest threshold."""
+    n_g = gts.size
+    for d in range(dets.size):
+        j = dets[d]
+        cand_n[d] = 0
+        for g in range(n_g):
+            k = gts[g]
+            v = _iou_xywh_pair(dt_xywh[j, 0], dt_xywh[j, 1], dt_xywh[j, 2], dt_xywh[j, 3],
+                               gt_xywh[k, 0], gt_xywh[k, 1], gt_xywh[k, 2], gt_xywh[k, 3],
+                               gt_is_crowd[k])
+            ious[d * n_g + g] = v
+            # a pair below every threshold can never match (a NaN IoU stays, as in pycocotools)
+            if not v < thr_min:
+                cand[d * n_g + cand_n[d]] = g
+                cand_n[d] += 1
+        has_candidate[rows[d]] = cand_n[d] > 0
+
+
+@njit(cache=True)
+def _match_group(codes, rows, dets, gts, dt_area, gt_area, gt_is_crowd, gt_id_is_zero,
+                 iou_thresholds, area_ranges, ious, cand, cand_n, gt_ig, matched):
+    """Greedy matching of one (image, category) group, pycocotools ``evaluateImg`` semantics.
+
+    ``dets`` are in score order (cut to max_det), ``gts`` in input order. For each area range and
+    threshold, each detection takes the free GT with the highest IoU >= t, the later GT winning
+    a tie; a regular GT beats any ignored one (pycocotools sorts ignored GTs last and stops at
+    the first of them once it holds a regular match). Crowd GTs stay free.
+    """
+    n_g = gts.size
+    for a in range(area_ranges.shape[0]):
+        lo = area_ranges[a, 0]
+        hi = area_ranges[a, 1]
+        for g in range(n_g):
+            k = gts[g]
+            gt_ig[g] = gt_is_crowd[k] or gt_area[k] < lo or gt_area[k] > hi
+        for d in range(dets.size):
+            if cand_n[d] == 0:
+                _fixed_code_one(codes, a, rows[d], dt_area[dets[d]], lo, hi)
+        for t in range(iou_thresholds.size):
+            thr = _capped(iou_thresholds[t])
+            matched[:n_g] = False
+            for d in range(dets.size):
+                if cand_n[d] == 0:
+                    continue  # matches nothing at any threshold; cannot take a GT either
+                best_reg, iou_reg, best_ign, iou_ign = -1, thr, -1, thr
+                for c in range(cand_n[d]):
+                    g = cand[d * n_g + c]
+                    if matched[g] and not gt_is_crowd[gts[g]]:
+                        continue
+                    v = ious[d * n_g + g]
+                    if gt_ig[g]:
+                        if v < iou_ign:
+                            continue
+                        iou_ign, best_ign = v, g
+                    else:
+                        if v < iou_reg:
+                            continue
+                        iou_reg, best_reg = v, g
+                m = best_reg if best_reg >= 0 else best_ign
+                is_ignored = False
+                is_matched = False
+                if m >= 0:
+                    matched[m] = True
+                    is_ignored = gt_ig[m]
+                    # pycocotools records the match as the GT id, so id 0 reads as "unmatched"
+                    is_matched = not gt_id_is_zero[gts[m]]
+                if not is_matched and (dt_area[dets[d]] < lo or dt_area[dets[d]] > hi):
+                    is_ignored = True
+                if is_ignored:
+                    codes[a, t, rows[d]] = CODE_IGNORED
+                elif is_matched:
+                    codes[a, t, rows[d]] = CODE_TP
+                else:
+                    codes[a, t, rows[d]] = CODE_FP
+
+
+@njit(cache=True)
+def _count_positives(gt_category, gt_area, gt_is_crowd, n_categories, area_ranges):
+    """Non-ignored GTs per (category, area range): pycocotools ``npig``."""
+    n_pos = np.zeros((n_categories, area_ranges.shape[0]), np.int64)
+    for k in range(gt_category.size):
+        for a in range(area_ranges.shape[0]):
+            if not (gt_is_crowd[k] or gt_area[k] < area_ranges[a, 0]
+                    or gt_area[k] > area_ranges[a, 1]):
+                n_pos[gt_category[k], a] += 1
+    return n_pos
+
+
+@njit(cache=True)
+def _coco_evaluate(dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image, gt_category,
+                   gt_xywh, gt_area, gt_is_crowd, gt_id_is_zero, n_images, n_categories,
+                   iou_thresholds, area_ranges, max_det):
+    order, key, score, rank, kept, table, offsets = _order_detections(
+        dt_image, dt_category, dt_score, n_images, n_categories, max_det)
+    n_dt = order.size
+    n_keep = kept.size
+    row_of = np.full(n_dt, -1, np.int64)  # table row of each group position
+    for q in range(n_keep):
+        row_of[kept[table[q]]] = q
+    g_order, g_key = _group(gt_image, gt_category, n_images, n_categories)
+    n_gt = g_order.size
+    codes = np.empty((area_ranges.shape[0], iou_thresholds.size, n_keep), np.uint8)
+    has_candidate = np.zeros(n_keep, np.bool_)
+    thr_min = _IOU_CAP
+    for t in range(iou_thresholds.size):
+        thr_min = min(thr_min, _capped(iou_thresholds[t]))
+    ious = np.empty(64, np.float64)
+    cand = np.empty(64, np.int64)
+    cand_n = np.empty(8, np.int64)
+    gt_ig = np.empty(8, np.bool_)
+    matched = np.empty(8, np.bool_)
+    p = 0 if iou_thresholds.size > 0 else n_dt  # no threshold: nothing to match
+    gpos = 0
+    while p < n_dt:
+        pend = p + 1
+        while pend < n_dt and key[pend] == key[p]:
+            pend += 1
+        n_d = min(pend - p, max_det)
+        while gpos < n_gt and g_key[gpos] < key[p]:
+            gpos += 1
+        gend = gpos
+        while gend < n_gt and g_key[gend] == key[p]:
+            gend += 1
+        n_g = gend - gpos
+        if n_g == 0:
+            for d in range(p, p + n_d):
+                _fixed_code(codes, row_of[d], dt_area[order[d]], area_ranges)
+        elif n_d > 0:
+            if n_d * n_g > ious.size:
+                ious = np.empty(2 * n_d * n_g, np.float64)
+                cand = np.empty(2 * n_d * n_g, np.int64)
+            if n_d > cand_n.size:
+                cand_n = np.empty(2 * n_d, np.int64)
+            if n_g > gt_ig.size:
+                gt_ig = np.empty(2 * n_g, np.bool_)
+                matched = np.empty(2 * n_g, np.bool_)
+            dets = order[p:p + n_d]
+            gts = g_order[gpos:gend]
+            _group_ious(dets, row_of[p:p + n_d], gts, dt_xywh, gt_xywh, gt_is_crowd, thr_min, ious,
+                        cand, cand_n, has_candidate)
+            _match_group(codes, row_of[p:p + n_d], dets, gts, dt_area, gt_area, gt_is_crowd,
+                         gt_id_is_zero, iou_thresholds, area_ranges, ious, cand, cand_n, gt_ig,
+                         matched)
+        p = pend
+        gpos = gend
+    if iou_thresholds.size > 0:
+        _copy_fixed_codes(codes, has_candidate)
+    det_index = np.empty(n_keep, np.int64)
+    det_rank = np.empty(n_keep, np.int64)
+    det_score = np.empty(n_keep, np.float64)
+    for q in range(n_keep):
+        pos = kept[table[q]]
+        det_index[q] = order[pos]
+        det_rank[q] = rank[pos]
+        det_score[q] = score[pos]
+    n_pos = _count_positives(gt_category, gt_area, gt_is_crowd, n_categories, area_ranges)
+    return det_index, det_rank, det_score, codes, has_candidate, offsets, n_pos
+
+
+# --- public wrapper ----------------------------------------------------------------------------
+
+
+class CocoMatchTable(NamedTuple):
+    """Phase-1 output: one row per kept detection, rows in accumulate order.
+
+    Rows are grouped by category; within a category they run by score descending, ties by image
+    order, then by rank in the image (which follows input order): exactly the order of
+    pycocotools' ``argsort(-dtScores, kind='mergesort')`` in ``accumulate``.
+
+    Attributes
+    ----------
+    det_index : int64 array of shape (Dk,)
+        Index of the row's detection in the input arrays.
+    det_rank : int64 array of shape (Dk,)
+        Position of the detection in its (image, category) group by score (0 = best).
+    score : float64 array of shape (Dk,)
+        The detection's score.
+    codes : uint8 array of shape (A, T, Dk)
+        ``CODE_FP``, ``CODE_TP`` or ``CODE_IGNORED`` per area range and IoU threshold (rows last,
+        so the phase-2 walk reads memory in order).
+    has_candidate : bool array of shape (Dk,)
+        True when some GT reaches the lowest IoU threshold. When False the detection is matched
+        at no threshold, so ``codes[a, :, row]`` is the same for every t (FP, or ignored when its
+        area is outside range a); phase 2 then reads only ``codes[a, 0, row]``.
+    category_offsets : int64 array of shape (K + 1,)
+        Rows ``category_offsets[k]:category_offsets[k+1]`` belong to category k.
+    n_positives : int64 array of shape (K, A)
+        Non-ignored GTs per category and area range (pycocotools ``npig``).
+    """
+
+    det_index: np.ndarray
+    det_rank: np.ndarray
+    score: np.ndarray
+    codes: np.ndarray
+    has_candidate: np.ndarray
+    category_offsets: np.ndarray
+    n_positives: np.ndarray
+
+
+def coco_evaluate(dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image, gt_category,
+                  gt_xywh, gt_area, gt_is_crowd, gt_id_is_zero, *, n_images, n_categories,
+                  iou_thresholds, area_ranges, max_det):
+    """Match detections to ground truths per (image, category), as pycocotools ``evaluate()``.
+
+    Parameters
+    ----------
+    dt_image, gt_image : int64 arrays of shape (D,) and (G,)
+        Image rank in pycocotools' sorted ``imgIds`` order (0..I-1); it breaks score ties in
+        phase 2.
+    dt_category, gt_category : int64 arrays of shape (D,) and (G,)
+        Category rank in sorted ``catIds`` order (0..K-1). Callers drop rows of images or
+        categories that are not evaluated.
+    dt_score : float64 array of shape (D,)
+        Scores; equal scores keep input (results-file) order, NaN sorts last.
+    dt_xywh, gt_xywh : float64 arrays of shape (D, 4) and (G, 4)
+        Boxes as [x, y, w, h].
+    dt_area : float64 array of shape (D,)
+        Detection area, ``w*h`` (what ``loadRes`` sets).
+    gt_area : float64 array of shape (G,)
+        The GT annotation's ``area`` field; area ranges test it with inclusive bounds.
+    gt_is_crowd : bool array of shape (G,)
+        Crowd GTs are ignored, stay matchable and use the detection area as union.
+    gt_id_is_zero : bool array of shape (G,)
+        pycocotools records a match as the GT's id, so a match to a GT with id 0 counts as
+        unmatched in phase 2 (a false positive unless ignored).
+    n_images, n_categories : int
+        I and K.
+    iou_thresholds : float64 array of shape (T,)
+        Build with ``np.linspace(.5, .95, 10)``; each is capped at ``1 - 1e-10`` as pycocotools.
+    area_ranges : float64 array of shape (A, 2)
+        Inclusive [lo, hi] area bounds.
+    max_det : int
+        Detections kept per (image, category): pycocotools ``maxDets[-1]``.
+
+    Returns
+    -------
+    CocoMatchTable
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a wrong dtype, shape or length, or an image/category index out of range.
+    """
+    n_dt = dt_image.shape[0] if getattr(dt_image, "ndim", 0) == 1 else -1
+    n_gt = gt_image.shape[0] if getattr(gt_image, "ndim", 0) == 1 else -1
+    for arr, dtype, length, name in (
+        (dt_image, np.int64, n_dt, "dt_image"), (dt_category, np.int64, n_dt, "dt_category"),
+        (dt_score, np.float64, n_dt, "dt_score"), (dt_area, np.float64, n_dt, "dt_area"),
+        (gt_image, np.int64, n_gt, "gt_image"), (gt_category, np.int64, n_gt, "gt_category"),
+        (gt_area, np.float64, n_gt, "gt_area"), (gt_is_crowd, np.bool_, n_gt, "gt_is_crowd"),
+        (gt_id_is_zero, np.bool_, n_gt, "gt_id_is_zero"),
+        (iou_thresholds, np.float64, -1, "iou_thresholds"),
+    ):
+        _check_1d(arr, dtype, length, name)
+    _check_boxes(dt_xywh, "dt_xywh", n_dt)
+    _check_boxes(gt_xywh, "gt_xywh", n_gt)
+    if not isinstance(area_ranges, np.ndarray) or area_ranges.dtype != np.float64 \
+            or area_ranges.ndim != 2 or area_ranges.shape[1] != 2:
+        raise TypeError("area_ranges must be a float64 array of shape (A, 2)")
+    if int(n_images) < 0 or int(n_categories) < 0 or int(max_det) < 0:
+        raise ValueError("n_images, n_categories and max_det must be >= 0")
+    out = _coco_evaluate(dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image,
+                         gt_category, gt_xywh, gt_area, gt_is_crowd, gt_id_is_zero,
+                         int(n_images), int(n_categories), iou_thresholds, area_ranges,
+                         int(max_det))
+    return CocoMatchTable(*out)
+
+
+def _check_1d(arr, dtype, length, name):
+    if not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.ndim != 1:
+        raise TypeError(f"{name} must be a 1-d {np.dtype(dtype).name} array")
+    if length >= 0 and arr.shape[0] != length:
+        raise ValueError(f"{name} has length {arr.shape[0]}, expected {length}")
+
+
+def _check_boxes(arr, name, length=-1):
+    if not isinstance(arr, np.ndarray) or arr.dtype != np.float64 or arr.ndim != 2 \
+            or arr.shape[1] != 4:
+        raise TypeError(f"{name} must be a float64 array of shape (n, 4)")
+    if length >= 0 and arr.shape[0] != length:
+        raise ValueError(f"{name} has {arr.shape[0]} rows, expected {length}")
