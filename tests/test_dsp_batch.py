@@ -56,7 +56,7 @@ def _random_windows(case: dict, n_windows: int, rng: np.random.Generator) -> np.
 def test_batch_equals_per_window(case, golden_dir, monkeypatch):
     """Without this, the engine's batched features could differ from the per-window ones parity is tested on."""
     if needs_pywavelets(case):
-        pytest.importorskip("pywt", reason="PyWavelets (wavelet extra) is not installed")
+        pytest.importorskip("pywt", reason="PyWavelets is not installed")
     rng = np.random.default_rng(zlib.crc32(case["id"].encode()))
     windows = _random_windows(case, 5, rng)
     monkeypatch.setattr(dsp_api, "_CHUNK_VALUES", 2 * windows.shape[1])  # chunks of 2, 2 and 1 windows

@@ -105,7 +105,7 @@ def _mismatch(case: dict, out: dict, expected: np.ndarray) -> str | None:
 def test_golden_case(case, golden_dir):
     """Without this, a DSP block could drift from Edge Impulse's features and every model would see wrong inputs."""
     if needs_pywavelets(case):
-        pytest.importorskip("pywt", reason="PyWavelets (wavelet extra) is not installed")
+        pytest.importorskip("pywt", reason="PyWavelets is not installed")
     out, expected = _run(case["id"])
     problem = _mismatch(case, out, expected)
     assert problem is None, f"{case['id']}: {problem}"
@@ -137,7 +137,7 @@ def test_golden_summary(golden_dir, capsys):
 def test_golden_error_case(case, golden_dir):
     """Without this, a configuration Edge Impulse rejects would produce features instead of a clear error."""
     if needs_pywavelets(case):
-        pytest.importorskip("pywt", reason="PyWavelets (wavelet extra) is not installed")
+        pytest.importorskip("pywt", reason="PyWavelets is not installed")
     with pytest.raises(ConfigError) as info:
         generate_features(case["block"], case["implementation_version"], _load_input(case), case["axes"],
                           case["sampling_freq"], **case["params"])

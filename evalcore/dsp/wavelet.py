@@ -31,8 +31,8 @@ def _pywt():
         import pywt
     except ImportError as err:
         raise BackendUnavailableError(
-            "spectral-analysis wavelet features need PyWavelets: pip install 'evalcore[wavelet]' "
-            "(or pip install PyWavelets)"
+            "spectral-analysis wavelet features need PyWavelets, a dependency of evalcore that is "
+            "missing from this environment: pip install PyWavelets"
         ) from err
     return pywt
 
