@@ -218,6 +218,8 @@ class _Writer:
         if not items:
             append("[]")
             return
+        if len(items) >= _MIN_TABLE_ROWS and type(items[0]) is dict and self._write_table(items):
+            return
         write = self.write
         encode_str = self.encode_str
         sep = "["
@@ -234,6 +236,40 @@ class _Writer:
             else:
                 write(item)
         append("]")
+
+    def _write_table(self, rows: list | tuple) -> bool:
+        """Fast path for a list of flat dicts with the same keys (per-window results, predictions).
+
+        Each column is formatted in one pass with the formatter of its single scalar type and
+        the rows are stitched with one template; the bytes are those of the general path.
+        Returns False, having written nothing, when the rows do not qualify.
+        """
+        keys = tuple(rows[0])
+        if not keys:
+            return False
+        n_keys = len(keys)
+        for row in rows:
+            if type(row) is not dict or len(row) != n_keys or tuple(row) != keys:
+                return False
+        plan = self.plans.get(keys)
+        if plan is None:
+            plan = self.plans[keys] = _make_plan(keys, self.encode_str)
+        prefixes, order = plan
+        ordered = keys if order is None else tuple(keys[i] for i in order)
+        columns = []
+        for key in ordered:
+            column = [row[key] for row in rows]
+            kind = type(column[0])
+            formatter = _COLUMN_FORMATTERS.get(kind)
+            if formatter is None or kind is str and self.encode_str is not _encode_str:
+                return False
+            for value in column:
+                if type(value) is not kind:
+                    return False
+            columns.append(list(map(formatter, column)))
+        template = "".join(prefix.replace("%", "%%") + "%s" for prefix in prefixes) + "}"
+        self.parts.append("[" + ",".join([template % values for values in zip(*columns)]) + "]")
+        return True
 
     def _write_dict(self, mapping: dict) -> None:
         append = self.parts.append
@@ -263,6 +299,23 @@ class _Writer:
             else:
                 write(item)
         append("}")
+
+
+# Rows from which a list of same-keyed dicts takes the column-wise path (below it the checks
+# cost more than they save).
+_MIN_TABLE_ROWS = 8
+
+
+def _format_bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+_COLUMN_FORMATTERS: dict[type, Callable[[Any], str]] = {
+    float: _format_float,
+    int: _format_int,
+    str: _encode_str,
+    bool: _format_bool,
+}
 
 
 def _is_model(obj: Any) -> bool:
