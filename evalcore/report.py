@@ -32,6 +32,10 @@ _THRESHOLD_TEXT = {
                        "Windows scoring above this value are flagged as anomaly"),
     "anomaly-gmm": ("min_anomaly_score", "Minimum anomaly score",
                     "Windows scoring above this value are flagged as anomaly"),
+    "object-detection": ("min_score", "Minimum confidence score",
+                         "Boxes scoring below this value are not shown"),
+    "visual-anomaly": ("min_anomaly_score", "Minimum anomaly score",
+                       "Grid cells scoring at or above this value are flagged as anomaly"),
 }
 
 
@@ -71,7 +75,7 @@ class ReportBuilder:
                     "an impulse with an object-detection or visual anomaly block must have no other learn block",
                     path=project.root / "impulse.json", field="impulse.learnBlocks",
                 )
-            self.detector = DetectionReducer(structured[0], project)
+            self.detector = DetectionReducer(structured[0], project, records)
         elif self.classifier is None and self.regressor is None and not self.anomaly_blocks:
             raise BundleError("the impulse has no learn block evalcore can evaluate", path=project.root / "impulse.json")
         self.results: list = []
@@ -369,15 +373,18 @@ def _additional_metrics(runner, acc, detector=None):
 
 
 def _threshold_entry(runner):
+    """The block's ``BlockThreshold`` as its metadata states it, with the value in force."""
     from evalcore import schema
+    from evalcore.learn.blocks import THRESHOLD_KEYS
 
+    keys = THRESHOLD_KEYS.get(runner.kind, ())
     for entry in getattr(runner.spec.metadata, "thresholds", None) or ():
-        if getattr(entry, "key", None) == _THRESHOLD_TEXT.get(runner.kind, ("",))[0]:
+        if getattr(entry, "key", None) in keys:
             return schema.BlockThreshold(
                 key=entry.key, description=entry.description or "", help_text=entry.help_text or "",
                 suggested_value=getattr(entry, "suggested_value", None), value=runner.threshold,
             )
-    key, description, help_text = _THRESHOLD_TEXT.get(runner.kind, ("min_score", "Threshold", ""))
+    key, description, help_text = _THRESHOLD_TEXT.get(runner.kind, _THRESHOLD_TEXT["classification"])
     return schema.BlockThreshold(key=key, description=description, help_text=help_text, value=runner.threshold)
 
 

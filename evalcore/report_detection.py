@@ -80,8 +80,10 @@ def _box_dict(box) -> dict:
 class DetectionReducer:
     """Per-sample decoding and dataset accumulation for one detection or visual-AD learn block."""
 
-    def __init__(self, runner, project):
+    def __init__(self, runner, project, records):
         self.runner = runner
+        # COCO image ids are positions in the test set (EI: str(index)), whatever the shard.
+        self.positions = {r.id: i for i, r in enumerate(records)}
         self.kind = runner.kind
         ib = project.input_block
         self.width = int(ib.image_width or 0)
@@ -106,7 +108,7 @@ class DetectionReducer:
             else:
                 from evalcore.metrics.coco import CocoAccumulator
 
-                self.coco = CocoAccumulator(num_classes=len(self.class_names), width=self.width, height=self.height)
+                self.coco = CocoAccumulator(len(self.class_names), self.width, self.height)
 
     # -- per sample ------------------------------------------------------------------------------
 
@@ -207,7 +209,9 @@ class DetectionReducer:
         raw = [{"box_ymin_xmin_ymax_xmax": list(b), "label": int(lbl), "score": float(s)}
                for b, lbl, s in zip(det.boxes.tolist(), det.labels.tolist(), det.scores.tolist())]
         score = per_image_map(self.width, self.height, len(self.class_names), gt, raw)
-        self.coco.update(gt, det.boxes, det.labels, det.scores)
+        gt_xywh = np.array([[g["x"], g["y"], g["w"], g["h"]] for g in gt], dtype=np.float64).reshape(-1, 4)
+        gt_labels = np.array([g["label"] for g in gt], dtype=np.int64)
+        self.coco.update(self.positions[outcome.record.id], gt_xywh, gt_labels, det.boxes, det.labels, det.scores)
         self._score(score)
         entry = self._base(outcome, len(det))
         entry["details"] = [self._details(detection_details(det, map_score=score))]
@@ -256,5 +260,16 @@ class DetectionReducer:
             return [AdditionalMetricValue(name=n, value=format_metric_value(v), full_precision_value=float(v))
                     for n, v in pairs]
         if self.coco is not None:
-            return self.coco.additional_metrics()
+            import warnings
+
+            from evalcore.metrics.coco import UndefinedCocoStatWarning
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UndefinedCocoStatWarning)  # handled just below
+                stats = self.coco.compute().coco_metrics(names="studio")
+            stats.pop("support", None)
+            # pycocotools' -1 means "undefined" (no GT in that area range): omitted, as the API
+            # has no null (the same policy as evalcore.metrics.additional).
+            return [AdditionalMetricValue(name=n, value=format_metric_value(v), full_precision_value=float(v))
+                    for n, v in stats.items() if v >= 0]
         return []
