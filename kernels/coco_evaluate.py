@@ -115,24 +115,56 @@ def _descending_key(x, bits):
 
 
 @njit(cache=True)
-def _argsort_desc_stable(values):
-    """Stable order of ``values`` by descending value: ``np.argsort(-values, kind='mergesort')``.
+def _first_before(a, b):
+    """True when value ``a`` sorts strictly before ``b`` in ``np.argsort(-x)`` (NaN last)."""
+    return a > b or (np.isnan(b) and not np.isnan(a))
 
-    Equal values (-0.0 and 0.0 included) keep their order and NaN sorts last. Insertion sort up
-    to 32 items, else an LSD radix sort on 11-bit digits that skips constant digits.
-    """
+
+@njit(cache=True)
+def _merge_argsort_desc(values):
+    """Stable descending argsort by insertion sort of 16-runs and bottom-up merges."""
     n = values.size
     idx = np.arange(n)
-    if n <= 32:
-        for i in range(1, n):
-            x, xv = idx[i], values[i]
+    for run in range(0, n, 16):
+        end = min(run + 16, n)
+        for i in range(run + 1, end):
+            x = idx[i]
             j = i - 1
-            while j >= 0 and (xv > values[idx[j]]
-                              or (np.isnan(values[idx[j]]) and not np.isnan(xv))):
+            while j >= run and _first_before(values[x], values[idx[j]]):
                 idx[j + 1] = idx[j]
                 j -= 1
             idx[j + 1] = x
-        return idx
+    buf = np.empty_like(idx)
+    width = 16
+    while width < n:
+        for left in range(0, n, 2 * width):
+            mid = min(left + width, n)
+            right = min(left + 2 * width, n)
+            i, j = left, mid
+            for o in range(left, right):
+                # the right run goes first only when strictly before: stability
+                if j < right and (i >= mid or _first_before(values[idx[j]], values[idx[i]])):
+                    buf[o] = idx[j]
+                    j += 1
+                else:
+                    buf[o] = idx[i]
+                    i += 1
+        idx, buf = buf, idx
+        width *= 2
+    return idx
+
+
+@njit(cache=True)
+def _argsort_desc_stable(values):
+    """Stable order of ``values`` by descending value: ``np.argsort(-values, kind='mergesort')``.
+
+    Equal values (-0.0 and 0.0 included) keep their order and NaN sorts last. A merge sort up to
+    2048 items, else an LSD radix sort on 11-bit digits that skips constant digits.
+    """
+    n = values.size
+    if n <= 2048:
+        return _merge_argsort_desc(values)
+    idx = np.arange(n)
     folded = values + 0.0
     bits = folded.view(np.uint64)
     keys = np.empty(n, np.uint64)
@@ -201,21 +233,57 @@ def _group(image, category, n_images, n_categories):
 
 
 @njit(cache=True)
+def _sort_run_desc(order, score, lo, hi, buf_order, buf_score):
+    """Stable in-place sort of ``order[lo:hi]`` / ``score[lo:hi]`` by descending score.
+
+    Insertion sort of 16-runs, then bottom-up merges through the buffers; no allocation, so it
+    suits the many small (image, category) groups.
+    """
+    for run in range(lo, hi, 16):
+        end = min(run + 16, hi)
+        for i in range(run + 1, end):
+            x, xs = order[i], score[i]
+            j = i - 1
+            while j >= run and _first_before(xs, score[j]):
+                order[j + 1] = order[j]
+                score[j + 1] = score[j]
+                j -= 1
+            order[j + 1] = x
+            score[j + 1] = xs
+    width = 16
+    while width < hi - lo:
+        for left in range(lo, hi, 2 * width):
+            mid = min(left + width, hi)
+            right = min(left + 2 * width, hi)
+            i, j = left, mid
+            for o in range(left, right):
+                if j < right and (i >= mid or _first_before(score[j], score[i])):
+                    buf_order[o], buf_score[o] = order[j], score[j]
+                    j += 1
+                else:
+                    buf_order[o], buf_score[o] = order[i], score[i]
+                    i += 1
+        order[lo:hi] = buf_order[lo:hi]
+        score[lo:hi] = buf_score[lo:hi]
+        width *= 2
+
+
+@njit(cache=True)
 def _sort_groups_by_score(order, key, dt_score):
     """Sort each run of equal ``key`` in ``order`` by descending score, ties in input order."""
     n = order.size
     score = np.empty(n, np.float64)
     for p in range(n):
         score[p] = dt_score[order[p]]
+    buf_order = np.empty(n, np.int64)
+    buf_score = np.empty(n, np.float64)
     p = 0
     while p < n:
         end = p + 1
         while end < n and key[end] == key[p]:
             end += 1
         if end - p > 1:
-            local = _argsort_desc_stable(score[p:end])
-            order[p:end] = order[p:end][local]
-            score[p:end] = score[p:end][local]
+            _sort_run_desc(order, score, p, end, buf_order, buf_score)
         p = end
     return score
 

@@ -180,7 +180,7 @@ class CocoResult:
         Returns
         -------
         str
-            12 lines joined by ``"\\n"``, without a trailing newline.
+            12 lines, each ending in a newline (what ``summarize()`` writes to stdout).
         """
         lines = []
         for value, (is_ap, iou, area, spec_m) in zip(self.stats, _STAT_SPECS):
@@ -192,7 +192,7 @@ class CocoResult:
             max_det = _stat_max_dets(spec_m, self.max_dets, self.stats0_max_dets)
             lines.append(f" {title:<18} {kind} @[ IoU={iou_text:<9} | area={area:>6s} | "
                          f"maxDets={max_det:>3d} ] = {value:0.3f}")
-        return "\n".join(lines)
+        return "".join(line + "\n" for line in lines)
 
     def to_dict(self):
         """JSON-ready summary: the 12 stats by name plus what was evaluated."""

@@ -1,0 +1,373 @@
+"""``evalcore coco-eval``: COCO bbox evaluation of COCO's own files, exact to pycocotools.
+
+Reads a ground-truth file (``{"images", "annotations", "categories"}``) and a results file (a list
+of ``{"image_id", "category_id", "bbox", "score"}``), and evaluates them as
+``COCOeval(COCO(gt), COCO(gt).loadRes(dt), "bbox")`` with ``evaluate()``, ``accumulate()`` and
+``summarize()`` would (see ``evalcore.metrics.coco``).
+
+What pycocotools does with each field, and what we do:
+
+- Images and categories are evaluated in sorted unique id order (``np.unique``). Ids must be all
+  integers or all strings.
+- GT annotations need ``id``, ``image_id``, ``category_id`` and ``bbox``. ``iscrowd`` defaults to 0
+  and any ``ignore`` field is overwritten by it, as in pycocotools. ``area`` is used for the area
+  ranges; pycocotools fails without it, we then take ``w*h`` (what box-only GT should hold).
+  An annotation id of 0 keeps pycocotools' quirk (its matches count as unmatched). Duplicate
+  annotation ids are an error (pycocotools silently evaluates one annotation twice).
+- Results: ``id``, ``area`` and ``iscrowd`` are replaced as ``loadRes`` does (``area = w*h``); an
+  ``image_id`` that is not a GT image is an error, as in ``loadRes``. An empty list is accepted
+  (no detections; pycocotools cannot load it).
+- Annotations or results whose category (or, for GT, image) is not listed are not evaluated, as in
+  pycocotools; ``CocoInputWarning`` says how many.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from evalcore.errors import BundleError, ConfigError
+from evalcore.metrics.coco import MAX_DETS, CocoResult, evaluate_boxes
+
+__all__ = [
+    "CocoData",
+    "CocoInputWarning",
+    "CocoResult",
+    "evaluate_coco",
+    "evaluate_coco_files",
+    "load_coco",
+    "load_coco_files",
+]
+
+
+class CocoInputWarning(UserWarning):
+    """Some annotations or results are not evaluated (their image or category is not listed)."""
+
+
+@dataclass(frozen=True, eq=False)
+class CocoData:
+    """COCO ground truth and results as typed arrays, ready to evaluate (possibly many times).
+
+    Images and categories are ranks in pycocotools' sorted unique id order; rows of images or
+    categories that are not evaluated are already dropped.
+
+    Attributes
+    ----------
+    image_ids, category_ids : numpy arrays of shape (I,) and (K,)
+        Sorted unique ids (int64 or str).
+    gt_image, gt_category : int64 arrays of shape (G,)
+    gt_xywh : float64 array of shape (G, 4)
+    gt_area : float64 array of shape (G,)
+    gt_is_crowd, gt_id_is_zero : bool arrays of shape (G,)
+    dt_image, dt_category : int64 arrays of shape (D,)
+    dt_score : float64 array of shape (D,)
+    dt_xywh : float64 array of shape (D, 4)
+    """
+
+    image_ids: np.ndarray
+    category_ids: np.ndarray
+    gt_image: np.ndarray
+    gt_category: np.ndarray
+    gt_xywh: np.ndarray
+    gt_area: np.ndarray
+    gt_is_crowd: np.ndarray
+    gt_id_is_zero: np.ndarray
+    dt_image: np.ndarray
+    dt_category: np.ndarray
+    dt_score: np.ndarray
+    dt_xywh: np.ndarray
+
+    def evaluate(self, *, max_dets=MAX_DETS, iou_thresholds=None, stats0_max_dets=100):
+        """Evaluate; parameters, result and errors as ``evaluate_coco_files``."""
+        if iou_thresholds is not None:
+            iou_thresholds = np.asarray(iou_thresholds, dtype=np.float64)
+            if iou_thresholds.ndim != 1 or iou_thresholds.size == 0 \
+                    or not np.all(np.isfinite(iou_thresholds)):
+                raise ConfigError(f"iou_thresholds must be a non-empty list of finite numbers, "
+                                  f"got {iou_thresholds.tolist()}")
+        return evaluate_boxes(
+            self.dt_image, self.dt_category, self.dt_score, self.dt_xywh, self.gt_image,
+            self.gt_category, self.gt_xywh, self.gt_area, self.gt_is_crowd, self.gt_id_is_zero,
+            n_images=self.image_ids.size, n_categories=self.category_ids.size,
+            iou_thresholds=iou_thresholds, max_dets=max_dets, stats0_max_dets=stats0_max_dets,
+            image_ids=self.image_ids, category_ids=self.category_ids,
+        )
+
+
+def evaluate_coco_files(gt_path, dt_path, *, max_dets=MAX_DETS, iou_thresholds=None,
+                        stats0_max_dets=100):
+    """Evaluate a COCO ground-truth file and a COCO results file (bbox).
+
+    Parameters
+    ----------
+    gt_path, dt_path : str or os.PathLike
+        Ground-truth JSON and results JSON.
+    max_dets : sequence of int, default (1, 10, 100)
+        pycocotools ``params.maxDets`` (at least 3 values).
+    iou_thresholds : sequence of float, optional
+        Default ``np.linspace(.5, .95, 10)``.
+    stats0_max_dets : int or None, default 100
+        maxDets of stats[0]; 100 as pycocotools (-1 when 100 is not in ``max_dets``), None for
+        ``max_dets[-1]``.
+
+    Returns
+    -------
+    CocoResult
+        ``.stats``, ``.precision``, ``.recall``, ``.scores``, ``.format_stats()``, ``.to_json()``.
+
+    Raises
+    ------
+    BundleError
+        A file is missing, not JSON, or has a bad field (the message names file, index, field).
+    ConfigError
+        Bad ``max_dets`` or ``iou_thresholds``.
+    """
+    return load_coco_files(gt_path, dt_path).evaluate(
+        max_dets=max_dets, iou_thresholds=iou_thresholds, stats0_max_dets=stats0_max_dets)
+
+
+def evaluate_coco(gt, dt, *, max_dets=MAX_DETS, iou_thresholds=None, stats0_max_dets=100,
+                  gt_source=None, dt_source=None):
+    """Evaluate in-memory COCO data: ``gt`` a ground-truth dict, ``dt`` a results list.
+
+    The inputs are not modified (pycocotools mutates them). ``gt_source`` / ``dt_source`` name the
+    inputs in error messages. Other parameters, return value and errors as
+    ``evaluate_coco_files``.
+
+    Examples
+    --------
+    >>> gt = {"images": [{"id": 1}], "categories": [{"id": 1}],
+    ...       "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
+    ...                        "bbox": [10, 10, 20, 20], "area": 400}]}
+    >>> dt = [{"image_id": 1, "category_id": 1, "bbox": [10, 10, 20, 20], "score": 0.9}]
+    >>> float(evaluate_coco(gt, dt).stats[0])
+    1.0
+    """
+    return load_coco(gt, dt, gt_source=gt_source, dt_source=dt_source).evaluate(
+        max_dets=max_dets, iou_thresholds=iou_thresholds, stats0_max_dets=stats0_max_dets)
+
+
+def load_coco_files(gt_path, dt_path):
+    """Read and check a ground-truth file and a results file; see ``CocoData``."""
+    return load_coco(_read_json(gt_path), _read_json(dt_path), gt_source=gt_path,
+                     dt_source=dt_path)
+
+
+def load_coco(gt, dt, *, gt_source=None, dt_source=None):
+    """Check in-memory COCO data and convert it to ``CocoData`` (the inputs are not modified)."""
+    gt_arrays = _parse_ground_truth(gt, gt_source)
+    det = _parse_results(dt, dt_source, gt_arrays["image_ids"], gt_arrays["category_ids"])
+    return CocoData(
+        image_ids=gt_arrays["image_ids"], category_ids=gt_arrays["category_ids"],
+        gt_image=gt_arrays["image"], gt_category=gt_arrays["category"],
+        gt_xywh=np.ascontiguousarray(gt_arrays["bbox"]), gt_area=gt_arrays["area"],
+        gt_is_crowd=gt_arrays["is_crowd"], gt_id_is_zero=gt_arrays["id_is_zero"],
+        dt_image=det["image"], dt_category=det["category"], dt_score=det["score"],
+        dt_xywh=det["bbox"],
+    )
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def _read_json(path):
+    try:
+        with open(path, "rb") as f:
+            return json.load(f)
+    except OSError as err:
+        raise BundleError(f"cannot read file: {err.strerror or err}", path=path) from err
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise BundleError(f"not valid JSON: {err}", path=path) from err
+
+
+def _kind(value):
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+            type(None): "null"}.get(type(value), "a number")
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_id(value):
+    return _is_int(value) or isinstance(value, str)
+
+
+def _is_number(value):
+    return (_is_int(value) or isinstance(value, (float, np.floating))) and math.isfinite(value)
+
+
+def _sorted_ids(records, name, source):
+    """Sorted unique ids of ``images`` / ``categories`` (pycocotools ``np.unique``)."""
+    ids = []
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict) or "id" not in rec:
+            raise BundleError(f"each entry needs an id, got {_kind(rec)}", path=source,
+                              field=f"{name}[{i}]")
+        value = rec["id"]
+        if not _is_id(value):
+            raise BundleError(f"id must be an integer or a string, got {value!r}", path=source,
+                              field=f"{name}[{i}].id")
+        ids.append(value)
+    if len({isinstance(v, str) for v in ids}) > 1:
+        raise BundleError("ids must be all integers or all strings", path=source, field=name)
+    if ids and not isinstance(ids[0], str):
+        try:
+            return np.unique(np.array(ids, dtype=np.int64))
+        except OverflowError as err:
+            raise BundleError("an id does not fit in 64 bits", path=source, field=name) from err
+    return np.unique(np.array(ids, dtype=str)) if ids else np.zeros(0, np.int64)
+
+
+def _lookup(ids, values):
+    """Rank of each value in the sorted ``ids`` and whether it is there."""
+    values = np.asarray(values)
+    if ids.size == 0 or values.size == 0 or ids.dtype.kind != values.dtype.kind:
+        return np.zeros(values.size, np.int64), np.zeros(values.size, bool)
+    rank = np.minimum(np.searchsorted(ids, values), ids.size - 1)
+    return rank.astype(np.int64), ids[rank] == values
+
+
+def _check_record(rec, i, fields, name, source):
+    """Find the first bad field of one record, for an error message that names it."""
+    where = f"{name}[{i}]" if name else f"[{i}]"
+    if not isinstance(rec, dict):
+        raise BundleError(f"expected an object, got {_kind(rec)}", path=source, field=where)
+    for key, required in fields:
+        if key not in rec:
+            if required:
+                raise BundleError(f"missing field {key!r}", path=source, field=where)
+            continue
+        value = rec[key]
+        if key == "area" and value is None:
+            continue  # no area: w*h, like a missing field
+        if key == "bbox":
+            if not (isinstance(value, list) and len(value) == 4 and all(map(_is_number, value))):
+                raise BundleError(f"bbox must be a list of 4 finite numbers, got {value!r}",
+                                  path=source, field=f"{where}.bbox")
+        elif key in ("image_id", "category_id"):
+            if not _is_id(value):
+                raise BundleError(f"{key} must be an integer or a string, got {value!r}",
+                                  path=source, field=f"{where}.{key}")
+        elif key == "id":
+            if not _is_int(value):
+                raise BundleError(f"id must be an integer, got {value!r}", path=source,
+                                  field=f"{where}.id")
+        elif key == "iscrowd":
+            if not (_is_int(value) or isinstance(value, (bool, np.bool_))):
+                raise BundleError(f"iscrowd must be 0 or 1, got {value!r}", path=source,
+                                  field=f"{where}.iscrowd")
+        elif not _is_number(value):  # score, area
+            raise BundleError(f"{key} must be a finite number, got {value!r}", path=source,
+                              field=f"{where}.{key}")
+
+
+_GT_FIELDS = (("id", True), ("image_id", True), ("category_id", True), ("bbox", True),
+              ("area", False), ("iscrowd", False))
+_DT_FIELDS = (("image_id", True), ("category_id", True), ("bbox", True), ("score", True))
+
+
+def _columns(records, fields, name, source):
+    """Fast path: the fields as arrays; on any irregularity, locate it with ``_check_record``."""
+    try:
+        cols = {}
+        for key, required in fields:
+            if required:
+                cols[key] = [rec[key] for rec in records]
+            elif key == "area":
+                cols[key] = [rec.get("area") for rec in records]
+            else:
+                cols[key] = [rec.get(key, 0) for rec in records]
+        bbox = np.asarray(cols["bbox"])
+        ok = bbox.ndim == 2 and bbox.shape[1] == 4 and bbox.dtype.kind in "iuf" \
+            and np.all(np.isfinite(bbox))
+        numbers = [np.asarray(cols[k]) for k in ("score", "iscrowd") if k in cols]
+        ok = ok and all(a.dtype.kind in "iuf" and np.all(np.isfinite(a)) for a in numbers)
+        if "iscrowd" in cols:
+            ok = ok and np.asarray(cols["iscrowd"]).dtype.kind in "iub"
+        if "id" in cols:
+            ok = ok and np.asarray(cols["id"]).dtype.kind in "iu"
+        for key in ("image_id", "category_id"):  # all ints or all strings (a mix is caught later)
+            ok = ok and (len(records) == 0 or np.asarray(cols[key]).dtype.kind in "iuU")
+        if "area" in cols:
+            ok = ok and all(a is None or _is_number(a) for a in cols["area"])
+        if len(records) == 0:
+            ok = True
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        for i, rec in enumerate(records):
+            _check_record(rec, i, fields, name, source)
+        raise BundleError("inconsistent values", path=source, field=name or None)
+    cols["bbox"] = np.asarray(cols["bbox"], dtype=np.float64).reshape(-1, 4)
+    return cols
+
+
+def _parse_ground_truth(gt, source):
+    if not isinstance(gt, dict):
+        raise BundleError(f"ground truth must be an object with images, annotations and "
+                          f"categories, got {_kind(gt)}", path=source)
+    for key in ("images", "categories"):
+        if not isinstance(gt.get(key), list):
+            raise BundleError(f"{key} must be a list, got {_kind(gt.get(key))}", path=source,
+                              field=key)
+    annotations = gt.get("annotations", [])
+    if not isinstance(annotations, list):
+        raise BundleError(f"annotations must be a list, got {_kind(annotations)}", path=source,
+                          field="annotations")
+    img_ids = _sorted_ids(gt["images"], "images", source)
+    cat_ids = _sorted_ids(gt["categories"], "categories", source)
+    cols = _columns(annotations, _GT_FIELDS, "annotations", source)
+    ann_ids = np.asarray(cols["id"], dtype=np.int64)
+    uniq, first, counts = np.unique(ann_ids, return_index=True, return_counts=True)
+    if np.any(counts > 1):
+        dup = int(uniq[counts > 1][0])
+        raise BundleError(f"annotation id {dup} is used more than once", path=source,
+                          field=f"annotations[{int(first[counts > 1][0])}].id")
+    image, img_ok = _lookup(img_ids, _id_values(cols["image_id"], img_ids))
+    category, cat_ok = _lookup(cat_ids, _id_values(cols["category_id"], cat_ids))
+    keep = img_ok & cat_ok
+    _warn_dropped(int((~keep).sum()), "ground-truth annotations", "image or category", source)
+    bbox = cols["bbox"]
+    area = np.array([bbox[i, 2] * bbox[i, 3] if a is None else a
+                     for i, a in enumerate(cols["area"])], dtype=np.float64)
+    return {
+        "image_ids": img_ids, "category_ids": cat_ids,
+        "image": image[keep], "category": category[keep], "bbox": bbox[keep],
+        "area": area[keep],
+        "is_crowd": np.asarray(cols["iscrowd"], dtype=bool).reshape(-1)[keep],
+        "id_is_zero": (ann_ids == 0)[keep],
+    }
+
+
+def _id_values(values, ids):
+    """Ids as an array of the GT id kind; a value of another type never matches."""
+    if ids.dtype.kind == "U":
+        return np.array([v if isinstance(v, str) else "\0" for v in values], dtype=str)
+    return np.array([v if _is_int(v) else -(2**62) for v in values], dtype=np.int64)
+
+
+def _warn_dropped(n, what, reason, source):
+    if n:
+        warnings.warn(f"{n} {what} are not evaluated: their {reason} is not listed in the "
+                      f"ground truth ({source})", CocoInputWarning, stacklevel=5)
+
+
+def _parse_results(dt, source, img_ids, cat_ids):
+    if not isinstance(dt, list):
+        raise BundleError(f"results must be a list of detections, got {_kind(dt)}", path=source)
+    cols = _columns(dt, _DT_FIELDS, "", source)
+    image, img_ok = _lookup(img_ids, _id_values(cols["image_id"], img_ids))
+    if not np.all(img_ok):
+        i = int(np.argmin(img_ok))
+        raise BundleError(f"image_id {dt[i]['image_id']!r} is not an image of the ground truth",
+                          path=source, field=f"[{i}].image_id")
+    category, cat_ok = _lookup(cat_ids, _id_values(cols["category_id"], cat_ids))
+    _warn_dropped(int((~cat_ok).sum()), "detections", "category", source)
+    return {"image": image[cat_ok], "category": category[cat_ok],
+            "score": np.asarray(cols["score"], dtype=np.float64).reshape(-1)[cat_ok],
+            "bbox": np.ascontiguousarray(cols["bbox"][cat_ok])}

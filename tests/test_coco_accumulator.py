@@ -1,0 +1,114 @@
+"""CocoAccumulator: merging shards equals one pass, bit for bit; names and misuse."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evalcore.errors import ConfigError
+from evalcore.metrics.coco import CocoAccumulator
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+N_IMAGES = 14
+
+
+def _images(seed):
+    """Per-image (gt_xywh_px, gt_labels, det_yxyx, det_labels, det_scores), tied scores included."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(N_IMAGES):
+        n_gt, n_det = int(rng.integers(0, 5)), int(rng.integers(0, 7))
+        gt = np.column_stack([rng.integers(0, 80, (n_gt, 2)), rng.integers(0, 40, (n_gt, 2))])
+        labels = rng.integers(1, 4, n_gt)
+        src = rng.integers(0, max(n_gt, 1), n_det)
+        if n_gt:
+            x, y, w, h = (gt[src, i] / 96 for i in range(4))
+            det = np.column_stack([y, x, y + h, x + w]) + rng.normal(0, 0.03, (n_det, 4))
+            det_labels = labels[src] - 1
+        else:
+            det = rng.uniform(0, 1, (n_det, 4))
+            det_labels = rng.integers(0, 3, n_det)
+        out.append((gt.astype(float), labels, det, det_labels, np.round(rng.random(n_det), 1)))
+    return out
+
+
+def _fill(acc, images, indices):
+    for i in indices:
+        acc.update(i, *images[i])
+    return acc
+
+
+def _same(a, b):
+    assert a.stats.tobytes() == b.stats.tobytes()
+    assert a.result.precision.tobytes() == b.result.precision.tobytes()
+    assert a.coco_map_besdev == b.coco_map_besdev
+    assert a.support == b.support
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 3), cuts=st.lists(st.integers(0, N_IMAGES), max_size=3),
+       shuffle=st.integers(0, 1000))
+def test_merge_over_random_splits_equals_one_pass(seed, cuts, shuffle):
+    """Sharded accumulation (any split, any order) must give the single pass's bytes exactly."""
+    images = _images(seed)
+    whole = _fill(CocoAccumulator(3, 96), images, range(N_IMAGES)).compute()
+    order = np.random.default_rng(shuffle).permutation(N_IMAGES)
+    bounds = [0, *sorted(cuts), N_IMAGES]
+    shards = [_fill(CocoAccumulator(3, 96), images, order[a:b])
+              for a, b in pairwise(bounds)]
+    merged = shards[-1]
+    for shard in shards[:-1]:
+        merged.merge(shard)
+    _same(merged.compute(), whole)
+
+
+def test_merging_an_empty_shard_changes_nothing():
+    """An empty shard (a worker that got no samples) must not change any value."""
+    images = _images(9)
+    acc = _fill(CocoAccumulator(3, 96), images, range(N_IMAGES))
+    before = acc.compute()
+    _same(acc.merge(CocoAccumulator(3, 96)).compute(), before)
+    _same(acc.compute(), before)  # compute() is pure
+
+
+def test_misuse_fails_loudly():
+    """The same image twice, or shards of different models, raise instead of a wrong sum."""
+    images = _images(1)
+    acc = _fill(CocoAccumulator(3, 96), images, [0, 1])
+    with pytest.raises(ValueError, match="already added"):
+        acc.update(1, *images[1])
+    with pytest.raises(ValueError, match="both accumulators hold image 0"):
+        acc.merge(_fill(CocoAccumulator(3, 96), images, [0]))
+    with pytest.raises(ValueError, match="different classes"):
+        acc.merge(CocoAccumulator(4, 96))
+
+
+def test_stat_names():
+    """EI's library keys, Studio's display names and the short names map to the same values."""
+    metrics = _fill(CocoAccumulator(3, 96), _images(2), range(N_IMAGES)).compute()
+    ei, studio = metrics.coco_metrics(), metrics.coco_metrics(names="studio")
+    assert list(ei)[:3] == ["MaP", "MaP@[IoU=50]", "MaP@[IoU=75]"]
+    assert list(studio)[:3] == ["mAP", "mAP@IoU=50", "mAP@IoU=75"]
+    assert list(studio)[7] == "Recall@max_detections=10"
+    assert list(ei.values()) == list(studio.values())
+    with pytest.raises(ConfigError):
+        metrics.coco_metrics(names="keras")
+
+
+def test_images_without_predictions_drop_out_with_their_gt():
+    """EI evaluates only images with a detection: GT of other images must not count as misses."""
+    images = _images(3)
+    acc = _fill(CocoAccumulator(3, 96), images, range(N_IMAGES))
+    lonely = (np.array([[10.0, 10, 30, 30]]), np.array([1]), np.zeros((0, 4)),
+              np.zeros(0, np.int64), np.zeros(0))
+    with_lonely = _fill(CocoAccumulator(3, 96), images, range(N_IMAGES))
+    with_lonely.update(N_IMAGES, *lonely)
+    a, b = acc.compute(), with_lonely.compute()
+    assert a.stats.tobytes() == b.stats.tobytes()
+    assert b.support["annotations"] == a.support["annotations"] + 1
+    assert b.support["images"] == a.support["images"] + 1
