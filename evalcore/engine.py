@@ -150,18 +150,35 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
     project = load_project(bundle_dir)
     if options.variant is None:
         options = dataclasses.replace(options, variant=_default_variant(project))
-    index = load_dataset(project.dataset_dir, category=options.category)
-    all_records = list(index.records)
+    featurizer = None
+    if _use_precomputed(project, options):
+        from evalcore.precomputed import FeatureSource
+
+        featurizer = FeatureSource(project, options.category)
+        all_records = featurizer.records(options.category)
+    else:
+        all_records = list(load_dataset(project.dataset_dir, category=options.category).records)
     if not all_records:
         raise BundleError(f"the dataset has no {options.category} samples", path=project.dataset_dir)
     records = all_records if shard is None else all_records[shard[0] :: shard[1]]
     pipeline = Pipeline(project, options)
     builder = ReportBuilder(project, pipeline, all_records)
     with Progress(len(records), "evaluating", enabled=not options.quiet) as progress:
-        for outcome in pipeline.outcomes(records):
+        for outcome in pipeline.outcomes(records, featurizer):
             builder.add(outcome)
             progress.update(1)
     return builder, pipeline
+
+
+def _use_precomputed(project, options) -> bool:
+    """``--features``: ``precomputed`` needs ``features/``; ``auto`` uses it only without ``dataset/``."""
+    if options.features == "precomputed":
+        if project.features_dir is None:
+            raise ConfigError("--features precomputed needs a features/ folder in the bundle")
+        return True
+    if options.features == "auto":
+        return project.features_dir is not None and not project.dataset_dir.is_dir()
+    return False
 
 
 def _default_variant(project) -> str:

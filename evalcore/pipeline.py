@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from evalcore.bundle import LearnSpec, Project
-from evalcore.errors import BundleError, ConfigError, ModelError
-from evalcore.learn.blocks import BlockDecision, make_decoder
+from evalcore.errors import ConfigError
+from evalcore.learn.blocks import make_decoder
 
 __all__ = ["SampleOutcome", "Pipeline"]
 
@@ -110,11 +110,17 @@ class Pipeline:
 
     # -- map ----------------------------------------------------------------------------------
 
-    def outcomes(self, records):
-        """Yield a ``SampleOutcome`` per record, in order, running models in batches."""
-        from evalcore.features import SampleFeaturizer
+    def outcomes(self, records, featurizer=None):
+        """Yield a ``SampleOutcome`` per record, in order, running models in batches.
 
-        featurizer = SampleFeaturizer(self.project, self.options)
+        ``featurizer`` prepares one record (``prepare(record) -> _Prepared``); the default reads
+        the dataset and runs the DSP blocks (``evalcore.features.SampleFeaturizer``), the other
+        one serves precomputed feature rows (``evalcore.precomputed.FeatureSource``).
+        """
+        if featurizer is None:
+            from evalcore.features import SampleFeaturizer
+
+            featurizer = SampleFeaturizer(self.project, self.options)
         pending: list[_Prepared] = []
         n_rows = 0
         for record in records:
@@ -166,5 +172,3 @@ def _metadata_quantization(lb: LearnSpec):
     fn = getattr(meta, "quantization_for_variant", None)
     return fn("int8") if callable(fn) else None
 
-
-_ = (BundleError, ModelError, BlockDecision)
