@@ -11,7 +11,9 @@ dynamic batch dimension. Two classifier sizes are measured:
 
 The anchor is the same model file in an onnxruntime session with the same options evalcore uses
 (graph optimisation ALL, 1 intra-op thread, no spinning), fed the same float32 features in
-batches of 1024 rows — the least any evaluation has to pay. evalcore's time is the whole
+batches of 1024 rows — the least any evaluation has to pay for the model. A second anchor adds
+what Edge Impulse's formats cost by themselves: decoding every CBOR file to an array and
+encoding the same response with Python's C JSON encoder. evalcore's time is the whole
 ``run_bundle`` (read every file, window, DSP, model, decode, metrics, response model) plus the
 JSON serialisation, with a warm numba cache; the cold first run is reported apart.
 
@@ -153,20 +155,37 @@ def bare_ort(model: Path, x: np.ndarray, batch: int = 1024) -> float:
     return statistics.median(times)
 
 
+def format_floor(bundle: Path, response) -> float:
+    """Seconds any evaluator pays for Edge Impulse's formats alone (median of 3): decode every
+    CBOR acquisition file to a float array, and encode the same response with the C JSON encoder
+    (faster than, and not byte-compatible with, JavaScript's JSON.stringify)."""
+    import cbor2
+
+    files = sorted((bundle / "dataset" / "testing").iterdir())
+    doc = response.model_dump(by_alias=True, exclude_none=True, mode="json")
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for f in files:
+            np.array(cbor2.loads(f.read_bytes())["payload"]["values"], dtype=np.float64)
+        json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def evalcore_run(bundle: Path, repeat: int) -> tuple[float, float, int]:
     """(cold seconds, warm median seconds, windows) of run_bundle + JSON bytes."""
     from evalcore.engine import RunOptions, run_bundle
     from evalcore.jsonio import dumps
 
     times = []
-    n_windows = 0
+    res = None
     for _ in range(repeat + 1):
         t0 = time.perf_counter()
         res = run_bundle(bundle, RunOptions(variant="float32"))
         dumps(res.response)
         times.append(time.perf_counter() - t0)
-        n_windows = res.n_windows
-    return times[0], statistics.median(times[1:]), n_windows
+    return times[0], statistics.median(times[1:]), res
 
 
 def main() -> None:
@@ -176,14 +195,17 @@ def main() -> None:
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="evalcore-bench-"))
     try:
-        print(f"{'model':6} {'windows':>8} {'bare ORT (s)':>13} {'evalcore (s)':>13} {'ratio':>7} {'cold (s)':>9}")
+        print(f"{'model':6} {'windows':>8} {'bare ORT (s)':>13} {'evalcore (s)':>13} {'ratio':>7} "
+              f"{'formats (s)':>12} {'ratio to ORT+formats':>21} {'cold (s)':>9}")
         for name, hidden in (("mlp", [64]), ("wide", [512, 512])):
             bundle = build_bundle(tmp / name, args.samples, hidden)
             x = _features(bundle)
             anchor = bare_ort(bundle / "learn" / "3" / "model.onnx", x)
-            cold, warm, n_windows = evalcore_run(bundle, args.repeat)
-            assert n_windows == x.shape[0]
-            print(f"{name:6} {n_windows:8d} {anchor:13.3f} {warm:13.3f} {warm / anchor:7.2f} {cold:9.3f}")
+            cold, warm, res = evalcore_run(bundle, args.repeat)
+            assert res.n_windows == x.shape[0]
+            floor = format_floor(bundle, res.response)
+            print(f"{name:6} {res.n_windows:8d} {anchor:13.3f} {warm:13.3f} {warm / anchor:7.2f} "
+                  f"{floor:12.3f} {warm / (anchor + floor):21.2f} {cold:9.3f}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
