@@ -166,26 +166,31 @@ def test_copied_real_files_carry_their_licence(fixtures_dir, name):
     assert "The Clear BSD License" in (bundle / "README.md").read_text(encoding="utf-8")
 
 
+# The real YOLOv5 model (3.6 MB) is committed so the bundle runs on a clone without ../shared;
+# every other bundle stays under MAX_BUNDLE_BYTES.
+MAX_YOLOV5_BYTES = 4_500_000
+
+
 def test_bundles_stay_small(fixtures_dir):
-    """The repository must stay small: symlinks count as links, not as their targets."""
+    """The repository must stay small: only the real YOLOv5 model may exceed the per-bundle limit."""
     sizes = {}
     for name in BUNDLES:
         files = [p for p in (fixtures_dir / name).rglob("*") if p.is_file() or p.is_symlink()]
         sizes[name] = sum(p.lstat().st_size for p in files)
-    assert all(s < MAX_BUNDLE_BYTES for s in sizes.values()), sizes
-    assert sum(sizes.values()) < MAX_BUNDLE_BYTES, sizes
+    assert all(s < (MAX_YOLOV5_BYTES if n == "yolov5" else MAX_BUNDLE_BYTES) for n, s in sizes.items()), sizes
+    assert sum(sizes.values()) < MAX_BUNDLE_BYTES + MAX_YOLOV5_BYTES, sizes
 
 
-def test_yolov5_model_is_a_relative_link_into_shared(fixtures_dir):
-    """An absolute or misdirected link would break on every other checkout."""
-    link = _bundle(fixtures_dir, "yolov5") / "learn" / "3" / "model.tflite"
-    assert link.is_symlink()
-    target = os.readlink(link)
-    assert not os.path.isabs(target)
+def test_yolov5_model_is_the_real_edge_impulse_model(fixtures_dir):
+    """Without it the bundle could hold a stale or altered copy of Edge Impulse's model."""
+    model = _bundle(fixtures_dir, "yolov5") / "learn" / "3" / "model.tflite"
+    assert model.is_file() and not model.is_symlink()
     real_model = (fixtures_dir.parent.parent / "shared" / "real"
                   / "edgeimpulse-python-sdk-sample-data" / "sample_models"
                   / "object-detection-yolov5.f32.lite")
-    assert link.resolve() == real_model.resolve(), target
+    if not real_model.is_file():
+        pytest.skip("../shared/real not present")
+    assert model.read_bytes() == real_model.read_bytes()
 
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
