@@ -83,6 +83,16 @@ def test_akida_run_is_schema_complete_and_names_the_software_path(akida_run):
             assert c["resultCount"] == len(c["result"]) == len(c["expectedLabels"])
 
 
+def test_akida_shards_merge_to_the_whole_run(bundle, akida_run):
+    """Without it sharded akida runs (one device per process) would not add up to one run."""
+    from evalcore.engine import evaluate
+
+    options = RunOptions(variant="akida", akida_device="software")
+    left, _ = evaluate(bundle, options, shard=(0, 2))
+    right, _ = evaluate(bundle, options, shard=(1, 2))
+    assert dumps(right.merge(left).build()) == dumps(akida_run.response)
+
+
 @pytest.mark.parametrize("variant", ["float32", "int8"])
 def test_onnx_variants_of_the_bundle_run_schema_complete(bundle, variant):
     """Without it the float32 and int8 files of an Akida learn block could stop loading (integer
