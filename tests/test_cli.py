@@ -12,7 +12,7 @@ import pytest
 from evalcore.cli import main
 
 FIXTURE_BUNDLES = ["motion", "motion-gmm", "regression", "gestures-real", "temperature-regression", "kws",
-                   "coffee-multilabel", "image"]
+                   "coffee-multilabel", "image", "fomo", "yolov5", "ssd", "visual-anomaly", "akida"]
 
 
 @pytest.fixture()

@@ -110,7 +110,7 @@ def test_unwritable_output_fails_before_the_run(motion, capsys):
 
 
 ALL_BUNDLES = ["motion", "motion-gmm", "regression", "gestures-real", "temperature-regression", "kws",
-               "coffee-multilabel", "image", "fomo", "yolov5", "ssd", "visual-anomaly"]
+               "coffee-multilabel", "image", "fomo", "yolov5", "ssd", "visual-anomaly", "akida"]
 
 
 @pytest.mark.parametrize("name", ALL_BUNDLES)
