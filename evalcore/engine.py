@@ -106,6 +106,22 @@ class RunResult:
     seconds: float
     engines: dict[int, str]
     variant: str
+    blocks: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
+
+    def run_info(self) -> dict:
+        """What ran, for ``<out>.run.json``: Studio's response has no field for it."""
+        from evalcore import __version__
+
+        return {
+            "evalcore": __version__,
+            "variant": self.variant,
+            "samples": self.n_samples,
+            "windows": self.n_windows,
+            "seconds": round(self.seconds, 3),
+            "learnBlocks": self.blocks,
+            "options": self.options,
+        }
 
     def summary_line(self) -> str:
         acc = self.response.accuracy
@@ -202,6 +218,12 @@ def run_bundle(bundle_dir: str | Path, options: RunOptions | None = None) -> Run
         seconds=time.perf_counter() - t0,
         engines=pipeline.engines(),
         variant=pipeline.options.variant,
+        blocks=pipeline.describe(),
+        options={
+            "category": options.category, "features": options.features, "thresholds": options.thresholds,
+            "akidaDevice": options.akida_device, "threads": options.threads, "batchRows": options.batch_rows,
+            "compat": options.compat,
+        },
     )
 
 
@@ -222,6 +244,7 @@ def write_outputs(result: RunResult, *, out: str | Path, page_size: int | None =
             raise ConfigError("--page-size needs --out-dir")
     try:
         write_json_atomic(Path(out), result.response)
+        write_json_atomic(run_info_path(out), result.run_info())
         if page_size is not None:
             folder = Path(out_dir)
             folder.mkdir(parents=True, exist_ok=True)
@@ -229,6 +252,13 @@ def write_outputs(result: RunResult, *, out: str | Path, page_size: int | None =
                 write_json_atomic(folder / f"page-{k}.json", page)
     except OSError as err:
         raise ConfigError(f"cannot write output: {err.strerror} ({err.filename})") from err
+
+
+def run_info_path(out: str | Path) -> Path:
+    """``result.json`` -> ``result.run.json``: the sidecar saying what ran (engine per block, options)."""
+    out = Path(out)
+    stem = out.name[: -len(".json")] if out.name.endswith(".json") else out.name
+    return out.with_name(stem + ".run.json")
 
 
 def check_output_path(out: str | Path) -> None:

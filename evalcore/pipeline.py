@@ -108,6 +108,19 @@ class Pipeline:
             out[lb_id] = "metadata (no model)" if backend is None else f"{backend.engine} {backend.engine_version}"
         return out
 
+    def describe(self) -> dict:
+        """Per learn block: what ran it and with which threshold (the run-info sidecar)."""
+        out = {}
+        for lb_id, dec in self.decoders.items():
+            backend = getattr(dec, "backend", None)
+            out[str(lb_id)] = {
+                "type": dec.spec.type,
+                "kind": dec.kind,
+                "threshold": dec.threshold,
+                "model": None if backend is None else backend.describe(),
+            }
+        return out
+
     # -- map ----------------------------------------------------------------------------------
 
     def outcomes(self, records, featurizer=None):

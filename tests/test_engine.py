@@ -127,3 +127,16 @@ def test_every_fixture_runs_schema_complete_and_merges(fixtures_dir, name):
     parts = [evaluate(bundle, shard=(i, 3))[0] for i in range(3)]
     merged = parts[2].merge(parts[0]).merge(parts[1]).build()
     assert dumps(merged) == whole
+
+
+def test_run_info_sidecar_records_what_ran(motion, tmp_path):
+    """Without it nobody could tell which engine (onnxruntime, LiteRT, Akida hardware or software)
+    produced a result, since Studio's response has no field for it."""
+    out = tmp_path / "result.json"
+    assert main(["run", str(motion), "--out", str(out), "--variant", "int8", "-q"]) == 0
+    info = json.loads((tmp_path / "result.run.json").read_bytes())
+    assert info["variant"] == "int8"
+    model = info["learnBlocks"]["3"]["model"]
+    assert model["engine"] == "onnxruntime" and model["variant"] == "int8"
+    assert info["learnBlocks"]["4"]["model"] is None  # K-means: scored from the metadata
+    assert info["options"]["compat"]["uncertain"] == "bad"
