@@ -91,11 +91,11 @@ def _less_nan_last(a, b):
 
 
 @njit(cache=True)
-def _sort_desc_stable(idx, score, buf):
-    """Sort ``idx`` by descending ``score[idx]``, ties in input order (pandas descending sort)."""
-    n = idx.size
-    for run in range(0, n, _SMALL_RUN):
-        end = min(run + _SMALL_RUN, n)
+def _sort_desc_stable(idx, lo, hi, score, buf):
+    """Sort ``idx[lo:hi]`` by descending ``score[idx]``, ties in input order (pandas' stable
+    descending sort), NaN last; insertion sort of 16-runs, then bottom-up merges via ``buf``."""
+    for run in range(lo, hi, _SMALL_RUN):
+        end = min(run + _SMALL_RUN, hi)
         for i in range(run + 1, end):
             x = idx[i]
             j = i - 1
@@ -104,30 +104,57 @@ def _sort_desc_stable(idx, score, buf):
                 j -= 1
             idx[j + 1] = x
     width = _SMALL_RUN
-    while width < n:
-        for left in range(0, n, 2 * width):
-            mid = min(left + width, n)
-            right = min(left + 2 * width, n)
-            i, j, o = left, mid, left
-            while i < mid and j < right:
-                if _less_nan_last(-score[idx[j]], -score[idx[i]]):
+    while width < hi - lo:
+        for left in range(lo, hi, 2 * width):
+            mid = min(left + width, hi)
+            right = min(left + 2 * width, hi)
+            i, j = left, mid
+            for o in range(left, right):
+                if j < right and (i >= mid or _less_nan_last(-score[idx[j]], -score[idx[i]])):
                     buf[o] = idx[j]
                     j += 1
                 else:
                     buf[o] = idx[i]
                     i += 1
-                o += 1
-            while i < mid:
-                buf[o] = idx[i]
-                i += 1
-                o += 1
-            while j < right:
-                buf[o] = idx[j]
-                j += 1
-                o += 1
-            for p in range(left, right):
-                idx[p] = buf[p]
+        for o in range(lo, hi):  # a loop: slice assignment costs seconds of compilation
+            idx[o] = buf[o]
         width *= 2
+
+
+@njit(cache=True)
+def _by_class(cls, n_classes):
+    """Row indices grouped by class (input order inside a class) and the class offsets.
+
+    Rows whose class is outside 0..C-1 are left out, as bes-dev loops over ``range(C)``.
+    """
+    offsets = np.zeros(n_classes + 1, np.int64)
+    for i in range(cls.size):
+        if 0 <= cls[i] < n_classes:
+            offsets[cls[i] + 1] += 1
+    for c in range(n_classes):
+        offsets[c + 1] += offsets[c]
+    rows = np.empty(offsets[n_classes], np.int64)
+    fill = np.empty(n_classes, np.int64)
+    for c in range(n_classes):
+        fill[c] = offsets[c]
+    for i in range(cls.size):
+        c = cls[i]
+        if 0 <= c < n_classes:
+            rows[fill[c]] = i
+            fill[c] += 1
+    return rows, offsets
+
+
+@njit(cache=True)
+def _first_image_at_least(image, rows, lo, hi, value):
+    """First position p in [lo, hi) with ``image[rows[p]] >= value`` (rows are image-sorted)."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if image[rows[mid]] < value:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 @njit(cache=True)
@@ -162,21 +189,19 @@ def _average_precision(is_tp, n_det, n_positives, recall_thresholds, precision, 
 
 
 @njit(cache=True)
-def _match_class(det_rows, det_image, det_xyxy, gt_rows, gt_image_sorted, gt_xyxy,
-                 iou_thresholds, matched, is_tp, ious, order):
+def _match_class(det_rows, d_lo, d_hi, det_image, det_xyxy, gt_rows, g_lo, g_hi, gt_image,
+                 gt_xyxy, iou_thresholds, matched, is_tp, ious, order):
     """Soft matching of one class's detections (already in score order) to its GTs.
 
     A detection walks the GTs of its image in descending IoU order (ties: the later GT first, as
     ``np.argsort(iou)[::-1]``); the first GT with IoU > t (strict) that is still free makes it
     a TP, a taken GT is skipped, and the first GT with IoU <= t ends the walk (an FP).
     """
-    for i in range(det_rows.size):
-        d = det_rows[i]
-        lo = np.searchsorted(gt_image_sorted, det_image[d], side="left")
-        hi = np.searchsorted(gt_image_sorted, det_image[d], side="right")
+    for i in range(d_hi - d_lo):
+        d = det_rows[d_lo + i]
+        lo = _first_image_at_least(gt_image, gt_rows, g_lo, g_hi, det_image[d])
+        hi = _first_image_at_least(gt_image, gt_rows, lo, g_hi, det_image[d] + 1)
         n_g = hi - lo
-        if n_g == 0:
-            continue
         for q in range(n_g):
             g = gt_rows[lo + q]
             ious[q] = _iou_plus1_pair(det_xyxy[d, 0], det_xyxy[d, 1], det_xyxy[d, 2],
@@ -203,39 +228,32 @@ def _match_class(det_rows, det_image, det_xyxy, gt_rows, gt_image_sorted, gt_xyx
 @njit(cache=True)
 def _besdev_average_precision(det_image, det_class, det_score, det_xyxy, gt_image, gt_class,
                               gt_xyxy, n_classes, iou_thresholds, recall_thresholds):
+    for i in range(1, det_image.size):
+        if det_image[i] < det_image[i - 1]:
+            raise ValueError("detections must be sorted by image (the order images were added)")
+    for i in range(1, gt_image.size):
+        if gt_image[i] < gt_image[i - 1]:
+            raise ValueError("ground truths must be sorted by image (the order images were added)")
     n_thr = iou_thresholds.size
     ap = np.zeros((n_thr, n_classes))
-    # GT rows grouped by class, then image (input order inside a group)
-    by_image = np.argsort(gt_image, kind="mergesort")
-    gt_offsets = np.zeros(n_classes + 1, np.int64)
-    for g in by_image:
-        if 0 <= gt_class[g] < n_classes:
-            gt_offsets[gt_class[g] + 1] += 1
-    for c in range(n_classes):
-        gt_offsets[c + 1] += gt_offsets[c]
-    gt_rows = np.empty(gt_offsets[n_classes], np.int64)
-    fill = gt_offsets[:-1].copy()
-    for g in by_image:
-        c = gt_class[g]
-        if 0 <= c < n_classes:
-            gt_rows[fill[c]] = g
-            fill[c] += 1
-    gt_image_sorted = gt_image[gt_rows]
+    det_rows, det_offsets = _by_class(det_class, n_classes)
+    gt_rows, gt_offsets = _by_class(gt_class, n_classes)
     longest = 1
     for c in range(n_classes):
         longest = max(longest, gt_offsets[c + 1] - gt_offsets[c])
     ious = np.empty(longest, np.float64)
     order = np.empty(longest, np.int64)
+    matched = np.zeros((n_thr, gt_rows.size), np.bool_)
+    buf = np.empty(det_rows.size, np.int64)
     for c in range(n_classes):
-        det_rows = np.nonzero(det_class == c)[0]
-        n_det = det_rows.size
-        _sort_desc_stable(det_rows, det_score, np.empty(n_det, np.int64))
-        s, e = gt_offsets[c], gt_offsets[c + 1]
-        matched = np.zeros((n_thr, e - s), np.bool_)
+        d_lo, d_hi = det_offsets[c], det_offsets[c + 1]
+        n_det = d_hi - d_lo
+        _sort_desc_stable(det_rows, d_lo, d_hi, det_score, buf)
         is_tp = np.zeros((n_thr, n_det), np.bool_)
-        _match_class(det_rows, det_image, det_xyxy, gt_rows[s:e], gt_image_sorted[s:e], gt_xyxy,
-                     iou_thresholds, matched, is_tp, ious, order)
-        n_positives = max(float(e - s), 1.0)
+        _match_class(det_rows, d_lo, d_hi, det_image, det_xyxy, gt_rows, gt_offsets[c],
+                     gt_offsets[c + 1], gt_image, gt_xyxy, iou_thresholds, matched, is_tp, ious,
+                     order)
+        n_positives = max(float(gt_offsets[c + 1] - gt_offsets[c]), 1.0)
         precision = np.empty(n_det)
         recall = np.empty(n_det)
         best = np.empty(n_det)
@@ -249,9 +267,10 @@ def besdev_average_precision(det_image, det_class, det_score, det_xyxy, gt_image
                              gt_xyxy, *, n_classes, iou_thresholds, recall_thresholds):
     """AP per IoU threshold and class, as bes-dev ``MeanAveragePrecision2d`` (``mpolicy='soft'``).
 
-    Rows must be in the order the images were ``add``-ed (image-major); within a class,
-    detections are ranked by descending score with ties kept in that order (a stable sort: what
-    pandas ``sort_values`` gives for <= 16 rows, see golden/README.md "od_map" point 7).
+    Rows must be sorted by image, in the order the images were ``add``-ed (ValueError
+    otherwise); within a class, detections are ranked by descending score with ties kept in that
+    order (a stable sort: what pandas ``sort_values`` gives for <= 16 rows, see
+    golden/README.md "od_map" point 7).
 
     Parameters
     ----------

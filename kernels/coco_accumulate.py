@@ -82,9 +82,10 @@ def _coco_accumulate(det_rank, score, codes, has_candidate, category_offsets, n_
     n_cat = n_positives.shape[0]
     n_rec = recall_thresholds.size
     n_max = max_dets.size
-    precision = -np.ones((n_thr, n_rec, n_cat, n_area, n_max))
-    scores = -np.ones((n_thr, n_rec, n_cat, n_area, n_max))
-    recall = -np.ones((n_thr, n_cat, n_area, n_max))
+    # np.full, not -np.ones: a 5-d array expression costs seconds of compilation
+    precision = np.full((n_thr, n_rec, n_cat, n_area, n_max), -1.0)
+    scores = np.full((n_thr, n_rec, n_cat, n_area, n_max), -1.0)
+    recall = np.full((n_thr, n_cat, n_area, n_max), -1.0)
     longest = 0
     top_rank = -1
     for k in range(n_cat):

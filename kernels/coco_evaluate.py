@@ -102,95 +102,50 @@ def iou_xywh(dt_xywh, gt_xywh, gt_is_crowd):
 
 
 @njit(cache=True)
-def _descending_key(x, bits):
-    """uint64 key whose ascending order is ``np.argsort(-x)`` order (NaN last).
-
-    ``bits`` are the IEEE bits of ``x + 0.0`` (so -0.0 and 0.0 tie, as they compare equal).
-    """
-    if np.isnan(x):
-        return np.uint64(0xFFFFFFFFFFFFFFFF)
-    if bits >> np.uint64(63):
-        return bits  # negative: the ascending key is ~bits, so the descending key is bits
-    return ~(bits | np.uint64(0x8000000000000000))
-
-
-@njit(cache=True)
 def _first_before(a, b):
-    """True when value ``a`` sorts strictly before ``b`` in ``np.argsort(-x)`` (NaN last)."""
+    """True when score ``a`` sorts strictly before ``b`` in ``np.argsort(-x)`` (NaN last)."""
     return a > b or (np.isnan(b) and not np.isnan(a))
 
 
 @njit(cache=True)
-def _merge_argsort_desc(values):
-    """Stable descending argsort by insertion sort of 16-runs and bottom-up merges."""
-    n = values.size
-    idx = np.arange(n)
-    for run in range(0, n, 16):
-        end = min(run + 16, n)
+def _sort_run_desc(order, score, lo, hi, buf_order, buf_score):
+    """Stable in-place sort of ``order[lo:hi]`` / ``score[lo:hi]`` by descending score.
+
+    The order of ``np.argsort(-score, kind='mergesort')``: equal scores (-0.0 and 0.0 included)
+    keep their order, NaN sorts last. Insertion sort of 16-runs, then bottom-up merges through
+    the buffers; no allocation, so it suits the many small (image, category) groups.
+    """
+    for run in range(lo, hi, 16):
+        end = min(run + 16, hi)
         for i in range(run + 1, end):
-            x = idx[i]
+            x, xs = order[i], score[i]
             j = i - 1
-            while j >= run and _first_before(values[x], values[idx[j]]):
-                idx[j + 1] = idx[j]
+            while j >= run and _first_before(xs, score[j]):
+                order[j + 1] = order[j]
+                score[j + 1] = score[j]
                 j -= 1
-            idx[j + 1] = x
-    buf = np.empty_like(idx)
+            order[j + 1] = x
+            score[j + 1] = xs
     width = 16
-    while width < n:
-        for left in range(0, n, 2 * width):
-            mid = min(left + width, n)
-            right = min(left + 2 * width, n)
+    while width < hi - lo:
+        for left in range(lo, hi, 2 * width):
+            mid = min(left + width, hi)
+            right = min(left + 2 * width, hi)
             i, j = left, mid
             for o in range(left, right):
                 # the right run goes first only when strictly before: stability
-                if j < right and (i >= mid or _first_before(values[idx[j]], values[idx[i]])):
-                    buf[o] = idx[j]
+                if j < right and (i >= mid or _first_before(score[j], score[i])):
+                    buf_order[o] = order[j]
+                    buf_score[o] = score[j]
                     j += 1
                 else:
-                    buf[o] = idx[i]
+                    buf_order[o] = order[i]
+                    buf_score[o] = score[i]
                     i += 1
-        idx, buf = buf, idx
+        for o in range(lo, hi):  # a loop: slice assignment costs seconds of compilation
+            order[o] = buf_order[o]
+            score[o] = buf_score[o]
         width *= 2
-    return idx
-
-
-@njit(cache=True)
-def _argsort_desc_stable(values):
-    """Stable order of ``values`` by descending value: ``np.argsort(-values, kind='mergesort')``.
-
-    Equal values (-0.0 and 0.0 included) keep their order and NaN sorts last. A merge sort up to
-    2048 items, else an LSD radix sort on 11-bit digits that skips constant digits.
-    """
-    n = values.size
-    if n <= 2048:
-        return _merge_argsort_desc(values)
-    idx = np.arange(n)
-    folded = values + 0.0
-    bits = folded.view(np.uint64)
-    keys = np.empty(n, np.uint64)
-    for i in range(n):
-        keys[i] = _descending_key(folded[i], bits[i])
-    out_idx = np.empty_like(idx)
-    out_keys = np.empty(n, np.uint64)
-    counts = np.empty(2049, np.int64)
-    mask = np.uint64(0x7FF)
-    for shift in range(0, 64, 11):
-        sh = np.uint64(shift)
-        counts[:] = 0
-        for i in range(n):
-            counts[((keys[i] >> sh) & mask) + 1] += 1
-        if counts[((keys[0] >> sh) & mask) + 1] == n:
-            continue
-        for b in range(2048):
-            counts[b + 1] += counts[b]
-        for i in range(n):
-            b = (keys[i] >> sh) & mask
-            out_idx[counts[b]] = idx[i]
-            out_keys[counts[b]] = keys[i]
-            counts[b] += 1
-        idx, out_idx = out_idx, idx
-        keys, out_keys = out_keys, keys
-    return idx
 
 
 @njit(cache=True)
@@ -216,7 +171,8 @@ def _group(image, category, n_images, n_categories):
         by_image[pos] = i
         cat_by_image[pos] = category[i]
         counts[image[i]] += 1
-    counts[:] = 0
+    for k in range(counts.size):
+        counts[k] = 0
     for i in range(n):
         counts[cat_by_image[i] + 1] += 1
     for k in range(n_categories):
@@ -230,42 +186,6 @@ def _group(image, category, n_images, n_categories):
         key[pos] = c * n_images + image[by_image[i]]
         counts[c] += 1
     return order, key
-
-
-@njit(cache=True)
-def _sort_run_desc(order, score, lo, hi, buf_order, buf_score):
-    """Stable in-place sort of ``order[lo:hi]`` / ``score[lo:hi]`` by descending score.
-
-    Insertion sort of 16-runs, then bottom-up merges through the buffers; no allocation, so it
-    suits the many small (image, category) groups.
-    """
-    for run in range(lo, hi, 16):
-        end = min(run + 16, hi)
-        for i in range(run + 1, end):
-            x, xs = order[i], score[i]
-            j = i - 1
-            while j >= run and _first_before(xs, score[j]):
-                order[j + 1] = order[j]
-                score[j + 1] = score[j]
-                j -= 1
-            order[j + 1] = x
-            score[j + 1] = xs
-    width = 16
-    while width < hi - lo:
-        for left in range(lo, hi, 2 * width):
-            mid = min(left + width, hi)
-            right = min(left + 2 * width, hi)
-            i, j = left, mid
-            for o in range(left, right):
-                if j < right and (i >= mid or _first_before(score[j], score[i])):
-                    buf_order[o], buf_score[o] = order[j], score[j]
-                    j += 1
-                else:
-                    buf_order[o], buf_score[o] = order[i], score[i]
-                    i += 1
-        order[lo:hi] = buf_order[lo:hi]
-        score[lo:hi] = buf_score[lo:hi]
-        width *= 2
 
 
 @njit(cache=True)
@@ -294,9 +214,9 @@ def _order_detections(dt_image, dt_category, dt_score, n_images, n_categories, m
 
     Groups run by (category, image); inside, by score descending with ties in input order
     (pycocotools' per-image mergesort), cut at max_det. The accumulate order of the kept rows is
-    (category, score descending, image, rank): a stable score sort of the group-ordered rows
-    followed by a stable counting sort by category, as pycocotools'
-    ``argsort(-scores, kind='mergesort')`` over images concatenated in id order.
+    (category, score descending, image, rank): a stable score sort of each category's
+    group-ordered rows, as pycocotools' ``argsort(-scores, kind='mergesort')`` over images
+    concatenated in id order.
     """
     order, key = _group(dt_image, dt_category, n_images, n_categories)
     score = _sort_groups_by_score(order, key, dt_score)
@@ -320,11 +240,12 @@ def _order_detections(dt_image, dt_category, dt_score, n_images, n_categories, m
     for k in range(n_categories):
         offsets[k + 1] += offsets[k]
     # kept rows of a category are contiguous and in (image, rank) order: sort each by score
-    table = np.empty(n_keep, np.int64)  # positions in `kept`, accumulate order
+    table = np.arange(n_keep)  # positions in `kept`, accumulate order
     kept_score = score[kept]
+    buf_order = np.empty(n_keep, np.int64)
+    buf_score = np.empty(n_keep, np.float64)
     for k in range(n_categories):
-        lo, hi = offsets[k], offsets[k + 1]
-        table[lo:hi] = lo + _argsort_desc_stable(kept_score[lo:hi])
+        _sort_run_desc(table, kept_score, offsets[k], offsets[k + 1], buf_order, buf_score)
     return order, key, score, rank, kept, table, offsets
 
 
@@ -408,7 +329,8 @@ def _match_group(codes, rows, dets, gts, dt_area, gt_area, gt_is_crowd, gt_id_is
                 _fixed_code_one(codes, a, rows[d], dt_area[dets[d]], lo, hi)
         for t in range(iou_thresholds.size):
             thr = _capped(iou_thresholds[t])
-            matched[:n_g] = False
+            for g in range(n_g):
+                matched[g] = False
             for d in range(dets.size):
                 if cand_n[d] == 0:
                     continue  # matches nothing at any threshold; cannot take a GT either
