@@ -272,38 +272,42 @@ _DT_FIELDS = (("image_id", True), ("category_id", True), ("bbox", True), ("score
 
 
 def _columns(records, fields, name, source):
-    """Fast path: the fields as arrays; on any irregularity, locate it with ``_check_record``."""
+    """Fast path: the fields as numpy arrays; on any irregularity, ``_check_record`` names it.
+
+    ``area`` stays a list (None where missing); ids are arrays of int64 or str.
+    """
     try:
         cols = {}
         for key, required in fields:
             if required:
                 cols[key] = [rec[key] for rec in records]
-            elif key == "area":
-                cols[key] = [rec.get("area") for rec in records]
             else:
-                cols[key] = [rec.get(key, 0) for rec in records]
-        bbox = np.asarray(cols["bbox"])
-        ok = bbox.ndim == 2 and bbox.shape[1] == 4 and bbox.dtype.kind in "iuf" \
-            and np.all(np.isfinite(bbox))
-        numbers = [np.asarray(cols[k]) for k in ("score", "iscrowd") if k in cols]
-        ok = ok and all(a.dtype.kind in "iuf" and np.all(np.isfinite(a)) for a in numbers)
-        if "iscrowd" in cols:
-            ok = ok and np.asarray(cols["iscrowd"]).dtype.kind in "iub"
-        if "id" in cols:
-            ok = ok and np.asarray(cols["id"]).dtype.kind in "iu"
-        for key in ("image_id", "category_id"):  # all ints or all strings (a mix is caught later)
-            ok = ok and (len(records) == 0 or np.asarray(cols[key]).dtype.kind in "iuU")
-        if "area" in cols:
+                cols[key] = [rec.get(key, None if key == "area" else 0) for rec in records]
+        for key, values in cols.items():
+            if key != "area":
+                cols[key] = np.asarray(values)
+        n = len(records)
+        bbox = cols["bbox"] if n else np.zeros((0, 4))
+        ok = n == 0 or (bbox.ndim == 2 and bbox.shape[1] == 4 and bbox.dtype.kind in "iuf"
+                        and bool(np.all(np.isfinite(bbox))))
+        if n and "score" in cols:
+            score = cols["score"]
+            ok = ok and score.dtype.kind in "iuf" and bool(np.all(np.isfinite(score)))
+        if n and "iscrowd" in cols:
+            ok = ok and cols["iscrowd"].dtype.kind in "iub"
+        if n and "id" in cols:
+            ok = ok and cols["id"].dtype.kind in "iu"
+        for key in ("image_id", "category_id"):  # all ints or all strings; a mix is caught later
+            ok = ok and (n == 0 or cols[key].dtype.kind in "iuU")
+        if n and "area" in cols:
             ok = ok and all(a is None or _is_number(a) for a in cols["area"])
-        if len(records) == 0:
-            ok = True
     except (KeyError, TypeError, ValueError):
         ok = False
     if not ok:
         for i, rec in enumerate(records):
             _check_record(rec, i, fields, name, source)
         raise BundleError("inconsistent values", path=source, field=name or None)
-    cols["bbox"] = np.asarray(cols["bbox"], dtype=np.float64).reshape(-1, 4)
+    cols["bbox"] = np.ascontiguousarray(bbox, dtype=np.float64).reshape(-1, 4)
     return cols
 
 
@@ -328,8 +332,10 @@ def _parse_ground_truth(gt, source):
         dup = int(uniq[counts > 1][0])
         raise BundleError(f"annotation id {dup} is used more than once", path=source,
                           field=f"annotations[{int(first[counts > 1][0])}].id")
-    image, img_ok = _lookup(img_ids, _id_values(cols["image_id"], img_ids))
-    category, cat_ok = _lookup(cat_ids, _id_values(cols["category_id"], cat_ids))
+    image, img_ok = _lookup(img_ids, _id_values(cols["image_id"], img_ids, annotations,
+                                                "image_id"))
+    category, cat_ok = _lookup(cat_ids, _id_values(cols["category_id"], cat_ids, annotations,
+                                                   "category_id"))
     keep = img_ok & cat_ok
     _warn_dropped(int((~keep).sum()), "ground-truth annotations", "image or category", source)
     bbox = cols["bbox"]
@@ -344,11 +350,15 @@ def _parse_ground_truth(gt, source):
     }
 
 
-def _id_values(values, ids):
+def _id_values(values, ids, records, key):
     """Ids as an array of the GT id kind; a value of another type never matches."""
     if ids.dtype.kind == "U":
-        return np.array([v if isinstance(v, str) else "\0" for v in values], dtype=str)
-    return np.array([v if _is_int(v) else -(2**62) for v in values], dtype=np.int64)
+        if values.dtype.kind == "U" and all(type(r[key]) is str for r in records):
+            return values
+        return np.array([r[key] if isinstance(r[key], str) else "\0" for r in records], dtype=str)
+    if values.dtype.kind in "iu":
+        return values.astype(np.int64, copy=False)
+    return np.array([r[key] if _is_int(r[key]) else -(2**62) for r in records], dtype=np.int64)
 
 
 def _warn_dropped(n, what, reason, source):
@@ -361,12 +371,13 @@ def _parse_results(dt, source, img_ids, cat_ids):
     if not isinstance(dt, list):
         raise BundleError(f"results must be a list of detections, got {_kind(dt)}", path=source)
     cols = _columns(dt, _DT_FIELDS, "", source)
-    image, img_ok = _lookup(img_ids, _id_values(cols["image_id"], img_ids))
+    image, img_ok = _lookup(img_ids, _id_values(cols["image_id"], img_ids, dt, "image_id"))
     if not np.all(img_ok):
         i = int(np.argmin(img_ok))
         raise BundleError(f"image_id {dt[i]['image_id']!r} is not an image of the ground truth",
                           path=source, field=f"[{i}].image_id")
-    category, cat_ok = _lookup(cat_ids, _id_values(cols["category_id"], cat_ids))
+    category, cat_ok = _lookup(cat_ids, _id_values(cols["category_id"], cat_ids, dt,
+                                                   "category_id"))
     _warn_dropped(int((~cat_ok).sum()), "detections", "category", source)
     return {"image": image[cat_ok], "category": category[cat_ok],
             "score": np.asarray(cols["score"], dtype=np.float64).reshape(-1)[cat_ok],

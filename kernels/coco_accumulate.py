@@ -172,14 +172,15 @@ def coco_accumulate(det_rank, score, codes, has_candidate, category_offsets, n_p
         (codes, np.uint8, 3, "codes"), (has_candidate, np.bool_, 1, "has_candidate"),
         (category_offsets, np.int64, 1, "category_offsets"),
         (n_positives, np.int64, 2, "n_positives"),
-        (recall_thresholds, np.float64, 1, "recall_thresholds"), (max_dets, np.int64, 1, "max_dets"),
+        (recall_thresholds, np.float64, 1, "recall_thresholds"),
+        (max_dets, np.int64, 1, "max_dets"),
     ):
         if not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.ndim != ndim:
             raise TypeError(f"{name} must be a {ndim}-d {np.dtype(dtype).name} array")
     n_rows = codes.shape[2]
     if det_rank.shape[0] != n_rows or score.shape[0] != n_rows \
             or has_candidate.shape[0] != n_rows:
-        raise ValueError("det_rank, score, has_candidate and codes must have the same number of rows")
+        raise ValueError("det_rank, score, has_candidate and codes need the same number of rows")
     if category_offsets.shape[0] != n_positives.shape[0] + 1:
         raise ValueError("category_offsets must have K + 1 entries for K categories")
     if n_positives.shape[1] != codes.shape[0]:

@@ -76,7 +76,7 @@ def _iou_xywh(dt_xywh, gt_xywh, gt_is_crowd):
 
 
 def iou_xywh(dt_xywh, gt_xywh, gt_is_crowd):
-    """IoU matrix of [x, y, w, h] boxes exactly as cocoapi ``bbIou`` (``maskUtils.iou``) computes it.
+    """IoU matrix of [x, y, w, h] boxes exactly as cocoapi ``bbIou`` (``maskUtils.iou``) does.
 
     Parameters
     ----------

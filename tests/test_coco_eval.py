@@ -196,3 +196,16 @@ def test_string_ids_and_numpy_inputs():
     mixed["images"][0]["id"] = 1
     with pytest.raises(BundleError, match="all integers or all strings"):
         evaluate_coco(mixed, dt)
+
+
+def test_boolean_iscrowd_and_empty_annotations():
+    """``iscrowd: true`` counts as crowd (pycocotools tests truthiness); GT without annotations."""
+    gt = _gt()
+    gt["annotations"][1]["iscrowd"] = True
+    as_int = _gt()
+    as_int["annotations"][1]["iscrowd"] = 1
+    assert evaluate_coco(gt, _dt()).precision.tobytes() == \
+        evaluate_coco(as_int, _dt()).precision.tobytes()
+    empty = _gt()
+    empty["annotations"] = []
+    assert (evaluate_coco(empty, _dt()).stats == -1.0).all()
