@@ -7,7 +7,9 @@ input of Edge Impulse's real ``gestures-i8.lite``) and a classifier exported to 
 dynamic batch dimension. Two classifier sizes are measured:
 
 - ``mlp``: 375 -> 64 -> 4, about 24k multiply-adds: the size of Edge Impulse's default motion MLP;
-- ``wide``: 375 -> 512 -> 512 -> 4, about 460k multiply-adds: a model whose inference dominates.
+- ``wide``: 375 -> 512 -> 512 -> 4, about 460k multiply-adds;
+- ``cnn``: three 1-D convolutions on the raw window, about 3.1M multiply-adds (the size class of
+  Edge Impulse's convolutional audio and vision models).
 
 The anchor is the same model file in an onnxruntime session with the same options evalcore uses
 (graph optimisation ALL, 1 intra-op thread, no spinning), fed the same float32 features in
@@ -62,6 +64,39 @@ def _model(path: Path, hidden: list[int], seed: int) -> None:
     onnx.save(model, path)
 
 
+def _cnn_model(path: Path, seed: int) -> None:
+    """A 1-D convolutional classifier on the raw window (375 = 125 readings x 3 axes): three
+    5-tap convolutions (3 -> 32 -> 64 -> 64 channels, ReLU), global average pool, dense 64 -> 4,
+    softmax; about 3.1M multiply-adds a window."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    inits = [numpy_helper.from_array(np.array([-1, 125, 3], np.int64), "shape")]
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["r"]),
+             helper.make_node("Transpose", ["r"], ["t"], perm=[0, 2, 1])]
+    prev, channels = "t", 3
+    for i, out in enumerate((32, 64, 64)):
+        w = (rng.standard_normal((out, channels, 5)) / np.sqrt(channels * 5)).astype(np.float32)
+        inits += [numpy_helper.from_array(w, f"cw{i}"), numpy_helper.from_array(np.zeros(out, np.float32), f"cb{i}")]
+        nodes += [helper.make_node("Conv", [prev, f"cw{i}", f"cb{i}"], [f"c{i}"], pads=[2, 2]),
+                  helper.make_node("Relu", [f"c{i}"], [f"cr{i}"])]
+        prev, channels = f"cr{i}", out
+    w = (rng.standard_normal((channels, len(LABELS))) / np.sqrt(channels)).astype(np.float32)
+    inits += [numpy_helper.from_array(w, "dw"), numpy_helper.from_array(np.zeros(len(LABELS), np.float32), "db")]
+    nodes += [helper.make_node("GlobalAveragePool", [prev], ["gap"]),
+              helper.make_node("Flatten", ["gap"], ["flat"]),
+              helper.make_node("Gemm", ["flat", "dw", "db"], ["logits"]),
+              helper.make_node("Softmax", ["logits"], ["y"], axis=1)]
+    graph = helper.make_graph(
+        nodes, "bench-cnn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 375])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", len(LABELS)])], inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, path)
+
+
 def _impulse() -> dict:
     return {"success": True, "impulse": {
         "id": 1, "name": "bench",
@@ -90,7 +125,7 @@ def _metadata() -> dict:
                             "helpText": "Scores below this are uncertain", "value": 0.6}]}
 
 
-def build_bundle(root: Path, n_samples: int, hidden: list[int]) -> Path:
+def build_bundle(root: Path, n_samples: int, hidden) -> Path:
     """Write the generated bundle (CBOR acquisition files, as Edge Impulse exports motion data)."""
     import cbor2
 
@@ -102,7 +137,10 @@ def build_bundle(root: Path, n_samples: int, hidden: list[int]) -> Path:
     (root / "impulse.json").write_text(json.dumps(_impulse()))
     (root / "dsp" / "2.json").write_text(json.dumps(_dsp()))
     (root / "learn" / "3" / "metadata.json").write_text(json.dumps(_metadata()))
-    _model(root / "learn" / "3" / "model.onnx", hidden, seed=1)
+    if hidden == "cnn":
+        _cnn_model(root / "learn" / "3" / "model.onnx", seed=1)
+    else:
+        _model(root / "learn" / "3" / "model.onnx", hidden, seed=1)
     files = []
     t = np.arange(N_READINGS) / FREQ_HZ
     for i in range(n_samples):
@@ -197,7 +235,7 @@ def main() -> None:
     try:
         print(f"{'model':6} {'windows':>8} {'bare ORT (s)':>13} {'evalcore (s)':>13} {'ratio':>7} "
               f"{'formats (s)':>12} {'ratio to ORT+formats':>21} {'cold (s)':>9}")
-        for name, hidden in (("mlp", [64]), ("wide", [512, 512])):
+        for name, hidden in (("mlp", [64]), ("wide", [512, 512]), ("cnn", "cnn")):
             bundle = build_bundle(tmp / name, args.samples, hidden)
             x = _features(bundle)
             anchor = bare_ort(bundle / "learn" / "3" / "model.onnx", x)

@@ -22,6 +22,8 @@ Reading rules:
 
 from __future__ import annotations
 
+import itertools
+
 import json
 import math
 from typing import NamedTuple
@@ -107,9 +109,38 @@ def _first_bad_row(rows: list, n_axes: int) -> int:
     return 0
 
 
+_NUMBER_TYPES = frozenset((float, int))
+
+
+def _fast_values(rows: list, n_axes: int, path, sample) -> np.ndarray | None:
+    """float64 (N, A) when every row is a list of ``n_axes`` Python numbers, else None.
+
+    ``np.fromiter`` over the flattened rows is 2-3x faster than ``np.array`` on nested lists; the
+    two checks keep it exact: equal row lengths (else a ragged file would be silently re-cut) and
+    int/float items only (``fromiter`` would turn ``true`` into 1.0). Anything else goes to the
+    general path, which explains the failure.
+    """
+    if n_axes < 2 or type(rows[0]) is not list:
+        flat = rows
+    else:
+        for row in rows:
+            if type(row) is not list or len(row) != n_axes:
+                return None
+        flat = list(itertools.chain.from_iterable(rows))
+    types = set(map(type, flat))
+    # numpy would read true/false as 1/0 inside a float array: refuse them here, in both paths
+    _require(bool not in types, "values must be numbers, got a boolean", path, sample, "payload.values")
+    if flat is rows or not types <= _NUMBER_TYPES:
+        return None
+    return np.fromiter(flat, dtype=np.float64, count=len(flat)).reshape(len(rows), n_axes)
+
+
 def _values(rows, n_axes: int, path, sample) -> np.ndarray:
     """Convert ``payload.values`` to float64 (N, A) in one numpy call, then explain failures."""
     _require(isinstance(rows, list) and len(rows) > 0, "values must be a non-empty list", path, sample, "payload.values")
+    fast = _fast_values(rows, n_axes, path, sample)
+    if fast is not None:
+        return _check_finite(fast, path, sample)
     try:
         arr = np.array(rows)
     except (ValueError, TypeError):
@@ -134,7 +165,10 @@ def _values(rows, n_axes: int, path, sample) -> np.ndarray:
             sample=sample,
             field=f"payload.values[{i}]",
         )
-    values = np.ascontiguousarray(arr, dtype=np.float64)
+    return _check_finite(np.ascontiguousarray(arr, dtype=np.float64), path, sample)
+
+
+def _check_finite(values: np.ndarray, path, sample) -> np.ndarray:
     finite = np.isfinite(values)
     if not finite.all():
         r, c = np.argwhere(~finite)[0]
