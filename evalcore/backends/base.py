@@ -261,8 +261,16 @@ class BaseBackend:
         raise NotImplementedError
 
     def _finish(self, raw: list[np.ndarray]) -> list[np.ndarray]:
-        """Turn raw outputs into float32 (dequantise, reshape)."""
-        raise NotImplementedError
+        """Turn raw outputs into float32: dequantise each integer output with its own parameters
+        (``self._quant``, tensor name -> QuantParams, set by engines with integer I/O)."""
+        from evalcore.backends.quant import dequantize
+
+        quant = getattr(self, "_quant", {})
+        out = []
+        for name, arr in zip(self.output_names, raw, strict=False):
+            params = quant.get(name)
+            out.append(dequantize(arr, params) if params is not None else np.asarray(arr, dtype=np.float32))
+        return out
 
 
 def per_window_shape(dims, *, path, tensor: str, role: str) -> tuple[int, ...]:

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from evalcore.backends.base import BaseBackend, n_elements, per_window_shape
-from evalcore.backends.quant import INTEGER_DTYPES, QuantParams, dequantize, quantize
+from evalcore.backends.quant import INTEGER_DTYPES, QuantParams, quantize
 from evalcore.errors import BackendUnavailableError, ModelError
 
 __all__ = ["OnnxBackend", "ORT_TYPES"]
@@ -219,14 +219,6 @@ class OnnxBackend(BaseBackend):
 
     def _run_batched(self, x: np.ndarray) -> list[np.ndarray]:
         return self._batched_session.run(None, {self.input_name: x})
-
-    def _finish(self, raw: list[np.ndarray]) -> list[np.ndarray]:
-        out = []
-        for name, arr in zip(self.output_names, raw, strict=False):
-            params = self._quant.get(name)
-            out.append(dequantize(arr, params) if params is not None
-                       else np.asarray(arr, dtype=np.float32))
-        return out
 
     def describe(self) -> dict:
         """Return what ran, including the source of each tensor's quantisation."""

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from evalcore.backends.base import BaseBackend, n_elements, per_window_shape
-from evalcore.backends.quant import INTEGER_DTYPES, QuantParams, dequantize, quantize
+from evalcore.backends.quant import INTEGER_DTYPES, QuantParams, quantize
 from evalcore.errors import BackendUnavailableError, ModelError
 
 __all__ = ["TfliteBackend"]
@@ -196,14 +196,6 @@ class TfliteBackend(BaseBackend):
         if x.shape[0] != self._batched_rows:
             self._resize(x.shape[0])
         return self._invoke(self._batched, self._input_index, self._output_indices, x)
-
-    def _finish(self, raw: list[np.ndarray]) -> list[np.ndarray]:
-        out = []
-        for name, arr in zip(self.output_names, raw, strict=False):
-            params = self._quant.get(name)
-            out.append(dequantize(arr, params) if params is not None
-                       else np.asarray(arr, dtype=np.float32))
-        return out
 
     def describe(self) -> dict:
         """Return what ran, including each integer tensor's quantisation."""
