@@ -4,7 +4,7 @@ Mirrors pycocotools 2.0.11 ``COCOeval.computeIoU`` + ``evaluateImg`` (bbox) bit 
 are listed in reference/perf-anchors.md section 1.3. Instead of one Python call per (image,
 category, area range), the whole data set is grouped with counting sorts and matched in a single
 jitted pass. The output is a *match table*: one row per kept detection with a code per (area
-range, IoU threshold), plus the ranking that phase 2 (``kernels.coco_accumulate``) walks.
+range, IoU threshold), rows already in the order phase 2 (``kernels.coco_accumulate``) walks.
 
 Letters: D detections, G ground truths, K categories, I images, A area ranges, T IoU thresholds.
 """
@@ -25,6 +25,8 @@ CODE_IGNORED = 2
 
 # pycocotools caps every IoU threshold at 1 - 1e-10 before matching (``min([t, 1-1e-10])``).
 _IOU_CAP = 1.0 - 1e-10
+# Ranges longer than this are sorted by radix (branch-free), shorter ones by merge sort.
+_RADIX_MIN = 1024
 
 
 @njit(cache=True)
@@ -149,6 +151,53 @@ def _sort_run_desc(order, score, lo, hi, buf_order, buf_score):
 
 
 @njit(cache=True)
+def _radix_sort_desc(order, score_bits, lo, hi, keys, buf_keys, buf_order):
+    """Stable LSD radix sort of ``order[lo:hi]`` by descending score, same order as
+    ``_sort_run_desc``; ``score_bits`` are the float64 bits of the scores at those positions.
+
+    Each score becomes a uint64 key whose ascending order is the descending score order (-0.0
+    folded into 0.0, NaN last); 11-bit digits, a digit constant over the range is skipped.
+    Branch-free, so it beats the merge sort on long ranges (large categories).
+    """
+    sign = np.uint64(0x8000000000000000)
+    exponent = np.uint64(0x7FF0000000000000)
+    mantissa = np.uint64(0x000FFFFFFFFFFFFF)
+    for i in range(lo, hi):
+        bits = score_bits[i]
+        if bits == sign:
+            bits = np.uint64(0)  # -0.0 ties with 0.0
+        if (bits & exponent) == exponent and (bits & mantissa) != 0:
+            keys[i] = np.uint64(0xFFFFFFFFFFFFFFFF)  # NaN: last
+        elif bits & sign:
+            keys[i] = bits
+        else:
+            keys[i] = ~(bits | sign)
+    counts = np.empty(2049, np.int64)
+    mask = np.uint64(0x7FF)
+    src_keys, src_order, dst_keys, dst_order = keys, order, buf_keys, buf_order
+    for shift in range(0, 64, 11):
+        sh = np.uint64(shift)
+        for b in range(2049):
+            counts[b] = 0
+        for i in range(lo, hi):
+            counts[((src_keys[i] >> sh) & mask) + 1] += 1
+        if counts[((src_keys[lo] >> sh) & mask) + 1] == hi - lo:
+            continue
+        counts[0] = lo
+        for b in range(2048):
+            counts[b + 1] += counts[b]
+        for i in range(lo, hi):
+            b = (src_keys[i] >> sh) & mask
+            dst_keys[counts[b]] = src_keys[i]
+            dst_order[counts[b]] = src_order[i]
+            counts[b] += 1
+        src_keys, src_order, dst_keys, dst_order = dst_keys, dst_order, src_keys, src_order
+    if src_order is not order:
+        for i in range(lo, hi):
+            order[i] = src_order[i]
+
+
+@njit(cache=True)
 def _group(image, category, n_images, n_categories):
     """Indices by (category, image), input order inside a group, and each row's group key.
 
@@ -242,10 +291,17 @@ def _order_detections(dt_image, dt_category, dt_score, n_images, n_categories, m
     # kept rows of a category are contiguous and in (image, rank) order: sort each by score
     table = np.arange(n_keep)  # positions in `kept`, accumulate order
     kept_score = score[kept]
+    kept_bits = kept_score.view(np.uint64)
     buf_order = np.empty(n_keep, np.int64)
     buf_score = np.empty(n_keep, np.float64)
+    keys = np.empty(n_keep, np.uint64)
+    buf_keys = np.empty(n_keep, np.uint64)
     for k in range(n_categories):
-        _sort_run_desc(table, kept_score, offsets[k], offsets[k + 1], buf_order, buf_score)
+        lo, hi = offsets[k], offsets[k + 1]
+        if hi - lo > _RADIX_MIN:
+            _radix_sort_desc(table, kept_bits, lo, hi, keys, buf_keys, buf_order)
+        else:
+            _sort_run_desc(table, kept_score, lo, hi, buf_order, buf_score)
     return order, key, score, rank, kept, table, offsets
 
 
@@ -259,31 +315,20 @@ def _capped(t):
 
 
 @njit(cache=True)
-def _fixed_code(codes, row, area, area_ranges):
-    """Code of a detection no GT can match, at t = 0: ignored when its area is out of range.
-
-    The other thresholds get the same code in ``_copy_fixed_codes`` (one sequential pass).
-    """
+def _fill_fixed_codes(codes, has_candidate, det_area, area_ranges):
+    """Codes of the detections no GT can match: at every threshold, FP, or ignored when the
+    detection's area is outside the range. Sequential passes, one plane at a time."""
+    n = has_candidate.size
+    fixed = np.empty(n, np.uint8)
     for a in range(area_ranges.shape[0]):
-        out = area < area_ranges[a, 0] or area > area_ranges[a, 1]
-        codes[a, 0, row] = CODE_IGNORED if out else CODE_FP
-
-
-@njit(cache=True)
-def _fixed_code_one(codes, a, row, area, lo, hi):
-    codes[a, 0, row] = CODE_IGNORED if (area < lo or area > hi) else CODE_FP
-
-
-@njit(cache=True)
-def _copy_fixed_codes(codes, has_candidate):
-    """Copy the t = 0 code of every detection without a candidate GT to the other thresholds."""
-    for a in range(codes.shape[0]):
-        base = codes[a, 0]
-        for t in range(1, codes.shape[1]):
+        lo, hi = area_ranges[a, 0], area_ranges[a, 1]
+        for q in range(n):
+            fixed[q] = CODE_IGNORED if (det_area[q] < lo or det_area[q] > hi) else CODE_FP
+        for t in range(codes.shape[1]):
             line = codes[a, t]
-            for q in range(line.size):
+            for q in range(n):
                 if not has_candidate[q]:
-                    line[q] = base[q]
+                    line[q] = fixed[q]
 
 
 @njit(cache=True)
@@ -324,16 +369,13 @@ def _match_group(codes, rows, dets, gts, dt_area, gt_area, gt_is_crowd, gt_id_is
         for g in range(n_g):
             k = gts[g]
             gt_ig[g] = gt_is_crowd[k] or gt_area[k] < lo or gt_area[k] > hi
-        for d in range(dets.size):
-            if cand_n[d] == 0:
-                _fixed_code_one(codes, a, rows[d], dt_area[dets[d]], lo, hi)
         for t in range(iou_thresholds.size):
             thr = _capped(iou_thresholds[t])
             for g in range(n_g):
                 matched[g] = False
             for d in range(dets.size):
                 if cand_n[d] == 0:
-                    continue  # matches nothing at any threshold; cannot take a GT either
+                    continue  # matches nothing, takes no GT: coded by _fill_fixed_codes
                 best_reg, iou_reg, best_ign, iou_ign = -1, thr, -1, thr
                 for c in range(cand_n[d]):
                     g = cand[d * n_g + c]
@@ -414,10 +456,7 @@ def _coco_evaluate(dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image, 
         while gend < n_gt and g_key[gend] == key[p]:
             gend += 1
         n_g = gend - gpos
-        if n_g == 0:
-            for d in range(p, p + n_d):
-                _fixed_code(codes, row_of[d], dt_area[order[d]], area_ranges)
-        elif n_d > 0:
+        if n_g > 0 and n_d > 0:  # detections without any GT get their codes at the end
             if n_d * n_g > ious.size:
                 ious = np.empty(2 * n_d * n_g, np.float64)
                 cand = np.empty(2 * n_d * n_g, np.int64)
@@ -435,16 +474,17 @@ def _coco_evaluate(dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image, 
                          matched)
         p = pend
         gpos = gend
-    if iou_thresholds.size > 0:
-        _copy_fixed_codes(codes, has_candidate)
     det_index = np.empty(n_keep, np.int64)
     det_rank = np.empty(n_keep, np.int64)
     det_score = np.empty(n_keep, np.float64)
+    det_area = np.empty(n_keep, np.float64)
     for q in range(n_keep):
         pos = kept[table[q]]
         det_index[q] = order[pos]
         det_rank[q] = rank[pos]
         det_score[q] = score[pos]
+        det_area[q] = dt_area[det_index[q]]
+    _fill_fixed_codes(codes, has_candidate, det_area, area_ranges)
     n_pos = _count_positives(gt_category, gt_area, gt_is_crowd, n_categories, area_ranges)
     return det_index, det_rank, det_score, codes, has_candidate, offsets, n_pos
 

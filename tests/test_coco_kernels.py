@@ -10,6 +10,7 @@ from kernels.coco_evaluate import (
     CODE_FP,
     CODE_IGNORED,
     CODE_TP,
+    _radix_sort_desc,
     _sort_run_desc,
     coco_evaluate,
 )
@@ -145,6 +146,23 @@ def test_score_sort_equals_numpy_mergesort():
             order, score = np.arange(n), values.copy()
             _sort_run_desc(order, score, 0, n, np.empty(n, np.int64), np.empty(n))
             assert order.tolist() == np.argsort(-values, kind="mergesort").tolist()
+
+
+def test_radix_sort_equals_numpy_mergesort_on_ranges():
+    """The radix path (categories over 1024 rows) must give the same order on any sub-range."""
+    rng = np.random.default_rng(8)
+    for n in (1, 1025, 5000):
+        for values in (rng.random(n), np.round(rng.normal(size=n), 1), np.full(n, 0.5)):
+            values = values.copy()
+            if n > 4:
+                values[:5] = [np.nan, -0.0, 0.0, np.inf, -np.inf]
+            for lo, hi in ((0, n), (min(3, n), max(n - 2, min(3, n)))):
+                order = np.arange(n)
+                _radix_sort_desc(order, values.view(np.uint64), lo, hi, np.empty(n, np.uint64),
+                                 np.empty(n, np.uint64), np.empty(n, np.int64))
+                want = lo + np.argsort(-values[lo:hi], kind="mergesort")
+                assert order[lo:hi].tolist() == want.tolist()
+                assert order[:lo].tolist() == list(range(lo))
 
 
 def test_out_of_range_index_raises():

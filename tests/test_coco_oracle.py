@@ -153,3 +153,9 @@ def test_more_detections_than_max_dets_per_image():
     """maxDets is applied per (image, category) after a stable score sort, before matching."""
     case = _case(900, n_det=400, n_gt=30, n_images=2, n_categories=2, ties=True)
     assert_same_as_pycocotools(*to_coco(case, 2, 2))
+
+
+def test_large_category_with_ties():
+    """A category with thousands of detections (the radix-sorted path) ranks ties like pycocotools."""
+    case = _case(1000, n_det=3000, n_gt=300, n_images=40, n_categories=2, ties=True)
+    assert_same_as_pycocotools(*to_coco(case, 40, 2))
