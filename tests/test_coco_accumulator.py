@@ -112,3 +112,17 @@ def test_images_without_predictions_drop_out_with_their_gt():
     assert a.stats.tobytes() == b.stats.tobytes()
     assert b.support["annotations"] == a.support["annotations"] + 1
     assert b.support["images"] == a.support["images"] + 1
+
+
+def test_update_from_ei_dicts_equals_arrays():
+    """The EI-shaped entry point (boundingBoxes / raw_detections) feeds the same state."""
+    images = _images(4)
+    by_arrays = _fill(CocoAccumulator(3, 96), images, range(N_IMAGES)).compute()
+    by_dicts = CocoAccumulator(3, 96)
+    for i, (gt, labels, det, det_labels, scores) in enumerate(images):
+        boxes = [{"x": b[0], "y": b[1], "w": b[2], "h": b[3], "label": int(lab)}
+                 for b, lab in zip(gt.tolist(), labels)]
+        dets = [{"box_ymin_xmin_ymax_xmax": d, "label": int(lab), "score": float(s)}
+                for d, lab, s in zip(det.tolist(), det_labels, scores)]
+        by_dicts.update_from_ei(i, boxes, dets)
+    _same(by_dicts.compute(), by_arrays)

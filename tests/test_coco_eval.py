@@ -209,3 +209,19 @@ def test_boolean_iscrowd_and_empty_annotations():
     empty = _gt()
     empty["annotations"] = []
     assert (evaluate_coco(empty, _dt()).stats == -1.0).all()
+
+
+def test_cli_prints_the_summary_json_and_errors(tmp_path, capsys):
+    """``evalcore coco-eval`` wiring: pycocotools' 12 lines, --json, and exit 2 on bad input."""
+    from evalcore.cli import main
+
+    gt_path, dt_path = _write(tmp_path, _gt(), _dt())
+    assert main(["coco-eval", str(gt_path), str(dt_path)]) == 0
+    out = capsys.readouterr().out
+    assert out == evaluate_coco(_gt(), _dt()).format_stats()
+    assert main(["coco-eval", str(gt_path), str(dt_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["stats"]["AP"] == pytest.approx(0.95, abs=1e-3)
+    dt_path.write_text(json.dumps([{"image_id": 5, "category_id": 7, "bbox": [0, 0, 1, 1],
+                                    "score": 0.5}]))
+    assert main(["coco-eval", str(gt_path), str(dt_path)]) == 2
+    assert "image_id 5 is not an image of the ground truth" in capsys.readouterr().err

@@ -374,6 +374,9 @@ class CocoAccumulator:
     Q3): GT and detections are normalised and clipped, converted to floored pixels in transposed
     order, image ids are ``str(index)`` (so ties across images follow string order), and only
     images with at least one detection are evaluated (the others drop out with their GT).
+    GT or detections whose class is outside ``0..num_classes-1`` (a test label the model was not
+    trained on) are counted in ``support`` but never evaluated, as pycocotools only evaluates
+    the listed categories.
 
     State: per image, its normalised GT and detection rows (concatenated on merge). ``compute``
     puts the rows in image-index order first, so the result does not depend on update or shard
@@ -420,6 +423,25 @@ class CocoAccumulator:
         self._images[image_index] = (gt_boxes, gt_classes, det,
                                      np.asarray(det_labels, np.int64).reshape(-1),
                                      np.asarray(det_scores, np.float64).reshape(-1))
+
+    def update_from_ei(self, image_index, bounding_boxes, raw_detections):
+        """``update`` from EI-shaped lists, as ``od_map.per_image_map_details`` takes them.
+
+        Parameters
+        ----------
+        image_index : int
+        bounding_boxes : sequence of mapping
+            GT ``{"x", "y", "w", "h", "label"}``: input pixels, 1-based label.
+        raw_detections : sequence of mapping
+            ``{"box_ymin_xmin_ymax_xmax": [4 floats], "label": int (0-based), "score": float}``.
+        """
+        gt = np.array([[b["x"], b["y"], b["w"], b["h"]] for b in bounding_boxes],
+                      dtype=np.float64).reshape(-1, 4)
+        det = np.array([d["box_ymin_xmin_ymax_xmax"] for d in raw_detections],
+                       dtype=np.float64).reshape(-1, 4)
+        self.update(image_index, gt, np.array([b["label"] for b in bounding_boxes], np.int64),
+                    det, np.array([d["label"] for d in raw_detections], np.int64),
+                    np.array([d["score"] for d in raw_detections], np.float64))
 
     def merge(self, other):
         """Add another accumulator's images (in place); returns self.
