@@ -34,6 +34,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="Akida path for --variant akida (default auto: hardware when present)")
     p.add_argument("--threads", type=int, default=1, help="intra-op threads for the model runtime (default 1)")
     p.add_argument("--batch-size", type=int, default=1024, help="windows per model call (default 1024)")
+    p.add_argument("--no-overlap", action="store_true",
+                   help="run the models on the main thread instead of overlapping them with reading and reporting")
     p.add_argument("--compat", action="append", default=[], metavar="NAME=VALUE",
                    help="choose a reading of an undocumented Studio rule (README, Compatibility notes): "
                    "uncertain=bad|exclude, balanced-accuracy=mean_recall|anomaly_mean, "

@@ -60,6 +60,7 @@ class RunOptions:
     akida_device: str = "auto"
     threads: int = 1
     batch_rows: int = 1024
+    overlap: bool = True
     quiet: bool = True
     compat: dict[str, str] = field(default_factory=lambda: parse_compat(()))
 
@@ -91,6 +92,7 @@ class RunOptions:
             akida_device=args.akida_device,
             threads=args.threads,
             batch_rows=args.batch_size,
+            overlap=not args.no_overlap,
             quiet=args.quiet,
             compat=parse_compat(args.compat),
         )
@@ -222,6 +224,7 @@ def run_bundle(bundle_dir: str | Path, options: RunOptions | None = None) -> Run
         options={
             "category": options.category, "features": options.features, "thresholds": options.thresholds,
             "akidaDevice": options.akida_device, "threads": options.threads, "batchRows": options.batch_rows,
+            "overlap": options.overlap,
             "compat": options.compat,
         },
     )

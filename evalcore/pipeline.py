@@ -129,11 +129,38 @@ class Pipeline:
         ``featurizer`` prepares one record (``prepare(record) -> _Prepared``); the default reads
         the dataset and runs the DSP blocks (``evalcore.features.SampleFeaturizer``), the other
         one serves precomputed feature rows (``evalcore.precomputed.FeatureSource``).
+
+        With ``options.overlap`` (the default) the models of one batch run on a worker thread
+        while this thread prepares the next batch and the caller reduces the previous one:
+        onnxruntime and LiteRT release the GIL while they compute, so a model that costs more
+        than the Python work around it hides that work. One worker runs the batches strictly in
+        order, so results are the same bytes either way.
         """
         if featurizer is None:
             from evalcore.features import SampleFeaturizer
 
             featurizer = SampleFeaturizer(self.project, self.options)
+        if not self.options.overlap:
+            for batch in self._batches(records, featurizer):
+                self._infer(batch)
+                yield from (p.outcome for p in batch)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalcore-model") as pool:
+            running = None  # (future, batch) of the batch whose models are computing
+            for batch in self._batches(records, featurizer):
+                future = pool.submit(self._infer, batch)
+                if running is not None:
+                    running[0].result()
+                    yield from (p.outcome for p in running[1])
+                running = (future, batch)
+            if running is not None:
+                running[0].result()
+                yield from (p.outcome for p in running[1])
+
+    def _batches(self, records, featurizer):
+        """Prepared samples grouped until they hold ``batch_rows`` windows."""
         pending: list[_Prepared] = []
         n_rows = 0
         for record in records:
@@ -141,24 +168,22 @@ class Pipeline:
             pending.append(prepared)
             n_rows += prepared.outcome.n_windows
             if n_rows >= self.options.batch_rows:
-                yield from self._flush(pending)
+                yield pending
                 pending, n_rows = [], 0
         if pending:
-            yield from self._flush(pending)
+            yield pending
 
-    def _flush(self, pending: list[_Prepared]):
-        counts = [p.outcome.n_windows for p in pending]
+    def _infer(self, batch: list[_Prepared]) -> None:
+        """Run every learn block on the batch's windows and attach each sample's part."""
+        counts = [p.outcome.n_windows for p in batch]
         splits = np.cumsum(counts)[:-1]
         for lb in self.project.learn:
-            blocks = [p.features[lb.id] for p in pending]
+            blocks = [p.features[lb.id] for p in batch]
             x = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
             self._check_features(lb, x)
-            decoder = self.decoders[lb.id]
-            decision = decoder.decide(x)
-            for p, part in zip(pending, decision.split(splits)):
+            decision = self.decoders[lb.id].decide(x)
+            for p, part in zip(batch, decision.split(splits)):
                 p.outcome.decisions[lb.id] = part
-        for p in pending:
-            yield p.outcome
 
     def _check_features(self, lb: LearnSpec, x: np.ndarray) -> None:
         if lb.id in self._checked:

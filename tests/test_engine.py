@@ -140,3 +140,10 @@ def test_run_info_sidecar_records_what_ran(motion, tmp_path):
     assert model["engine"] == "onnxruntime" and model["variant"] == "int8"
     assert info["learnBlocks"]["4"]["model"] is None  # K-means: scored from the metadata
     assert info["options"]["compat"]["uncertain"] == "bad"
+
+
+def test_overlapped_models_give_the_same_bytes(motion):
+    """Without it running the models on a worker thread could reorder or mix samples' outputs."""
+    a = dumps(run_bundle(motion, RunOptions(overlap=False, batch_rows=7)).response)
+    b = dumps(run_bundle(motion, RunOptions(overlap=True, batch_rows=7)).response)
+    assert a == b
