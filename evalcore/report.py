@@ -92,8 +92,7 @@ class ReportBuilder:
         test_only = sorted({lbl for r in records for lbl in _record_labels(r)} - seen) if self.regressor is None else []
         self.labels = tuple(classes) + extras + tuple(test_only)
         self.code_of = {name: i for i, name in enumerate(self.labels)}
-        compat = pipeline.options.compat
-        self.compat = compat
+        self.compat = compat = pipeline.options.compat
         accuracy_options = AccuracyOptions(
             uncertain_policy=compat["uncertain"],
             balanced_accuracy=compat["balanced-accuracy"],
@@ -103,7 +102,7 @@ class ReportBuilder:
             None if self.regressor is not None
             else ClassificationAccumulator(classes, extras + tuple(test_only), options=accuracy_options)
         )
-        self.metrics = {lb_id: _block_accumulator(r, pipeline.options.compat) for lb_id, r in self.runners.items()}
+        self.metrics = {lb_id: _block_accumulator(r, compat) for lb_id, r in self.runners.items()}
 
     # -- per sample ----------------------------------------------------------------------------
 
