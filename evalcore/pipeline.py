@@ -9,6 +9,8 @@ reduce (``evalcore.report``) never looks back at a sample.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -147,7 +149,7 @@ class Pipeline:
             return
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalcore-model") as pool:
+        with _quick_gil_handoff(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalcore-model") as pool:
             running = None  # (future, batch) of the batch whose models are computing
             for batch in self._batches(records, featurizer):
                 future = pool.submit(self._infer, batch)
@@ -192,6 +194,23 @@ class Pipeline:
         if backend is not None:
             backend.check_n_features(int(x.shape[1]))
         self._checked.add(lb.id)
+
+
+#: GIL switch interval while models run on the worker thread. Between two runtime calls the
+#: worker needs the GIL back; with Python's default 5 ms interval it waits for the busy main
+#: thread that long each time, which made a 2.5 s model take 3.5 s (benchmarks/bench_run.py).
+_OVERLAP_SWITCH_INTERVAL_S = 0.0002
+
+
+@contextlib.contextmanager
+def _quick_gil_handoff():
+    """Lower ``sys.setswitchinterval`` for the overlapped run, then restore the caller's value."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, _OVERLAP_SWITCH_INTERVAL_S))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 def _threshold_override(thresholds: dict, lb: LearnSpec) -> float | None:

@@ -79,7 +79,8 @@ class ReportBuilder:
         elif self.classifier is None and self.regressor is None and not self.anomaly_blocks:
             raise BundleError("the impulse has no learn block evalcore can evaluate", path=project.root / "impulse.json")
         self.results: list = []
-        self.predictions: list = []
+        self.predictions: list = []  # validated ModelPrediction models, in sample order
+        self._rows: list = []  # prediction rows not validated yet (see _validate_rows)
         self.n_windows = 0
         if self.classifier is not None:
             classes = self.classifier.labels
@@ -135,7 +136,9 @@ class ReportBuilder:
                     row["prediction_correct"] = bool(correct[w])
                 if has_anomaly:
                     row["expected_anomaly_outcome"] = ANOMALY if expected_anomaly[w] else NO_ANOMALY
-            self.predictions.append(row)
+            self._rows.append(row)
+        if len(self._rows) >= _VALIDATE_EVERY_ROWS:
+            self._validate_rows()
 
     def _add_structured(self, outcome) -> None:
         from evalcore import schema
@@ -147,7 +150,9 @@ class ReportBuilder:
                 {"sample_id": outcome.record.id, "sample": outcome.sample, "classifications": [entry]}
             )
         )
-        self.predictions.extend(rows)
+        self._rows.extend(rows)
+        if len(self._rows) >= _VALIDATE_EVERY_ROWS:
+            self._validate_rows()
         if runner.kind == "visual-anomaly":
             row = rows[0]
             expected = row.get("expected_anomaly_outcome")
@@ -246,6 +251,16 @@ class ReportBuilder:
             "result_count": len(result),
         }
 
+    def _validate_rows(self) -> None:
+        """Validate the pending prediction rows in one pydantic-core call.
+
+        Done every ``_VALIDATE_EVERY_ROWS`` rows rather than once at the end, so the work
+        overlaps the model's (``Pipeline.outcomes`` runs models on a worker thread).
+        """
+        if self._rows:
+            self.predictions.extend(_prediction_list_adapter().validate_python(self._rows))
+            self._rows = []
+
     # -- dataset -------------------------------------------------------------------------------
 
     def merge(self, other: "ReportBuilder") -> "ReportBuilder":
@@ -264,7 +279,9 @@ class ReportBuilder:
         if self.detector is not None:
             self.detector.merge(other.detector)
         self.results = sorted(self.results + other.results, key=lambda r: r.sample_id)
-        self.predictions = sorted(self.predictions + other.predictions, key=lambda p: p["sample_id"])
+        self._validate_rows()
+        other._validate_rows()
+        self.predictions = sorted(self.predictions + other.predictions, key=lambda p: p.sample_id)
         self.n_windows += other.n_windows
         return self
 
@@ -290,7 +307,8 @@ class ReportBuilder:
                     learn_block_id=lb_id, learn_block_name=runner.spec.title or runner.spec.name, additional_metrics=metrics
                 )
             )
-        predictions = _prediction_list_adapter().validate_python(self.predictions)
+        self._validate_rows()
+        predictions = self.predictions
         return schema.ClassifyJobResponse(
             success=True,
             result=self.results,
@@ -334,6 +352,7 @@ class ReportBuilder:
 
 
 _PREDICTIONS_ADAPTER = None
+_VALIDATE_EVERY_ROWS = 2048
 
 
 def _prediction_list_adapter():

@@ -147,3 +147,12 @@ def test_overlapped_models_give_the_same_bytes(motion):
     a = dumps(run_bundle(motion, RunOptions(overlap=False, batch_rows=7)).response)
     b = dumps(run_bundle(motion, RunOptions(overlap=True, batch_rows=7)).response)
     assert a == b
+
+
+def test_overlap_restores_the_gil_switch_interval(motion):
+    """Without it a run would leave the caller's process with a changed thread switch interval."""
+    import sys
+
+    before = sys.getswitchinterval()
+    run_bundle(motion, RunOptions(overlap=True))
+    assert sys.getswitchinterval() == before
