@@ -16,6 +16,8 @@ import numpy as np
 from numba import njit
 
 from kernels import _cache  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
+from kernels._checks import check_1d as _check_1d
+from kernels._checks import check_boxes as _check_boxes
 from kernels.coco_evaluate import iou_xywh  # noqa: F401  (public re-export)
 
 _EPS = np.finfo(np.float64).eps
@@ -310,18 +312,3 @@ def besdev_average_precision(det_image, det_class, det_score, det_xyxy, gt_image
     return _besdev_average_precision(det_image, det_class, det_score, det_xyxy, gt_image,
                                      gt_class, gt_xyxy, int(n_classes), iou_thresholds,
                                      recall_thresholds)
-
-
-def _check_1d(arr, dtype, length, name):
-    if not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.ndim != 1:
-        raise TypeError(f"{name} must be a 1-d {np.dtype(dtype).name} array")
-    if length >= 0 and arr.shape[0] != length:
-        raise ValueError(f"{name} has length {arr.shape[0]}, expected {length}")
-
-
-def _check_boxes(arr, name, length=-1):
-    if not isinstance(arr, np.ndarray) or arr.dtype != np.float64 or arr.ndim != 2 \
-            or arr.shape[1] != 4:
-        raise TypeError(f"{name} must be a float64 array of shape (n, 4)")
-    if length >= 0 and arr.shape[0] != length:
-        raise ValueError(f"{name} has {arr.shape[0]} rows, expected {length}")

@@ -17,6 +17,8 @@ import numpy as np
 from numba import njit
 
 from kernels import _cache  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
+from kernels._checks import check_1d as _check_1d
+from kernels._checks import check_boxes as _check_boxes
 
 #: Match-table codes: an unmatched (false positive) detection, a true positive, an ignored one.
 CODE_FP = 0
@@ -596,18 +598,3 @@ def coco_evaluate(dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image, g
                          int(n_images), int(n_categories), iou_thresholds, area_ranges,
                          int(max_det))
     return CocoMatchTable(*out)
-
-
-def _check_1d(arr, dtype, length, name):
-    if not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.ndim != 1:
-        raise TypeError(f"{name} must be a 1-d {np.dtype(dtype).name} array")
-    if length >= 0 and arr.shape[0] != length:
-        raise ValueError(f"{name} has length {arr.shape[0]}, expected {length}")
-
-
-def _check_boxes(arr, name, length=-1):
-    if not isinstance(arr, np.ndarray) or arr.dtype != np.float64 or arr.ndim != 2 \
-            or arr.shape[1] != 4:
-        raise TypeError(f"{name} must be a float64 array of shape (n, 4)")
-    if length >= 0 and arr.shape[0] != length:
-        raise ValueError(f"{name} has {arr.shape[0]} rows, expected {length}")
