@@ -10,6 +10,7 @@ reduce (``evalcore.report``) never looks back at a sample.
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 from dataclasses import dataclass, field
 
@@ -79,8 +80,13 @@ class Pipeline:
         self.options = options
         self.decoders = {}
         self._checked: set[int] = set()
+        n_dsp = _dsp_feature_counts(project)
         for lb in project.learn:
             backend = self._load_backend(lb) if lb.needs_model else None
+            if backend is not None and all(d in n_dsp for d in lb.dsp_ids):
+                # at load time, before any sample is read; otherwise on the first batch
+                backend.check_n_features(sum(n_dsp[d] for d in lb.dsp_ids))
+                self._checked.add(lb.id)
             override = _threshold_override(options.thresholds, lb)
             self.decoders[lb.id] = make_decoder(lb, backend, threshold=override, project=project)
 
@@ -211,6 +217,36 @@ def _quick_gil_handoff():
         yield
     finally:
         sys.setswitchinterval(previous)
+
+
+def _dsp_feature_counts(project: Project) -> dict[int, int]:
+    """Features per window of each DSP block, from the impulse alone (no sample read).
+
+    Known for time-series inputs with a window size and a frequency, and for image inputs;
+    blocks whose count cannot be planned are left out (their learn blocks are checked on the
+    first batch instead).
+    """
+    from evalcore.dsp import get_plan
+    from evalcore.errors import EvalcoreError
+
+    ib = project.input_block
+    out = {}
+    for spec in project.dsp.values():
+        try:
+            if spec.type == "image":
+                channels = 1 if str(spec.params.get("channels", "RGB")).lower() == "grayscale" else 3
+                out[spec.id] = int(ib.image_width) * int(ib.image_height) * channels
+                continue
+            if not ib.window_size_ms or not ib.frequency_hz:
+                continue
+            n_axes = max(len(spec.axes), 1)
+            n_readings = int(math.floor(ib.window_size_ms * ib.frequency_hz / 1000.0 + 0.5))
+            plan = get_plan(spec.type, spec.implementation_version, n_readings * n_axes, n_axes,
+                            ib.frequency_hz, spec.params)
+            out[spec.id] = int(plan.n_features)
+        except (EvalcoreError, TypeError, AttributeError):
+            continue
+    return out
 
 
 def _threshold_override(thresholds: dict, lb: LearnSpec) -> float | None:
