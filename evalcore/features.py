@@ -8,11 +8,13 @@ of its ``dsp`` list (Edge Impulse's concatenation order).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from evalcore.errors import BundleError
 
-__all__ = ["SampleFeaturizer"]
+__all__ = ["SampleFeaturizer", "planned_feature_counts"]
 
 
 class SampleFeaturizer:
@@ -156,3 +158,33 @@ def _axis_columns(axes, sensor_names: list[str], record, dsp_id: int) -> list[in
             path=record.path, sample=record.filename, field="sensors",
         )
     return [position[a] for a in axes]
+
+
+def planned_feature_counts(project) -> dict[int, int]:
+    """Features per window of each DSP block, from the impulse alone (no sample read).
+
+    Known for time-series inputs with a window size and a frequency, and for image inputs;
+    blocks whose count cannot be planned are left out (their learn blocks are checked on the
+    first batch instead).
+    """
+    from evalcore.dsp import get_plan
+    from evalcore.errors import EvalcoreError
+
+    ib = project.input_block
+    out = {}
+    for spec in project.dsp.values():
+        try:
+            if spec.type == "image":
+                channels = 1 if str(spec.params.get("channels", "RGB")).lower() == "grayscale" else 3
+                out[spec.id] = int(ib.image_width) * int(ib.image_height) * channels
+                continue
+            if not ib.window_size_ms or not ib.frequency_hz:
+                continue
+            n_axes = max(len(spec.axes), 1)
+            n_readings = int(math.floor(ib.window_size_ms * ib.frequency_hz / 1000.0 + 0.5))
+            plan = get_plan(spec.type, spec.implementation_version, n_readings * n_axes, n_axes,
+                            ib.frequency_hz, spec.params)
+            out[spec.id] = int(plan.n_features)
+        except (EvalcoreError, TypeError, AttributeError):
+            continue
+    return out

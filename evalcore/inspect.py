@@ -40,7 +40,9 @@ class BundleReport:
         ib = self.input_block
         lines = [f"bundle {self.bundle}", f"  input block: {ib.get('type')} {_describe_input(ib)}"]
         for d in self.dsp_blocks:
-            lines.append(f"  dsp block {d['id']}: {d['type']} v{d['implementationVersion']} axes {','.join(d['axes'])}")
+            n = d.get("featuresPerWindow")
+            feats = f", {n} features per window" if n is not None else ""
+            lines.append(f"  dsp block {d['id']}: {d['type']} v{d['implementationVersion']} axes {','.join(d['axes'])}{feats}")
         for lb in self.learn_blocks:
             models = ", ".join(f"{v}={Path(p).name}" for v, p in lb["models"].items()) or "none (scored from metadata)"
             lines.append(f"  learn block {lb['id']}: {lb['type']} ({lb['kind']}) '{lb['title']}' dsp {lb['dsp']} models: {models}")
@@ -100,6 +102,9 @@ def inspect_bundle(bundle_dir: str | Path, *, category: str = "testing", quiet: 
     if root.is_dir() and not (root / "impulse.json").exists():
         return _inspect_dataset(root, category=category, quiet=quiet)
     project = load_project(bundle_dir)
+    from evalcore.features import planned_feature_counts
+
+    n_features = planned_feature_counts(project)
     index = load_dataset(project.dataset_dir, category=category)
     ib = project.input_block
     labels = Counter(_sample_label(r) for r in index.records)
@@ -127,7 +132,8 @@ def inspect_bundle(bundle_dir: str | Path, *, category: str = "testing", quiet: 
         category=category,
         input_block=ib.model_dump(by_alias=True, exclude_none=True, mode="json"),
         dsp_blocks=[
-            {"id": d.id, "type": d.type, "implementationVersion": d.implementation_version, "axes": list(d.axes)}
+            {"id": d.id, "type": d.type, "implementationVersion": d.implementation_version, "axes": list(d.axes),
+             "featuresPerWindow": n_features.get(d.id)}
             for d in project.dsp.values()
         ],
         learn_blocks=[

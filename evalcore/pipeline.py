@@ -10,7 +10,6 @@ reduce (``evalcore.report``) never looks back at a sample.
 from __future__ import annotations
 
 import contextlib
-import math
 import sys
 from dataclasses import dataclass, field
 
@@ -80,7 +79,9 @@ class Pipeline:
         self.options = options
         self.decoders = {}
         self._checked: set[int] = set()
-        n_dsp = _dsp_feature_counts(project)
+        from evalcore.features import planned_feature_counts
+
+        n_dsp = planned_feature_counts(project)
         for lb in project.learn:
             backend = self._load_backend(lb) if lb.needs_model else None
             if backend is not None and all(d in n_dsp for d in lb.dsp_ids):
@@ -217,36 +218,6 @@ def _quick_gil_handoff():
         yield
     finally:
         sys.setswitchinterval(previous)
-
-
-def _dsp_feature_counts(project: Project) -> dict[int, int]:
-    """Features per window of each DSP block, from the impulse alone (no sample read).
-
-    Known for time-series inputs with a window size and a frequency, and for image inputs;
-    blocks whose count cannot be planned are left out (their learn blocks are checked on the
-    first batch instead).
-    """
-    from evalcore.dsp import get_plan
-    from evalcore.errors import EvalcoreError
-
-    ib = project.input_block
-    out = {}
-    for spec in project.dsp.values():
-        try:
-            if spec.type == "image":
-                channels = 1 if str(spec.params.get("channels", "RGB")).lower() == "grayscale" else 3
-                out[spec.id] = int(ib.image_width) * int(ib.image_height) * channels
-                continue
-            if not ib.window_size_ms or not ib.frequency_hz:
-                continue
-            n_axes = max(len(spec.axes), 1)
-            n_readings = int(math.floor(ib.window_size_ms * ib.frequency_hz / 1000.0 + 0.5))
-            plan = get_plan(spec.type, spec.implementation_version, n_readings * n_axes, n_axes,
-                            ib.frequency_hz, spec.params)
-            out[spec.id] = int(plan.n_features)
-        except (EvalcoreError, TypeError, AttributeError):
-            continue
-    return out
 
 
 def _threshold_override(thresholds: dict, lb: LearnSpec) -> float | None:
