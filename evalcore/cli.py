@@ -46,6 +46,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``evalcore`` argument parser with its subcommands."""
     parser = argparse.ArgumentParser(
         prog="evalcore",
         description="Edge Impulse Model testing, offline: run an impulse on a project's test data and "

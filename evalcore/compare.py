@@ -43,6 +43,7 @@ class Difference:
     b: object = None
 
     def to_text(self) -> str:
+        """One line: the path and both values."""
         if self.kind == "missing":
             return f"{self.path}: only in A ({_short(self.a)})"
         if self.kind == "extra":
@@ -60,9 +61,11 @@ class Comparison:
 
     @property
     def equal(self) -> bool:
+        """True when no difference was found."""
         return not self.differences
 
     def to_text(self, max_diffs: int = 50) -> str:
+        """A summary line and up to ``max_diffs`` differences, for people."""
         if self.equal:
             return f"equal ({self.n_numbers} numbers compared, max |diff| {self.max_abs_diff:.3g})\n"
         lines = [f"{len(self.differences)} difference(s) ({self.n_numbers} numbers compared)"]
@@ -72,6 +75,7 @@ class Comparison:
         return "\n".join(lines) + "\n"
 
     def to_json(self) -> str:
+        """The comparison as one JSON document, for machines."""
         body = {
             "equal": self.equal,
             "numbersCompared": self.n_numbers,

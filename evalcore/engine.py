@@ -73,7 +73,7 @@ class RunOptions:
             raise ConfigError(f"batch size must be >= 1, got {self.batch_rows}")
 
     @classmethod
-    def from_cli(cls, args) -> "RunOptions":
+    def from_cli(cls, args) -> RunOptions:
         """Build options from the parsed ``evalcore run`` arguments."""
         thresholds: dict[str, float] = {}
         for item in args.threshold:
@@ -126,6 +126,7 @@ class RunResult:
         }
 
     def summary_line(self) -> str:
+        """One line for stderr: samples, windows, variant, time, accuracy, engines."""
         acc = self.response.accuracy
         score = "" if acc.accuracy_score is None else f", accuracy {acc.accuracy_score:.4f}"
         engines = ", ".join(f"block {k}: {v}" for k, v in self.engines.items())

@@ -34,9 +34,11 @@ class BundleReport:
     studio_result: str | None = None
 
     def to_json(self) -> str:
+        """The report as indented JSON."""
         return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
 
     def to_text(self) -> str:
+        """The report for people."""
         ib = self.input_block
         lines = [f"bundle {self.bundle}", f"  input block: {ib.get('type')} {_describe_input(ib)}"]
         for d in self.dsp_blocks:

@@ -54,6 +54,7 @@ class SampleOutcome:
 
     @property
     def n_windows(self) -> int:
+        """Number of windows W."""
         return int(self.start_ms.shape[0])
 
 

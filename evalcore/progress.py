@@ -69,7 +69,7 @@ class Progress:
             self.stream.write(f"{self.label}: {self.done}/{self.total} in {elapsed:.2f} s\n")
         self.stream.flush()
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc) -> None:

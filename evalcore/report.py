@@ -225,7 +225,6 @@ class ReportBuilder:
         return out
 
     def _classification(self, outcome, runner):
-        from evalcore import schema
 
         values = outcome.decisions[runner.spec.id].values
         if runner.kind == "classification":
@@ -263,7 +262,7 @@ class ReportBuilder:
 
     # -- dataset -------------------------------------------------------------------------------
 
-    def merge(self, other: "ReportBuilder") -> "ReportBuilder":
+    def merge(self, other: ReportBuilder) -> ReportBuilder:
         """Fold another shard of the same run into this one; returns self.
 
         Accumulators merge by their declared rule; per-sample entries are put back in sample-id

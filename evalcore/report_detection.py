@@ -241,7 +241,8 @@ class DetectionReducer:
 
     # -- dataset ---------------------------------------------------------------------------------
 
-    def merge(self, other: "DetectionReducer") -> "DetectionReducer":
+    def merge(self, other: DetectionReducer) -> DetectionReducer:
+        """Fold another shard's counts and accumulators into this one; returns self."""
         self.good += other.good
         self.bad += other.bad
         if self.fomo is not None:

@@ -88,14 +88,15 @@ def iou_xyxy_plus1(pred_xyxy, gt_xyxy):
 
 @njit(cache=True)
 def _less_nan_last(a, b):
-    """numpy's float sort order: ``a`` strictly before ``b``, NaN after everything."""
+    """Numpy's float sort order: ``a`` strictly before ``b``, NaN after everything."""
     return a < b or (np.isnan(b) and not np.isnan(a))
 
 
 @njit(cache=True)
 def _sort_desc_stable(idx, lo, hi, score, buf):
     """Sort ``idx[lo:hi]`` by descending ``score[idx]``, ties in input order (pandas' stable
-    descending sort), NaN last; insertion sort of 16-runs, then bottom-up merges via ``buf``."""
+    descending sort), NaN last; insertion sort of 16-runs, then bottom-up merges via ``buf``.
+    """
     for run in range(lo, hi, _SMALL_RUN):
         end = min(run + _SMALL_RUN, hi)
         for i in range(run + 1, end):

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import math
 
-from kernels import _cache  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
-
 import numpy as np
 from numba import njit
+
+from kernels import _cache  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
 
 __all__ = ["fuse_heatmap_cells", "match_nearest_centroids"]
 

@@ -319,7 +319,8 @@ def _capped(t):
 @njit(cache=True)
 def _fill_fixed_codes(codes, has_candidate, det_area, area_ranges):
     """Codes of the detections no GT can match: at every threshold, FP, or ignored when the
-    detection's area is outside the range. Sequential passes, one plane at a time."""
+    detection's area is outside the range. Sequential passes, one plane at a time.
+    """
     n = has_candidate.size
     fixed = np.empty(n, np.uint8)
     for a in range(area_ranges.shape[0]):

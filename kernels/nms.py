@@ -12,10 +12,10 @@ Letters: D boxes.
 
 from __future__ import annotations
 
-from kernels import _cache  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
-
 import numpy as np
 from numba import njit
+
+from kernels import _cache  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
 
 __all__ = ["non_max_suppression"]
 

@@ -173,8 +173,7 @@ def test_real_onnx_models_batch_only_when_safe(real_dir, relative, n_features):
 
 def test_quantised_real_model_runs_as_qdq_and_agrees(accel, tmp_path):
     """Without it a QDQ model with float I/O would be wrongly quantised a second time."""
-    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     path, rows = accel
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -72,7 +72,7 @@ def _load_input(case: dict) -> np.ndarray:
         return npz["raw_data"].astype(case["input_call_dtype"])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _run(case_id: str) -> tuple[dict, np.ndarray]:
     """Our output and the expected features for one case (cached for the summary test)."""
     case = next(c for c in CASES if c["id"] == case_id)

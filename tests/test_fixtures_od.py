@@ -8,7 +8,6 @@ licences, size, and a rebuild that reproduces the committed files.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys

@@ -81,3 +81,16 @@ def test_help_does_not_load_heavy_modules():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == "", f"--help imported: {out.stdout.strip()}"
+
+
+def test_ruff_is_clean():
+    """Without it style drift (unused imports, missing numpydoc docstrings) would pile up unseen."""
+    import shutil
+
+    import pytest
+
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (it is in the dev extra)")
+    out = subprocess.run([ruff, "check", "evalcore", "kernels", "tests"], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stdout[-3000:]

@@ -262,7 +262,8 @@ class BaseBackend:
 
     def _finish(self, raw: list[np.ndarray]) -> list[np.ndarray]:
         """Turn raw outputs into float32: dequantise each integer output with its own parameters
-        (``self._quant``, tensor name -> QuantParams, set by engines with integer I/O)."""
+        (``self._quant``, tensor name -> QuantParams, set by engines with integer I/O).
+        """
         from evalcore.backends.quant import dequantize
 
         quant = getattr(self, "_quant", {})

@@ -23,7 +23,6 @@ Reading rules:
 from __future__ import annotations
 
 import itertools
-
 import json
 import math
 from typing import NamedTuple

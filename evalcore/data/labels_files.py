@@ -215,7 +215,8 @@ _ENTRY_LIST: TypeAdapter | None = None
 
 def _entries(raws: list, prefixes: list[str], path: Path) -> list[InfoEntry]:
     """Validate all entries in one pydantic call (fast for 10^4+ entries); on failure the first
-    bad entry is validated alone so that the error names it precisely."""
+    bad entry is validated alone so that the error names it precisely.
+    """
     global _ENTRY_LIST
     if _ENTRY_LIST is None:
         _ENTRY_LIST = TypeAdapter(list[_Entry])

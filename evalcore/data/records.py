@@ -70,7 +70,8 @@ class LabelInfo:
     @classmethod
     def single(cls, label: str) -> LabelInfo:
         """A single-label sample (instances are shared per label: they are immutable and a
-        frozen dataclass costs several microseconds to build, which adds up over 10^4+ samples)."""
+        frozen dataclass costs several microseconds to build, which adds up over 10^4+ samples).
+        """
         found = _SINGLE_CACHE.get(label)
         if found is None:
             found = _SINGLE_CACHE[label] = cls(kind="label", label=label)

@@ -12,7 +12,8 @@ mapping into the typed keyword arguments of :func:`evalcore.dsp.generate_feature
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from evalcore.errors import ConfigError
 

@@ -54,7 +54,7 @@ class BlockDecision:
     values: np.ndarray | None = None
     outputs: list | None = None
 
-    def split(self, boundaries) -> list["BlockDecision"]:
+    def split(self, boundaries) -> list[BlockDecision]:
         """Split by window boundaries (``np.split`` indices) into per-sample decisions."""
         if self.outputs is not None:
             parts = [np.split(o, boundaries) for o in self.outputs]

@@ -25,8 +25,8 @@ Letters: D detections, K classes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -68,7 +68,7 @@ class Detections:
     scores: np.ndarray
 
     @classmethod
-    def empty(cls) -> "Detections":
+    def empty(cls) -> Detections:
         """No detections."""
         return cls(np.zeros((0, 4)), np.zeros(0, dtype=np.int32), np.zeros(0))
 

@@ -22,9 +22,9 @@ Compatibility notes
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Callable, Mapping
 
 from evalcore.metrics.classifier_scores import ClassifierMetrics
 from evalcore.metrics.regression import RegressionMetrics

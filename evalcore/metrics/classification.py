@@ -41,8 +41,9 @@ Studio's aggregation code is closed; these are the documented readings, each an 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -195,7 +196,7 @@ class ClassificationAccumulator:
                 out=self.anomaly_counts,
             )
 
-    def merge(self, other: "ClassificationAccumulator") -> "ClassificationAccumulator":
+    def merge(self, other: ClassificationAccumulator) -> ClassificationAccumulator:
         """Add ``other``'s counts into this accumulator (same labels required); returns self."""
         if other.labels != self.labels or other.n_classes != self.n_classes:
             raise ConfigError(

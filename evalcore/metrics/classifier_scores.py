@@ -286,7 +286,7 @@ class ClassifierMetricsAccumulator:
         self._labels.append(y_true[keep])
         self._probs.append(probs[keep])
 
-    def merge(self, other: "ClassifierMetricsAccumulator") -> "ClassifierMetricsAccumulator":
+    def merge(self, other: ClassifierMetricsAccumulator) -> ClassifierMetricsAccumulator:
         """Append ``other``'s windows (same K required); returns self."""
         if other.n_classes != self.n_classes:
             raise ConfigError(f"cannot merge {other.n_classes}-class metrics into {self.n_classes}-class")

@@ -51,7 +51,7 @@ def non_background_prf(confusion):
 
 
 def classification_report_from_counts(label_pair_counts):
-    """sklearn ``classification_report(output_dict=True, zero_division=0)`` from pair counts.
+    """Sklearn ``classification_report(output_dict=True, zero_division=0)`` from pair counts.
 
     Parameters
     ----------
@@ -108,7 +108,8 @@ def classification_report_from_counts(label_pair_counts):
 def _f1_from_pr(precision, recall):
     """``2·P·R / (P + R)``, 0 where P + R = 0: scikit-learn 1.3's operation order (EI's 2024
     pin; the golden data). scikit-learn >= 1.4 computes ``2·TP / (n_true + n_pred)``, which
-    can differ in the last bit."""
+    can differ in the last bit.
+    """
     denominator = precision + recall
     denominator = np.where(denominator == 0.0, 1.0, denominator)
     return 2.0 * precision * recall / denominator
@@ -175,7 +176,7 @@ class FomoAccumulator:
         self.label_pair_counts += counts.astype(np.int64, copy=False)
         self.n_samples += 1
 
-    def merge(self, other: "FomoAccumulator") -> "FomoAccumulator":
+    def merge(self, other: FomoAccumulator) -> FomoAccumulator:
         """Add another accumulator's state into this one (in place) and return self."""
         if other.n_classes != self.n_classes:
             raise ConfigError(f"cannot merge fomo accumulators with {other.n_classes} and {self.n_classes} classes")

@@ -100,7 +100,7 @@ class RegressionAccumulator:
         self._predicted.append(predicted)
         self._expected.append(expected)
 
-    def merge(self, other: "RegressionAccumulator") -> "RegressionAccumulator":
+    def merge(self, other: RegressionAccumulator) -> RegressionAccumulator:
         """Append ``other``'s windows (same threshold rule required); returns self."""
         if (other.threshold, other.inclusive) != (self.threshold, self.inclusive):
             raise ConfigError(
