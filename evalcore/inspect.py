@@ -28,6 +28,7 @@ class BundleReport:
     n_samples: int
     samples_per_label: dict[str, int]
     n_windows: int
+    samples_per_category: dict[str, int] = field(default_factory=dict)
     windows_per_sample: dict[str, int] = field(default_factory=dict)
     data_kinds: dict[str, int] = field(default_factory=dict)
     skipped_files: list[str] = field(default_factory=list)
@@ -40,7 +41,7 @@ class BundleReport:
     def to_text(self) -> str:
         """The report for people."""
         ib = self.input_block
-        lines = [f"bundle {self.bundle}", f"  input block: {ib.get('type')} {_describe_input(ib)}"]
+        lines = [f"bundle {self.bundle}", f"  input block: {ib.get("type")} {_describe_input(ib)}"]
         for d in self.dsp_blocks:
             n = d.get("featuresPerWindow")
             feats = f", {n} features per window" if n is not None else ""
@@ -51,6 +52,8 @@ class BundleReport:
         if self.learn_blocks:
             lines.append(f"  available variants: {', '.join(self.available_variants) or 'none'}")
         lines.append(f"  {self.category}: {self.n_samples} samples, {self.n_windows} windows")
+        if self.samples_per_category:
+            lines.append("  all categories: " + ", ".join(f"{k} {v}" for k, v in self.samples_per_category.items()))
         for label, n in self.samples_per_label.items():
             lines.append(f"    {label}: {n} samples")
         if self.data_kinds:
@@ -108,6 +111,7 @@ def inspect_bundle(bundle_dir: str | Path, *, category: str = "testing", quiet: 
 
     n_features = planned_feature_counts(project)
     index = load_dataset(project.dataset_dir, category=category)
+    per_category = _per_category(project.dataset_dir)
     ib = project.input_block
     labels = Counter(_sample_label(r) for r in index.records)
     kinds: Counter = Counter()
@@ -146,6 +150,7 @@ def inspect_bundle(bundle_dir: str | Path, *, category: str = "testing", quiet: 
         available_variants=project.available_variants,
         n_samples=len(index.records),
         samples_per_label=dict(sorted(labels.items())),
+        samples_per_category=per_category,
         n_windows=sum(windows.values()),
         windows_per_sample=windows,
         data_kinds=dict(kinds),
@@ -161,6 +166,7 @@ def _inspect_dataset(root: Path, *, category: str, quiet: bool) -> BundleReport:
 
     dataset_dir = root / "dataset" if (root / "dataset").is_dir() else root
     index = load_dataset(dataset_dir, category=category)
+    per_category = _per_category(dataset_dir)
     labels = Counter(_sample_label(r) for r in index.records)
     kinds: Counter = Counter()
     with Progress(len(index.records), "inspecting", enabled=not quiet) as progress:
@@ -170,6 +176,14 @@ def _inspect_dataset(root: Path, *, category: str, quiet: bool) -> BundleReport:
     return BundleReport(
         bundle=str(root), category=category, input_block={"type": "(no impulse: dataset export only)"},
         dsp_blocks=[], learn_blocks=[], available_variants=[], n_samples=len(index.records),
-        samples_per_label=dict(sorted(labels.items())), n_windows=0, data_kinds=dict(kinds),
+        samples_per_label=dict(sorted(labels.items())), samples_per_category=per_category, n_windows=0,
+        data_kinds=dict(kinds),
         skipped_files=list(index.skipped),
     )
+
+
+def _per_category(dataset_dir: Path) -> dict[str, int]:
+    """Samples per category in the whole export (the index is cheap: no sample is read)."""
+    from evalcore.data import load_dataset
+
+    return dict(sorted(Counter(r.category for r in load_dataset(dataset_dir, category=None).records).items()))
