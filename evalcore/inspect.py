@@ -41,7 +41,7 @@ class BundleReport:
     def to_text(self) -> str:
         """The report for people."""
         ib = self.input_block
-        lines = [f"bundle {self.bundle}", f"  input block: {ib.get("type")} {_describe_input(ib)}"]
+        lines = [f"bundle {self.bundle}", f"  input block: {ib.get('type')} {_describe_input(ib)}".rstrip()]
         for d in self.dsp_blocks:
             n = d.get("featuresPerWindow")
             feats = f", {n} features per window" if n is not None else ""
