@@ -265,10 +265,16 @@ def run_info_path(out: str | Path) -> Path:
     return out.with_name(stem + ".run.json")
 
 
-def check_output_path(out: str | Path) -> None:
-    """Fail before a long run when ``--out`` cannot be written (missing or read-only folder)."""
+def check_output_path(out: str | Path, *, page_size: int | None = None, out_dir=None) -> None:
+    """Fail before a long run when the outputs cannot be written (bad options, missing or
+    read-only folder)."""
     import os
 
+    if page_size is not None:
+        if page_size < 1:
+            raise ConfigError(f"--page-size must be >= 1, got {page_size}")
+        if out_dir is None:
+            raise ConfigError("--page-size needs --out-dir")
     folder = Path(out).resolve().parent
     if not folder.is_dir():
         raise ConfigError(f"output folder does not exist: {folder}")
