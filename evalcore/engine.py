@@ -267,7 +267,8 @@ def run_info_path(out: str | Path) -> Path:
 
 def check_output_path(out: str | Path, *, page_size: int | None = None, out_dir=None) -> None:
     """Fail before a long run when the outputs cannot be written (bad options, missing or
-    read-only folder)."""
+    read-only folder).
+    """
     import os
 
     if page_size is not None:
