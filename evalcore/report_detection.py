@@ -7,10 +7,9 @@ dataset numbers come from mergeable accumulators (``FomoAccumulator``, ``CocoAcc
 
 Compatibility notes (Studio's rules here are not public; ei-semantics.md Q3-Q5)
 -------------------------------------------------------------------------------
-- Ground-truth boxes are in the original image's pixels; they are mapped to the model input the
-  way the input block resizes the image: ``squash`` scales each axis, ``fit-short`` scales by
-  the larger factor and crops the centre, ``fit-long`` scales by the smaller factor and pads
-  the centre, ``crop`` cuts at the anchor without scaling. Boxes are clipped to the input.
+- Ground-truth boxes are in the original image's pixels; they move to the model input with the
+  same geometry that moves the pixels (``evalcore.dsp.image.resize_transform``: squash,
+  fit-short centre crop, fit-long letterbox, crop at the anchor). Boxes are clipped to the input.
 - ``result`` of a detection classification is empty (Studio's per-window dict has no meaning
   for boxes) and ``resultCount`` is the number of predicted boxes ("for structured outputs
   this can be greater than the length of result", api-schema.md).
@@ -47,20 +46,11 @@ def gt_boxes_in_input(boxes, src_w: int, src_h: int, dst_w: int, dst_h: int, mod
     list of (x, y, w, h, label)
         Boxes clipped to the input; boxes that fall entirely outside are dropped.
     """
+    from evalcore.dsp.image import resize_transform
+
     if src_w <= 0 or src_h <= 0:
         return []
-    if mode == "squash":
-        sx, sy, ox, oy = dst_w / src_w, dst_h / src_h, 0.0, 0.0
-    elif mode in ("fit-short", "fit-long"):
-        s = max(dst_w / src_w, dst_h / src_h) if mode == "fit-short" else min(dst_w / src_w, dst_h / src_h)
-        sx = sy = s
-        ox, oy = (dst_w - src_w * s) / 2.0, (dst_h - src_h * s) / 2.0
-    else:  # crop: no scaling, cut at the anchor
-        sx = sy = 1.0
-        vertical, _, horizontal = crop_anchor.partition("-")
-        fx = {"left": 0.0, "center": 0.5, "right": 1.0}.get(horizontal, 0.5)
-        fy = {"top": 0.0, "middle": 0.5, "bottom": 1.0}.get(vertical, 0.5)
-        ox, oy = (dst_w - src_w) * fx, (dst_h - src_h) * fy
+    sx, sy, ox, oy = resize_transform(src_w, src_h, dst_w, dst_h, mode, crop_anchor)
     out = []
     for b in boxes:
         x0 = min(max(b.x * sx + ox, 0.0), dst_w)

@@ -208,17 +208,50 @@ def resize_image(rgb: np.ndarray, width: int, height: int, resize_mode: str = "s
         return np.asarray(image.crop(_crop_box(src_w, src_h, width, height)).resize((width, height), resample))
     canvas = np.zeros((height, width, 3), dtype=np.uint8)
     if resize_mode == "fit-long":
-        scale = min(width / src_w, height / src_h)
-        new_w, new_h = max(1, round(src_w * scale)), max(1, round(src_h * scale))
-        left, top = (width - new_w) // 2, (height - new_h) // 2
+        new_w, new_h, left, top = _fit_long_layout(src_w, src_h, width, height)
         canvas[top:top + new_h, left:left + new_w] = np.asarray(image.resize((new_w, new_h), resample))
         return canvas
-    vertical, horizontal = crop_anchor.split("-")
-    src_top = _anchor_offset(max(0, src_h - height), vertical)
-    src_left = _anchor_offset(max(0, src_w - width), horizontal)
-    dst_top = _anchor_offset(max(0, height - src_h), vertical)
-    dst_left = _anchor_offset(max(0, width - src_w), horizontal)
+    src_left, src_top, dst_left, dst_top = _crop_layout(src_w, src_h, width, height, crop_anchor)
     n_rows, n_cols = min(height, src_h), min(width, src_w)
     source = rgb[src_top:src_top + n_rows, src_left:src_left + n_cols]
     canvas[dst_top:dst_top + n_rows, dst_left:dst_left + n_cols] = source
     return canvas
+
+
+def _fit_long_layout(src_w: int, src_h: int, width: int, height: int) -> tuple[int, int, int, int]:
+    """``fit-long``: resized size and the letterbox offsets, ``(new_w, new_h, left, top)``."""
+    scale = min(width / src_w, height / src_h)
+    new_w, new_h = max(1, round(src_w * scale)), max(1, round(src_h * scale))
+    return new_w, new_h, (width - new_w) // 2, (height - new_h) // 2
+
+
+def _crop_layout(src_w: int, src_h: int, width: int, height: int, crop_anchor: str) -> tuple[int, int, int, int]:
+    """``crop``: where the cut starts in the source and lands in the output, ``(src_left, src_top,
+    dst_left, dst_top)``.
+    """
+    vertical, horizontal = crop_anchor.split("-")
+    return (_anchor_offset(max(0, src_w - width), horizontal), _anchor_offset(max(0, src_h - height), vertical),
+            _anchor_offset(max(0, width - src_w), horizontal), _anchor_offset(max(0, height - src_h), vertical))
+
+
+def resize_transform(src_w: int, src_h: int, width: int, height: int, resize_mode: str = "squash",
+                     crop_anchor: str = "middle-center") -> tuple[float, float, float, float]:
+    """Map source pixel coordinates to output coordinates as :func:`resize_image` moves pixels.
+
+    Returns
+    -------
+    (sx, sy, ox, oy) : tuple of float
+        ``x_out = x * sx + ox`` and ``y_out = y * sy + oy`` (e.g. to move bounding boxes with the
+        image; the same crop boxes, roundings and offsets as the pixels).
+    """
+    if resize_mode == "squash":
+        return width / src_w, height / src_h, 0.0, 0.0
+    if resize_mode == "fit-short":
+        left, top, right, bottom = _crop_box(src_w, src_h, width, height)
+        sx, sy = width / (right - left), height / (bottom - top)
+        return sx, sy, -left * sx, -top * sy
+    if resize_mode == "fit-long":
+        new_w, new_h, left, top = _fit_long_layout(src_w, src_h, width, height)
+        return new_w / src_w, new_h / src_h, float(left), float(top)
+    src_left, src_top, dst_left, dst_top = _crop_layout(src_w, src_h, width, height, crop_anchor)
+    return 1.0, 1.0, float(dst_left - src_left), float(dst_top - src_top)
