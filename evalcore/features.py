@@ -55,19 +55,13 @@ class SampleFeaturizer:
 
     # -- time series -----------------------------------------------------------------------------
 
-    def _series(self, record, data):
-        from evalcore.dsp import compute_features
-        from evalcore.windowing import extract_windows, plan_windows, window_labels
+    def plan(self, record, data):
+        """The windows of a time-series sample under the input block (``evalcore.windowing``)."""
+        from evalcore.windowing import plan_windows
 
         block = self.project.input_block
-        if self.input_type not in ("time-series", None):
-            raise BundleError(
-                f"the impulse's input block is {self.input_type!r} but the sample is a time series",
-                path=record.path, sample=record.filename, field="impulse.inputBlocks[0].type",
-            )
-        n_values = int(data.values.shape[0])
-        plan = plan_windows(
-            n_values,
+        return plan_windows(
+            int(data.values.shape[0]),
             data.interval_ms,
             window_size_ms=float(block.window_size_ms),
             window_increase_ms=float(block.window_increase_ms or block.window_size_ms),
@@ -78,6 +72,17 @@ class SampleFeaturizer:
             resample=self.options.compat["resample"],
             sample=record.filename,
         )
+
+    def _series(self, record, data):
+        from evalcore.dsp import compute_features
+        from evalcore.windowing import extract_windows, window_labels
+
+        if self.input_type not in ("time-series", None):
+            raise BundleError(
+                f"the impulse's input block is {self.input_type!r} but the sample is a time series",
+                path=record.path, sample=record.filename, field="impulse.inputBlocks[0].type",
+            )
+        plan = self.plan(record, data)
         expected = window_labels(plan, record.label, labeling_method=self.labeling_method,
                                  anywhere_labels=self.anywhere_labels)
         sensor_names = [s.name for s in data.sensors]

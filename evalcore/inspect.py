@@ -100,15 +100,15 @@ def inspect_bundle(bundle_dir: str | Path, *, category: str = "testing", quiet: 
     """
     from evalcore.bundle import load_project
     from evalcore.data import load_dataset, load_sample_data
+    from evalcore.engine import RunOptions
+    from evalcore.features import SampleFeaturizer, planned_feature_counts
     from evalcore.progress import Progress
-    from evalcore.windowing import plan_windows
 
     root = Path(bundle_dir)
     if root.is_dir() and not (root / "impulse.json").exists():
         return _inspect_dataset(root, category=category, quiet=quiet)
     project = load_project(bundle_dir)
-    from evalcore.features import planned_feature_counts
-
+    featurizer = SampleFeaturizer(project, RunOptions())
     n_features = planned_feature_counts(project)
     index = load_dataset(project.dataset_dir, category=category)
     per_category = _per_category(project.dataset_dir)
@@ -123,15 +123,7 @@ def inspect_bundle(bundle_dir: str | Path, *, category: str = "testing", quiet: 
             if data.kind == "image":
                 windows[record.filename] = 1
             else:
-                plan = plan_windows(
-                    int(data.values.shape[0]), data.interval_ms,
-                    window_size_ms=float(ib.window_size_ms),
-                    window_increase_ms=float(ib.window_increase_ms or ib.window_size_ms),
-                    frequency_hz=ib.frequency_hz,
-                    classification_window_increase_ms=ib.classification_window_increase_ms,
-                    pad_zeros=bool(ib.pad_zeros), sample=record.filename,
-                )
-                windows[record.filename] = plan.n_windows
+                windows[record.filename] = featurizer.plan(record, data).n_windows
             progress.update(1)
     return BundleReport(
         bundle=str(project.root),
