@@ -241,11 +241,7 @@ def write_outputs(result: RunResult, *, out: str | Path, page_size: int | None =
     from evalcore.jsonio import write_json_atomic
     from evalcore.report import paginate
 
-    if page_size is not None:
-        if page_size < 1:
-            raise ConfigError(f"--page-size must be >= 1, got {page_size}")
-        if out_dir is None:
-            raise ConfigError("--page-size needs --out-dir")
+    _check_page_options(page_size, out_dir)
     try:
         write_json_atomic(Path(out), result.response)
         write_json_atomic(run_info_path(out), result.run_info())
@@ -256,6 +252,14 @@ def write_outputs(result: RunResult, *, out: str | Path, page_size: int | None =
                 write_json_atomic(folder / f"page-{k}.json", page)
     except OSError as err:
         raise ConfigError(f"cannot write output: {err.strerror} ({err.filename})") from err
+
+
+def _check_page_options(page_size: int | None, out_dir) -> None:
+    if page_size is not None:
+        if page_size < 1:
+            raise ConfigError(f"--page-size must be >= 1, got {page_size}")
+        if out_dir is None:
+            raise ConfigError("--page-size needs --out-dir")
 
 
 def run_info_path(out: str | Path) -> Path:
@@ -271,11 +275,7 @@ def check_output_path(out: str | Path, *, page_size: int | None = None, out_dir=
     """
     import os
 
-    if page_size is not None:
-        if page_size < 1:
-            raise ConfigError(f"--page-size must be >= 1, got {page_size}")
-        if out_dir is None:
-            raise ConfigError("--page-size needs --out-dir")
+    _check_page_options(page_size, out_dir)
     folder = Path(out).resolve().parent
     if not folder.is_dir():
         raise ConfigError(f"output folder does not exist: {folder}")

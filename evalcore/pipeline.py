@@ -105,9 +105,6 @@ class Pipeline:
         opts = {}
         if variant == "akida":
             opts["akida_device"] = self.options.akida_device
-        quant = _metadata_quantization(lb)
-        if quant is not None and variant == "int8":
-            opts["quantization"] = quant
         return load_backend(path, variant=variant, threads=self.options.threads, **opts)
 
     def engines(self) -> dict[int, str]:
@@ -227,13 +224,4 @@ def _threshold_override(thresholds: dict, lb: LearnSpec) -> float | None:
         if key in thresholds:
             return thresholds[key]
     return None
-
-
-def _metadata_quantization(lb: LearnSpec):
-    """Input/output quantisation from the Keras metadata's ``modelIODetails`` when the file lacks it."""
-    meta = lb.metadata
-    if meta is None:
-        return None
-    fn = getattr(meta, "quantization_for_variant", None)
-    return fn("int8") if callable(fn) else None
 
