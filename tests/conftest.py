@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,3 +38,15 @@ def real_dir() -> Path:
 def fixtures_dir() -> Path:
     """The repository's own ``fixtures/`` folder."""
     return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def models(fixtures_dir) -> Path:
+    """``fixtures/models``: the tiny backend test models (``build_backend_models.py``)."""
+    return fixtures_dir / "models"
+
+
+@pytest.fixture(scope="session")
+def motion_rows(models) -> np.ndarray:
+    """Held-out feature rows of the ``motion_fc`` test models."""
+    return np.load(models / "motion_fc.features.npy", allow_pickle=False)

@@ -25,16 +25,6 @@ akida = pytest.importorskip("akida")
 FLOAT_SLACK = 1e-4
 
 
-@pytest.fixture(scope="module")
-def models(fixtures_dir):
-    return fixtures_dir / "models"
-
-
-@pytest.fixture(scope="module")
-def motion_rows(models):
-    return np.load(models / "motion_fc.features.npy", allow_pickle=False)
-
-
 def load(path, **opts):
     """Load an .fbz without the child-process file check (0.5 s each; tested on its own)."""
     opts.setdefault("akida_check_file", False)

@@ -13,16 +13,6 @@ from evalcore.backends.quant import QuantParams, dequantize, quantize
 from evalcore.errors import BackendUnavailableError, ConfigError, ModelError
 
 
-@pytest.fixture(scope="module")
-def models(fixtures_dir):
-    return fixtures_dir / "models"
-
-
-@pytest.fixture(scope="module")
-def motion_rows(models):
-    return np.load(models / "motion_fc.features.npy", allow_pickle=False)
-
-
 def first_difference(a: np.ndarray, b: np.ndarray) -> str:
     """Describe the first index where two arrays differ (for assertion messages)."""
     if a.shape != b.shape:

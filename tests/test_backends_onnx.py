@@ -28,16 +28,6 @@ ACCEL_INT8_PROB_TOLERANCE = 0.15
 
 
 @pytest.fixture(scope="module")
-def models(fixtures_dir):
-    return fixtures_dir / "models"
-
-
-@pytest.fixture(scope="module")
-def motion_rows(models):
-    return np.load(models / "motion_fc.features.npy", allow_pickle=False)
-
-
-@pytest.fixture(scope="module")
 def accel(real_dir):
     folder = real_dir / SDK_MODELS
     rows = np.load(folder / "accelerometer-representative.npy", allow_pickle=False)
