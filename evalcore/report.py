@@ -104,6 +104,7 @@ class ReportBuilder:
             else ClassificationAccumulator(classes, extras + tuple(test_only), options=accuracy_options)
         )
         self.metrics = {lb_id: _block_accumulator(r, compat) for lb_id, r in self.runners.items()}
+        self.threshold_entries = {lb_id: _threshold_entry(r) for lb_id, r in self.runners.items()}
 
     # -- per sample ----------------------------------------------------------------------------
 
@@ -162,14 +163,14 @@ class ReportBuilder:
 
     def _decide(self, outcome):
         """Predicted label per window, correctness, expected anomaly outcome; updates accuracy."""
+        if self.regressor is not None:
+            return self._decide_regression(outcome)
         n = outcome.n_windows
         expected = outcome.expected
         class_set = set(self.classifier.labels) if self.classifier is not None else set()
         expected_anomaly = np.array(
             [e is not None and (e == ANOMALY or (bool(class_set) and e not in class_set)) for e in expected], dtype=bool
         )
-        if self.regressor is not None:
-            return self._decide_regression(outcome)
         anomaly = [(outcome.decisions[r.spec.id].values, r.threshold) for r in self.anomaly_blocks]
         if self.classifier is not None:
             from evalcore.learn.classification import decode_classification
@@ -181,11 +182,9 @@ class ReportBuilder:
                 anomaly_inclusive=self.compat["anomaly-threshold"] == ">=",
             )
             codes = decoded.predicted
-            for lb_id, acc in self.metrics.items():
-                if acc is not None and lb_id == self.classifier.spec.id:
-                    y_true = self._expected_codes(expected, only_classes=True)
-                    keep = y_true >= 0  # EI drops test labels the model was not trained on
-                    acc.update(y_true[keep], scores[keep])
+            y_true = self._expected_codes(expected, only_classes=True)
+            keep = y_true >= 0  # EI drops test labels the model was not trained on
+            self.metrics[self.classifier.spec.id].update(y_true[keep], scores[keep])
         else:
             flagged = np.zeros(n, dtype=bool)
             inclusive = self.compat["anomaly-threshold"] == ">="
@@ -225,7 +224,6 @@ class ReportBuilder:
         return out
 
     def _classification(self, outcome, runner):
-
         values = outcome.decisions[runner.spec.id].values
         if runner.kind == "classification":
             names = runner.labels
@@ -244,7 +242,7 @@ class ReportBuilder:
             "result": result,
             "minimum_confidence_rating": runner.threshold,
             "expected_labels": expected_labels,
-            "thresholds": [_threshold_entry(runner)],
+            "thresholds": [self.threshold_entries[runner.spec.id]],
             "interval_ms": interval,
             "frequency_hz": 1000.0 / interval if interval > 0 else 0.0,
             "result_count": len(result),

@@ -71,7 +71,10 @@ class DetectionReducer:
     """Per-sample decoding and dataset accumulation for one detection or visual-AD learn block."""
 
     def __init__(self, runner, project, records):
+        from evalcore.report import _threshold_entry
+
         self.runner = runner
+        self.threshold_entry = _threshold_entry(runner)
         # COCO image ids are positions in the test set (EI: str(index)), whatever the shard.
         self.positions = {r.id: i for i, r in enumerate(records)}
         self.kind = runner.kind
@@ -122,15 +125,13 @@ class DetectionReducer:
         return [{"x": x, "y": y, "w": w, "h": h, "label": index.get(name, -1)} for x, y, w, h, name in boxes]
 
     def _base(self, outcome, result_count: int) -> dict:
-        from evalcore.report import _threshold_entry
-
         runner = self.runner
         return {
             "learn_block": runner.spec.block,
             "result": [],
             "minimum_confidence_rating": runner.threshold,
             "expected_labels": [{"start_index": 0, "end_index": 0, "label": outcome.expected[0] or ""}],
-            "thresholds": [_threshold_entry(runner)],
+            "thresholds": [self.threshold_entry],
             "interval_ms": 0.0,
             "frequency_hz": 0.0,
             "result_count": result_count,
