@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evalcore.errors import BundleError
+from evalcore.errors import BundleError, ConfigError
 
 __all__ = [
     "MODEL_FILE_NAMES",
@@ -161,9 +161,7 @@ def _load_dsp(root: Path, block) -> DspSpec:
     values = config.parameter_values()
     try:
         params = dsp_pkg.params_from_dsp_config(block.type, block.implementation_version, values)
-    except BundleError:
-        raise
-    except Exception as err:  # ConfigError from the DSP package: add the file
+    except ConfigError as err:  # the DSP package names block and field; add the file
         raise BundleError(str(err), path=path, field="config") from err
     normalize = getattr(config.dsp, "normalize_data", None) if config.dsp is not None else None
     return DspSpec(
