@@ -20,6 +20,19 @@ EXIT_BAD_INPUT = 2
 _VARIANTS = ("float32", "int8", "akida")
 
 
+def _workers_arg(text: str) -> int | None:
+    """``--workers``: a positive count, or ``auto`` (None)."""
+    if text == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or auto, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or auto, got {text!r}")
+    return value
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("bundle", help="bundle folder (impulse.json, dsp/, learn/, dataset/)")
     p.add_argument("--variant", choices=_VARIANTS, default=None,
@@ -34,6 +47,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="Akida path for --variant akida (default auto: hardware when present)")
     p.add_argument("--threads", type=int, default=1, help="intra-op threads for the model runtime (default 1)")
     p.add_argument("--batch-size", type=int, default=1024, help="windows per model call (default 1024)")
+    p.add_argument("--workers", type=_workers_arg, default=None, metavar="N|auto",
+                   help="processes reading and featurizing samples (default auto: one per CPU when the "
+                   "dataset has 64 samples or more, else 1; 1 = no worker processes)")
     p.add_argument("--no-overlap", action="store_true",
                    help="run the models on the main thread instead of overlapping them with reading and reporting")
     p.add_argument("--compat", action="append", default=[], metavar="NAME=VALUE",

@@ -8,6 +8,7 @@ are released as soon as their outcomes are reduced and reported.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ class RunOptions:
     threads: int = 1
     batch_rows: int = 1024
     overlap: bool = True
+    workers: int | None = None
     quiet: bool = True
     compat: dict[str, str] = field(default_factory=lambda: parse_compat(()))
 
@@ -71,6 +73,8 @@ class RunOptions:
             raise ConfigError(f"threads must be >= 1, got {self.threads}")
         if self.batch_rows < 1:
             raise ConfigError(f"batch size must be >= 1, got {self.batch_rows}")
+        if self.workers is not None and self.workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {self.workers}")
 
     @classmethod
     def from_cli(cls, args) -> RunOptions:
@@ -93,6 +97,7 @@ class RunOptions:
             threads=args.threads,
             batch_rows=args.batch_size,
             overlap=not args.no_overlap,
+            workers=args.workers,
             quiet=args.quiet,
             compat=parse_compat(args.compat),
         )
@@ -161,6 +166,7 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
     """
     from evalcore.bundle import load_project
     from evalcore.data import load_dataset
+    from evalcore.parallel import PreparePool, resolve_workers
     from evalcore.pipeline import Pipeline
     from evalcore.progress import Progress
     from evalcore.report import ReportBuilder
@@ -180,12 +186,18 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
     if not all_records:
         raise BundleError(f"the dataset has no {options.category} samples", path=project.dataset_dir)
     records = all_records if shard is None else all_records[shard[0] :: shard[1]]
-    pipeline = Pipeline(project, options)
-    builder = ReportBuilder(project, pipeline, all_records)
-    with Progress(len(records), "evaluating", enabled=not options.quiet) as progress:
-        for outcome in pipeline.outcomes(records, featurizer):
-            builder.add(outcome)
-            progress.update(1)
+    n_workers = 1 if featurizer is not None else resolve_workers(options.workers, len(records))
+    with contextlib.ExitStack() as stack:
+        if n_workers > 1:
+            # started before any model runtime is loaded, so that workers can be forked cheaply
+            featurizer = stack.enter_context(PreparePool(project, options, n_workers))
+        pipeline = Pipeline(project, options)
+        pipeline.n_workers = n_workers
+        builder = ReportBuilder(project, pipeline, all_records)
+        with Progress(len(records), "evaluating", enabled=not options.quiet) as progress:
+            for outcome in pipeline.outcomes(records, featurizer):
+                builder.add(outcome)
+                progress.update(1)
     return builder, pipeline
 
 
@@ -225,7 +237,7 @@ def run_bundle(bundle_dir: str | Path, options: RunOptions | None = None) -> Run
         options={
             "category": options.category, "features": options.features, "thresholds": options.thresholds,
             "akidaDevice": options.akida_device, "threads": options.threads, "batchRows": options.batch_rows,
-            "overlap": options.overlap,
+            "overlap": options.overlap, "workers": pipeline.n_workers,
             "compat": options.compat,
         },
     )

@@ -6,6 +6,8 @@ The CLI maps ``EvalcoreError`` to exit code 2 (bad input); any other exception i
 
 from __future__ import annotations
 
+import functools
+
 __all__ = [
     "EvalcoreError",
     "ConfigError",
@@ -44,6 +46,11 @@ class BundleError(EvalcoreError, ValueError):
         self.sample = sample
         self.field = field
         super().__init__(self._render())
+
+    def __reduce__(self):
+        # keeps path/sample/field when the error crosses a process boundary (``--workers``)
+        rebuild = functools.partial(type(self), self.message, path=self.path, sample=self.sample, field=self.field)
+        return rebuild, ()
 
     def _render(self) -> str:
         where = []

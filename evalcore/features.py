@@ -53,6 +53,12 @@ class SampleFeaturizer:
         features = self._learn_rows(windows_by_dsp, outcome.n_windows)
         return _Prepared(outcome=outcome, features=features)
 
+    def prepare_all(self, records):
+        """Yield ``prepare(record)`` for each record, in order (``evalcore.parallel.PreparePool``
+        offers the same call with worker processes).
+        """
+        return map(self.prepare, records)
+
     # -- time series -----------------------------------------------------------------------------
 
     def plan(self, record, data):

@@ -80,6 +80,7 @@ class Pipeline:
         self.options = options
         self.decoders = {}
         self._checked: set[int] = set()
+        self.n_workers = 1  # processes that prepared the samples (set by evalcore.engine.evaluate)
         from evalcore.features import planned_feature_counts
 
         n_dsp = planned_feature_counts(project)
@@ -133,9 +134,11 @@ class Pipeline:
     def outcomes(self, records, featurizer=None):
         """Yield a ``SampleOutcome`` per record, in order, running models in batches.
 
-        ``featurizer`` prepares one record (``prepare(record) -> _Prepared``); the default reads
-        the dataset and runs the DSP blocks (``evalcore.features.SampleFeaturizer``), the other
-        one serves precomputed feature rows (``evalcore.precomputed.FeatureSource``).
+        ``featurizer`` prepares records (``prepare(record) -> _Prepared``, and optionally
+        ``prepare_all(records)`` yielding them in order); the default reads the dataset and runs
+        the DSP blocks (``evalcore.features.SampleFeaturizer``), ``evalcore.parallel.PreparePool``
+        does the same in worker processes, ``evalcore.precomputed.FeatureSource`` serves
+        precomputed feature rows.
 
         With ``options.overlap`` (the default) the models of one batch run on a worker thread
         while this thread prepares the next batch and the caller reduces the previous one:
@@ -170,8 +173,8 @@ class Pipeline:
         """Prepared samples grouped until they hold ``batch_rows`` windows."""
         pending: list[_Prepared] = []
         n_rows = 0
-        for record in records:
-            prepared = featurizer.prepare(record)
+        prepare_all = getattr(featurizer, "prepare_all", None)
+        for prepared in prepare_all(records) if prepare_all else map(featurizer.prepare, records):
             pending.append(prepared)
             n_rows += prepared.outcome.n_windows
             if n_rows >= self.options.batch_rows:

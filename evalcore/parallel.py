@@ -1,0 +1,140 @@
+"""The map's process pool (``--workers``): samples are read, windowed and featurized in workers.
+
+Reading an Edge Impulse export (CBOR/JSON decoding, number conversion) and the DSP blocks are
+pure per-sample work that holds the GIL, so on a machine with several cores they run in worker
+processes while the parent runs the models (on its model thread), reduces and reports. Results
+come back in record order, so a run with workers writes the same bytes as one without.
+
+The pool keeps at most a few chunks of samples in flight: workers never run far ahead of the
+models, and memory stays flat however large the dataset is. Workers are forked on Linux when
+the parent has no other Python thread yet (``evaluate`` starts the pool before it loads any
+model runtime), else spawned; a spawned worker loads the bundle itself. Nothing but evalcore's
+own objects crosses the process boundary.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import sys
+import threading
+
+__all__ = ["PreparePool", "resolve_workers", "available_cpus", "AUTO_MIN_SAMPLES"]
+
+#: Below this many samples ``--workers auto`` stays in one process: starting workers would cost
+#: more than it saves.
+AUTO_MIN_SAMPLES = 64
+
+#: ``--workers auto`` uses at most this many processes (the parent's model thread and reduce
+#: need a core too, and a bundle's files come from one disk).
+AUTO_MAX_WORKERS = 8
+
+#: Chunks of samples each worker may have queued or in progress.
+_CHUNKS_PER_WORKER = 2
+
+# The featurizer of a worker process (set by the initializer, or inherited through fork).
+_FEATURIZER = None
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the platform has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_workers(requested: int | None, n_records: int) -> int:
+    """Worker processes for a run: ``requested``, or with None ("auto") one per CPU for a
+    dataset of at least ``AUTO_MIN_SAMPLES`` samples; 1 means no pool at all.
+    """
+    if requested is not None:
+        return max(1, min(requested, n_records))
+    if n_records < AUTO_MIN_SAMPLES:
+        return 1
+    return max(1, min(available_cpus(), AUTO_MAX_WORKERS, n_records))
+
+
+def _start_method() -> str:
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
+def _init_worker(root, options) -> None:
+    """Spawned worker: load the bundle and build the featurizer once."""
+    global _FEATURIZER
+    from evalcore.bundle import load_project
+    from evalcore.features import SampleFeaturizer
+
+    _FEATURIZER = SampleFeaturizer(load_project(root), options)
+
+
+def _prepare_chunk(records: list) -> list:
+    prepare = _FEATURIZER.prepare
+    return [prepare(record) for record in records]
+
+
+class PreparePool:
+    """Worker processes that turn records into the pipeline's prepared samples.
+
+    Use as a context manager; ``prepare_all(records)`` yields one prepared sample per record,
+    in order (the interface of ``evalcore.features.SampleFeaturizer.prepare_all``). An error in
+    a worker (a bad file, with its path, sample and field) is raised in the parent as it is.
+
+    Parameters
+    ----------
+    project : evalcore.bundle.Project
+    options : evalcore.engine.RunOptions
+    n_workers : int
+        Processes to start (>= 2 to be useful).
+    chunk_size : int, optional
+        Samples a task carries; by default sized so that each worker gets several tasks.
+    """
+
+    def __init__(self, project, options, n_workers: int, *, chunk_size: int | None = None):
+        self.project = project
+        self.options = options
+        self.n_workers = n_workers
+        self.chunk_size = chunk_size
+        self.start_method = None
+        self._pool = None
+
+    def __enter__(self) -> PreparePool:
+        global _FEATURIZER
+        import multiprocessing
+
+        from evalcore.features import SampleFeaturizer
+
+        self.start_method = _start_method()
+        context = multiprocessing.get_context(self.start_method)
+        if self.start_method == "fork":
+            # the children inherit the featurizer: nothing is loaded twice
+            _FEATURIZER = SampleFeaturizer(self.project, self.options)
+            try:
+                self._pool = context.Pool(self.n_workers)
+            finally:
+                _FEATURIZER = None
+        else:
+            self._pool = context.Pool(self.n_workers, _init_worker, (self.project.root, self.options))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+
+    def prepare_all(self, records):
+        """Yield the prepared sample of each record, in order."""
+        records = list(records)
+        size = self.chunk_size or max(1, min(16, len(records) // (self.n_workers * 8)))
+        chunks = (records[i : i + size] for i in range(0, len(records), size))
+        max_in_flight = self.n_workers * _CHUNKS_PER_WORKER
+        in_flight = collections.deque()
+        for chunk in chunks:
+            in_flight.append(self._pool.apply_async(_prepare_chunk, (chunk,)))
+            if len(in_flight) >= max_in_flight:
+                yield from in_flight.popleft().get()
+        while in_flight:
+            yield from in_flight.popleft().get()

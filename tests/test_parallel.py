@@ -1,0 +1,103 @@
+"""`--workers`: samples prepared in worker processes give the same bytes and the same errors."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+
+import pytest
+
+from evalcore import parallel
+from evalcore.cli import main
+from evalcore.engine import RunOptions, run_bundle
+from evalcore.errors import BundleError, ConfigError
+from evalcore.jsonio import dumps
+
+
+def _bundle(fixtures_dir, name):
+    bundle = fixtures_dir / name
+    if not (bundle / "impulse.json").is_file():
+        pytest.skip(f"{name} fixture not built")
+    return bundle
+
+
+@pytest.mark.parametrize("name", ["motion", "regression", "kws", "image"])
+def test_workers_write_the_same_bytes(fixtures_dir, name):
+    """Without it a pool could reorder samples or lose a window, and only large runs would show it."""
+    bundle = _bundle(fixtures_dir, name)
+    one = run_bundle(bundle, RunOptions(workers=1))
+    # a small dataset gives one-sample tasks: many of them, finishing out of order
+    pooled = run_bundle(bundle, RunOptions(workers=3))
+    assert pooled.options["workers"] == 3 and one.options["workers"] == 1
+    assert dumps(pooled.response) == dumps(one.response)
+
+
+def test_spawned_workers_load_the_bundle_themselves(fixtures_dir, monkeypatch):
+    """Without it macOS and Windows users (no fork) could get a pool that cannot start."""
+    bundle = _bundle(fixtures_dir, "motion")
+    monkeypatch.setattr(parallel, "_start_method", lambda: "spawn")
+    from evalcore.bundle import load_project
+    from evalcore.data import load_dataset
+    from evalcore.features import SampleFeaturizer
+
+    project = load_project(bundle)
+    options = RunOptions(variant="float32")
+    records = list(load_dataset(project.dataset_dir).records)
+    direct = list(SampleFeaturizer(project, options).prepare_all(records))
+    with parallel.PreparePool(project, options, 2, chunk_size=5) as pool:
+        assert pool.start_method == "spawn"
+        pooled = list(pool.prepare_all(records))
+    assert [p.outcome.record.id for p in pooled] == [p.outcome.record.id for p in direct]
+    for a, b in zip(pooled, direct):
+        assert a.features.keys() == b.features.keys()
+        for key in a.features:
+            assert a.features[key].tobytes() == b.features[key].tobytes()
+
+
+def test_a_bad_file_in_a_worker_is_reported_like_in_process(fixtures_dir, tmp_path, capsys):
+    """Without it an error raised in a worker would lose its file/sample/field or exit 1."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(_bundle(fixtures_dir, "motion"), bundle)
+    labels = json.loads((bundle / "dataset" / "info.labels").read_text())
+    testing = [f for f in labels["files"] if f["category"] == "testing"]
+    broken = bundle / "dataset" / testing[-1]["path"]
+    broken.write_bytes(broken.read_bytes()[:100])
+    out = tmp_path / "out" / "result.json"
+    out.parent.mkdir()
+    assert main(["run", str(bundle), "--out", str(out), "--workers", "2", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "invalid cbor: file is truncated" in err, err
+    assert str(broken) in err and f"sample {testing[-1]['name']}" in err, err
+    assert list(out.parent.iterdir()) == []
+
+
+def test_bundle_error_keeps_its_parts_through_pickle():
+    """Without it an error from a worker process would arrive without its path/sample/field."""
+    err = BundleError("values must be finite", path="/d/a.cbor", sample="a", field="payload.values[3][1]")
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is BundleError and str(back) == str(err)
+    assert (back.message, back.path, back.sample, back.field) == (err.message, err.path, err.sample, err.field)
+
+
+def test_auto_workers_follow_dataset_size_and_cpus(monkeypatch):
+    """Without it a 10-sample run could pay for starting processes, or auto could oversubscribe."""
+    monkeypatch.setattr(parallel, "available_cpus", lambda: 4)
+    assert parallel.resolve_workers(None, parallel.AUTO_MIN_SAMPLES - 1) == 1
+    assert parallel.resolve_workers(None, 10_000) == 4
+    monkeypatch.setattr(parallel, "available_cpus", lambda: 64)
+    assert parallel.resolve_workers(None, 10_000) == parallel.AUTO_MAX_WORKERS
+    assert parallel.resolve_workers(3, 10_000) == 3
+    assert parallel.resolve_workers(8, 2) == 2  # never more workers than samples
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_bad_workers_value_exits_2(fixtures_dir, tmp_path, value, capsys):
+    """Without it `--workers 0` could hang or start no worker at all."""
+    bundle = _bundle(fixtures_dir, "motion")
+    with pytest.raises(SystemExit) as exc:
+        main(["run", str(bundle), "--out", str(tmp_path / "r.json"), "--workers", value])
+    assert exc.value.code == 2
+    assert "--workers" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="workers must be >= 1"):
+        RunOptions(workers=0)
