@@ -31,7 +31,10 @@ from json.encoder import encode_basestring as _encode_str
 from pathlib import Path
 from typing import Any
 
-__all__ = ["dumps", "write_json_atomic", "format_number"]
+__all__ = [
+    "dumps", "write_json_atomic", "format_number", "fragment", "encode_string", "format_floats",
+    "format_ints", "object_rows",
+]
 
 _MAX_SAFE_INT = 2**53 - 1
 _MAX_ARRAY_INDEX = 2**32 - 2
@@ -359,6 +362,113 @@ def dumps(obj: Any) -> bytes:
         writer = _Writer(_encode_str_js)
         writer.write(obj)
         return "".join(writer.parts).encode("utf-8")
+
+
+# -- fragments: JSON text of parts of a document, joined by the caller ------------------------------
+#
+# The report writes its per-sample parts as text while a run goes on (evalcore.report) and joins
+# them at the end; these helpers give the bytes `dumps` would give for the same values. They
+# return ``str`` and leave lone surrogates as they are: the caller's final ``.encode("utf-8")``
+# fails on them, and the caller then takes the `dumps` path.
+
+_FRAGMENT_PLANS: dict[tuple, tuple] = {}
+_MAX_FRAGMENT_PLANS = 4096
+
+
+def fragment(obj: Any) -> str:
+    """The JSON text `dumps` writes for ``obj``, as ``str`` (see the note above on surrogates).
+
+    Dict-shape plans are cached across calls, so many small objects of the same shapes (one
+    ``Sample`` per sample) are cheaper than with `dumps`.
+    """
+    if _is_model(obj):
+        obj = obj.model_dump(by_alias=True, exclude_none=True)
+    if len(_FRAGMENT_PLANS) > _MAX_FRAGMENT_PLANS:
+        _FRAGMENT_PLANS.clear()
+    writer = _Writer(_encode_str)
+    writer.plans = _FRAGMENT_PLANS
+    writer.write(obj)
+    return "".join(writer.parts)
+
+
+def encode_string(text: str) -> str:
+    """A JSON string literal as `dumps` writes it (lone surrogates left for the caller)."""
+    if type(text) is not str:
+        raise TypeError(f"expected a str, got {type(text).__name__}")
+    return _encode_str(text)
+
+
+def format_floats(values: Any) -> list[str]:
+    """JavaScript text of each number of a float array, as `format_number` gives it.
+
+    Parameters
+    ----------
+    values : array_like of float, any shape
+        Converted to float64 (exact for float16 / float32).
+
+    Returns
+    -------
+    list of str
+        One text per value, in C order of the flattened array.
+    """
+    import numpy as np
+
+    flat = np.ascontiguousarray(values, dtype=np.float64).ravel()
+    with np.errstate(invalid="ignore"):
+        magnitude = np.abs(flat)
+        # An integral |x| < 2**53 is written as the integer (-0 as 0); repr already is
+        # JavaScript's text for a non-integral |x| in [1e-4, 1e16) (see _format_float).
+        integral = (np.floor(flat) == flat) & (magnitude <= _MAX_SAFE_INT)
+        plain = (magnitude >= 1e-4) & (magnitude < 1e16) & ~integral
+    if integral.all():
+        return list(map(str, flat.astype(np.int64).tolist()))
+    items = flat.tolist()
+    texts = list(map(_float_repr, items))
+    if not plain.all():
+        for i in np.flatnonzero(~plain).tolist():
+            texts[i] = _format_float(items[i])
+    return texts
+
+
+def format_ints(values: Any) -> list[str]:
+    """JavaScript text of each integer of an int array (flattened, C order); see `format_number`."""
+    import numpy as np
+
+    items = np.asarray(values).ravel().tolist()
+    if items and (max(items) > _MAX_SAFE_INT or min(items) < -_MAX_SAFE_INT):
+        return [_format_int(int(v)) for v in items]
+    return list(map(str, items))
+
+
+def object_rows(keys: tuple[str, ...], columns: list[list[str]]) -> list[str]:
+    """JSON objects with the same keys from columns of ready value texts.
+
+    Parameters
+    ----------
+    keys : tuple of str
+        The keys in insertion order (duplicates not allowed); written in JavaScript's order
+        (array-index keys first), as `dumps` writes a dict.
+    columns : list of list of str
+        ``columns[j][i]`` is the JSON text of ``keys[j]`` in row ``i``.
+
+    Returns
+    -------
+    list of str
+        ``{"k0":v0,...}`` per row.
+    """
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"duplicate keys: {keys!r}")
+    plan = _FRAGMENT_PLANS.get(keys)
+    if plan is None:
+        plan = _FRAGMENT_PLANS[keys] = _make_plan(keys, _encode_str)
+    prefixes, order = plan
+    if order is not None:
+        columns = [columns[i] for i in order]
+    template = "".join(prefix.replace("%", "%%") + "%s" for prefix in prefixes) + "}"
+    if len(columns) == 1:
+        head = prefixes[0]
+        return [head + value + "}" for value in columns[0]]
+    return [template % values for values in zip(*columns)]
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
