@@ -418,8 +418,9 @@ def format_floats(values: Any) -> list[str]:
         magnitude = np.abs(flat)
         # An integral |x| < 2**53 is written as the integer (-0 as 0); repr already is
         # JavaScript's text for a non-integral |x| in [1e-4, 1e16) (see _format_float).
-        integral = (np.floor(flat) == flat) & (magnitude <= _MAX_SAFE_INT)
-        plain = (magnitude >= 1e-4) & (magnitude < 1e16) & ~integral
+        whole = np.floor(flat) == flat
+        integral = whole & (magnitude <= _MAX_SAFE_INT)
+        plain = (magnitude >= 1e-4) & (magnitude < 1e16) & ~whole
     if integral.all():
         return list(map(str, flat.astype(np.int64).tolist()))
     items = flat.tolist()

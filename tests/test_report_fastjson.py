@@ -1,0 +1,249 @@
+"""``ReportBuilder.build_json`` / ``pages_json``: the bytes of ``jsonio.dumps`` of the validated response.
+
+The per-sample parts of the response are written as JSON text column-wise while a run goes on
+(evalcore/report.py, "the text path"), without pydantic; these tests hold that text to the bytes
+of the validated ``ClassifyJobResponse`` (and pages) for every fixture bundle and variant, for a
+3-shard merge, for samples that take the validated path, and for the JSON helpers it uses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evalcore import schema
+from evalcore.bundle import load_project
+from evalcore.engine import RunOptions, evaluate
+from evalcore.jsonio import dumps, format_floats, format_ints, format_number, object_rows
+from evalcore.report import ReportBuilder, paginate
+from tests.test_engine import ALL_BUNDLES
+
+VARIANTS = ["float32", "int8"]
+PAGE_SIZES = [1, 3]
+
+
+def _first_difference(a: bytes, b: bytes) -> str:
+    i = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return f"first difference at byte {i} of {len(a)} / {len(b)}: {a[i - 40 : i + 40]!r} != {b[i - 40 : i + 40]!r}"
+
+
+def _assert_same(fast: bytes, slow: bytes) -> None:
+    assert fast == slow, _first_difference(fast, slow)
+
+
+_RUNS: dict = {}
+
+
+def _run(fixtures_dir, name: str, variant: str, shard=None) -> ReportBuilder:
+    """The reduce state of a bundle's run (cached per module: the tests only read it)."""
+    key = (name, variant, shard)
+    if key not in _RUNS:
+        bundle = fixtures_dir / name
+        if not (bundle / "impulse.json").is_file():
+            pytest.skip(f"{name} not built")
+        dangling = [p for p in bundle.glob("learn/*/*") if p.is_symlink() and not p.exists()]
+        if dangling:
+            pytest.skip(f"{name}: {dangling[0]} links to ../shared/real, which is absent")
+        if variant not in load_project(bundle).available_variants:
+            pytest.skip(f"{name} has no {variant} model")
+        _RUNS[key] = evaluate(bundle, RunOptions(variant=variant), shard=shard)[0]
+    return _RUNS[key]
+
+
+def test_every_fixture_bundle_is_listed(fixtures_dir):
+    """Without it a new fixture bundle would not be held to the validated bytes here."""
+    built = sorted(p.name for p in fixtures_dir.iterdir() if (p / "impulse.json").is_file())
+    assert [n for n in built if n not in ALL_BUNDLES] == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", ALL_BUNDLES)
+def test_fast_bytes_equal_the_validated_response(fixtures_dir, name, variant):
+    """Without it the text path could drift from the schema's own serialisation (a key order, an
+    omitted optional key, a number format) and write bytes Studio would not."""
+    builder = _run(fixtures_dir, name, variant)
+    _assert_same(builder.build_json(), dumps(builder.build()))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", ALL_BUNDLES)
+def test_fast_bytes_pass_strict_validation(fixtures_dir, name, variant):
+    """Without it text the pydantic models never saw could hold a value the 1.96.3 schema rejects."""
+    fast = _run(fixtures_dir, name, variant).build_json()
+    model = schema.ClassifyJobResponse.model_validate_json(fast)  # writing mode: strict enums, required keys
+    _assert_same(dumps(model), fast)
+    _assert_same(dumps(schema.load_classify_job_response(fast)), fast)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", ALL_BUNDLES)
+def test_three_shard_merge_gives_the_same_bytes(fixtures_dir, name, variant):
+    """Without it a sharded run could order or join the per-sample texts differently from one run."""
+    whole = _run(fixtures_dir, name, variant).build_json()
+    parts = [evaluate(fixtures_dir / name, RunOptions(variant=variant), shard=(i, 3))[0] for i in range(3)]
+    merged = parts[2].merge(parts[0]).merge(parts[1])
+    _assert_same(merged.build_json(), whole)
+    _assert_same(dumps(merged.build()), whole)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", ALL_BUNDLES)
+def test_pages_equal_the_validated_pages(fixtures_dir, name, variant):
+    """Without it ``--page-size`` output could differ from ``paginate`` of the validated response."""
+    builder = _run(fixtures_dir, name, variant)
+    response = builder.build()
+    for page_size in PAGE_SIZES:
+        fast = list(builder.pages_json(page_size))
+        slow = [dumps(page) for page in paginate(response, page_size)]
+        assert len(fast) == len(slow)
+        for k, (a, b) in enumerate(zip(fast, slow)):
+            assert a == b, f"page {k} of size {page_size}: {_first_difference(a, b)}"
+            schema.ClassifyJobResponsePage.model_validate_json(a)
+
+
+# -- samples off the common path ------------------------------------------------------------------
+
+
+def _replay(fixtures_dir, name: str, change, *, decoders=None) -> ReportBuilder:
+    """A builder fed the outcomes of a float32 run of ``name``, each passed through ``change``."""
+    from evalcore.data import load_dataset
+    from evalcore.pipeline import Pipeline
+
+    bundle = fixtures_dir / name
+    if not (bundle / "impulse.json").is_file():
+        pytest.skip(f"{name} not built")
+    project = load_project(bundle)
+    records = list(load_dataset(project.dataset_dir, category="testing").records)
+    pipeline = Pipeline(project, RunOptions(variant="float32"))
+    if decoders is not None:
+        pipeline = SimpleNamespace(decoders=decoders(pipeline.decoders), options=pipeline.options, _real=pipeline)
+    builder = ReportBuilder(project, pipeline, records)
+    source = getattr(pipeline, "_real", pipeline)
+    for outcome in source.outcomes(records, None):
+        builder.add(change(outcome))
+    return builder
+
+
+def test_unlabelled_windows_give_the_validated_bytes(fixtures_dir):
+    """Without it rows of windows without a label (no ``label`` / ``predictionCorrect`` keys) mixed
+    with labelled ones could be written with the wrong template."""
+    def unlabel_some(outcome):
+        expected = [None if w % 3 == 1 else e for w, e in enumerate(outcome.expected)]
+        return dataclasses.replace(outcome, expected=expected)
+
+    builder = _replay(fixtures_dir, "motion", unlabel_some)
+    fast = builder.build_json()
+    assert b'"label":""' in fast  # expectedLabels of an unlabelled window
+    _assert_same(fast, dumps(builder.build()))
+    _assert_same(b"".join(builder.pages_json(4)), b"".join(dumps(p) for p in paginate(builder.build(), 4)))
+
+
+def test_lone_surrogate_label_falls_back_to_dumps(fixtures_dir):
+    """Without it a label holding a lone surrogate (valid in a JSON export) would crash the UTF-8
+    encoding of the joined text instead of being escaped as ``JSON.stringify`` does."""
+    def odd_label(outcome):
+        expected = ["idle\ud800" if e == "idle" else e for e in outcome.expected]
+        return dataclasses.replace(outcome, expected=expected)
+
+    builder = _replay(fixtures_dir, "motion", odd_label)
+    fast = builder.build_json()
+    assert b'"idle\\ud800"' in fast
+    _assert_same(fast, dumps(builder.build()))
+    pages = [dumps(p) for p in paginate(builder.build(), 3)]
+    assert list(builder.pages_json(3)) == pages
+
+
+def test_anomaly_only_impulse_gives_the_validated_bytes(fixtures_dir):
+    """Without it an impulse with only an anomaly block (``anomaly`` / ``no anomaly`` predictions,
+    ``{"anomaly": score}`` results) would have no check: no fixture bundle is one."""
+    def only_anomaly(decoders):
+        return {k: r for k, r in decoders.items() if r.kind.startswith("anomaly")}
+
+    builder = _replay(fixtures_dir, "motion", lambda o: o, decoders=only_anomaly)
+    fast = builder.build_json()
+    assert b'"prediction":"no anomaly"' in fast or b'"prediction":"anomaly"' in fast
+    _assert_same(fast, dumps(builder.build()))
+
+
+def test_validated_path_samples_mix_with_text_path_samples(fixtures_dir, monkeypatch):
+    """Without it a sample the text writer refuses (validated instead) could land out of order or
+    be written differently from its neighbours."""
+    whole = _run(fixtures_dir, "motion", "float32").build_json()
+    calls = iter(range(10**6))
+    original = ReportBuilder._text_ok
+    monkeypatch.setattr(ReportBuilder, "_text_ok", lambda self, data: next(calls) % 2 == 0 and original(self, data))
+    builder = evaluate(fixtures_dir / "motion", RunOptions(variant="float32"))[0]
+    _assert_same(builder.build_json(), whole)
+
+
+def test_small_text_batches_give_the_same_bytes(fixtures_dir, monkeypatch):
+    """Without it the slicing of batch-wide columns back into samples could be off at a boundary."""
+    import evalcore.report
+
+    whole = _run(fixtures_dir, "regression", "float32").build_json()
+    monkeypatch.setattr(evalcore.report, "_TEXT_BATCH_WINDOWS", 7)
+    builder = evaluate(fixtures_dir / "regression", RunOptions(variant="float32"))[0]
+    _assert_same(builder.build_json(), whole)
+
+
+# -- the jsonio helpers ---------------------------------------------------------------------------
+
+_EDGE_FLOATS = [0.0, -0.0, 1.0, -1.0, 16.0, 0.5, 1e-4, 9.999999999999999e-05, 1e-7, 1.5e-7, 1e16, 1e21,
+                1e22, 2.0**53, 2.0**53 + 2, -(2.0**53) - 2, 9007199254740991.0, 123456789.125, 5e-324,
+                1.7976931348623157e308, math.inf, -math.inf, math.nan, 0.1 + 0.2]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=0, max_size=40))
+def test_format_floats_is_format_number_per_value(values):
+    """Without it the column formatter could write a number differently from the general writer."""
+    values = values + _EDGE_FLOATS
+    got = format_floats(np.array(values, dtype=np.float64))
+    want = [format_number(v) for v in values]
+    bad = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), None)
+    assert got == want, f"index {bad}: {values[bad]!r} -> {got[bad]!r}, want {want[bad]!r}"
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(width=32, allow_nan=False), min_size=1, max_size=40))
+def test_format_floats_of_float32_is_the_double_they_hold(values):
+    """Without it float32 model scores could be written with float32 digits instead of the
+    double's, which is what the validated path (``float(v)``) writes."""
+    array = np.array(values, dtype=np.float32).reshape(-1, 1)
+    assert format_floats(array) == [format_number(float(v)) for v in array.ravel().tolist()]
+
+
+def test_format_ints_beyond_the_safe_range():
+    """Without it an integer beyond 2**53 - 1 would be written exactly, not as JavaScript holds it."""
+    values = [0, -5, 2**53 - 1, 2**53 + 1, -(2**53) - 3, 10**18]
+    assert format_ints(np.array(values, dtype=np.int64)) == [format_number(v) for v in values]
+
+
+@pytest.mark.parametrize("keys", [("idle", "wave"), ("10", "2", "x", "0"), ("a%s", "%d"), ("value",),
+                                  ("4294967295", "4294967294", "01", "b")])
+def test_object_rows_are_dumps_of_the_dicts(keys):
+    """Without it labels that are array indices ("0", "10") or hold "%" would be written in
+    another key order or mangled by the row template."""
+    rng = np.random.default_rng(len(keys))
+    values = rng.random((5, len(keys)))
+    texts = format_floats(values)
+    rows = object_rows(keys, [texts[j :: len(keys)] for j in range(len(keys))])
+    want = dumps([dict(zip(keys, map(float, row))) for row in values.tolist()])
+    assert ("[" + ",".join(rows) + "]").encode() == want
+
+
+def test_window_results_match_the_plain_dicts():
+    """Without it a classifier's per-window ``result`` (label -> score) could differ from the dicts
+    the validated path builds, e.g. for labels that are array indices."""
+    from evalcore.report import _window_results
+
+    runner = SimpleNamespace(kind="classification", labels=("10", "2", "x", "0"))
+    values = np.random.default_rng(1).random((6, 4)).astype(np.float32)
+    want = dumps([dict(zip(runner.labels, map(float, row))) for row in values.tolist()])
+    assert ("[" + ",".join(_window_results(runner, values)) + "]").encode() == want
