@@ -8,8 +8,12 @@ What the impulse's learn blocks are decides the shape of the result:
 - a regression block: a window is good when ``|prediction - label| <= threshold``;
 - anomaly blocks alone: the predicted label is ``anomaly`` / ``no anomaly``.
 
-Per-sample JSON (``result[]``, ``predictions[]``) is built as outcomes arrive; dataset numbers
-come from mergeable accumulators (``evalcore.metrics``) so a split run merges to the same bytes.
+Per-sample JSON (``result[]``, ``predictions[]``) is written as text while outcomes arrive, a
+batch of samples and a column at a time, without pydantic: ``build_json()`` joins it and gives
+the bytes of ``jsonio.dumps(build())``; ``build()`` validates the same values into the
+``ClassifyJobResponse`` model only when it is asked for (tests/test_report_fastjson.py holds the
+two to the same bytes). Dataset numbers come from mergeable accumulators (``evalcore.metrics``)
+so a split run merges to the same bytes.
 """
 
 from __future__ import annotations
@@ -40,12 +44,6 @@ _THRESHOLD_TEXT = {
     "visual-anomaly": ("min_anomaly_score", "Minimum anomaly score",
                        "Grid cells scoring at or above this value are flagged as anomaly"),
 }
-
-
-def _js_float_text(x: float) -> str:
-    from evalcore.jsonio import format_number
-
-    return format_number(float(x))
 
 
 class ReportBuilder:
@@ -237,7 +235,7 @@ class ReportBuilder:
         evalcore itself produces (a non-float array, a label that is not a str, mismatched
         lengths) is validated instead (`_validated_texts`), which raises as before.
         """
-        from evalcore.jsonio import format_floats, format_ints, format_number, fragment, object_rows
+        from evalcore.jsonio import format_ints, format_number, fragment, object_rows
 
         fast = []
         for entry in entries:
@@ -259,7 +257,7 @@ class ReportBuilder:
         for j, runner in enumerate(self.runners.values()):
             values = np.concatenate([d.values[j] for d in datas])
             block_rows.append((self._block_texts(runner), _window_results(runner, values)))
-        rows = self._prediction_rows(datas, labels, format_floats, format_number)
+        rows = self._prediction_rows(datas, labels)
         at = 0
         for entry, data, n in zip(fast, datas, n_windows):
             expected_json = "[" + ",".join(expected_rows[at : at + n]) + "]"
@@ -276,8 +274,13 @@ class ReportBuilder:
             entry.rows_json = ",".join(rows[at : at + n])
             at += n
 
-    def _prediction_rows(self, datas: list, labels: list, format_floats, format_number) -> list[str]:
-        """``predictions[]`` rows of a batch (``ModelPrediction``'s field order), one per window."""
+    def _prediction_rows(self, datas: list, labels: list) -> list[str]:
+        """``predictions[]`` rows of a batch (``ModelPrediction``'s field order), one per window.
+
+        ``labels`` holds the JSON text of each window's expected label (``""`` when it has none).
+        """
+        from evalcore.jsonio import format_floats, format_number
+
         sample_ids = []
         for d in datas:
             sample_ids += [format_number(d.sample_id)] * len(d.expected)
@@ -505,7 +508,7 @@ class ReportBuilder:
         """``ClassifyJobResponse`` with the given ``result`` and ``predictions`` and the dataset numbers."""
         from evalcore import schema
 
-        accuracy = self._accuracy_model()
+        accuracy = self.accuracy_model()
         additional = []
         for lb_id, runner in self.runners.items():
             acc = self.metrics[lb_id]
@@ -532,7 +535,8 @@ class ReportBuilder:
             available_variants=self.project.available_variants,
         )
 
-    def _accuracy_model(self):
+    def accuracy_model(self):
+        """The validated ``accuracy`` object of the response (cheap: no per-sample part)."""
         from evalcore import schema
 
         if self.detector is not None and self.detector.kind == "object-detection":
