@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,9 +106,9 @@ class RunOptions:
 
 @dataclass
 class RunResult:
-    """A finished run: the response model plus what the CLI prints."""
+    """A finished run: its reduce state (the response is built on demand) plus what the CLI prints."""
 
-    response: object  # schema.ClassifyJobResponse
+    builder: object  # report.ReportBuilder, every sample added
     n_samples: int
     n_windows: int
     seconds: float
@@ -115,6 +116,15 @@ class RunResult:
     variant: str
     blocks: dict = field(default_factory=dict)
     options: dict = field(default_factory=dict)
+
+    @functools.cached_property
+    def response(self):
+        """The validated ``schema.ClassifyJobResponse`` (built on first use, then kept)."""
+        return self.builder.build()
+
+    def response_json(self) -> bytes:
+        """``jsonio.dumps(self.response)``, written without building the model."""
+        return self.builder.build_json()
 
     def run_info(self) -> dict:
         """What ran, for ``<out>.run.json``: Studio's response has no field for it."""
@@ -132,7 +142,7 @@ class RunResult:
 
     def summary_line(self) -> str:
         """One line for stderr: samples, windows, variant, time, accuracy, engines."""
-        acc = self.response.accuracy
+        acc = self.builder.accuracy_model()
         score = "" if acc.accuracy_score is None else f", accuracy {acc.accuracy_score:.4f}"
         engines = ", ".join(f"block {k}: {v}" for k, v in self.engines.items())
         return (
@@ -225,10 +235,9 @@ def run_bundle(bundle_dir: str | Path, options: RunOptions | None = None) -> Run
     options = options or RunOptions()
     t0 = time.perf_counter()
     builder, pipeline = evaluate(bundle_dir, options)
-    response = builder.build()
     return RunResult(
-        response=response,
-        n_samples=len(builder.results),
+        builder=builder,
+        n_samples=builder.n_samples,
         n_windows=builder.n_windows,
         seconds=time.perf_counter() - t0,
         engines=pipeline.engines(),
@@ -251,16 +260,15 @@ def write_outputs(result: RunResult, *, out: str | Path, page_size: int | None =
     ``classify/all/result/page?limit=page_size&offset=k*page_size``.
     """
     from evalcore.jsonio import write_json_atomic
-    from evalcore.report import paginate
 
     _check_page_options(page_size, out_dir)
     try:
-        write_json_atomic(Path(out), result.response)
+        write_json_atomic(Path(out), result.response_json())
         write_json_atomic(run_info_path(out), result.run_info())
         if page_size is not None:
             folder = Path(out_dir)
             folder.mkdir(parents=True, exist_ok=True)
-            for k, page in enumerate(paginate(result.response, page_size)):
+            for k, page in enumerate(result.builder.pages_json(page_size)):
                 write_json_atomic(folder / f"page-{k}.json", page)
     except OSError as err:
         raise ConfigError(f"cannot write output: {err.strerror} ({err.filename})") from err

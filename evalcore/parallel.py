@@ -32,6 +32,11 @@ AUTO_MAX_WORKERS = 8
 #: Chunks of samples each worker may have queued or in progress.
 _CHUNKS_PER_WORKER = 2
 
+#: Workers run at a lower priority than the parent: when the model is the slow part (a
+#: convolutional network), the cores go to the model thread first and workers fill the gaps;
+#: when reading is the slow part, the parent waits and the workers get the cores anyway.
+_WORKER_NICENESS = 10
+
 # The featurizer of a worker process (set by the initializer, or inherited through fork).
 _FEATURIZER = None
 
@@ -61,9 +66,19 @@ def _start_method() -> str:
     return "spawn"
 
 
-def _init_worker(root, options) -> None:
-    """Spawned worker: load the bundle and build the featurizer once."""
+def _lower_priority() -> None:
+    try:
+        os.nice(_WORKER_NICENESS)
+    except (AttributeError, OSError):  # pragma: no cover - Windows, or not permitted
+        pass
+
+
+def _init_worker(root=None, options=None) -> None:
+    """Worker start: lower its priority; a spawned worker also loads the bundle once."""
     global _FEATURIZER
+    _lower_priority()
+    if root is None:  # forked: the featurizer was inherited
+        return
     from evalcore.bundle import load_project
     from evalcore.features import SampleFeaturizer
 
@@ -112,7 +127,7 @@ class PreparePool:
             # the children inherit the featurizer: nothing is loaded twice
             _FEATURIZER = SampleFeaturizer(self.project, self.options)
             try:
-                self._pool = context.Pool(self.n_workers)
+                self._pool = context.Pool(self.n_workers, _init_worker)
             finally:
                 _FEATURIZER = None
         else:
