@@ -1,4 +1,4 @@
-"""The fast `np.fromiter` path for acquisition values must be exactly the general path."""
+"""The fast path for acquisition values must be exactly the general path."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ def test_fast_path_equals_numpy_on_mixed_ints_and_floats():
         ([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0]], "payload.values[1]"),
         ([[1.0, 2.0, 3.0], [1.0, "x", 3.0]], "payload.values"),
         ([[1.0, 2.0, 3.0], [1.0, float("nan"), 3.0]], "payload.values[1][1]"),
+        ([[1.0, 2.0, 3.0], [1.0, None, 3.0]], "payload.values"),
+        ([[1, 2, 3], [1, False, 3]], "payload.values"),  # all ints: numpy would read false as 0
     ],
 )
 def test_fast_path_refuses_what_the_general_path_refuses(rows, field):
@@ -34,3 +36,26 @@ def test_fast_path_refuses_what_the_general_path_refuses(rows, field):
     with pytest.raises(BundleError) as info:
         _values(rows, 3, "f.json", "s")
     assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    "rows, n_axes",
+    [
+        ([[0.0, 1.0, 0.0], [1, 0, 1]], 3),  # items equal to true/false that are numbers
+        ([[2**70, 1.5, -3]], 3),  # an int beyond int64
+        ([1.5, 0, 1, -2.25], 1),  # one sensor written flat
+        ([[1.5], [0], [1.0]], 1),
+        ([[5, 6], [7, 8]], 2),  # all ints
+    ],
+)
+def test_fast_path_keeps_numbers_that_look_like_booleans_or_overflow(rows, n_axes):
+    """Without it 0/1 values could be refused as booleans, or a huge int could change value."""
+    got = _values(rows, n_axes, "f.json", "s")
+    want = np.array([float(v) for r in rows for v in (r if isinstance(r, list) else [r])], dtype=np.float64)
+    assert got.tobytes() == want.reshape(len(rows), n_axes).tobytes()
+
+
+def test_one_axis_nested_boolean_is_refused():
+    """Without it a one-sensor file written as [[v], [true]] would read true as 1.0."""
+    with pytest.raises(BundleError, match="boolean"):
+        _values([[1.0], [True]], 1, "f.json", "s")

@@ -116,20 +116,23 @@ def _fast_values(rows: list, n_axes: int, path, sample) -> np.ndarray | None:
 
     ``np.fromiter`` over the flattened rows is 2-3x faster than ``np.array`` on nested lists; the
     two checks keep it exact: equal row lengths (else a ragged file would be silently re-cut) and
-    int/float items only (``fromiter`` would turn ``true`` into 1.0). Anything else goes to the
-    general path, which explains the failure.
+    int/float items only (``fromiter`` would turn ``true`` into 1.0, ``None`` into NaN and the
+    text ``"1.5"`` into 1.5). Anything else goes to the general path, which explains the failure.
+    (Checking the types of the flat list, ~20 ns an item, was measured faster than letting numpy
+    infer the dtype and looking for booleans with ``list.count``.)
     """
-    if n_axes < 2 or type(rows[0]) is not list:
-        flat = rows
-    else:
-        for row in rows:
-            if type(row) is not list or len(row) != n_axes:
-                return None
+    if type(rows[0]) is list:
+        if set(map(type, rows)) != {list} or set(map(len, rows)) != {n_axes}:
+            return None
         flat = list(itertools.chain.from_iterable(rows))
+    elif n_axes == 1:
+        flat = rows  # one sensor may be written as a flat list of numbers
+    else:
+        return None
     types = set(map(type, flat))
     # numpy would read true/false as 1/0 inside a float array: refuse them here, in both paths
     _require(bool not in types, "values must be numbers, got a boolean", path, sample, "payload.values")
-    if flat is rows or not types <= _NUMBER_TYPES:
+    if not types <= _NUMBER_TYPES:
         return None
     return np.fromiter(flat, dtype=np.float64, count=len(flat)).reshape(len(rows), n_axes)
 
