@@ -51,11 +51,16 @@ def available_cpus() -> int:
 
 def resolve_workers(requested: int | None, n_records: int) -> int:
     """Worker processes for a run: ``requested``, or with None ("auto") one per CPU for a
-    dataset of at least ``AUTO_MIN_SAMPLES`` samples; 1 means no pool at all.
+    dataset of at least ``AUTO_MIN_SAMPLES`` samples where workers can be forked; 1 means no
+    pool at all.
+
+    Auto never spawns: a spawned worker re-imports the caller's main module, which hangs or
+    recurses in a script without an ``if __name__ == "__main__"`` guard (ask for ``workers=N``
+    explicitly there).
     """
     if requested is not None:
         return max(1, min(requested, n_records))
-    if n_records < AUTO_MIN_SAMPLES:
+    if n_records < AUTO_MIN_SAMPLES or _start_method() != "fork":
         return 1
     return max(1, min(available_cpus(), AUTO_MAX_WORKERS, n_records))
 

@@ -83,12 +83,16 @@ def test_bundle_error_keeps_its_parts_through_pickle():
 def test_auto_workers_follow_dataset_size_and_cpus(monkeypatch):
     """Without it a 10-sample run could pay for starting processes, or auto could oversubscribe."""
     monkeypatch.setattr(parallel, "available_cpus", lambda: 4)
+    monkeypatch.setattr(parallel, "_start_method", lambda: "fork")
     assert parallel.resolve_workers(None, parallel.AUTO_MIN_SAMPLES - 1) == 1
     assert parallel.resolve_workers(None, 10_000) == 4
     monkeypatch.setattr(parallel, "available_cpus", lambda: 64)
     assert parallel.resolve_workers(None, 10_000) == parallel.AUTO_MAX_WORKERS
     assert parallel.resolve_workers(3, 10_000) == 3
     assert parallel.resolve_workers(8, 2) == 2  # never more workers than samples
+    monkeypatch.setattr(parallel, "_start_method", lambda: "spawn")
+    assert parallel.resolve_workers(None, 10_000) == 1  # auto never spawns
+    assert parallel.resolve_workers(2, 10_000) == 2
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "two"])
