@@ -17,7 +17,10 @@ batches of 1024 rows — the least any evaluation has to pay for the model. A se
 what Edge Impulse's formats cost by themselves: decoding every CBOR file to an array and
 encoding the same response with Python's C JSON encoder. evalcore's time is the whole
 ``run_bundle`` (read every file, window, DSP, model, decode, metrics, response model) plus the
-JSON serialisation, with a warm numba cache; the cold first run is reported apart.
+JSON serialisation, with a warm numba cache, once with the map in one process (``workers=1``)
+and once with the default (``--workers auto``: one worker process per CPU reads, windows and
+featurizes). The first run of the script's process and the whole ``evalcore run`` command in a
+fresh process (imports, numba cache load, model load, output files) are reported apart.
 
 Usage: ``python benchmarks/bench_run.py [--samples 1000] [--repeat 3]``
 """
@@ -67,7 +70,8 @@ def _model(path: Path, hidden: list[int], seed: int) -> None:
 def _cnn_model(path: Path, seed: int) -> None:
     """A 1-D convolutional classifier on the raw window (375 = 125 readings x 3 axes): three
     5-tap convolutions (3 -> 32 -> 64 -> 64 channels, ReLU), global average pool, dense 64 -> 4,
-    softmax; about 3.1M multiply-adds a window."""
+    softmax; about 3.1M multiply-adds a window.
+    """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -164,8 +168,8 @@ def _features(bundle: Path) -> np.ndarray:
     """The model's input rows, computed once with evalcore's own windowing and DSP."""
     from evalcore.bundle import load_project
     from evalcore.data import load_dataset
-    from evalcore.features import SampleFeaturizer
     from evalcore.engine import RunOptions
+    from evalcore.features import SampleFeaturizer
 
     project = load_project(bundle)
     featurizer = SampleFeaturizer(project, RunOptions(variant="float32"))
@@ -196,7 +200,8 @@ def bare_ort(model: Path, x: np.ndarray, batch: int = 1024) -> float:
 def format_floor(bundle: Path, response) -> float:
     """Seconds any evaluator pays for Edge Impulse's formats alone (median of 3): decode every
     CBOR acquisition file to a float array, and encode the same response with the C JSON encoder
-    (faster than, and not byte-compatible with, JavaScript's JSON.stringify)."""
+    (faster than, and not byte-compatible with, JavaScript's JSON.stringify).
+    """
     import cbor2
 
     files = sorted((bundle / "dataset" / "testing").iterdir())
@@ -211,39 +216,55 @@ def format_floor(bundle: Path, response) -> float:
     return statistics.median(times)
 
 
-def evalcore_run(bundle: Path, repeat: int) -> tuple[float, float, int]:
-    """(cold seconds, warm median seconds, windows) of run_bundle + JSON bytes."""
+def evalcore_run(bundle: Path, repeat: int, workers: int | None) -> tuple[float, float, object]:
+    """(first-run seconds, warm median seconds, result) of run_bundle + the response's JSON bytes."""
     from evalcore.engine import RunOptions, run_bundle
-    from evalcore.jsonio import dumps
 
     times = []
     res = None
     for _ in range(repeat + 1):
         t0 = time.perf_counter()
-        res = run_bundle(bundle, RunOptions(variant="float32"))
-        dumps(res.response)
+        res = run_bundle(bundle, RunOptions(variant="float32", workers=workers))
+        res.response_json()
         times.append(time.perf_counter() - t0)
     return times[0], statistics.median(times[1:]), res
 
 
+def cli_seconds(bundle: Path, out: Path) -> float:
+    """Wall seconds of ``evalcore run`` as a user types it (a fresh process: imports, numba
+    cache load, model load, run, output files), warm disk cache.
+    """
+    import subprocess
+    import sys
+
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "evalcore", "run", str(bundle), "--out", str(out), "-q"], check=True)
+    return time.perf_counter() - t0
+
+
 def main() -> None:
+    """Build the three bundles, run every measurement, print one row per model."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="evalcore-bench-"))
     try:
-        print(f"{'model':6} {'windows':>8} {'bare ORT (s)':>13} {'evalcore (s)':>13} {'ratio':>7} "
-              f"{'formats (s)':>12} {'ratio to ORT+formats':>21} {'cold (s)':>9}")
+        print(f"{'model':6} {'windows':>8} {'bare ORT (s)':>13} {'evalcore w=1 (s)':>17} {'ratio':>6} "
+              f"{'w=auto (s)':>11} {'ratio':>6} {'formats (s)':>12} {'auto / (ORT+formats)':>21} "
+              f"{'first run (s)':>14} {'CLI (s)':>8}")
         for name, hidden in (("mlp", [64]), ("wide", [512, 512]), ("cnn", "cnn")):
             bundle = build_bundle(tmp / name, args.samples, hidden)
             x = _features(bundle)
             anchor = bare_ort(bundle / "learn" / "3" / "model.onnx", x)
-            cold, warm, res = evalcore_run(bundle, args.repeat)
-            assert res.n_windows == x.shape[0]
+            cold, one, res = evalcore_run(bundle, args.repeat, workers=1)
+            _, auto, res_auto = evalcore_run(bundle, args.repeat, workers=None)
+            assert res.n_windows == x.shape[0] and res_auto.response_json() == res.response_json()
             floor = format_floor(bundle, res.response)
-            print(f"{name:6} {res.n_windows:8d} {anchor:13.3f} {warm:13.3f} {warm / anchor:7.2f} "
-                  f"{floor:12.3f} {warm / (anchor + floor):21.2f} {cold:9.3f}")
+            cli = cli_seconds(bundle, tmp / f"{name}.json")
+            print(f"{name:6} {res.n_windows:8d} {anchor:13.3f} {one:17.3f} {one / anchor:6.2f} "
+                  f"{auto:11.3f} {auto / anchor:6.2f} {floor:12.3f} {auto / (anchor + floor):21.2f} "
+                  f"{cold:14.3f} {cli:8.2f}  (auto = {res_auto.options['workers']} workers)", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
