@@ -17,9 +17,9 @@ batches of 1024 rows — the least any evaluation has to pay for the model. A se
 what Edge Impulse's formats cost by themselves: decoding every CBOR file to an array and
 encoding the same response with Python's C JSON encoder. evalcore's time is the whole
 ``run_bundle`` (read every file, window, DSP, model, decode, metrics, response model) plus the
-JSON serialisation, with a warm numba cache, once with the map in one process (``workers=1``)
-and once with the default (``--workers auto``: one worker process per CPU reads, windows and
-featurizes). The first run of the script's process and the whole ``evalcore run`` command in a
+JSON serialisation, with a warm numba cache, once with the map in one process (``workers=0``)
+and once with the default (``--workers auto``: on this 2-core machine one worker process reads,
+windows and featurizes while the main process runs the model thread and the report). The first run of the script's process and the whole ``evalcore run`` command in a
 fresh process (imports, numba cache load, model load, output files) are reported apart.
 
 Usage: ``python benchmarks/bench_run.py [--samples 1000] [--repeat 3]``
@@ -250,14 +250,14 @@ def main() -> None:
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="evalcore-bench-"))
     try:
-        print(f"{'model':6} {'windows':>8} {'bare ORT (s)':>13} {'evalcore w=1 (s)':>17} {'ratio':>6} "
+        print(f"{'model':6} {'windows':>8} {'bare ORT (s)':>13} {'evalcore w=0 (s)':>17} {'ratio':>6} "
               f"{'w=auto (s)':>11} {'ratio':>6} {'formats (s)':>12} {'auto / (ORT+formats)':>21} "
               f"{'first run (s)':>14} {'CLI (s)':>8}")
         for name, hidden in (("mlp", [64]), ("wide", [512, 512]), ("cnn", "cnn")):
             bundle = build_bundle(tmp / name, args.samples, hidden)
             x = _features(bundle)
             anchor = bare_ort(bundle / "learn" / "3" / "model.onnx", x)
-            cold, one, res = evalcore_run(bundle, args.repeat, workers=1)
+            cold, one, res = evalcore_run(bundle, args.repeat, workers=0)
             _, auto, res_auto = evalcore_run(bundle, args.repeat, workers=None)
             assert res.n_windows == x.shape[0] and res_auto.response_json() == res.response_json()
             floor = format_floor(bundle, res.response)

@@ -21,15 +21,15 @@ _VARIANTS = ("float32", "int8", "akida")
 
 
 def _workers_arg(text: str) -> int | None:
-    """``--workers``: a positive count, or ``auto`` (None)."""
+    """``--workers``: a count >= 0, or ``auto`` (None)."""
     if text == "auto":
         return None
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer or auto, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer or auto, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0 or auto, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0 or auto, got {text!r}")
     return value
 
 
@@ -48,9 +48,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=1, help="intra-op threads for the model runtime (default 1)")
     p.add_argument("--batch-size", type=int, default=1024, help="windows per model call (default 1024)")
     p.add_argument("--workers", type=_workers_arg, default=None, metavar="N|auto",
-                   help="processes reading and featurizing samples (default auto: one per CPU when the "
-                   "dataset has 64 samples or more and workers can be forked, as on Linux; else 1; "
-                   "1 = no worker processes)")
+                   help="worker processes reading and featurizing samples; 0 = in the main process (default "
+                   "auto: one per CPU but one when the dataset has 64 samples or more and workers can "
+                   "be forked, as on Linux; else 0)")
     p.add_argument("--no-overlap", action="store_true",
                    help="run the models on the main thread instead of overlapping them with reading and reporting")
     p.add_argument("--compat", action="append", default=[], metavar="NAME=VALUE",

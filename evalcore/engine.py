@@ -74,8 +74,8 @@ class RunOptions:
             raise ConfigError(f"threads must be >= 1, got {self.threads}")
         if self.batch_rows < 1:
             raise ConfigError(f"batch size must be >= 1, got {self.batch_rows}")
-        if self.workers is not None and self.workers < 1:
-            raise ConfigError(f"workers must be >= 1, got {self.workers}")
+        if self.workers is not None and self.workers < 0:
+            raise ConfigError(f"workers must be >= 0, got {self.workers}")
 
     @classmethod
     def from_cli(cls, args) -> RunOptions:
@@ -196,9 +196,9 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
     if not all_records:
         raise BundleError(f"the dataset has no {options.category} samples", path=project.dataset_dir)
     records = all_records if shard is None else all_records[shard[0] :: shard[1]]
-    n_workers = 1 if featurizer is not None else resolve_workers(options.workers, len(records))
+    n_workers = 0 if featurizer is not None else resolve_workers(options.workers, len(records))
     with contextlib.ExitStack() as stack:
-        if n_workers > 1:
+        if n_workers > 0:
             # started before any model runtime is loaded, so that workers can be forked cheaply
             featurizer = stack.enter_context(PreparePool(project, options, n_workers))
         pipeline = Pipeline(project, options)

@@ -50,19 +50,19 @@ def available_cpus() -> int:
 
 
 def resolve_workers(requested: int | None, n_records: int) -> int:
-    """Worker processes for a run: ``requested``, or with None ("auto") one per CPU for a
-    dataset of at least ``AUTO_MIN_SAMPLES`` samples where workers can be forked; 1 means no
-    pool at all.
+    """Worker processes for a run: ``requested``, or with None ("auto") one per CPU but one
+    (the parent's model thread and reduce keep a core busy) for a dataset of at least
+    ``AUTO_MIN_SAMPLES`` samples where workers can be forked; 0 means no pool at all.
 
     Auto never spawns: a spawned worker re-imports the caller's main module, which hangs or
     recurses in a script without an ``if __name__ == "__main__"`` guard (ask for ``workers=N``
     explicitly there).
     """
     if requested is not None:
-        return max(1, min(requested, n_records))
+        return max(0, min(requested, n_records))
     if n_records < AUTO_MIN_SAMPLES or _start_method() != "fork":
-        return 1
-    return max(1, min(available_cpus(), AUTO_MAX_WORKERS, n_records))
+        return 0
+    return max(0, min(available_cpus() - 1, AUTO_MAX_WORKERS, n_records))
 
 
 def _start_method() -> str:
@@ -107,7 +107,7 @@ class PreparePool:
     project : evalcore.bundle.Project
     options : evalcore.engine.RunOptions
     n_workers : int
-        Processes to start (>= 2 to be useful).
+        Processes to start (>= 1).
     chunk_size : int, optional
         Samples a task carries; by default sized so that each worker gets several tasks.
     """

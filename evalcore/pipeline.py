@@ -80,7 +80,7 @@ class Pipeline:
         self.options = options
         self.decoders = {}
         self._checked: set[int] = set()
-        self.n_workers = 1  # processes that prepared the samples (set by evalcore.engine.evaluate)
+        self.n_workers = 0  # worker processes that prepared the samples (set by evalcore.engine.evaluate)
         from evalcore.features import planned_feature_counts
 
         n_dsp = planned_feature_counts(project)

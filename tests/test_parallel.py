@@ -26,11 +26,13 @@ def _bundle(fixtures_dir, name):
 def test_workers_write_the_same_bytes(fixtures_dir, name):
     """Without it a pool could reorder samples or lose a window, and only large runs would show it."""
     bundle = _bundle(fixtures_dir, name)
-    one = run_bundle(bundle, RunOptions(workers=1))
-    # a small dataset gives one-sample tasks: many of them, finishing out of order
-    pooled = run_bundle(bundle, RunOptions(workers=3))
-    assert pooled.options["workers"] == 3 and one.options["workers"] == 1
-    assert dumps(pooled.response) == dumps(one.response)
+    one = run_bundle(bundle, RunOptions(workers=0))
+    for n in (1, 3):
+        # a small dataset gives one-sample tasks: many of them, finishing out of order
+        pooled = run_bundle(bundle, RunOptions(workers=n))
+        assert pooled.options["workers"] == n and one.options["workers"] == 0
+        assert pooled.response_json() == one.response_json()
+        assert dumps(pooled.response) == dumps(one.response)
 
 
 def test_spawned_workers_load_the_bundle_themselves(fixtures_dir, monkeypatch):
@@ -84,24 +86,28 @@ def test_auto_workers_follow_dataset_size_and_cpus(monkeypatch):
     """Without it a 10-sample run could pay for starting processes, or auto could oversubscribe."""
     monkeypatch.setattr(parallel, "available_cpus", lambda: 4)
     monkeypatch.setattr(parallel, "_start_method", lambda: "fork")
-    assert parallel.resolve_workers(None, parallel.AUTO_MIN_SAMPLES - 1) == 1
-    assert parallel.resolve_workers(None, 10_000) == 4
+    assert parallel.resolve_workers(None, parallel.AUTO_MIN_SAMPLES - 1) == 0
+    assert parallel.resolve_workers(None, 10_000) == 3  # a core for the parent's model thread
     monkeypatch.setattr(parallel, "available_cpus", lambda: 64)
     assert parallel.resolve_workers(None, 10_000) == parallel.AUTO_MAX_WORKERS
     assert parallel.resolve_workers(3, 10_000) == 3
     assert parallel.resolve_workers(8, 2) == 2  # never more workers than samples
     monkeypatch.setattr(parallel, "_start_method", lambda: "spawn")
-    assert parallel.resolve_workers(None, 10_000) == 1  # auto never spawns
+    assert parallel.resolve_workers(None, 10_000) == 0  # auto never spawns
+    monkeypatch.setattr(parallel, "available_cpus", lambda: 1)
+    monkeypatch.setattr(parallel, "_start_method", lambda: "fork")
+    assert parallel.resolve_workers(None, 10_000) == 0
+    assert parallel.resolve_workers(0, 10_000) == 0
     assert parallel.resolve_workers(2, 10_000) == 2
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "two"])
+@pytest.mark.parametrize("value", ["-1", "two", "1.5"])
 def test_bad_workers_value_exits_2(fixtures_dir, tmp_path, value, capsys):
-    """Without it `--workers 0` could hang or start no worker at all."""
+    """Without it `--workers -1` could hang or be read as auto."""
     bundle = _bundle(fixtures_dir, "motion")
     with pytest.raises(SystemExit) as exc:
         main(["run", str(bundle), "--out", str(tmp_path / "r.json"), "--workers", value])
     assert exc.value.code == 2
     assert "--workers" in capsys.readouterr().err
-    with pytest.raises(ConfigError, match="workers must be >= 1"):
-        RunOptions(workers=0)
+    with pytest.raises(ConfigError, match="workers must be >= 0"):
+        RunOptions(workers=-1)
