@@ -29,6 +29,11 @@ AUTO_MIN_SAMPLES = 64
 #: need a core too, and a bundle's files come from one disk).
 AUTO_MAX_WORKERS = 8
 
+#: ``--workers auto`` starts a pool only with at least this many workers (CPUs - 1). One worker
+#: is slower than none: it does the same reading plus pickling, while the parent unpickles
+#: (benchmarks/README.md: on 2 CPUs, 1,000 samples, in-process 1.59 s, one worker 1.89 s, two 1.37 s).
+AUTO_MIN_WORKERS = 2
+
 #: Chunks of samples each worker may have queued or in progress.
 _CHUNKS_PER_WORKER = 2
 
@@ -51,8 +56,9 @@ def available_cpus() -> int:
 
 def resolve_workers(requested: int | None, n_records: int) -> int:
     """Worker processes for a run: ``requested``, or with None ("auto") one per CPU but one
-    (the parent's model thread and reduce keep a core busy) for a dataset of at least
-    ``AUTO_MIN_SAMPLES`` samples where workers can be forked; 0 means no pool at all.
+    (the parent's model thread and reduce keep a core busy) when that is at least
+    ``AUTO_MIN_WORKERS``, for a dataset of at least ``AUTO_MIN_SAMPLES`` samples where workers
+    can be forked; 0 means no pool at all.
 
     Auto never spawns: a spawned worker re-imports the caller's main module, which hangs or
     recurses in a script without an ``if __name__ == "__main__"`` guard (ask for ``workers=N``
@@ -62,7 +68,8 @@ def resolve_workers(requested: int | None, n_records: int) -> int:
         return max(0, min(requested, n_records))
     if n_records < AUTO_MIN_SAMPLES or _start_method() != "fork":
         return 0
-    return max(0, min(available_cpus() - 1, AUTO_MAX_WORKERS, n_records))
+    n = min(available_cpus() - 1, AUTO_MAX_WORKERS, n_records)
+    return n if n >= AUTO_MIN_WORKERS else 0
 
 
 def _start_method() -> str:

@@ -94,9 +94,10 @@ def test_auto_workers_follow_dataset_size_and_cpus(monkeypatch):
     assert parallel.resolve_workers(8, 2) == 2  # never more workers than samples
     monkeypatch.setattr(parallel, "_start_method", lambda: "spawn")
     assert parallel.resolve_workers(None, 10_000) == 0  # auto never spawns
-    monkeypatch.setattr(parallel, "available_cpus", lambda: 1)
     monkeypatch.setattr(parallel, "_start_method", lambda: "fork")
-    assert parallel.resolve_workers(None, 10_000) == 0
+    for cpus in (1, 2):  # one worker would be slower than none
+        monkeypatch.setattr(parallel, "available_cpus", lambda cpus=cpus: cpus)
+        assert parallel.resolve_workers(None, 10_000) == 0
     assert parallel.resolve_workers(0, 10_000) == 0
     assert parallel.resolve_workers(2, 10_000) == 2
 
