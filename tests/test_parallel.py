@@ -112,3 +112,12 @@ def test_bad_workers_value_exits_2(fixtures_dir, tmp_path, value, capsys):
     assert "--workers" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="workers must be >= 0"):
         RunOptions(workers=-1)
+
+
+def test_a_run_leaves_no_thread_behind(fixtures_dir):
+    """Without it a later run in the same process could not fork its workers (threads alive)."""
+    import threading
+
+    before = threading.active_count()
+    run_bundle(_bundle(fixtures_dir, "motion"), RunOptions(workers=0))
+    assert threading.active_count() == before
