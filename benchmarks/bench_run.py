@@ -17,9 +17,9 @@ batches of 1024 rows — the least any evaluation has to pay for the model. A se
 what Edge Impulse's formats cost by themselves: decoding every CBOR file to an array and
 encoding the same response with Python's C JSON encoder. evalcore's time is the whole
 ``run_bundle`` (read every file, window, DSP, model, decode, metrics, response model) plus the
-JSON serialisation, with a warm numba cache, once with the map in one process (``workers=0``)
-and once with the default (``--workers auto``: on this 2-core machine one worker process reads,
-windows and featurizes while the main process runs the model thread and the report). The first run of the script's process and the whole ``evalcore run`` command in a
+JSON serialisation, with a warm numba cache, once with the map in the main process
+(``workers=0``, what ``--workers auto`` picks on a 2-CPU machine) and once with two worker
+processes reading, windowing and featurizing (``workers=2``). The first run of the script's process and the whole ``evalcore run`` command in a
 fresh process (imports, numba cache load, model load, output files) are reported apart.
 
 Usage: ``python benchmarks/bench_run.py [--samples 1000] [--repeat 3]``
@@ -251,20 +251,20 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="evalcore-bench-"))
     try:
         print(f"{'model':6} {'windows':>8} {'bare ORT (s)':>13} {'evalcore w=0 (s)':>17} {'ratio':>6} "
-              f"{'w=auto (s)':>11} {'ratio':>6} {'formats (s)':>12} {'auto / (ORT+formats)':>21} "
+              f"{'w=2 (s)':>8} {'ratio':>6} {'formats (s)':>12} {'w=0 / (ORT+formats)':>20} "
               f"{'first run (s)':>14} {'CLI (s)':>8}")
         for name, hidden in (("mlp", [64]), ("wide", [512, 512]), ("cnn", "cnn")):
             bundle = build_bundle(tmp / name, args.samples, hidden)
             x = _features(bundle)
             anchor = bare_ort(bundle / "learn" / "3" / "model.onnx", x)
             cold, one, res = evalcore_run(bundle, args.repeat, workers=0)
-            _, auto, res_auto = evalcore_run(bundle, args.repeat, workers=None)
-            assert res.n_windows == x.shape[0] and res_auto.response_json() == res.response_json()
+            _, pooled, res_pool = evalcore_run(bundle, args.repeat, workers=2)
+            assert res.n_windows == x.shape[0] and res_pool.response_json() == res.response_json()
             floor = format_floor(bundle, res.response)
             cli = cli_seconds(bundle, tmp / f"{name}.json")
             print(f"{name:6} {res.n_windows:8d} {anchor:13.3f} {one:17.3f} {one / anchor:6.2f} "
-                  f"{auto:11.3f} {auto / anchor:6.2f} {floor:12.3f} {auto / (anchor + floor):21.2f} "
-                  f"{cold:14.3f} {cli:8.2f}  (auto = {res_auto.options['workers']} workers)", flush=True)
+                  f"{pooled:8.3f} {pooled / anchor:6.2f} {floor:12.3f} {one / (anchor + floor):20.2f} "
+                  f"{cold:14.3f} {cli:8.2f}", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
