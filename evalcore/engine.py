@@ -176,7 +176,7 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
     """
     from evalcore.bundle import load_project
     from evalcore.data import load_dataset
-    from evalcore.parallel import PreparePool, resolve_workers
+    from evalcore.parallel import PreparePool, fewer_gc_passes, resolve_workers
     from evalcore.pipeline import Pipeline
     from evalcore.progress import Progress
     from evalcore.report import ReportBuilder
@@ -204,6 +204,7 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
         # after the fork (workers need no thread of ours); joined on the way out, so no thread
         # outlives the run (a later run may fork)
         stack.callback(_start_numba_warmup().join)
+        stack.enter_context(fewer_gc_passes())
         pipeline = Pipeline(project, options)
         pipeline.n_workers = n_workers
         builder = ReportBuilder(project, pipeline, all_records)

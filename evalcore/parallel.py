@@ -15,11 +15,13 @@ own objects crosses the process boundary.
 from __future__ import annotations
 
 import collections
+import contextlib
+import gc
 import os
 import sys
 import threading
 
-__all__ = ["PreparePool", "resolve_workers", "available_cpus", "AUTO_MIN_SAMPLES"]
+__all__ = ["PreparePool", "resolve_workers", "available_cpus", "fewer_gc_passes", "AUTO_MIN_SAMPLES"]
 
 #: Below this many samples ``--workers auto`` stays in one process: starting workers would cost
 #: more than it saves.
@@ -41,6 +43,12 @@ _CHUNKS_PER_WORKER = 2
 #: convolutional network), the cores go to the model thread first and workers fill the gaps;
 #: when reading is the slow part, the parent waits and the workers get the cores anyway.
 _WORKER_NICENESS = 10
+
+#: Young-generation size of Python's cyclic garbage collector during a run (default 700).
+#: Decoding one acquisition file allocates hundreds of lists (its rows) that die young; with the
+#: default the collector ran ~150 times a 1,000-sample run and re-scanned what the report keeps.
+#: Measured on the 21,000-window benchmark: median run 1.33 s at 700, 1.16 s at 20,000.
+_GC_YOUNG_THRESHOLD = 20_000
 
 # The featurizer of a worker process (set by the initializer, or inherited through fork).
 _FEATURIZER = None
@@ -78,6 +86,17 @@ def _start_method() -> str:
     return "spawn"
 
 
+@contextlib.contextmanager
+def fewer_gc_passes():
+    """Raise the collector's young-generation threshold for a run, then restore the caller's."""
+    previous = gc.get_threshold()
+    gc.set_threshold(max(previous[0], _GC_YOUNG_THRESHOLD), *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
 def _lower_priority() -> None:
     try:
         os.nice(_WORKER_NICENESS)
@@ -89,6 +108,7 @@ def _init_worker(root=None, options=None) -> None:
     """Worker start: lower its priority; a spawned worker also loads the bundle once."""
     global _FEATURIZER
     _lower_priority()
+    gc.set_threshold(max(gc.get_threshold()[0], _GC_YOUNG_THRESHOLD), *gc.get_threshold()[1:])
     if root is None:  # forked: the featurizer was inherited
         return
     from evalcore.bundle import load_project

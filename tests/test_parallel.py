@@ -121,3 +121,12 @@ def test_a_run_leaves_no_thread_behind(fixtures_dir):
     before = threading.active_count()
     run_bundle(_bundle(fixtures_dir, "motion"), RunOptions(workers=0))
     assert threading.active_count() == before
+
+
+def test_a_run_restores_the_garbage_collector_settings(fixtures_dir):
+    """Without it a run would leave the caller's process with evalcore's collector thresholds."""
+    import gc
+
+    before = gc.get_threshold()
+    run_bundle(_bundle(fixtures_dir, "motion"), RunOptions(workers=0))
+    assert gc.get_threshold() == before
