@@ -18,6 +18,7 @@ import collections
 import contextlib
 import gc
 import os
+import signal
 import sys
 import threading
 
@@ -107,6 +108,9 @@ def _lower_priority() -> None:
 def _init_worker(root=None, options=None) -> None:
     """Worker start: lower its priority; a spawned worker also loads the bundle once."""
     global _FEATURIZER
+    # Ctrl-C reaches the whole process group: the parent stops the run and ends the pool; a
+    # worker that took the interrupt too would only print a traceback of its own
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _lower_priority()
     gc.set_threshold(max(gc.get_threshold()[0], _GC_YOUNG_THRESHOLD), *gc.get_threshold()[1:])
     if root is None:  # forked: the featurizer was inherited

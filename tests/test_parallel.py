@@ -130,3 +130,14 @@ def test_a_run_restores_the_garbage_collector_settings(fixtures_dir):
     before = gc.get_threshold()
     run_bundle(_bundle(fixtures_dir, "motion"), RunOptions(workers=0))
     assert gc.get_threshold() == before
+
+
+def test_workers_leave_ctrl_c_to_the_parent(fixtures_dir):
+    """Without it Ctrl-C would print a traceback from every worker besides the parent's one line."""
+    import signal
+
+    from evalcore.bundle import load_project
+
+    project = load_project(_bundle(fixtures_dir, "motion"))
+    with parallel.PreparePool(project, RunOptions(variant="float32"), 1) as pool:
+        assert pool._pool.apply(signal.getsignal, (signal.SIGINT,)) == signal.SIG_IGN
