@@ -18,17 +18,25 @@ so a split run merges to the same bytes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from evalcore.errors import BundleError
-from evalcore.jsonio import encode_string
+from evalcore.report_text import (
+    ANOMALY,
+    NO_ANOMALY,
+    Entry,
+    SampleData,
+    SampleTexts,
+    model_texts,
+    prediction_list_adapter,
+    splice,
+)
 
 __all__ = ["ReportBuilder", "paginate", "ANOMALY", "NO_ANOMALY"]
 
-ANOMALY = "anomaly"
-NO_ANOMALY = "no anomaly"
+# Windows of pending samples from which their texts are written (one column pass per batch:
+# numpy's per-call cost is paid once per batch, not per sample).
+_TEXT_BATCH_WINDOWS = 4096
 
 _THRESHOLD_TEXT = {
     "classification": ("min_score", "Minimum confidence score",
@@ -79,7 +87,7 @@ class ReportBuilder:
             self.detector = DetectionReducer(structured[0], project, records)
         elif self.classifier is None and self.regressor is None and not self.anomaly_blocks:
             raise BundleError("the impulse has no learn block evalcore can evaluate", path=project.root / "impulse.json")
-        self.entries: list[_Entry] = []  # one per sample, in add order (merge: sample-id order)
+        self.entries: list[Entry] = []  # one per sample, in add order (merge: sample-id order)
         self.n_windows = 0
         if self.classifier is not None:
             classes = self.classifier.labels
@@ -104,10 +112,9 @@ class ReportBuilder:
         )
         self.metrics = {lb_id: _block_accumulator(r, compat) for lb_id, r in self.runners.items()}
         self.threshold_entries = {lb_id: _threshold_entry(r) for lb_id, r in self.runners.items()}
-        self._block_json: dict = {}  # learn block id -> (entry head, thresholds text), see _block_texts
-        self._pending: list[_Entry] = []  # entries whose texts are not written yet
+        self._pending: list[Entry] = []  # entries whose texts are not written yet
         self._pending_windows = 0
-        self._strings: dict = {}  # str -> its JSON text, for labels
+        self.texts = SampleTexts(self.runners, self.threshold_entries, has_anomaly=bool(self.anomaly_blocks))
 
     # -- per sample ----------------------------------------------------------------------------
 
@@ -123,14 +130,14 @@ class ReportBuilder:
             self._add_structured(outcome)
             return
         predicted, correct, expected_anomaly = self._decide(outcome)
-        data = _SampleData(
+        data = SampleData(
             sample_id=outcome.record.id, sample=outcome.sample,
             values=tuple(outcome.decisions[r.spec.id].values for r in self.runners.values()),
             label_ranges=outcome.label_ranges, expected=list(outcome.expected),
             interval_ms=float(outcome.window_interval_ms), start_ms=outcome.start_ms, end_ms=outcome.end_ms,
             predicted=predicted, correct=correct, expected_anomaly=expected_anomaly,
         )
-        entry = _Entry(data.sample_id, None, None, data)
+        entry = Entry(data.sample_id, None, None, data)
         self.entries.append(entry)
         self._pending.append(entry)
         self._pending_windows += len(data.start_ms)
@@ -145,9 +152,9 @@ class ReportBuilder:
         result = schema.ModelResult.model_validate(
             {"sample_id": outcome.record.id, "sample": outcome.sample, "classifications": [entry]}
         )
-        predictions = _prediction_list_adapter().validate_python(rows)
-        texts = _model_texts(result, predictions)
-        self.entries.append(_Entry(outcome.record.id, texts[0], texts[1], (result, predictions)))
+        predictions = prediction_list_adapter().validate_python(rows)
+        texts = model_texts(result, predictions)
+        self.entries.append(Entry(outcome.record.id, texts[0], texts[1], (result, predictions)))
         if runner.kind == "visual-anomaly":
             row = rows[0]
             expected = row.get("expected_anomaly_outcome")
@@ -217,198 +224,12 @@ class ReportBuilder:
         out[out >= n_classes] = -1
         return out
 
-    # -- the text path: samples' JSON written column-wise --------------------------------------
-
     def _write_pending(self) -> None:
         """Write the texts of the entries added since the last call."""
         if self._pending:
-            self._write_texts(self._pending)
+            self.texts.write(self._pending)
             self._pending = []
             self._pending_windows = 0
-
-    def _write_texts(self, entries: list) -> None:
-        """Fill ``result_json`` / ``rows_json`` of a batch of classifier / regression / anomaly entries.
-
-        The text is what ``jsonio.dumps`` writes for the validated models: camelCase keys in
-        schema field order, absent optional keys left out, numbers as JavaScript writes them.
-        Each column is formatted once for the whole batch. A sample with a value outside what
-        evalcore itself produces (a non-float array, a label that is not a str, mismatched
-        lengths) is validated instead (`_validated_texts`), which raises as before.
-        """
-        from evalcore.jsonio import format_ints, format_number, fragment, object_rows
-
-        fast = []
-        for entry in entries:
-            if self._text_ok(entry.data):
-                fast.append(entry)
-            else:
-                entry.result_json, entry.rows_json = _validated_texts(
-                    self._plain_result(entry.data), self._plain_rows(entry.data)
-                )
-        if not fast:
-            return
-        datas = [e.data for e in fast]
-        strings = self._strings
-        n_windows = [len(d.expected) for d in datas]
-        bounds = format_ints(np.concatenate([d.label_ranges for d in datas]))
-        labels = [strings["" if e is None else e] for d in datas for e in d.expected]
-        expected_rows = object_rows(("startIndex", "endIndex", "label"), [bounds[0::2], bounds[1::2], labels])
-        block_rows = []
-        for j, runner in enumerate(self.runners.values()):
-            values = np.concatenate([d.values[j] for d in datas])
-            block_rows.append((self._block_texts(runner), _window_results(runner, values)))
-        rows = self._prediction_rows(datas, labels)
-        at = 0
-        for entry, data, n in zip(fast, datas, n_windows):
-            expected_json = "[" + ",".join(expected_rows[at : at + n]) + "]"
-            interval = data.interval_ms
-            tail = (format_number(interval) + ',"frequencyHz":'
-                    + format_number(1000.0 / interval if interval > 0 else 0.0) + ',"resultCount":' + str(n) + "}")
-            parts = ['{"sampleId":', format_number(data.sample_id), ',"sample":', fragment(data.sample),
-                     ',"classifications":[']
-            for j, (texts, results) in enumerate(block_rows):
-                parts += ("," if j else "", texts[0], "[", ",".join(results[at : at + n]), "]", texts[1],
-                          expected_json, texts[2], tail)
-            parts.append("]}")
-            entry.result_json = "".join(parts)
-            entry.rows_json = ",".join(rows[at : at + n])
-            at += n
-
-    def _prediction_rows(self, datas: list, labels: list) -> list[str]:
-        """``predictions[]`` rows of a batch (``ModelPrediction``'s field order), one per window.
-
-        ``labels`` holds the JSON text of each window's expected label (``""`` when it has none).
-        """
-        from evalcore.jsonio import format_floats, format_number
-
-        sample_ids = []
-        for d in datas:
-            sample_ids += [format_number(d.sample_id)] * len(d.expected)
-        columns = [
-            sample_ids,
-            format_floats(np.concatenate([d.start_ms for d in datas])),
-            format_floats(np.concatenate([d.end_ms for d in datas])),
-            [None if e is None else text for e, text in zip([e for d in datas for e in d.expected], labels)],
-            [self._strings[p] for d in datas for p in d.predicted],
-            ["true" if c else "false" for c in np.concatenate([d.correct for d in datas]).tolist()],
-        ]
-        labelled = '{"sampleId":%s,"startMs":%s,"endMs":%s,"label":%s,"prediction":%s,"predictionCorrect":%s'
-        if self.anomaly_blocks:
-            labelled += ',"expectedAnomalyOutcome":%s'
-            flags = np.concatenate([d.expected_anomaly for d in datas]).tolist()
-            columns.append([_ANOMALY_TEXT if a else _NO_ANOMALY_TEXT for a in flags])
-        labelled += "}"
-        if None not in columns[3]:
-            return [labelled % values for values in zip(*columns)]
-        unlabelled = '{"sampleId":%s,"startMs":%s,"endMs":%s,"prediction":%s}'
-        return [
-            labelled % values if values[3] is not None else unlabelled % (values[0], values[1], values[2], values[4])
-            for values in zip(*columns)
-        ]
-
-    def _text_ok(self, data: _SampleData) -> bool:
-        """Whether `_write_texts` takes the sample (its values have the types it writes)."""
-        from evalcore import schema
-
-        n = len(data.expected)
-        ranges = data.label_ranges
-        if not (type(data.sample_id) is int and type(data.sample) is schema.Sample
-                and ranges.dtype.kind in "iu" and ranges.shape == (n, 2)
-                and data.start_ms.dtype.kind == "f" and data.end_ms.dtype.kind == "f" and data.correct is not None
-                and all(len(x) == n for x in (data.start_ms, data.end_ms, data.predicted, data.correct,
-                                              data.expected_anomaly))):
-            return False
-        for runner, values in zip(self.runners.values(), data.values):
-            if self._block_texts(runner) is None or not _values_ok(runner, values, n):
-                return False
-        strings = self._strings
-        for text in set(data.expected).union(data.predicted):
-            if text is not None and text not in strings:
-                if type(text) is not str:
-                    return False
-                strings[text] = encode_string(text)
-        if "" not in strings:
-            strings[""] = '""'
-        return True
-
-    def _block_texts(self, runner) -> tuple[str, str, str] | None:
-        """A learn block's constant parts of its ``classifications[]`` entry (None: validated path).
-
-        ``{"learnBlock":...,"result":``, then ``,"minimumConfidenceRating":...,"expectedLabels":``,
-        then ``,"thresholds":[...],"intervalMs":``.
-        """
-        cached = self._block_json.get(runner.spec.id)
-        if cached is None:
-            from evalcore import schema
-            from evalcore.jsonio import format_number, fragment
-
-            threshold = self.threshold_entries[runner.spec.id]
-            if (type(runner.spec.block) is schema.ImpulseLearnBlock and type(runner.threshold) is float
-                    and type(threshold) is schema.BlockThreshold):
-                cached = (
-                    '{"learnBlock":' + fragment(runner.spec.block) + ',"result":',
-                    ',"minimumConfidenceRating":' + format_number(runner.threshold) + ',"expectedLabels":',
-                    ',"thresholds":[' + fragment(threshold) + '],"intervalMs":',
-                )
-            else:
-                cached = ()
-            self._block_json[runner.spec.id] = cached
-        return cached or None
-
-    # -- the validated path: plain values -> pydantic models -----------------------------------
-
-    def _plain_result(self, data: _SampleData) -> dict:
-        """The sample's ``ModelResult`` as plain values (snake_case keys), for validation."""
-        expected_labels = [
-            {"start_index": a, "end_index": b, "label": e if e is not None else ""}
-            for (a, b), e in zip(data.label_ranges.tolist(), data.expected)
-        ]
-        interval = data.interval_ms
-        classifications = []
-        for runner, values in zip(self.runners.values(), data.values):
-            if runner.kind == "classification":
-                names = runner.labels
-                result = [dict(zip(names, map(float, row))) for row in values.tolist()]
-            elif runner.kind == "regression":
-                result = [{"value": float(v)} for v in values.tolist()]
-            else:
-                result = [{ANOMALY: float(v)} for v in values.tolist()]
-            classifications.append({
-                "learn_block": runner.spec.block,
-                "result": result,
-                "minimum_confidence_rating": runner.threshold,
-                "expected_labels": expected_labels,
-                "thresholds": [self.threshold_entries[runner.spec.id]],
-                "interval_ms": interval,
-                "frequency_hz": 1000.0 / interval if interval > 0 else 0.0,
-                "result_count": len(result),
-            })
-        return {"sample_id": data.sample_id, "sample": data.sample, "classifications": classifications}
-
-    def _plain_rows(self, data: _SampleData) -> list[dict]:
-        """The sample's ``predictions[]`` rows as plain values (snake_case keys), for validation."""
-        has_anomaly = bool(self.anomaly_blocks)
-        correct, expected_anomaly = data.correct, data.expected_anomaly
-        rows = []
-        for w, (start, end) in enumerate(zip(data.start_ms.tolist(), data.end_ms.tolist())):
-            exp = data.expected[w]
-            row = {"sample_id": data.sample_id, "start_ms": start, "end_ms": end, "prediction": data.predicted[w]}
-            if exp is not None:
-                row["label"] = exp
-                if correct is not None:
-                    row["prediction_correct"] = bool(correct[w])
-                if has_anomaly:
-                    row["expected_anomaly_outcome"] = ANOMALY if expected_anomaly[w] else NO_ANOMALY
-            rows.append(row)
-        return rows
-
-    def _entry_models(self, entry: _Entry):
-        """(validated ``ModelResult``, plain or validated prediction rows) of one sample."""
-        from evalcore import schema
-
-        if isinstance(entry.data, _SampleData):
-            return schema.ModelResult.model_validate(self._plain_result(entry.data)), self._plain_rows(entry.data)
-        return entry.data
 
     # -- dataset -------------------------------------------------------------------------------
 
@@ -441,13 +262,13 @@ class ReportBuilder:
     @property
     def results(self) -> list:
         """The validated ``result[]`` entries (builds them: use `n_samples` to count)."""
-        return [self._entry_models(entry)[0] for entry in self.entries]
+        return [self.texts.entry_models(entry)[0] for entry in self.entries]
 
     @property
     def predictions(self) -> list:
         """The validated ``predictions[]`` rows (builds them)."""
-        rows = [row for entry in self.entries for row in self._entry_models(entry)[1]]
-        return _prediction_list_adapter().validate_python(rows)
+        rows = [row for entry in self.entries for row in self.texts.entry_models(entry)[1]]
+        return prediction_list_adapter().validate_python(rows)
 
     def build(self):
         """The validated ``ClassifyJobResponse`` of everything added.
@@ -456,17 +277,17 @@ class ReportBuilder:
         """
         results, rows = [], []
         for entry in self.entries:
-            result, entry_rows = self._entry_models(entry)
+            result, entry_rows = self.texts.entry_models(entry)
             results.append(result)
             rows.extend(entry_rows)
-        return self._response(results, _prediction_list_adapter().validate_python(rows))
+        return self._response(results, prediction_list_adapter().validate_python(rows))
 
     def build_json(self) -> bytes:
         """``jsonio.dumps(self.build())``, from the per-sample texts written by `add`."""
         from evalcore.jsonio import dumps, fragment
 
         self._write_pending()
-        text = _splice(fragment(self._response([], [])), self.entries, [e.rows_json for e in self.entries])
+        text = splice(fragment(self._response([], [])), self.entries, [e.rows_json for e in self.entries])
         try:
             return text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate in a label: dumps's slower string writer
@@ -496,7 +317,7 @@ class ReportBuilder:
         pages = None
         for k, start in enumerate(range(0, max(total, 1), page_size)):
             chunk = entries[start : start + page_size]
-            text = _splice(head, chunk, [rows for e in chunk for rows in by_sample.get(e.sample_id, ())])
+            text = splice(head, chunk, [rows for e in chunk for rows in by_sample.get(e.sample_id, ())])
             try:
                 yield text.encode("utf-8")
             except UnicodeEncodeError:
@@ -567,119 +388,6 @@ class ReportBuilder:
             no_anomaly_accuracy_score=summary.no_anomaly_accuracy_score,
             mse_score=summary.mse_score,
         )
-
-
-_PREDICTIONS_ADAPTER = None
-# Windows of pending samples from which their texts are written (one column pass per batch:
-# numpy's per-call cost is paid once per batch, not per sample).
-_TEXT_BATCH_WINDOWS = 4096
-
-
-def _prediction_list_adapter():
-    """A cached pydantic TypeAdapter validating all ``predictions`` rows in one core call."""
-    global _PREDICTIONS_ADAPTER
-    if _PREDICTIONS_ADAPTER is None:
-        from pydantic import TypeAdapter
-
-        from evalcore import schema
-
-        _PREDICTIONS_ADAPTER = TypeAdapter(list[schema.ModelPrediction])
-    return _PREDICTIONS_ADAPTER
-
-
-_EMPTY_HEAD = '{"success":true,"result":[],"predictions":[]'
-
-
-def _splice(head: str, entries: list, rows: list[str]) -> str:
-    """The response (or page) text: its ``result`` / ``predictions`` filled with sample texts.
-
-    ``head`` is the text of the same response with both lists empty.
-    """
-    if not head.startswith(_EMPTY_HEAD):
-        raise RuntimeError(f"unexpected response head {head[:80]!r}")
-    return "".join((
-        '{"success":true,"result":[', ",".join([e.result_json for e in entries]),
-        '],"predictions":[', ",".join([r for r in rows if r]), "]", head[len(_EMPTY_HEAD):],
-    ))
-
-
-class _Entry:
-    """One sample of the response: its ``result[]`` entry and ``predictions[]`` rows as JSON text.
-
-    ``data`` is what `ReportBuilder._entry_models` validates when the model is asked for: a
-    `_SampleData`, or (ModelResult, list of ModelPrediction) already validated.
-    """
-
-    __slots__ = ("sample_id", "result_json", "rows_json", "data")
-
-    def __init__(self, sample_id, result_json: str, rows_json: str, data) -> None:
-        self.sample_id = sample_id
-        self.result_json = result_json
-        self.rows_json = rows_json  # rows joined with ","; "" when the sample has none
-        self.data = data
-
-
-@dataclass(frozen=True, slots=True)
-class _SampleData:
-    """The values of one classifier / regression / anomaly sample that the response shows.
-
-    ``values`` holds one array per learn block, in the order of ``ReportBuilder.runners``:
-    (W, n_labels) scores of a classifier, (W,) values of a regression or anomaly block.
-    """
-
-    sample_id: int
-    sample: object  # schema.Sample
-    values: tuple
-    label_ranges: np.ndarray  # int (W, 2)
-    expected: list  # str or None per window
-    interval_ms: float
-    start_ms: np.ndarray  # float64 (W,)
-    end_ms: np.ndarray  # float64 (W,)
-    predicted: list  # str per window
-    correct: np.ndarray | None  # bool (W,)
-    expected_anomaly: np.ndarray  # bool (W,)
-
-
-_ANOMALY_TEXT = '"anomaly"'
-_NO_ANOMALY_TEXT = '"no anomaly"'
-
-
-def _values_ok(runner, values, n_windows: int) -> bool:
-    """Whether a block's per-window values are a float array of the shape its ``result`` needs."""
-    if not isinstance(values, np.ndarray) or values.dtype.kind != "f" or len(values) != n_windows:
-        return False
-    if runner.kind == "classification":
-        keys = runner.labels
-        return (values.ndim == 2 and values.shape[1] == len(keys) and len(set(keys)) == len(keys)
-                and all(type(k) is str for k in keys))
-    return values.ndim == 1
-
-
-def _window_results(runner, values: np.ndarray) -> list[str]:
-    """A block's per-window ``result`` objects as text (values checked by `_values_ok`)."""
-    from evalcore.jsonio import format_floats, object_rows
-
-    if runner.kind == "classification":
-        keys = tuple(runner.labels)
-    else:
-        keys = ("value",) if runner.kind == "regression" else (ANOMALY,)
-    texts = format_floats(values)
-    n_keys = len(keys)
-    return object_rows(keys, [texts[j::n_keys] for j in range(n_keys)])
-
-
-def _model_texts(result, predictions) -> tuple[str, str]:
-    from evalcore.jsonio import fragment
-
-    return fragment(result), ",".join([fragment(p) for p in predictions])
-
-
-def _validated_texts(plain_result: dict, plain_rows: list) -> tuple[str, str]:
-    from evalcore import schema
-
-    return _model_texts(
-        schema.ModelResult.model_validate(plain_result), _prediction_list_adapter().validate_python(plain_rows)
-    )
 
 
 def _block_accumulator(runner, compat):

@@ -22,6 +22,7 @@ from evalcore.bundle import load_project
 from evalcore.engine import RunOptions, evaluate
 from evalcore.jsonio import dumps, format_floats, format_ints, format_number, object_rows
 from evalcore.report import ReportBuilder, paginate
+from evalcore.report_text import SampleTexts
 from tests.test_engine import ALL_BUNDLES
 
 VARIANTS = ["float32", "int8"]
@@ -176,8 +177,8 @@ def test_validated_path_samples_mix_with_text_path_samples(fixtures_dir, monkeyp
     be written differently from its neighbours."""
     whole = _run(fixtures_dir, "motion", "float32").build_json()
     calls = iter(range(10**6))
-    original = ReportBuilder._text_ok
-    monkeypatch.setattr(ReportBuilder, "_text_ok", lambda self, data: next(calls) % 2 == 0 and original(self, data))
+    original = SampleTexts._text_ok
+    monkeypatch.setattr(SampleTexts, "_text_ok", lambda self, data: next(calls) % 2 == 0 and original(self, data))
     builder = evaluate(fixtures_dir / "motion", RunOptions(variant="float32"))[0]
     _assert_same(builder.build_json(), whole)
 
@@ -241,7 +242,7 @@ def test_object_rows_are_dumps_of_the_dicts(keys):
 def test_window_results_match_the_plain_dicts():
     """Without it a classifier's per-window ``result`` (label -> score) could differ from the dicts
     the validated path builds, e.g. for labels that are array indices."""
-    from evalcore.report import _window_results
+    from evalcore.report_text import _window_results
 
     runner = SimpleNamespace(kind="classification", labels=("10", "2", "x", "0"))
     values = np.random.default_rng(1).random((6, 4)).astype(np.float32)
