@@ -122,8 +122,21 @@ def _init_worker(root=None, options=None) -> None:
 
 
 def _prepare_chunk(records: list) -> list:
+    """Prepare a chunk in a worker; what goes back is slimmed (see ``SampleOutcome.sample_json``):
+    the ``Sample`` as its JSON text, and no record (the parent has it).
+    """
+    from evalcore.jsonio import fragment
+
     prepare = _FEATURIZER.prepare
-    return [prepare(record) for record in records]
+    out = []
+    for record in records:
+        prepared = prepare(record)
+        outcome = prepared.outcome
+        outcome.sample_json = fragment(outcome.sample)
+        outcome.sample = None
+        outcome.record = None
+        out.append(prepared)
+    return out
 
 
 class PreparePool:
@@ -162,9 +175,13 @@ class PreparePool:
         if self.start_method == "fork":
             # the children inherit the featurizer: nothing is loaded twice
             _FEATURIZER = SampleFeaturizer(self.project, self.options)
+            # Frozen objects are never scanned by the children's collector, so the pages
+            # holding what they inherited are not copied just to be looked at.
+            gc.freeze()
             try:
                 self._pool = context.Pool(self.n_workers, _init_worker)
             finally:
+                gc.unfreeze()
                 _FEATURIZER = None
         else:
             self._pool = context.Pool(self.n_workers, _init_worker, (self.project.root, self.options))
@@ -184,8 +201,14 @@ class PreparePool:
         max_in_flight = self.n_workers * _CHUNKS_PER_WORKER
         in_flight = collections.deque()
         for chunk in chunks:
-            in_flight.append(self._pool.apply_async(_prepare_chunk, (chunk,)))
+            in_flight.append((chunk, self._pool.apply_async(_prepare_chunk, (chunk,))))
             if len(in_flight) >= max_in_flight:
-                yield from in_flight.popleft().get()
+                yield from _with_records(*in_flight.popleft())
         while in_flight:
-            yield from in_flight.popleft().get()
+            yield from _with_records(*in_flight.popleft())
+
+
+def _with_records(chunk: list, result):
+    for record, prepared in zip(chunk, result.get(), strict=True):
+        prepared.outcome.record = record
+        yield prepared

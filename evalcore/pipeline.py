@@ -29,8 +29,8 @@ class SampleOutcome:
     Attributes
     ----------
     record : evalcore.data.SampleRecord
-    sample : evalcore.schema.Sample
-        The output ``Sample`` object.
+    sample : evalcore.schema.Sample or None
+        The output ``Sample`` object; None when ``sample_json`` holds it (see `sample_model`).
     start_ms, end_ms : float64 arrays of shape (W,)
         Window boundaries in ms.
     label_ranges : int64 array of shape (W, 2)
@@ -41,6 +41,10 @@ class SampleOutcome:
         Spacing of the values the index ranges count (``classifications[].intervalMs``).
     decisions : dict of int to BlockDecision
         Per learn block id: raw per-window results and decisions.
+    sample_json : str or None
+        The ``Sample`` as the response's JSON text. A worker process sends this instead of the
+        model: the text is what the report writes, and unpickling a ``Sample`` model cost more
+        than the rest of a prepared sample together (``evalcore.parallel``).
     """
 
     record: object
@@ -51,6 +55,15 @@ class SampleOutcome:
     expected: list
     window_interval_ms: float
     decisions: dict = field(default_factory=dict)
+    sample_json: str | None = None
+
+    def sample_model(self):
+        """The ``Sample`` model (parsed from ``sample_json`` when it came as text)."""
+        if self.sample is None:
+            from evalcore import schema
+
+            return schema.Sample.model_validate_json(self.sample_json)
+        return self.sample
 
     @property
     def n_windows(self) -> int:

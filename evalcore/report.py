@@ -131,7 +131,7 @@ class ReportBuilder:
             return
         predicted, correct, expected_anomaly = self._decide(outcome)
         data = SampleData(
-            sample_id=outcome.record.id, sample=outcome.sample,
+            sample_id=outcome.record.id, sample=outcome.sample, sample_json=outcome.sample_json,
             values=tuple(outcome.decisions[r.spec.id].values for r in self.runners.values()),
             label_ranges=outcome.label_ranges, expected=list(outcome.expected),
             interval_ms=float(outcome.window_interval_ms), start_ms=outcome.start_ms, end_ms=outcome.end_ms,
@@ -150,7 +150,7 @@ class ReportBuilder:
         runner = self.detector.runner
         entry, rows = self.detector.sample(outcome, outcome.decisions[runner.spec.id])
         result = schema.ModelResult.model_validate(
-            {"sample_id": outcome.record.id, "sample": outcome.sample, "classifications": [entry]}
+            {"sample_id": outcome.record.id, "sample": outcome.sample_model(), "classifications": [entry]}
         )
         predictions = prediction_list_adapter().validate_python(rows)
         texts = model_texts(result, predictions)

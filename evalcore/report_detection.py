@@ -117,7 +117,7 @@ class DetectionReducer:
         return self._boxes(outcome, outputs, gt, label)
 
     def _ground_truth(self, outcome):
-        dims = outcome.sample.image_dimensions
+        dims = outcome.sample_model().image_dimensions
         src_w, src_h = (dims.width, dims.height) if dims is not None else (self.width, self.height)
         index = {name: i + 1 for i, name in enumerate(self.class_names)}  # 1-based, 0 = background
         boxes = gt_boxes_in_input(outcome.record.bounding_boxes, src_w, src_h, self.width, self.height,

@@ -83,7 +83,8 @@ class SampleTexts:
             interval = data.interval_ms
             tail = (format_number(interval) + ',"frequencyHz":'
                     + format_number(1000.0 / interval if interval > 0 else 0.0) + ',"resultCount":' + str(n) + "}")
-            parts = ['{"sampleId":', format_number(data.sample_id), ',"sample":', fragment(data.sample),
+            sample_json = data.sample_json if data.sample is None else fragment(data.sample)
+            parts = ['{"sampleId":', format_number(data.sample_id), ',"sample":', sample_json,
                      ',"classifications":[']
             for j, (texts, results) in enumerate(block_rows):
                 parts += ("," if j else "", texts[0], "[", ",".join(results[at : at + n]), "]", texts[1],
@@ -131,7 +132,8 @@ class SampleTexts:
 
         n = len(data.expected)
         ranges = data.label_ranges
-        if not (type(data.sample_id) is int and type(data.sample) is schema.Sample
+        sample_ok = type(data.sample) is schema.Sample or (data.sample is None and type(data.sample_json) is str)
+        if not (type(data.sample_id) is int and sample_ok
                 and ranges.dtype.kind in "iu" and ranges.shape == (n, 2)
                 and data.start_ms.dtype.kind == "f" and data.end_ms.dtype.kind == "f" and data.correct is not None
                 and all(len(x) == n for x in (data.start_ms, data.end_ms, data.predicted, data.correct,
@@ -200,7 +202,12 @@ class SampleTexts:
                 "frequency_hz": 1000.0 / interval if interval > 0 else 0.0,
                 "result_count": len(result),
             })
-        return {"sample_id": data.sample_id, "sample": data.sample, "classifications": classifications}
+        sample = data.sample
+        if sample is None:
+            from evalcore import schema
+
+            sample = schema.Sample.model_validate_json(data.sample_json)
+        return {"sample_id": data.sample_id, "sample": sample, "classifications": classifications}
 
     def plain_rows(self, data: SampleData) -> list[dict]:
         """The sample's ``predictions[]`` rows as plain values (snake_case keys), for validation."""
@@ -284,7 +291,7 @@ class SampleData:
     """
 
     sample_id: int
-    sample: object  # schema.Sample
+    sample: object  # schema.Sample, or None when sample_json holds it
     values: tuple
     label_ranges: np.ndarray  # int (W, 2)
     expected: list  # str or None per window
@@ -294,6 +301,7 @@ class SampleData:
     predicted: list  # str per window
     correct: np.ndarray | None  # bool (W,)
     expected_anomaly: np.ndarray  # bool (W,)
+    sample_json: str | None = None  # the Sample's text when it came from a worker (sample is None)
 
 
 _ANOMALY_TEXT = '"anomaly"'

@@ -141,3 +141,13 @@ def test_workers_leave_ctrl_c_to_the_parent(fixtures_dir):
     project = load_project(_bundle(fixtures_dir, "motion"))
     with parallel.PreparePool(project, RunOptions(variant="float32"), 1) as pool:
         assert pool._pool.apply(signal.getsignal, (signal.SIGINT,)) == signal.SIG_IGN
+
+
+@pytest.mark.parametrize("name", ["motion", "fomo"])
+def test_pooled_samples_come_back_as_text_and_build_the_same_model(fixtures_dir, name):
+    """Without it the Sample sent back as JSON text could build a different validated response."""
+    bundle = _bundle(fixtures_dir, name)
+    one = run_bundle(bundle, RunOptions(workers=0))
+    pooled = run_bundle(bundle, RunOptions(workers=2))
+    assert pooled.response_json() == one.response_json()
+    assert pooled.response == one.response  # the lazily validated models, Sample included
