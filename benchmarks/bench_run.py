@@ -18,9 +18,11 @@ what Edge Impulse's formats cost by themselves: decoding every CBOR file to an a
 encoding the same response with Python's C JSON encoder. evalcore's time is the whole
 ``run_bundle`` (read every file, window, DSP, model, decode, metrics, response model) plus the
 JSON serialisation, with a warm numba cache, once with the map in the main process
-(``workers=0``, what ``--workers auto`` picks on a 2-CPU machine) and once with two worker
-processes reading, windowing and featurizing (``workers=2``). The first run of the script's process and the whole ``evalcore run`` command in a
-fresh process (imports, numba cache load, model load, output files) are reported apart.
+(``workers=0``) and once with two worker processes reading, windowing and featurizing
+(``workers=2``, what ``--workers auto`` picks on a 2-CPU machine). The formats anchor is
+single-threaded, so it is compared with ``workers=0``. The script's first run and the whole
+``evalcore run`` command in a fresh process (imports, numba cache load, model load, output
+files, default options) are reported apart.
 
 Usage: ``python benchmarks/bench_run.py [--samples 1000] [--repeat 3]``
 """

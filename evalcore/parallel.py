@@ -32,9 +32,10 @@ AUTO_MIN_SAMPLES = 64
 #: need a core too, and a bundle's files come from one disk).
 AUTO_MAX_WORKERS = 8
 
-#: ``--workers auto`` starts a pool only with at least this many workers (CPUs - 1). One worker
-#: is slower than none: it does the same reading plus pickling, while the parent unpickles
-#: (benchmarks/README.md: on 2 CPUs, 1,000 samples, in-process 1.59 s, one worker 1.89 s, two 1.37 s).
+#: ``--workers auto`` never starts fewer workers than this: one worker is slower than none (it
+#: does all the reading plus the pickling while the parent waits), two are not slower even on 2
+#: CPUs (benchmarks/README.md, 21,000 windows on 2 CPUs, medians: small model 1.56 s in-process,
+#: 1.73 s one worker, 1.35 s two; convolutional model 3.05 / 2.95 / 3.09 s).
 AUTO_MIN_WORKERS = 2
 
 #: Chunks of samples each worker may have queued or in progress.
@@ -65,9 +66,9 @@ def available_cpus() -> int:
 
 def resolve_workers(requested: int | None, n_records: int) -> int:
     """Worker processes for a run: ``requested``, or with None ("auto") one per CPU but one
-    (the parent's model thread and reduce keep a core busy) when that is at least
-    ``AUTO_MIN_WORKERS``, for a dataset of at least ``AUTO_MIN_SAMPLES`` samples where workers
-    can be forked; 0 means no pool at all.
+    (the parent's model thread and reduce keep a core busy), at least ``AUTO_MIN_WORKERS``,
+    on a machine with 2 or more CPUs, for a dataset of at least ``AUTO_MIN_SAMPLES`` samples
+    where workers can be forked; 0 means no pool at all.
 
     Auto never spawns: a spawned worker re-imports the caller's main module, which hangs or
     recurses in a script without an ``if __name__ == "__main__"`` guard (ask for ``workers=N``
@@ -77,8 +78,10 @@ def resolve_workers(requested: int | None, n_records: int) -> int:
         return max(0, min(requested, n_records))
     if n_records < AUTO_MIN_SAMPLES or _start_method() != "fork":
         return 0
-    n = min(available_cpus() - 1, AUTO_MAX_WORKERS, n_records)
-    return n if n >= AUTO_MIN_WORKERS else 0
+    cpus = available_cpus()
+    if cpus < 2:
+        return 0
+    return min(max(cpus - 1, AUTO_MIN_WORKERS), AUTO_MAX_WORKERS, n_records)
 
 
 def _start_method() -> str:
