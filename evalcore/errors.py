@@ -14,6 +14,7 @@ __all__ = [
     "BundleError",
     "ModelError",
     "BackendUnavailableError",
+    "WorkerDiedError",
 ]
 
 
@@ -69,3 +70,9 @@ class ModelError(EvalcoreError, ValueError):
 
 class BackendUnavailableError(EvalcoreError, ImportError):
     """An optional runtime is not installed; the message names the extra to install."""
+
+
+class WorkerDiedError(EvalcoreError, RuntimeError):
+    """A ``--workers`` process died (killed for memory, or a crash in a native reader library);
+    the message names the samples it was reading.
+    """

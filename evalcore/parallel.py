@@ -22,6 +22,8 @@ import signal
 import sys
 import threading
 
+from evalcore.errors import WorkerDiedError
+
 __all__ = ["PreparePool", "resolve_workers", "available_cpus", "fewer_gc_passes", "AUTO_MIN_SAMPLES"]
 
 #: Below this many samples ``--workers auto`` stays in one process: starting workers would cost
@@ -94,11 +96,16 @@ def _start_method() -> str:
 def fewer_gc_passes():
     """Raise the collector's young-generation threshold for a run, then restore the caller's."""
     previous = gc.get_threshold()
-    gc.set_threshold(max(previous[0], _GC_YOUNG_THRESHOLD), *previous[1:])
+    _raise_young_threshold()
     try:
         yield
     finally:
         gc.set_threshold(*previous)
+
+
+def _raise_young_threshold() -> None:
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], _GC_YOUNG_THRESHOLD), *threshold[1:])
 
 
 def _lower_priority() -> None:
@@ -115,7 +122,7 @@ def _init_worker(root=None, options=None) -> None:
     # worker that took the interrupt too would only print a traceback of its own
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _lower_priority()
-    gc.set_threshold(max(gc.get_threshold()[0], _GC_YOUNG_THRESHOLD), *gc.get_threshold()[1:])
+    _raise_young_threshold()
     if root is None:  # forked: the featurizer was inherited
         return
     from evalcore.bundle import load_project
@@ -170,6 +177,7 @@ class PreparePool:
     def __enter__(self) -> PreparePool:
         global _FEATURIZER
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
         from evalcore.features import SampleFeaturizer
 
@@ -182,19 +190,34 @@ class PreparePool:
             # holding what they inherited are not copied just to be looked at.
             gc.freeze()
             try:
-                self._pool = context.Pool(self.n_workers, _init_worker)
+                self._pool = ProcessPoolExecutor(self.n_workers, mp_context=context, initializer=_init_worker)
+                # with fork the executor starts every worker at the first submit: do it now,
+                # while this process has no other thread
+                self._pool.submit(os.getpid).result()
             finally:
                 gc.unfreeze()
                 _FEATURIZER = None
         else:
-            self._pool = context.Pool(self.n_workers, _init_worker, (self.project.root, self.options))
+            self._pool = ProcessPoolExecutor(
+                self.n_workers, mp_context=context, initializer=_init_worker,
+                initargs=(self.project.root, self.options),
+            )
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
         pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.terminate()
-            pool.join()
+        if pool is None:
+            return
+        if exc_type is None:
+            pool.shutdown(wait=True)
+            return
+        # an error or Ctrl-C: drop the queued chunks and stop the workers now
+        processes = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join()
 
     def prepare_all(self, records):
         """Yield the prepared sample of each record, in order."""
@@ -204,14 +227,24 @@ class PreparePool:
         max_in_flight = self.n_workers * _CHUNKS_PER_WORKER
         in_flight = collections.deque()
         for chunk in chunks:
-            in_flight.append((chunk, self._pool.apply_async(_prepare_chunk, (chunk,))))
+            in_flight.append((chunk, self._pool.submit(_prepare_chunk, chunk)))
             if len(in_flight) >= max_in_flight:
                 yield from _with_records(*in_flight.popleft())
         while in_flight:
             yield from _with_records(*in_flight.popleft())
 
 
-def _with_records(chunk: list, result):
-    for record, prepared in zip(chunk, result.get(), strict=True):
+def _with_records(chunk: list, future):
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        prepared_chunk = future.result()
+    except BrokenProcessPool as err:
+        # killed (out of memory) or crashed in a native library: name the samples it held
+        raise WorkerDiedError(
+            f"a worker process died while reading samples {chunk[0].filename} .. {chunk[-1].filename} "
+            "(out of memory, or a crash in a reader library); run with --workers 0 to find the sample"
+        ) from err
+    for record, prepared in zip(chunk, prepared_chunk, strict=True):
         prepared.outcome.record = record
         yield prepared

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import shutil
 
@@ -141,7 +142,7 @@ def test_workers_leave_ctrl_c_to_the_parent(fixtures_dir):
 
     project = load_project(_bundle(fixtures_dir, "motion"))
     with parallel.PreparePool(project, RunOptions(variant="float32"), 1) as pool:
-        assert pool._pool.apply(signal.getsignal, (signal.SIGINT,)) == signal.SIG_IGN
+        assert pool._pool.submit(signal.getsignal, signal.SIGINT).result() == signal.SIG_IGN
 
 
 @pytest.mark.parametrize("name", ["motion", "fomo"])
@@ -152,3 +153,18 @@ def test_pooled_samples_come_back_as_text_and_build_the_same_model(fixtures_dir,
     pooled = run_bundle(bundle, RunOptions(workers=2))
     assert pooled.response_json() == one.response_json()
     assert pooled.response == one.response  # the lazily validated models, Sample included
+
+
+def _die(records):
+    os._exit(3)  # what the kernel's OOM killer or a segfault in a reader library looks like
+
+
+def test_a_worker_that_dies_ends_the_run_with_a_clear_error(fixtures_dir, monkeypatch, tmp_path, capsys):
+    """Without it a worker killed for memory would leave the run waiting forever for its samples."""
+    monkeypatch.setattr(parallel, "_start_method", lambda: "fork")
+    monkeypatch.setattr(parallel, "_prepare_chunk", _die)
+    out = tmp_path / "result.json"
+    assert main(["run", str(_bundle(fixtures_dir, "motion")), "--out", str(out), "--workers", "2", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "a worker process died while reading samples" in err and "--workers 0" in err, err
+    assert not out.exists()
