@@ -227,12 +227,15 @@ def _start_numba_warmup():
     import threading
 
     def warm():
-        import numpy as np
+        try:
+            import numpy as np
 
-        from kernels.confusion import confusion_matrix
+            from kernels.confusion import confusion_matrix
 
-        codes = np.zeros(1, dtype=np.int32)  # the dtype the accumulators pass
-        confusion_matrix(codes, codes, 1)
+            codes = np.zeros(1, dtype=np.int32)  # the dtype the accumulators pass
+            confusion_matrix(codes, codes, 1)
+        except Exception:  # noqa: BLE001 - only a head start: the run itself reports any failure
+            pass
 
     thread = threading.Thread(target=warm, name="evalcore-numba-warmup", daemon=True)
     thread.start()
