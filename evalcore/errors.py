@@ -73,6 +73,6 @@ class BackendUnavailableError(EvalcoreError, ImportError):
 
 
 class WorkerDiedError(EvalcoreError, RuntimeError):
-    """A ``--workers`` process died (killed for memory, or a crash in a native reader library);
-    the message names the samples it was reading.
+    """A ``--workers`` process died (killed for memory, a crash in a native reader library, or a
+    spawned worker that could not start); the message names the samples it was reading.
     """

@@ -243,7 +243,8 @@ def _with_records(chunk: list, future):
         # killed (out of memory) or crashed in a native library: name the samples it held
         raise WorkerDiedError(
             f"a worker process died while reading samples {chunk[0].filename} .. {chunk[-1].filename} "
-            "(out of memory, or a crash in a reader library); run with --workers 0 to find the sample"
+            "(out of memory, a crash in a reader library, or a spawned worker that could not start: "
+            "a script without an `if __name__ == \"__main__\":` guard); run with --workers 0 to find the sample"
         ) from err
     for record, prepared in zip(chunk, prepared_chunk, strict=True):
         prepared.outcome.record = record
