@@ -270,8 +270,7 @@ class _Writer:
                 if type(value) is not kind:
                     return False
             columns.append(list(map(formatter, column)))
-        template = "".join(prefix.replace("%", "%%") + "%s" for prefix in prefixes) + "}"
-        self.parts.append("[" + ",".join([template % values for values in zip(*columns)]) + "]")
+        self.parts.append("[" + ",".join(_stitch_rows(prefixes, columns)) + "]")
         return True
 
     def _write_dict(self, mapping: dict) -> None:
@@ -465,10 +464,15 @@ def object_rows(keys: tuple[str, ...], columns: list[list[str]]) -> list[str]:
     prefixes, order = plan
     if order is not None:
         columns = [columns[i] for i in order]
-    template = "".join(prefix.replace("%", "%%") + "%s" for prefix in prefixes) + "}"
+    return _stitch_rows(prefixes, columns)
+
+
+def _stitch_rows(prefixes: tuple, columns: list[list[str]]) -> list[str]:
+    """One object text per row: each key's prefix (from `_make_plan`) then the row's value text."""
     if len(columns) == 1:
         head = prefixes[0]
         return [head + value + "}" for value in columns[0]]
+    template = "".join(prefix.replace("%", "%%") + "%s" for prefix in prefixes) + "}"
     return [template % values for values in zip(*columns)]
 
 

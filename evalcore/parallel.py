@@ -34,10 +34,11 @@ AUTO_MIN_SAMPLES = 64
 #: need a core too, and a bundle's files come from one disk).
 AUTO_MAX_WORKERS = 8
 
-#: ``--workers auto`` never starts fewer workers than this: one worker is slower than none (it
-#: does all the reading plus the pickling while the parent waits), two are not slower even on 2
-#: CPUs (benchmarks/README.md, 21,000 windows on 2 CPUs, medians: small model 1.56 s in-process,
-#: 1.73 s one worker, 1.35 s two; convolutional model 3.05 / 2.95 / 3.09 s).
+#: ``--workers auto`` never starts fewer workers than this: one worker gains nothing (it does all
+#: the reading plus the pickling while the parent waits); two are faster even on 2 CPUs for dense
+#: models and within noise for a convolutional one (benchmarks/README.md, 21,000 windows on 2
+#: CPUs, interleaved medians, in-process / one / two workers: small model 1.43 / 1.41 / 1.10 s,
+#: convolutional model 3.35 / 3.53 / 3.56 s; bench_run: 3.15 vs 3.17 s and 3.38 vs 3.38 s).
 AUTO_MIN_WORKERS = 2
 
 #: Chunks of samples each worker may have queued or in progress.

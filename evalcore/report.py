@@ -121,7 +121,7 @@ class ReportBuilder:
     def add(self, outcome) -> None:
         """Add one sample's outcome: its ``result`` entry, its predictions, the accumulators.
 
-        The sample's parts of the response are written as JSON text (`_write_texts`, a batch of
+        The sample's parts of the response are written as JSON text (`SampleTexts.write`, a batch of
         samples at a time), not validated: ``build_json`` joins them. The plain values are kept
         so that ``build`` can still give the validated model, with the same bytes.
         """

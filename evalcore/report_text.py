@@ -127,7 +127,7 @@ class SampleTexts:
         ]
 
     def _text_ok(self, data: SampleData) -> bool:
-        """Whether `_write_texts` takes the sample (its values have the types it writes)."""
+        """Whether `write` takes the sample (its values have the types it writes)."""
         from evalcore import schema
 
         n = len(data.expected)
