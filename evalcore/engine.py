@@ -180,6 +180,7 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
     from evalcore.pipeline import Pipeline
     from evalcore.progress import Progress
     from evalcore.report import ReportBuilder
+    from evalcore.warmup import start_numba_warmup
 
     options = options or RunOptions()
     project = load_project(bundle_dir)
@@ -201,9 +202,10 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
         if n_workers > 0:
             # started before any model runtime is loaded, so that workers can be forked cheaply
             featurizer = stack.enter_context(PreparePool(project, options, n_workers))
-        # after the fork (workers need no thread of ours); joined on the way out, so no thread
-        # outlives the run (a later run may fork)
-        stack.callback(_start_numba_warmup().join)
+        # numba's set-up on a thread (evalcore.warmup: it holds the imports while it runs), after
+        # the fork (workers need no thread of ours); joined on the way out, so no thread outlives
+        # the run (a later run may fork)
+        stack.callback(start_numba_warmup().join)
         stack.enter_context(fewer_gc_passes())
         pipeline = Pipeline(project, options)
         pipeline.n_workers = n_workers
@@ -213,33 +215,6 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
                 builder.add(outcome)
                 progress.update(1)
     return builder, pipeline
-
-
-def _start_numba_warmup():
-    """Set numba up on a background thread while the model runtime loads and the first batch runs.
-
-    numba's first kernel call in a process costs ~0.6 s (its CPU target is set up, then the
-    kernel is loaded from the cache). Paid on the main thread at the first sample's reduce, it
-    stalled the overlapped pipeline: the model thread waited ~0.6 s for its next batch. Started
-    here it overlaps the runtime's session set-up and the first inference, which release the
-    GIL (benchmarks/README.md: the stall fell to ~0.2 s).
-    """
-    import threading
-
-    def warm():
-        try:
-            import numpy as np
-
-            from kernels.confusion import confusion_matrix
-
-            codes = np.zeros(1, dtype=np.int32)  # the dtype the accumulators pass
-            confusion_matrix(codes, codes, 1)
-        except Exception:  # noqa: BLE001 - only a head start: the run itself reports any failure
-            pass
-
-    thread = threading.Thread(target=warm, name="evalcore-numba-warmup", daemon=True)
-    thread.start()
-    return thread
 
 
 def _use_precomputed(project, options) -> bool:
