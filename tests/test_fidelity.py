@@ -199,3 +199,16 @@ def test_coco_metric_names_and_undefined_stats(fixtures_dir):
     omitted = metrics("detection-undefined=omit")
     assert list(omitted) == [n for n in studio if n not in undefined]
     assert all(omitted[n] == studio[n] for n in omitted)
+
+
+def test_compat_help_lists_every_setting_with_its_default_first():
+    """Without it a --compat setting could exist that `evalcore run --help` does not name."""
+    from evalcore.cli import build_parser
+    from evalcore.engine import COMPAT_SETTINGS
+
+    run = next(a for a in build_parser()._subparsers._group_actions[0].choices["run"]._actions
+               if "--compat" in a.option_strings)
+    for name, (values, default) in COMPAT_SETTINGS.items():
+        plain = run.help.replace("'", "")
+        assert f"{name}={'|'.join(values)}" in plain, name
+        assert values[0] == default, name
