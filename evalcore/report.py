@@ -11,20 +11,14 @@ What the impulse's learn blocks are decides the shape of the result:
 The ``*AccuracyScore`` fields are percentages (0-100) by default, fractions with ``--compat
 score-scale=fraction`` (``evalcore.metrics.classification``, "Score scale").
 
-Which blocks can produce ``uncertain`` (``--compat uncertain-column``): only a single-label
-classifier block (kind ``classification``: softmax scores, the top score below the block's
-threshold gives ``uncertain``), with or without anomaly blocks. For those impulses the confusion
-matrix has an ``uncertain`` column even when no window is uncertain (studio-evidence.md E1), with
-``uncertain-column=when-present`` only where it occurs. Regression blocks, anomaly blocks alone,
-object detection (FOMO included) and visual anomaly detection never predict ``uncertain``: their
-matrices list it only if a window is labelled so (``when-present`` whatever the setting).
-
-Per-sample JSON (``result[]``, ``predictions[]``) is written as text while outcomes arrive, a
-batch of samples and a column at a time, without pydantic: ``build_json()`` joins it and gives
-the bytes of ``jsonio.dumps(build())``; ``build()`` validates the same values into the
-``ClassifyJobResponse`` model only when it is asked for (tests/test_report_fastjson.py holds the
-two to the same bytes). Dataset numbers come from mergeable accumulators (``evalcore.metrics``)
-so a split run merges to the same bytes.
+Which blocks can produce ``uncertain`` (``--compat uncertain-column``): only a classifier block
+(kind ``classification``), whose decision is ``uncertain`` when its scores do not reach the
+block's threshold; with or without anomaly blocks. For those impulses the confusion matrix has an
+``uncertain`` column even when no window is uncertain (studio-evidence.md E1, a single-label
+classifier), with ``uncertain-column=when-present`` only where it occurs. Regression blocks,
+anomaly blocks alone, object detection (FOMO included) and visual anomaly detection never predict
+``uncertain``: their matrices list it only if a window is labelled so (``when-present`` whatever
+the setting).
 """
 
 from __future__ import annotations
