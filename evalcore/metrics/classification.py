@@ -47,8 +47,8 @@ Studio's aggregation code is closed; these are the documented readings, each an 
   ``uncertain_column="always"`` (the default) the ``uncertain`` extra label is a column even
   when no window is uncertain (E1: Studio's matrix "keeps a separate uncertain column", 0 in
   every row); ``"when-present"`` lists it only where it occurs. The caller decides whether the
-  blocks can produce ``uncertain`` at all (``evalcore.report``: only a single-label
-  classifier can) and passes ``"when-present"`` when they cannot.
+  blocks can produce ``uncertain`` at all (``evalcore.report``: only a classifier block
+  can) and passes ``"when-present"`` when they cannot.
 - Matrix rows and ``summaryPerClass`` keys = the class labels (all of them, also with no test
   window: ``empty_class_rows=True``), then the extra labels that occur as expected labels
   (``uncertain`` is a column, never a row of its own unless a window is labelled so).
