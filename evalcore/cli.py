@@ -54,11 +54,14 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-overlap", action="store_true",
                    help="run the models on the main thread instead of overlapping them with reading and reporting")
     p.add_argument("--compat", action="append", default=[], metavar="NAME=VALUE",
-                   help="choose a reading of an undocumented Studio rule (README, Compatibility notes): "
+                   help="choose a reading of a Studio rule the public evidence does not settle (README, "
+                   "Compatibility notes; default first): "
                    "uncertain=bad|exclude, balanced-accuracy=mean_recall|anomaly_mean, "
                    "confusion-values=counts|percent, classifier-threshold='>='|'>', "
                    "anomaly-threshold='>'|'>=', regression-threshold='<='|'<', unknown-label=anomaly|label, "
-                   "trailing-window=drop|pad, resample=linear|poly|refuse")
+                   "trailing-window=drop|pad, resample=linear|poly|refuse, score-scale=percent|fraction, "
+                   "uncertain-column=always|when-present, detection-summary=zero|counts, "
+                   "detection-metric-names=bracketed|plain, detection-undefined=minus-one|omit")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 

@@ -11,6 +11,23 @@ Studio's order is not ours to assume:
 
 Keys present on one side only are differences too (``missing`` / ``extra``). Exit code of the
 ``evalcore compare`` command: 0 equal within tolerance, 1 different, 2 unreadable input.
+
+Score scale. ``accuracy.accuracyScore`` and the other ``*AccuracyScore`` fields are percentages
+(0-100) in Studio's reading and evalcore's default, fractions (0-1) with ``evalcore run --compat
+score-scale=fraction`` and in evalcore before that setting. Two documents on different scales
+give one difference of kind ``scale`` (path ``$.accuracy``, naming each side's scale), and their
+scores are compared after converting A's to B's scale, so that a real difference still shows and
+the scale is not reported as every score differing. Each side's scale is read, first match wins:
+
+1. from the document itself: ``accuracyScore`` against ``totalSummary`` (it is good / (good +
+   bad) on either scale, so it equals one of ``good / n`` or ``100 * good / n``, relative
+   tolerance 1e-9; undecided when good is 0, where both are 0);
+2. any ``*AccuracyScore`` above 1 is a percentage (a fraction never exceeds 1; the converse does
+   not hold, so values at most 1 decide nothing);
+3. for ``compare_files``, evalcore's sidecar next to the file (``result.run.json``): its
+   ``options.compat["score-scale"]``, and ``fraction`` when an evalcore sidecar has no such
+   setting (evalcore wrote only fractions before it);
+4. else unknown: nothing is converted.
 """
 
 from __future__ import annotations
@@ -22,7 +39,11 @@ from pathlib import Path
 
 from evalcore.errors import BundleError
 
-__all__ = ["Difference", "Comparison", "compare_documents", "compare_files"]
+__all__ = ["Difference", "Comparison", "compare_documents", "compare_files", "score_scale"]
+
+_SCALE_TEXT = {"fraction": "fractions (0-1)", "percent": "percentages (0-100)"}
+# relative tolerance of the accuracyScore-vs-totalSummary test (the two scales are 100x apart)
+_SCALE_RTOL = 1e-9
 
 # list field name -> function giving each element's matching key
 _KEYED_LISTS = {
@@ -48,6 +69,10 @@ class Difference:
             return f"{self.path}: only in A ({_short(self.a)})"
         if self.kind == "extra":
             return f"{self.path}: only in B ({_short(self.b)})"
+        if self.kind == "scale":
+            return (f"{self.path}: score scale differs: A writes the *AccuracyScore fields as "
+                    f"{_SCALE_TEXT[self.a]}, B as {_SCALE_TEXT[self.b]} (evalcore run --compat "
+                    f"score-scale=percent|fraction); A's scores were converted to B's scale for the comparison")
         return f"{self.path}: {_short(self.a)} != {_short(self.b)}"
 
 
@@ -158,7 +183,59 @@ def _key_text(k: object) -> str:
     return str(k)
 
 
-def compare_documents(a: object, b: object, *, rtol: float = 1e-6, atol: float = 1e-9) -> Comparison:
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _score_keys(accuracy: dict) -> list[str]:
+    return [k for k, v in accuracy.items() if k.endswith(("accuracyScore", "AccuracyScore")) and _is_number(v)]
+
+
+def score_scale(doc: object) -> str | None:
+    """``"percent"``, ``"fraction"`` or None: the scale of a document's scores (module notes 1-2)."""
+    accuracy = doc.get("accuracy") if isinstance(doc, dict) else None
+    if not isinstance(accuracy, dict):
+        return None
+    score = accuracy.get("accuracyScore")
+    total = accuracy.get("totalSummary")
+    if _is_number(score) and isinstance(total, dict):
+        good, bad = total.get("good"), total.get("bad")
+        if _is_number(good) and _is_number(bad) and good > 0 and good + bad > 0:
+            for scale, value in (("fraction", good / (good + bad)), ("percent", 100 * good / (good + bad))):
+                if abs(score - value) <= _SCALE_RTOL * abs(value):
+                    return scale
+    if any(accuracy[k] > 1 for k in _score_keys(accuracy)):
+        return "percent"
+    return None
+
+
+def _sidecar_scale(path: Path) -> str | None:
+    """The score scale an evalcore sidecar (``<stem>.run.json``) records (module note 3)."""
+    from evalcore.engine import run_info_path
+
+    try:
+        info = json.loads(run_info_path(path).read_bytes())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    options = info.get("options") if isinstance(info, dict) and "evalcore" in info else None
+    compat = options.get("compat") if isinstance(options, dict) else None
+    if not isinstance(compat, dict):
+        return None
+    scale = compat.get("score-scale", "fraction")
+    return scale if scale in _SCALE_TEXT else None
+
+
+def _rescaled(doc: dict, source: str, target: str) -> dict:
+    """A shallow copy of ``doc`` whose ``*AccuracyScore`` fields are on ``target``'s scale."""
+    accuracy = dict(doc["accuracy"])
+    factor = 100.0 if (source, target) == ("fraction", "percent") else 0.01
+    for k in _score_keys(accuracy):
+        accuracy[k] = accuracy[k] * factor
+    return {**doc, "accuracy": accuracy}
+
+
+def compare_documents(a: object, b: object, *, rtol: float = 1e-6, atol: float = 1e-9,
+                      scales: tuple[str | None, str | None] = (None, None)) -> Comparison:
     """Compare two parsed JSON documents.
 
     Parameters
@@ -167,15 +244,24 @@ def compare_documents(a: object, b: object, *, rtol: float = 1e-6, atol: float =
         Parsed JSON (dicts, lists, numbers, strings, booleans, None).
     rtol, atol : float
         Numbers are equal when ``|a - b| <= atol + rtol * |b|``.
+    scales : (str or None, str or None)
+        Each side's score scale when known from elsewhere (a sidecar), used when the document
+        itself does not tell (module notes, "Score scale").
 
     Returns
     -------
     Comparison
-        Every difference with its JSON path; ``.equal`` is True when there is none.
+        Every difference with its JSON path; ``.equal`` is True when there is none. A score
+        scale mismatch is one difference of kind ``scale``, listed first.
     """
     if rtol < 0 or atol < 0:
         raise ValueError(f"tolerances must be >= 0, got rtol={rtol}, atol={atol}")
     walker = _Walker(rtol, atol)
+    scale_a, scale_b = score_scale(a) or scales[0], score_scale(b) or scales[1]
+    has_accuracy = all(isinstance(d, dict) and isinstance(d.get("accuracy"), dict) for d in (a, b))
+    if has_accuracy and scale_a and scale_b and scale_a != scale_b:
+        walker.out.differences.append(Difference("$.accuracy", "scale", scale_a, scale_b))
+        a = _rescaled(a, scale_a, scale_b)
     walker.walk("$", a, b)
     return walker.out
 
@@ -193,5 +279,10 @@ def _load(path: str | Path) -> object:
 
 
 def compare_files(a: str | Path, b: str | Path, *, rtol: float = 1e-6, atol: float = 1e-9) -> Comparison:
-    """Compare two result JSON files; see :func:`compare_documents`."""
-    return compare_documents(_load(a), _load(b), rtol=rtol, atol=atol)
+    """Compare two result JSON files; see :func:`compare_documents`.
+
+    An evalcore sidecar next to a file (``result.run.json``) tells its score scale when the
+    document does not.
+    """
+    scales = (_sidecar_scale(Path(a)), _sidecar_scale(Path(b)))
+    return compare_documents(_load(a), _load(b), rtol=rtol, atol=atol, scales=scales)

@@ -32,6 +32,12 @@ COMPAT_SETTINGS: dict[str, tuple[tuple[str, ...], str]] = {
     "unknown-label": (("anomaly", "label"), "anomaly"),
     "trailing-window": (("drop", "pad"), "drop"),
     "resample": (("linear", "poly", "refuse"), "linear"),
+    # studio-evidence.md: E3/E4 (percent), E1 (uncertain column), E2 (F1 score counts), E5 (names, -1)
+    "score-scale": (("percent", "fraction"), "percent"),
+    "uncertain-column": (("always", "when-present"), "always"),
+    "detection-summary": (("zero", "counts"), "zero"),
+    "detection-metric-names": (("bracketed", "plain"), "bracketed"),
+    "detection-undefined": (("minus-one", "omit"), "minus-one"),
 }
 
 
@@ -141,9 +147,21 @@ class RunResult:
         }
 
     def summary_line(self) -> str:
-        """One line for stderr: samples, windows, variant, time, accuracy, engines."""
+        """One line for stderr: samples, windows, variant, time, accuracy, engines.
+
+        The accuracy follows the run's score scale: ``accuracy 88.36%`` (percent, two decimals
+        as Edge Impulse's client prints it: ``toFixed(2) + '%'``) or ``accuracy 0.8836``
+        (``--compat score-scale=fraction``).
+        """
         acc = self.builder.accuracy_model()
-        score = "" if acc.accuracy_score is None else f", accuracy {acc.accuracy_score:.4f}"
+        score = ""
+        if acc.accuracy_score is not None:
+            if self.builder.compat["score-scale"] == "percent":
+                from evalcore.metrics.additional import format_metric_value
+
+                score = f", accuracy {format_metric_value(acc.accuracy_score)}%"
+            else:
+                score = f", accuracy {acc.accuracy_score:.4f}"
         engines = ", ".join(f"block {k}: {v}" for k, v in self.engines.items())
         return (
             f"evaluated {self.n_samples} samples ({self.n_windows} windows) with the {self.variant} variant "

@@ -8,12 +8,17 @@ What the impulse's learn blocks are decides the shape of the result:
 - a regression block: a window is good when ``|prediction - label| <= threshold``;
 - anomaly blocks alone: the predicted label is ``anomaly`` / ``no anomaly``.
 
-Per-sample JSON (``result[]``, ``predictions[]``) is written as text while outcomes arrive, a
-batch of samples and a column at a time, without pydantic: ``build_json()`` joins it and gives
-the bytes of ``jsonio.dumps(build())``; ``build()`` validates the same values into the
-``ClassifyJobResponse`` model only when it is asked for (tests/test_report_fastjson.py holds the
-two to the same bytes). Dataset numbers come from mergeable accumulators (``evalcore.metrics``)
-so a split run merges to the same bytes.
+The ``*AccuracyScore`` fields are percentages (0-100) by default, fractions with ``--compat
+score-scale=fraction`` (``evalcore.metrics.classification``, "Score scale").
+
+Which blocks can produce ``uncertain`` (``--compat uncertain-column``): only a classifier block
+(kind ``classification``), whose decision is ``uncertain`` when its scores do not reach the
+block's threshold; with or without anomaly blocks. For those impulses the confusion matrix has an
+``uncertain`` column even when no window is uncertain (studio-evidence.md E1, a single-label
+classifier), with ``uncertain-column=when-present`` only where it occurs. Regression blocks,
+anomaly blocks alone, object detection (FOMO included) and visual anomaly detection never predict
+``uncertain``: their matrices list it only if a window is labelled so (``when-present`` whatever
+the setting).
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ class ReportBuilder:
         from evalcore.metrics.classification import AccuracyOptions, ClassificationAccumulator
 
         self.project = project
+        self.compat = compat = pipeline.options.compat
         self.runners = pipeline.decoders
         self.classifier = next((r for r in self.runners.values() if r.kind == "classification"), None)
         self.regressor = next((r for r in self.runners.values() if r.kind == "regression"), None)
@@ -84,7 +90,7 @@ class ReportBuilder:
                     "an impulse with an object-detection or visual anomaly block must have no other learn block",
                     path=project.root / "impulse.json", field="impulse.learnBlocks",
                 )
-            self.detector = DetectionReducer(structured[0], project, records)
+            self.detector = DetectionReducer(structured[0], project, records, compat=compat)
         elif self.classifier is None and self.regressor is None and not self.anomaly_blocks:
             raise BundleError("the impulse has no learn block evalcore can evaluate", path=project.root / "impulse.json")
         self.entries: list[Entry] = []  # one per sample, in add order (merge: sample-id order)
@@ -100,11 +106,12 @@ class ReportBuilder:
         test_only = sorted({lbl for r in records for lbl in _record_labels(r)} - seen) if self.regressor is None else []
         self.labels = tuple(classes) + extras + tuple(test_only)
         self.code_of = {name: i for i, name in enumerate(self.labels)}
-        self.compat = compat = pipeline.options.compat
         accuracy_options = AccuracyOptions(
             uncertain_policy=compat["uncertain"],
             balanced_accuracy=compat["balanced-accuracy"],
             confusion_values=compat["confusion-values"],
+            score_scale=compat["score-scale"],
+            uncertain_column=compat["uncertain-column"] if self.classifier is not None else "when-present",
         )
         self.accuracy = (
             None if self.regressor is not None
@@ -361,15 +368,7 @@ class ReportBuilder:
         from evalcore import schema
 
         if self.detector is not None and self.detector.kind == "object-detection":
-            from evalcore.metrics.classification import AccuracySummary, GoodBad
-            from evalcore.report_detection import F1_PSEUDO_CLASS
-
-            good, bad = self.detector.good, self.detector.bad
-            summary = AccuracySummary(
-                total_summary=GoodBad(good, bad), summary_per_class={F1_PSEUDO_CLASS: GoodBad(good, bad)},
-                confusion_matrix_values={}, all_labels=[],
-                accuracy_score=good / (good + bad) if good + bad else None,
-            )
+            summary = self.detector.accuracy_summary()
         elif self.regressor is not None:
             summary = self.metrics[self.regressor.spec.id].compute().accuracy
         else:
@@ -399,7 +398,8 @@ def _block_accumulator(runner, compat):
     if runner.kind == "regression":
         from evalcore.metrics.regression import RegressionAccumulator
 
-        return RegressionAccumulator(runner.threshold, inclusive=compat["regression-threshold"] == "<=")
+        return RegressionAccumulator(runner.threshold, inclusive=compat["regression-threshold"] == "<=",
+                                     score_scale=compat["score-scale"])
     return None
 
 

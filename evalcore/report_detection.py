@@ -15,9 +15,22 @@ Compatibility notes (Studio's rules here are not public; ei-semantics.md Q3-Q5)
   this can be greater than the length of result", api-schema.md).
 - ``predictions[].prediction`` is the predicted class names of the image in decreasing score
   order, without repeats, joined with ", " (empty when nothing is detected); ``label`` is the
-  sample's label. The accuracy object has one pseudo-class ``"F1 score"`` (a third-party
-  observation of live Studio output); an image is *good* when its score — F1 for FOMO, the
-  per-image mAP otherwise — is at least ``GOOD_SCORE`` = 0.5.
+  sample's label. An image is *good* when its score — F1 for FOMO, the per-image mAP
+  otherwise — is at least ``GOOD_SCORE`` = 0.5 (studio-evidence.md E2: good + bad = the test
+  images; the cut-off is below F1 = 1, 0.5 is plausible but not shown). ``totalSummary`` holds
+  those counts and ``accuracyScore`` is good / images on the run's score scale.
+- ``summaryPerClass`` has one pseudo-class ``"F1 score"`` (E2). Its counts are
+  ``{"good": 0, "bad": 0}`` while ``totalSummary`` holds the counts, as the one published
+  observation of a live run quotes it (E2, single observation; ``--compat
+  detection-summary=zero``, the default); ``detection-summary=counts`` repeats the totals there
+  (evalcore's earlier reading, no evidence). ``confusionMatrixValues`` and ``allLabels`` are empty.
+- Dataset metrics of non-FOMO detectors: EI's COCO stats, named as Studio's object-detection
+  table shows them, ``mAP``, ``mAP@[IoU=50]``, ..., ``Recall@[max_detections=100]``, ... (E5:
+  weak, Studio's validation page, but the only direct evidence; ``detection-metric-names=plain``
+  gives evalcore's earlier ``mAP@IoU=50``, ...). A stat pycocotools leaves undefined (-1: no
+  ground truth in that area range) is written as -1 (``value`` ``"-1.00"``), as E5 shows it
+  (``detection-undefined=minus-one``); ``detection-undefined=omit`` leaves it out (evalcore's
+  earlier reading: the API has no null).
 - Visual anomaly: a sample is predicted ``anomaly`` when at least one grid cell reaches the
   threshold; expected ``anomaly`` when its label is ``anomaly``, else ``no anomaly``.
 """
@@ -68,11 +81,15 @@ def _box_dict(box) -> dict:
 
 
 class DetectionReducer:
-    """Per-sample decoding and dataset accumulation for one detection or visual-AD learn block."""
+    """Per-sample decoding and dataset accumulation for one detection or visual-AD learn block.
 
-    def __init__(self, runner, project, records):
+    ``compat`` is the run's full ``--compat`` settings (``RunOptions.compat``).
+    """
+
+    def __init__(self, runner, project, records, *, compat):
         from evalcore.report import _threshold_entry
 
+        self.compat = compat
         self.runner = runner
         self.threshold_entry = _threshold_entry(runner)
         # COCO image ids are positions in the test set (EI: str(index)), whatever the shard.
@@ -242,6 +259,18 @@ class DetectionReducer:
             self.coco.merge(other.coco)
         return self
 
+    def accuracy_summary(self):
+        """The ``accuracy`` object of an object-detection block (module notes)."""
+        from evalcore.metrics.classification import AccuracySummary, GoodBad, ratio_score
+
+        good, bad = self.good, self.bad
+        per_class = GoodBad(good, bad) if self.compat["detection-summary"] == "counts" else GoodBad(0, 0)
+        return AccuracySummary(
+            total_summary=GoodBad(good, bad), summary_per_class={F1_PSEUDO_CLASS: per_class},
+            confusion_matrix_values={}, all_labels=[],
+            accuracy_score=ratio_score(good, good + bad, self.compat["score-scale"]),
+        )
+
     def additional_metrics(self) -> list:
         """``AdditionalMetric`` values of the block (names as ``evalcore.metrics`` defines them)."""
         from evalcore.metrics.additional import AdditionalMetricValue, format_metric_value
@@ -258,10 +287,12 @@ class DetectionReducer:
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UndefinedCocoStatWarning)  # handled just below
-                stats = self.coco.compute().coco_metrics(names="studio")
+                names = "studio" if self.compat["detection-metric-names"] == "bracketed" else "plain"
+                stats = self.coco.compute().coco_metrics(names=names)
             stats.pop("support", None)
-            # pycocotools' -1 means "undefined" (no GT in that area range): omitted, as the API
-            # has no null (the same policy as evalcore.metrics.additional).
+            # pycocotools' -1 means "undefined" (no GT in that area range): written as -1 (E5),
+            # or omitted with detection-undefined=omit (the API has no null).
+            keep_undefined = self.compat["detection-undefined"] == "minus-one"
             return [AdditionalMetricValue(name=n, value=format_metric_value(v), full_precision_value=float(v))
-                    for n, v in stats.items() if v >= 0]
+                    for n, v in stats.items() if v >= 0 or keep_undefined]
         return []

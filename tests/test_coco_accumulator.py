@@ -89,13 +89,17 @@ def test_misuse_fails_loudly():
 
 
 def test_stat_names():
-    """EI's library keys, Studio's display names and the short names map to the same values."""
+    """EI's library keys, Studio's display names (E5: brackets kept), the plain names (the
+    --compat reading) and the short names map to the same values."""
     metrics = _fill(CocoAccumulator(3, 96), _images(2), range(N_IMAGES)).compute()
     ei, studio = metrics.coco_metrics(), metrics.coco_metrics(names="studio")
+    plain = metrics.coco_metrics(names="plain")
     assert list(ei)[:3] == ["MaP", "MaP@[IoU=50]", "MaP@[IoU=75]"]
-    assert list(studio)[:3] == ["mAP", "mAP@IoU=50", "mAP@IoU=75"]
-    assert list(studio)[7] == "Recall@max_detections=10"
-    assert list(ei.values()) == list(studio.values())
+    assert list(studio)[:4] == ["mAP", "mAP@[IoU=50]", "mAP@[IoU=75]", "mAP@[area=small]"]
+    assert list(studio)[8] == "Recall@[max_detections=100]"
+    assert list(plain)[:3] == ["mAP", "mAP@IoU=50", "mAP@IoU=75"]
+    assert list(plain)[7] == "Recall@max_detections=10"
+    assert list(ei.values()) == list(studio.values()) == list(plain.values())
     with pytest.raises(ConfigError):
         metrics.coco_metrics(names="keras")
 

@@ -33,7 +33,7 @@ def test_run_writes_schema_complete_result(motion, variant):
     assert len(doc["predictions"]) == res.n_windows > 0
     good, bad = doc["accuracy"]["totalSummary"]["good"], doc["accuracy"]["totalSummary"]["bad"]
     assert good + bad == len(doc["predictions"])
-    assert doc["accuracy"]["accuracyScore"] == good / (good + bad)
+    assert doc["accuracy"]["accuracyScore"] == (100 * good) / (good + bad)  # percent, one rounding
     for result in doc["result"]:
         for c in result["classifications"]:
             assert c["resultCount"] == len(c["result"]) == len(c["expectedLabels"])

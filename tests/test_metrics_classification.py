@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -12,13 +14,22 @@ from evalcore.metrics.classification import (
     AccuracyOptions,
     ClassificationAccumulator,
     GoodBad,
+    mean_ratio_score,
+    ratio_score,
 )
 
 CLASSES = ("idle", "wave", "snake")
 EXTRAS = ("uncertain", "anomaly")
-# balanced accuracy: we sum recalls with math.fsum in label-space order, sklearn with a
-# pairwise sum in sorted-label order; a few ulps apart.
+# balanced accuracy on the fraction scale: we sum recalls with math.fsum in label-space order,
+# sklearn with a pairwise sum in sorted-label order; a few ulps apart. (The percent scale is
+# exactly rounded, so it is compared exactly, to the value computed from sklearn's counts.)
 BALANCED_ATOL = 1e-12
+FRACTION = AccuracyOptions(score_scale="fraction")
+
+
+def _exact_percent(*ratios: Fraction) -> float:
+    """100 x the exact mean of the ratios, rounded once: the percent scale as defined."""
+    return float(100 * sum(ratios) / len(ratios))
 
 
 def _accumulate(expected, predicted, expected_is_anomaly=None, options=None, extras=EXTRAS):
@@ -39,17 +50,62 @@ def test_hand_example_defaults():
     assert result.all_labels == ["idle", "wave", "snake", "uncertain", "anomaly"]
     assert result.confusion_matrix_values["idle"] == {"idle": 1, "wave": 0, "snake": 0, "uncertain": 1, "anomaly": 0}
     assert list(result.confusion_matrix_values) == ["idle", "wave", "snake"]
-    assert result.accuracy_score == 4 / 7
-    assert result.balanced_accuracy_score == pytest.approx((0.5 + 0.5 + 2 / 3) / 3, abs=1e-15)
-    assert result.anomaly_accuracy_score == 1.0
-    assert result.no_anomaly_accuracy_score == 1.0
+    assert result.accuracy_score == _exact_percent(Fraction(4, 7)) == 400 / 7  # 57.142857142857146
+    assert result.balanced_accuracy_score == _exact_percent(Fraction(1, 2), Fraction(1, 2), Fraction(2, 3))
+    assert result.anomaly_accuracy_score == 100.0
+    assert result.no_anomaly_accuracy_score == 100.0
     assert result.mse_score is None
+    fraction = _accumulate(expected, predicted, is_anom, options=FRACTION).compute()
+    assert fraction.accuracy_score == 4 / 7
+    assert fraction.balanced_accuracy_score == pytest.approx((0.5 + 0.5 + 2 / 3) / 3, abs=1e-15)
+    assert fraction.anomaly_accuracy_score == 1.0 and fraction.no_anomaly_accuracy_score == 1.0
+    assert fraction.all_labels == result.all_labels  # the scale changes the scores only
+    assert fraction.confusion_matrix_values == result.confusion_matrix_values
+
+
+def test_percent_is_one_rounding_of_the_exact_ratio():
+    """Percent = the exact 100*good/total rounded once, not 100*(good/total) (one ulp apart for 1/3).
+
+    Without it the percent bytes could depend on how the product is ordered; the fraction scale
+    stays good/total bit for bit.
+    """
+    assert ratio_score(1, 3) == float(Fraction(100, 3)) == 100 / 3
+    assert ratio_score(1, 3) != 100 * (1 / 3)  # the two-rounding form differs in the last bit
+    for total in range(1, 60):
+        for good in range(total + 1):
+            assert ratio_score(good, total) == float(Fraction(100 * good, total))
+            assert ratio_score(good, total, "fraction") == good / total
+    assert ratio_score(0, 0) is None and mean_ratio_score([]) is None
+    assert mean_ratio_score([(1, 3), (2, 3)]) == 50.0
+    assert mean_ratio_score([(1, 3), (2, 7)], "fraction") == (1 / 3 + 2 / 7) / 2
+    with pytest.raises(ConfigError):
+        ratio_score(1, 2, "permille")
+
+
+def test_uncertain_column_always_by_default():
+    """Studio's matrix keeps an uncertain column with 0 counts (E1); 'when-present' only where it occurs.
+
+    The column is never a row or a summaryPerClass key of its own.
+    """
+    result = _accumulate([0, 1, 2], [0, 1, 4]).compute()
+    assert result.all_labels == ["idle", "wave", "snake", "uncertain", "anomaly"]
+    assert all(row["uncertain"] == 0 for row in result.confusion_matrix_values.values())
+    assert "uncertain" not in result.summary_per_class and "uncertain" not in result.confusion_matrix_values
+    present = _accumulate([0, 1, 2], [0, 1, 4], options=AccuracyOptions(uncertain_column="when-present")).compute()
+    assert present.all_labels == ["idle", "wave", "snake", "anomaly"]
+    assert all("uncertain" not in row for row in present.confusion_matrix_values.values())
+    # an accumulator without an uncertain label (nothing can be uncertain) has no such column
+    no_label = _accumulate([0, 1], [0, 1], extras=("anomaly",)).compute()
+    assert no_label.all_labels == list(CLASSES)
 
 
 def test_extra_columns_only_when_they_occur_unless_declared():
-    """Without uncertain/anomaly windows the matrix has only class columns; 'declared' lists every extra label."""
+    """Without uncertain/anomaly windows the matrix has only class columns (and uncertain by default);
+    'declared' lists every extra label."""
     result = _accumulate([0, 1], [0, 1]).compute()
-    assert result.all_labels == list(CLASSES)
+    assert result.all_labels == list(CLASSES) + ["uncertain"]
+    present = _accumulate([0, 1], [0, 1], options=AccuracyOptions(uncertain_column="when-present")).compute()
+    assert present.all_labels == list(CLASSES)
     assert result.summary_per_class["snake"] == GoodBad(0, 0)  # class row kept with no windows
     declared = _accumulate([0, 1], [0, 1], options=AccuracyOptions(extra_columns="declared")).compute()
     assert declared.all_labels == list(CLASSES + EXTRAS)
@@ -73,8 +129,8 @@ def test_uncertain_exclude_policy():
     result = _accumulate([0, 0, 1, 1], [0, 3, 0, 1], options=options).compute()
     assert result.total_summary == GoodBad(2, 1)
     assert result.summary_per_class["idle"] == GoodBad(1, 0)
-    assert result.accuracy_score == 2 / 3
-    assert result.balanced_accuracy_score == 0.75
+    assert result.accuracy_score == 200 / 3
+    assert result.balanced_accuracy_score == 75.0
     assert result.confusion_matrix_values["idle"]["uncertain"] == 1
 
 
@@ -85,8 +141,8 @@ def test_percent_values_and_anomaly_mean():
     result = _accumulate([0, 0, 0, 1], [4, 0, 0, 1], is_anom, options=options).compute()
     assert result.confusion_matrix_values["idle"]["idle"] == pytest.approx(200 / 3)
     assert result.confusion_matrix_values["snake"]["idle"] == 0.0
-    assert result.anomaly_accuracy_score == 0.5 and result.no_anomaly_accuracy_score == 1.0
-    assert result.balanced_accuracy_score == 0.75
+    assert result.anomaly_accuracy_score == 50.0 and result.no_anomaly_accuracy_score == 100.0
+    assert result.balanced_accuracy_score == 75.0
 
 
 def test_empty_and_no_anomaly_information():
@@ -96,7 +152,7 @@ def test_empty_and_no_anomaly_information():
     assert empty.accuracy_score is None and empty.balanced_accuracy_score is None
     assert empty.anomaly_accuracy_score is None and empty.no_anomaly_accuracy_score is None
     only_normal = _accumulate([0], [0], np.array([False])).compute()
-    assert only_normal.anomaly_accuracy_score is None and only_normal.no_anomaly_accuracy_score == 1.0
+    assert only_normal.anomaly_accuracy_score is None and only_normal.no_anomaly_accuracy_score == 100.0
 
 
 def test_config_errors():
@@ -105,6 +161,10 @@ def test_config_errors():
         ClassificationAccumulator(["a", "uncertain"])
     with pytest.raises(ConfigError):
         AccuracyOptions(uncertain_policy="ignore")
+    with pytest.raises(ConfigError):
+        AccuracyOptions(score_scale="percentage")
+    with pytest.raises(ConfigError):
+        AccuracyOptions(uncertain_column="sometimes")
     acc = ClassificationAccumulator(CLASSES)
     with pytest.raises(ConfigError):
         acc.update(np.array([0, 1]), np.array([0]))
@@ -119,7 +179,11 @@ def _names(codes, labels):
 @pytest.mark.oracle
 @pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
 def test_scores_equal_sklearn():
-    """accuracy, balanced accuracy, the confusion matrix and the anomaly recalls equal sklearn on the label strings."""
+    """accuracy, balanced accuracy, the confusion matrix and the anomaly recalls equal sklearn on the label strings.
+
+    The fraction scale is compared to sklearn's scores; the percent scale (the default) to
+    100 x sklearn's counts, converted exactly (never a looser tolerance).
+    """
     skm = pytest.importorskip("sklearn.metrics")
     rng = np.random.default_rng(41)
     labels = CLASSES + EXTRAS
@@ -129,7 +193,7 @@ def test_scores_equal_sklearn():
         expected[:2] = [4, 0]  # both outcomes present, so both recalls are defined
         predicted = np.where(rng.random(n) < 0.6, expected, rng.integers(0, 5, n))
         is_anom = expected == 4
-        result = _accumulate(expected, predicted, is_anom).compute()
+        result = _accumulate(expected, predicted, is_anom, options=FRACTION).compute()
         exp_names, pred_names = _names(expected, labels), _names(predicted, labels)
         assert result.accuracy_score == skm.accuracy_score(exp_names, pred_names)
         balanced = skm.balanced_accuracy_score(exp_names, pred_names)
@@ -141,6 +205,17 @@ def test_scores_equal_sklearn():
         assert np.array_equal(ours, cm[rows])
         assert result.anomaly_accuracy_score == skm.recall_score(is_anom, predicted == 4)
         assert result.no_anomaly_accuracy_score == skm.recall_score(~is_anom, predicted != 4)
+
+        pct = _accumulate(expected, predicted, is_anom).compute()
+        n_correct = int(skm.accuracy_score(exp_names, pred_names, normalize=False))
+        assert pct.accuracy_score == _exact_percent(Fraction(n_correct, n))
+        full = skm.confusion_matrix(exp_names, pred_names, labels=list(labels))
+        recalls = [Fraction(int(full[i, i]), int(full[i].sum())) for i in range(len(labels)) if full[i].sum()]
+        assert pct.balanced_accuracy_score == _exact_percent(*recalls)
+        tn, fp, fn, tp = (int(v) for v in skm.confusion_matrix(is_anom, predicted == 4, labels=[False, True]).ravel())
+        assert pct.anomaly_accuracy_score == _exact_percent(Fraction(tp, tp + fn))
+        assert pct.no_anomaly_accuracy_score == _exact_percent(Fraction(tn, tn + fp))
+        assert pct.confusion_matrix_values == result.confusion_matrix_values
 
 
 @st.composite

@@ -42,7 +42,11 @@ def test_threshold_good_bad_and_summary():
     m = acc.compute()
     assert (m.good, m.bad) == (2, 1)
     assert m.accuracy.total_summary == GoodBad(2, 1)
-    assert m.accuracy.accuracy_score == 2 / 3 and m.accuracy.all_labels == []
+    assert m.accuracy.accuracy_score == 200 / 3 and m.accuracy.all_labels == []  # percent by default
+    fraction = RegressionAccumulator(0.5, score_scale="fraction")
+    fraction.update([1.5, 2.0, 4.0], [1.0, 2.0, 3.0])
+    assert fraction.compute().accuracy.accuracy_score == 2 / 3
+    assert fraction.compute().accuracy.mse_score == m.accuracy.mse_score  # the scale touches the accuracy only
     strict = RegressionAccumulator(0.5, inclusive=False)
     strict.update([1.5, 2.0, 4.0], [1.0, 2.0, 3.0])
     assert strict.compute().good == 1
@@ -61,6 +65,10 @@ def test_constant_target_and_empty():
         acc.update([1.0, 2.0], [1.0])
     with pytest.raises(ConfigError):
         acc.merge(RegressionAccumulator(2.0))
+    with pytest.raises(ConfigError):
+        acc.merge(RegressionAccumulator(1.0, score_scale="fraction"))
+    with pytest.raises(ConfigError):
+        RegressionAccumulator(1.0, score_scale="ratio")
 
 
 @settings(max_examples=60, deadline=None)

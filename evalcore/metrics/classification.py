@@ -15,34 +15,54 @@ here.
 Compatibility notes
 -------------------
 Studio's aggregation code is closed; these are the documented readings, each an option of
-:class:`AccuracyOptions` (ei-semantics.md Q1 and open question 2):
+:class:`AccuracyOptions` (ei-semantics.md Q1 and open question 2; the E-ids are those of
+``reference/studio-evidence.md``):
 
 - A window is *good* when its predicted label equals its expected label, so ``uncertain`` and
   ``anomaly`` predictions are bad unless the expected label is that very label
-  (``uncertain_policy="bad"``). ``"exclude"`` leaves uncertain windows out of good/bad, the
-  per-class summary and both accuracy scores (they stay in the confusion matrix).
-- ``accuracyScore`` = good / (good + bad); omitted (None) when there is no window.
+  (``uncertain_policy="bad"``; E1 shows the diagonal summing to good). ``"exclude"`` leaves
+  uncertain windows out of good/bad, the per-class summary and both accuracy scores (they stay
+  in the confusion matrix).
+- Score scale (``score_scale``): every ``*AccuracyScore`` is a percentage, 0-100
+  (``"percent"``; E3: Edge Impulse's own client prints ``accuracyScore.toFixed(2) + '%'``, E4:
+  the sibling endpoint's accuracy is "a percentage"); ``"fraction"`` gives 0-1, evalcore's
+  reading before that evidence. A percent score is the exact rational ``100 * good / total``
+  rounded once to the nearest double (:func:`ratio_score`: ``(100 * good) / total`` on Python
+  ints, whose true division is correctly rounded), not ``100 * (good / total)``, which rounds
+  twice and can be one ulp off; so the bytes depend only on the counts. A fraction score is
+  ``good / total``, as before.
+- ``accuracyScore`` = good / (good + bad) on that scale; omitted (None) when there is no window.
 - ``balancedAccuracyScore`` = mean over expected labels that have windows of good / windows,
   i.e. ``sklearn.metrics.balanced_accuracy_score`` on the label strings
   (``balanced_accuracy="mean_recall"``). ``"anomaly_mean"``: mean of the two anomaly scores.
-- ``anomalyAccuracyScore`` = fraction of windows expected "anomaly" that were predicted
-  ``anomaly``; ``noAnomalyAccuracyScore`` = fraction of windows expected "no anomaly" that were
+  Percent: the exact mean of the exact ratios times 100, rounded once (:func:`mean_ratio_score`);
+  fraction: ``math.fsum`` of the rounded ratios divided by their number, as before.
+- ``anomalyAccuracyScore`` = share of windows expected "anomaly" that were predicted
+  ``anomaly``; ``noAnomalyAccuracyScore`` = share of windows expected "no anomaly" that were
   not. Both are None when no window carried an expected anomaly outcome, each also when its
   denominator is 0.
 - ``allLabels`` (the matrix columns) = the class labels in model order, then the extra labels
   (``uncertain``, ``anomaly``, test-only labels) that occur as expected or predicted at least
-  once (``extra_columns="occurring"``; ``"declared"`` lists every extra label given).
+  once (``extra_columns="occurring"``; ``"declared"`` lists every extra label given). With
+  ``uncertain_column="always"`` (the default) the ``uncertain`` extra label is a column even
+  when no window is uncertain (E1: Studio's matrix "keeps a separate uncertain column", 0 in
+  every row); ``"when-present"`` lists it only where it occurs. The caller decides whether the
+  blocks can produce ``uncertain`` at all (``evalcore.report``: only a classifier block
+  can) and passes ``"when-present"`` when they cannot.
 - Matrix rows and ``summaryPerClass`` keys = the class labels (all of them, also with no test
-  window: ``empty_class_rows=True``), then the extra labels that occur as expected labels.
-- ``confusionMatrixValues`` holds window counts (``confusion_values="counts"``); ``"percent"``
-  gives 100 * count / row total (0 for an empty row). The API does not say which Studio uses.
+  window: ``empty_class_rows=True``), then the extra labels that occur as expected labels
+  (``uncertain`` is a column, never a row of its own unless a window is labelled so).
+- ``confusionMatrixValues`` holds window counts (``confusion_values="counts"``; E1: whole
+  numbers, rows summing to the class's good + bad); ``"percent"`` gives 100 * count / row total
+  (0 for an empty row).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal
 
 import numpy as np
@@ -55,8 +75,48 @@ __all__ = [
     "AccuracySummary",
     "AccuracyOptions",
     "ClassificationAccumulator",
+    "SCORE_SCALES",
     "calculate_classification_metrics",
+    "mean_ratio_score",
+    "ratio_score",
 ]
+
+#: Scales of the ``*AccuracyScore`` fields, the default (Studio's, E3/E4) first.
+SCORE_SCALES = ("percent", "fraction")
+
+
+def ratio_score(good: int, total: int, scale: str = "percent") -> float | None:
+    """``good / total`` as a score on ``scale``; None when ``total`` is 0.
+
+    ``"percent"`` is the exact ``100 * good / total`` rounded once to the nearest double (the
+    product of Python ints is exact and their true division is correctly rounded);
+    ``"fraction"`` is ``good / total``.
+    """
+    good, total = int(good), int(total)
+    if not total:
+        return None
+    if scale == "percent":
+        return (100 * good) / total
+    if scale == "fraction":
+        return good / total
+    raise ConfigError(f"score scale must be one of {list(SCORE_SCALES)}, got {scale!r}")
+
+
+def mean_ratio_score(pairs: Iterable[tuple[int, int]], scale: str = "percent") -> float | None:
+    """Mean of the ratios ``good / total`` of ``(good, total)`` pairs (total > 0) on ``scale``.
+
+    ``"percent"``: the exact rational mean times 100, rounded once; ``"fraction"``: the
+    ``math.fsum`` of the rounded ratios divided by their number (evalcore's reading before the
+    percent scale, kept bit for bit). None when there is no pair.
+    """
+    pairs = [(int(g), int(n)) for g, n in pairs]
+    if not pairs:
+        return None
+    if scale == "percent":
+        return float(100 * sum(Fraction(g, n) for g, n in pairs) / len(pairs))
+    if scale == "fraction":
+        return math.fsum(g / n for g, n in pairs) / len(pairs)
+    raise ConfigError(f"score scale must be one of {list(SCORE_SCALES)}, got {scale!r}")
 
 
 @dataclass(frozen=True)
@@ -105,6 +165,8 @@ class AccuracyOptions:
     extra_columns: Literal["occurring", "declared"] = "occurring"
     empty_class_rows: bool = True
     confusion_values: Literal["counts", "percent"] = "counts"
+    score_scale: Literal["percent", "fraction"] = "percent"
+    uncertain_column: Literal["always", "when-present"] = "always"
 
     def __post_init__(self):
         """Reject option values outside their documented sets."""
@@ -113,6 +175,8 @@ class AccuracyOptions:
             "balanced_accuracy": ("mean_recall", "anomaly_mean"),
             "extra_columns": ("occurring", "declared"),
             "confusion_values": ("counts", "percent"),
+            "score_scale": SCORE_SCALES,
+            "uncertain_column": ("always", "when-present"),
         }
         for name, values in allowed.items():
             if getattr(self, name) not in values:
@@ -219,7 +283,10 @@ class ClassificationAccumulator:
         if opts.extra_columns == "declared":
             columns = list(range(n_labels))
         else:
-            columns = list(range(n_classes)) + [c for c in extras if row_total[c] > 0 or col_total[c] > 0]
+            always = self._uncertain if opts.uncertain_column == "always" else -1
+            columns = list(range(n_classes)) + [
+                c for c in extras if row_total[c] > 0 or col_total[c] > 0 or c == always
+            ]
 
         good = np.diagonal(counts).copy()
         bad = row_total - good
@@ -234,19 +301,27 @@ class ClassificationAccumulator:
             self.labels[r]: {self.labels[c]: self._cell(counts, r, c, row_total) for c in columns}
             for r in rows
         }
-        anomaly, no_anomaly = self._anomaly_scores()
+        scale = opts.score_scale
+        a = self.anomaly_counts
+        anomaly_pair = (int(a[1, 1]), int(a[1, 0] + a[1, 1]))  # (correct, windows) expected anomaly
+        normal_pair = (int(a[0, 0]), int(a[0, 0] + a[0, 1]))  # (correct, windows) expected normal
+        anomaly, no_anomaly = ratio_score(*anomaly_pair, scale), ratio_score(*normal_pair, scale)
         if opts.balanced_accuracy == "mean_recall":
             seen = (good + bad) > 0
-            recalls = [int(good[r]) / int(good[r] + bad[r]) for r in range(n_labels) if seen[r]]
-            balanced = math.fsum(recalls) / len(recalls) if recalls else None
+            balanced = mean_ratio_score(
+                ((good[r], good[r] + bad[r]) for r in range(n_labels) if seen[r]), scale
+            )
         else:
-            balanced = None if anomaly is None or no_anomaly is None else (anomaly + no_anomaly) / 2
+            balanced = (
+                None if anomaly is None or no_anomaly is None
+                else mean_ratio_score((anomaly_pair, normal_pair), scale)
+            )
         return AccuracySummary(
             total_summary=GoodBad(n_good, n_bad),
             summary_per_class=summary,
             confusion_matrix_values=matrix,
             all_labels=[self.labels[c] for c in columns],
-            accuracy_score=n_good / (n_good + n_bad) if n_good + n_bad else None,
+            accuracy_score=ratio_score(n_good, n_good + n_bad, scale),
             balanced_accuracy_score=balanced,
             anomaly_accuracy_score=anomaly,
             no_anomaly_accuracy_score=no_anomaly,
@@ -256,11 +331,3 @@ class ClassificationAccumulator:
         if self.options.confusion_values == "counts":
             return int(counts[r, c])
         return 100.0 * int(counts[r, c]) / int(row_total[r]) if row_total[r] else 0.0
-
-    def _anomaly_scores(self) -> tuple[float | None, float | None]:
-        a = self.anomaly_counts
-        n_expected_anomaly = int(a[1, 0] + a[1, 1])
-        n_expected_normal = int(a[0, 0] + a[0, 1])
-        anomaly = int(a[1, 1]) / n_expected_anomaly if n_expected_anomaly else None
-        no_anomaly = int(a[0, 0]) / n_expected_normal if n_expected_normal else None
-        return anomaly, no_anomaly

@@ -37,6 +37,7 @@ __all__ = [
     "EI_COCO_STAT_KEYS",
     "IOU_THRESHOLDS",
     "MAX_DETS",
+    "PLAIN_COCO_STAT_NAMES",
     "RECALL_THRESHOLDS",
     "STUDIO_COCO_STAT_NAMES",
     "CocoAccumulator",
@@ -65,10 +66,14 @@ EI_COCO_STAT_KEYS = (
     "Recall@[max_detections=100]", "Recall@[area=small]", "Recall@[area=medium]",
     "Recall@[area=large]",
 )
-#: How Studio displays them (lower-case m, no brackets; reference/ei-semantics.md Q3). Inferred
-#: from a secondary source: no seed has confirmed the exact strings yet.
-STUDIO_COCO_STAT_NAMES = tuple(k.replace("MaP", "mAP").replace("[", "").replace("]", "")
-                               for k in EI_COCO_STAT_KEYS)
+#: How Studio displays them: lower-case m, brackets kept (``mAP@[IoU=50]``,
+#: ``Recall@[max_detections=100]``): reference/studio-evidence.md E5, two READMEs transcribing
+#: Studio's validation-metrics table for object detection (weak evidence: another page of
+#: Studio, but the only direct one).
+STUDIO_COCO_STAT_NAMES = tuple(k.replace("MaP", "mAP") for k in EI_COCO_STAT_KEYS)
+#: evalcore's earlier inference (lower-case m, no brackets: ``mAP@IoU=50``; ei-semantics.md Q3,
+#: a secondary write-up), kept as ``--compat detection-metric-names=plain``.
+PLAIN_COCO_STAT_NAMES = tuple(k.replace("[", "").replace("]", "") for k in STUDIO_COCO_STAT_NAMES)
 
 # (is_ap, iou threshold or None, area label, which maxDets) per stat, pycocotools _summarizeDets;
 # "stats0" marks the AP whose maxDets is the stats0_max_dets policy.
@@ -317,14 +322,15 @@ class EiCocoMetrics:
 
         Parameters
         ----------
-        names : {"ei", "studio", "short"}, default "ei"
+        names : {"ei", "studio", "plain", "short"}, default "ei"
             Keys: ``EI_COCO_STAT_KEYS`` (``MaP``, ...; EI's library), ``STUDIO_COCO_STAT_NAMES``
-            (``mAP``, ...; Studio's display) or ``COCO_STAT_NAMES`` (``AP``, ...).
+            (``mAP@[IoU=50]``, ...; Studio's display), ``PLAIN_COCO_STAT_NAMES``
+            (``mAP@IoU=50``, ...) or ``COCO_STAT_NAMES`` (``AP``, ...).
         """
         keys = {"ei": EI_COCO_STAT_KEYS, "studio": STUDIO_COCO_STAT_NAMES,
-                "short": COCO_STAT_NAMES}.get(names)
+                "plain": PLAIN_COCO_STAT_NAMES, "short": COCO_STAT_NAMES}.get(names)
         if keys is None:
-            raise ConfigError(f"names must be 'ei', 'studio' or 'short', got {names!r}")
+            raise ConfigError(f"names must be 'ei', 'studio', 'plain' or 'short', got {names!r}")
         out = {k: float(v) for k, v in zip(keys, self.stats)}
         out["support"] = dict(self.support)
         return out

@@ -12,7 +12,10 @@ Compatibility notes
 - Good window: ``|predicted - expected| <= threshold`` (``inclusive=True``; see
   :mod:`evalcore.learn.regression`).
 - ``mseScore`` = mean squared error over all test windows; ``accuracyScore`` = good / windows
-  (``report_accuracy=True``; Studio's regression page shows an accuracy from the threshold).
+  (``report_accuracy=True``; Studio's regression page shows an accuracy from the threshold), on
+  the scale of ``score_scale``: ``"percent"`` (0-100, the default, as Studio's classification
+  scores: studio-evidence.md E3/E4) or ``"fraction"`` (0-1); computed as
+  :func:`evalcore.metrics.classification.ratio_score` does (one rounding from the counts).
 - ``summaryPerClass``, ``confusionMatrixValues`` and ``allLabels`` are empty for regression:
   there are no classes (undocumented; the API requires the keys).
 - Explained variance follows sklearn's ``force_finite=True``: a constant target gives 1.0 for a
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalcore.errors import ConfigError
-from evalcore.metrics.classification import AccuracySummary, GoodBad
+from evalcore.metrics.classification import SCORE_SCALES, AccuracySummary, GoodBad, ratio_score
 
 __all__ = ["RegressionMetrics", "RegressionAccumulator"]
 
@@ -80,12 +83,18 @@ class RegressionAccumulator:
         ``|error| <= threshold`` is good (False: ``<``).
     report_accuracy : bool, default True
         Fill ``accuracy_score`` of the summary.
+    score_scale : {"percent", "fraction"}, default "percent"
+        Scale of ``accuracy_score`` (module notes).
     """
 
-    def __init__(self, threshold: float, *, inclusive: bool = True, report_accuracy: bool = True):
+    def __init__(self, threshold: float, *, inclusive: bool = True, report_accuracy: bool = True,
+                 score_scale: str = "percent"):
+        if score_scale not in SCORE_SCALES:
+            raise ConfigError(f"score_scale must be one of {list(SCORE_SCALES)}, got {score_scale!r}")
         self.threshold = float(threshold)
         self.inclusive = inclusive
         self.report_accuracy = report_accuracy
+        self.score_scale = score_scale
         self._predicted: list[np.ndarray] = []
         self._expected: list[np.ndarray] = []
 
@@ -101,10 +110,12 @@ class RegressionAccumulator:
         self._expected.append(expected)
 
     def merge(self, other: RegressionAccumulator) -> RegressionAccumulator:
-        """Append ``other``'s windows (same threshold rule required); returns self."""
-        if (other.threshold, other.inclusive) != (self.threshold, self.inclusive):
+        """Append ``other``'s windows (same threshold rule and score scale required); returns self."""
+        mine = (self.threshold, self.inclusive, self.score_scale)
+        theirs = (other.threshold, other.inclusive, other.score_scale)
+        if theirs != mine:
             raise ConfigError(
-                f"cannot merge regression metrics with thresholds {self.threshold} and {other.threshold}"
+                f"cannot merge regression metrics with (threshold, inclusive, scale) {mine} and {theirs}"
             )
         self._predicted.extend(other._predicted)
         self._expected.extend(other._expected)
@@ -124,7 +135,7 @@ class RegressionAccumulator:
             summary_per_class={},
             confusion_matrix_values={},
             all_labels=[],
-            accuracy_score=good / n if n and self.report_accuracy else None,
+            accuracy_score=ratio_score(good, n, self.score_scale) if self.report_accuracy else None,
             mse_score=mse,
         )
         return RegressionMetrics(
