@@ -32,6 +32,7 @@ COMPAT_SETTINGS: dict[str, tuple[tuple[str, ...], str]] = {
     "unknown-label": (("anomaly", "label"), "anomaly"),
     "trailing-window": (("drop", "pad"), "drop"),
     "resample": (("linear", "poly", "refuse"), "linear"),
+    "multilabel-average": (("weighted", "micro", "macro", "samples"), "weighted"),
 }
 
 
