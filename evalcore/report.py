@@ -173,7 +173,7 @@ class ReportBuilder:
         expected_anomaly = np.array([flag_of[e] for e in expected], dtype=bool)
         anomaly = [(outcome.decisions[r.spec.id].values, r.threshold) for r in self.anomaly_blocks]
         predicted_texts = None
-        if self.classifier is not None and self.classifier.multi_label:
+        if self.classifier is not None and getattr(self.classifier, "multi_label", False):
             codes, predicted_texts = self._decide_multilabel(outcome, anomaly)
         elif self.classifier is not None:
             from evalcore.learn.classification import decode_classification
@@ -410,7 +410,7 @@ class ReportBuilder:
 
 def _block_accumulator(runner, compat):
     """The additional-metrics accumulator of a learn block (None for anomaly blocks)."""
-    if runner.kind == "classification" and runner.multi_label:
+    if runner.kind == "classification" and getattr(runner, "multi_label", False):
         from evalcore.metrics.multilabel import MultiLabelMetricsAccumulator
 
         return MultiLabelMetricsAccumulator(len(runner.labels), average=compat["multilabel-average"])
@@ -430,7 +430,7 @@ def _additional_metrics(runner, acc, detector=None):
 
     if detector is not None and detector.runner is runner:
         return detector.additional_metrics()
-    if runner.kind == "classification" and runner.multi_label:
+    if runner.kind == "classification" and getattr(runner, "multi_label", False):
         from evalcore.metrics.multilabel import multilabel_additional_metrics
 
         return multilabel_additional_metrics(acc.compute(), acc.average)

@@ -93,7 +93,9 @@ def test_response_equals_sklearn_on_its_own_windows(sigmoid_bundle):
     assert [r["predictionCorrect"] for r in rows] == exact.tolist()
     total = response["accuracy"]["totalSummary"]
     assert (total["good"], total["bad"]) == (int(exact.sum()), int((~exact).sum()))
-    assert response["accuracy"]["accuracyScore"] == skm.accuracy_score(truth, selected)
+    subset_accuracy = skm.accuracy_score(truth, selected)
+    # a fraction, or on the 0-100 scale issue #10 makes the default for *AccuracyScore fields
+    assert response["accuracy"]["accuracyScore"] in (subset_accuracy, 100 * subset_accuracy)
 
     (block,) = response["additionalMetricsByLearnBlock"]
     got = {m["name"]: m["fullPrecisionValue"] for m in block["additionalMetrics"]}
@@ -143,6 +145,14 @@ def test_bad_flag_is_refused(sigmoid_bundle, tmp_path):
         load_project(bundle)
     assert "metadata.json" in str(err.value)
     assert load_project(sigmoid_bundle).learn[0].multi_label is True
+
+
+def test_inspect_names_the_reading(sigmoid_bundle, fixtures_dir):
+    """``evalcore inspect`` says which classifier blocks are evaluated as multi-label."""
+    from evalcore.inspect import inspect_bundle
+
+    assert inspect_bundle(sigmoid_bundle).learn_blocks[0]["kind"] == "classification, multi-label"
+    assert inspect_bundle(fixtures_dir / "coffee-multilabel").learn_blocks[0]["kind"] == "classification"
 
 
 # -- per-window decoding --------------------------------------------------------------------------
