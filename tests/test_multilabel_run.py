@@ -193,3 +193,14 @@ def test_decode_anomaly_overrides():
     assert got.predicted.tolist() == [0, 4]
     with pytest.raises(ConfigError):
         decode_multilabel(scores, 0.5, np.array([0]), LABELS)
+
+
+@pytest.mark.parametrize("k", [3, 64, 70])
+def test_decode_texts_any_label_count(k):
+    """The prediction text is the selected labels in model order, also past 64 labels (no bit key)."""
+    rng = np.random.default_rng(k)
+    names = tuple(f"l{j}" for j in range(k))
+    scores = rng.random((40, k))
+    got = decode_multilabel(scores, 0.8, np.zeros(40, dtype=int), names)
+    want = [", ".join(n for n, s in zip(names, row) if s >= 0.8) or "uncertain" for row in scores]
+    assert got.prediction == want

@@ -10,9 +10,9 @@ module turns (truth, selection, scores) into the block's metrics and its
 Source
 ------
 Edge Impulse's open Python library has a multi-label path in its newer ``Evaluator`` class
-(``ei_shared/evaluator.py``, the "[EVAL]" of reference/ei-semantics.md; found in the search
-index as a public file of that library, id 54551117549, its repository and commit not
-identified). What it shows:
+(``ei_shared/evaluator.py``, the "[EVAL]" of reference/ei-semantics.md): a public copy of the
+library found with the code-search tools (search-index file id 54551117549); its repository and
+commit could not be identified. What it shows:
 
 - ``Evaluator(..., is_multilabel=..., minimum_confidence_rating=...)``, documented as
   "Minimum confidence rating (currently used only for multi-label)": the threshold decides the
