@@ -96,6 +96,7 @@ class LearnSpec:
     metadata_path: Path | None
     gmm: object | None
     models: dict[str, Path] = field(default_factory=dict)
+    multi_label: bool = False  # metadata "isMultiLabel": one sigmoid score per label (see _multi_label_flag)
 
     @property
     def needs_model(self) -> bool:
@@ -184,6 +185,23 @@ def _load_metadata(data, kind: str, path: Path):
     return load_keras_metadata(data, path=path)
 
 
+def _multi_label_flag(raw, kind: str, path: Path) -> bool:
+    """The metadata's ``isMultiLabel`` (an evalcore extension: the 1.96.3 metadata has no such field).
+
+    Studio marks a multi-label classifier's results with ``isMultiLabel``; a bundle states it by
+    the same key in ``learn/<id>/metadata.json``. Absent or false: a single-label block.
+    """
+    value = raw.get("isMultiLabel") if isinstance(raw, dict) else None
+    if value is None:
+        return False
+    if type(value) is not bool:
+        raise BundleError(f"isMultiLabel must be true or false, got {value!r}", path=path, field="isMultiLabel")
+    if value and kind != "classification":
+        raise BundleError(f"isMultiLabel applies to classifier blocks only, not to a {kind} block",
+                          path=path, field="isMultiLabel")
+    return value
+
+
 def _load_learn(root: Path, block, dsp_ids: set[int], index: int) -> LearnSpec:
     from evalcore.schema import ImpulseLearnBlock, load_anomaly_gmm_metadata
 
@@ -205,8 +223,11 @@ def _load_learn(root: Path, block, dsp_ids: set[int], index: int) -> LearnSpec:
     folder = root / "learn" / str(block.id)
     meta_path = folder / "metadata.json"
     metadata = None
+    multi_label = False
     if meta_path.is_file():
-        metadata = _load_metadata(read_json(meta_path, what="learn block metadata"), kind, meta_path)
+        raw = read_json(meta_path, what="learn block metadata")
+        metadata = _load_metadata(raw, kind, meta_path)
+        multi_label = _multi_label_flag(raw, kind, meta_path)
     elif kind in ("classification", "regression", "anomaly-kmeans", "anomaly-gmm", "object-detection"):
         raise BundleError(f"learn block {block.id} ({block.type}) needs its metadata", path=meta_path)
     gmm = None
@@ -234,6 +255,7 @@ def _load_learn(root: Path, block, dsp_ids: set[int], index: int) -> LearnSpec:
         metadata_path=meta_path if metadata is not None else None,
         gmm=gmm,
         models=_find_models(folder),
+        multi_label=multi_label,
     )
     if spec.needs_model and not spec.models:
         names = ", ".join(n for ns in MODEL_FILE_NAMES.values() for n in ns)

@@ -33,6 +33,13 @@ def _workers_arg(text: str) -> int | None:
     return value
 
 
+def _compat_help() -> str:
+    """``NAME=a|b`` for every ``--compat`` setting, default first (from the one table in engine.py)."""
+    from evalcore.engine import COMPAT_SETTINGS  # standard library only at import time
+
+    return ", ".join(f"{name}={'|'.join(values)}" for name, (values, _) in COMPAT_SETTINGS.items())
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("bundle", help="bundle folder (impulse.json, dsp/, learn/, dataset/)")
     p.add_argument("--variant", choices=_VARIANTS, default=None,
@@ -55,13 +62,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="run the models on the main thread instead of overlapping them with reading and reporting")
     p.add_argument("--compat", action="append", default=[], metavar="NAME=VALUE",
                    help="choose a reading of a Studio rule the public evidence does not settle (README, "
-                   "Compatibility notes; default first): "
-                   "uncertain=bad|exclude, balanced-accuracy=mean_recall|anomaly_mean, "
-                   "confusion-values=counts|percent, classifier-threshold='>='|'>', "
-                   "anomaly-threshold='>'|'>=', regression-threshold='<='|'<', unknown-label=anomaly|label, "
-                   "trailing-window=drop|pad, resample=linear|poly|refuse, score-scale=percent|fraction, "
-                   "uncertain-column=always|when-present, detection-summary=zero|counts, "
-                   "detection-metric-names=bracketed|plain, detection-undefined=minus-one|omit")
+                   "Compatibility notes; default first): " + _compat_help())
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 

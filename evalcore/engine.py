@@ -38,6 +38,7 @@ COMPAT_SETTINGS: dict[str, tuple[tuple[str, ...], str]] = {
     "detection-summary": (("zero", "counts"), "zero"),
     "detection-metric-names": (("bracketed", "plain"), "bracketed"),
     "detection-undefined": (("minus-one", "omit"), "minus-one"),
+    "multilabel-average": (("weighted", "micro", "macro", "samples"), "weighted"),
 }
 
 

@@ -135,7 +135,8 @@ def inspect_bundle(bundle_dir: str | Path, *, category: str = "testing", quiet: 
             for d in project.dsp.values()
         ],
         learn_blocks=[
-            {"id": lb.id, "type": lb.type, "kind": lb.kind, "title": lb.title, "dsp": list(lb.dsp_ids),
+            {"id": lb.id, "type": lb.type, "kind": lb.kind + (", multi-label" if lb.multi_label else ""),
+             "title": lb.title, "dsp": list(lb.dsp_ids),
              "models": {v: str(p) for v, p in lb.models.items()}}
             for lb in project.learn
         ],

@@ -179,7 +179,10 @@ class ReportBuilder:
         flag_of = {e: e is not None and (e == ANOMALY or (bool(class_set) and e not in class_set)) for e in set(expected)}
         expected_anomaly = np.array([flag_of[e] for e in expected], dtype=bool)
         anomaly = [(outcome.decisions[r.spec.id].values, r.threshold) for r in self.anomaly_blocks]
-        if self.classifier is not None:
+        predicted_texts = None
+        if self.classifier is not None and getattr(self.classifier, "multi_label", False):
+            codes, predicted_texts = self._decide_multilabel(outcome, anomaly)
+        elif self.classifier is not None:
             from evalcore.learn.classification import decode_classification
 
             scores = outcome.decisions[self.classifier.spec.id].values
@@ -206,9 +209,24 @@ class ReportBuilder:
             exp_codes[expected_anomaly] = self.code_of[ANOMALY]
         self.accuracy.update(exp_codes, codes, expected_is_anomaly=expected_anomaly if self.anomaly_blocks else None)
         names = self.labels
-        labels = [names[c] for c in codes.tolist()]
+        labels = predicted_texts if predicted_texts is not None else [names[c] for c in codes.tolist()]
         correct = codes == exp_codes
         return labels, correct, expected_anomaly
+
+    def _decide_multilabel(self, outcome, anomaly):
+        """Matrix codes and prediction texts of a multi-label classifier (evalcore.learn.multilabel)."""
+        from evalcore.learn.multilabel import decode_multilabel
+
+        scores = outcome.decisions[self.classifier.spec.id].values
+        y_true = self._expected_codes(outcome.expected, only_classes=True)
+        decoded = decode_multilabel(
+            scores, self.classifier.threshold, y_true, self.classifier.labels, anomaly=anomaly,
+            classifier_inclusive=self.compat["classifier-threshold"] == ">=",
+            anomaly_inclusive=self.compat["anomaly-threshold"] == ">=",
+        )
+        keep = y_true >= 0  # as for single-label blocks: windows with an untrained label are dropped
+        self.metrics[self.classifier.spec.id].update(decoded.truth[keep], decoded.selected[keep], scores[keep])
+        return decoded.predicted, decoded.prediction
 
     def _decide_regression(self, outcome):
         from evalcore.jsonio import format_floats
@@ -391,6 +409,10 @@ class ReportBuilder:
 
 def _block_accumulator(runner, compat):
     """The additional-metrics accumulator of a learn block (None for anomaly blocks)."""
+    if runner.kind == "classification" and getattr(runner, "multi_label", False):
+        from evalcore.metrics.multilabel import MultiLabelMetricsAccumulator
+
+        return MultiLabelMetricsAccumulator(len(runner.labels), average=compat["multilabel-average"])
     if runner.kind == "classification":
         from evalcore.metrics.classifier_scores import ClassifierMetricsAccumulator
 
@@ -408,6 +430,10 @@ def _additional_metrics(runner, acc, detector=None):
 
     if detector is not None and detector.runner is runner:
         return detector.additional_metrics()
+    if runner.kind == "classification" and getattr(runner, "multi_label", False):
+        from evalcore.metrics.multilabel import multilabel_additional_metrics
+
+        return multilabel_additional_metrics(acc.compute(), acc.average)
     if runner.kind == "classification":
         return classifier_additional_metrics(acc.compute())
     return regression_additional_metrics(acc.compute())

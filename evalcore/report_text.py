@@ -169,7 +169,8 @@ class SampleTexts:
                 cached = (
                     '{"learnBlock":' + fragment(runner.spec.block) + ',"result":',
                     ',"minimumConfidenceRating":' + format_number(runner.threshold) + ',"expectedLabels":',
-                    ',"thresholds":[' + fragment(threshold) + '],"intervalMs":',
+                    ',"thresholds":[' + fragment(threshold) + "],"
+                    + ('"isMultiLabel":true,' if getattr(runner, "multi_label", False) else "") + '"intervalMs":',
                 )
             else:
                 cached = ()
@@ -198,6 +199,7 @@ class SampleTexts:
                 "minimum_confidence_rating": runner.threshold,
                 "expected_labels": expected_labels,
                 "thresholds": [self.threshold_entries[runner.spec.id]],
+                **({"is_multi_label": True} if getattr(runner, "multi_label", False) else {}),
                 "interval_ms": interval,
                 "frequency_hz": 1000.0 / interval if interval > 0 else 0.0,
                 "result_count": len(result),

@@ -330,3 +330,28 @@ def naive_non_max_suppression(boxes, scores, max_output_size, iou_threshold, sco
         if not any(_naive_iou_float32(boxes[i], boxes[j]) > iou_thr for j in selected):
             selected.append(i)
     return np.array(selected, dtype=np.int64)
+
+
+# --- multi-label counts (kernels.multilabel) -------------------------------------------------
+
+
+def naive_multilabel_counts(truth, pred, n_labels):
+    """Per label [tp, fp, fn] and per row [tp, predicted, true], counted cell by cell."""
+    n, k = len(truth), n_labels
+    labels = [[0, 0, 0] for _ in range(k)]
+    rows = []
+    for i in range(n):
+        tp = n_pred = n_true = 0
+        for j in range(k):
+            t, p = bool(truth[i][j]), bool(pred[i][j])
+            if t and p:
+                labels[j][0] += 1
+                tp += 1
+            if p and not t:
+                labels[j][1] += 1
+            if t and not p:
+                labels[j][2] += 1
+            n_pred += p
+            n_true += t
+        rows.append([tp, n_pred, n_true])
+    return (np.array(labels, dtype=np.int64).reshape(k, 3), np.array(rows, dtype=np.int64).reshape(n, 3))

@@ -71,6 +71,7 @@ class BlockRunner:
         self.backend = backend
         self.threshold = float(threshold)
         self.labels = labels
+        self.multi_label = bool(getattr(spec, "multi_label", False))  # one sigmoid score per label
         self._scorer = None
 
     def decide(self, features: np.ndarray) -> BlockDecision:
