@@ -1,8 +1,10 @@
 """Command line: parses arguments, calls one engine function, writes output, maps errors to exit codes.
 
-Exit codes: 0 done, 2 bad input (``EvalcoreError``: the message names the file, the sample and the
-field), 1 internal error (any other exception keeps its traceback: it is a bug). For ``compare``,
-1 also means "the two results differ".
+Exit codes: 0 done, 2 bad input or bad usage (``EvalcoreError``: the message names the file, the
+sample and the field; argparse's usage errors, and ``evalcore`` with no command), 1 internal error
+(any other exception keeps its traceback: it is a bug), 130 interrupted. ``compare`` answers with
+its exit code, so there 1 means "the two results differ" and a bug exits 3 instead
+(``EXIT_COMPARE_BUG``), never 1.
 
 Only the standard library is imported at module level so that ``evalcore --help`` starts fast;
 each subcommand imports what it needs.
@@ -16,6 +18,8 @@ import sys
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
+EXIT_COMPARE_DIFFERENT = 1
+EXIT_COMPARE_BUG = 3
 
 _VARIANTS = ("float32", "int8", "akida")
 
@@ -128,7 +132,7 @@ def _cmd_compare(args) -> int:
 
     diff = compare_files(args.a, args.b, rtol=args.rtol, atol=args.atol)
     sys.stdout.write(diff.to_json() if args.json else diff.to_text(max_diffs=args.max_diffs))
-    return EXIT_OK if diff.equal else EXIT_INTERNAL
+    return EXIT_OK if diff.equal else EXIT_COMPARE_DIFFERENT
 
 
 def _cmd_coco_eval(args) -> int:
@@ -152,8 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evalcore {__version__}")
         return EXIT_OK
     if args.command is None:
-        parser.print_help()
-        return EXIT_OK
+        parser.print_usage(sys.stderr)
+        sys.stderr.write("evalcore: error: a command is required (evalcore --help lists them)\n")
+        return EXIT_BAD_INPUT
     from evalcore.errors import EvalcoreError
 
     try:
@@ -164,6 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("evalcore: interrupted\n")
         return 130
+    except Exception:
+        if args.command != "compare":
+            raise  # a bug: exit 1 with its traceback
+        import traceback
+
+        traceback.print_exc()
+        sys.stderr.write("evalcore compare: internal error (a bug, not a difference): exit 3\n")
+        return EXIT_COMPARE_BUG
 
 
 if __name__ == "__main__":

@@ -108,6 +108,7 @@ class Pipeline:
 
     def _load_backend(self, lb: LearnSpec):
         from evalcore.backends import load_backend
+        from evalcore.backends.native_log import drop_native_info
 
         variant = self.options.variant
         path = lb.models.get(variant)
@@ -119,7 +120,8 @@ class Pipeline:
         opts = {}
         if variant == "akida":
             opts["akida_device"] = self.options.akida_device
-        return load_backend(path, variant=variant, threads=self.options.threads, **opts)
+        with drop_native_info(self.options.quiet):  # LiteRT's "INFO: Created ... delegate" line
+            return load_backend(path, variant=variant, threads=self.options.threads, **opts)
 
     def engines(self) -> dict[int, str]:
         """Learn block id -> what ran its model (``onnxruntime``, ``tflite``, ``akida-software`` ...)."""

@@ -213,7 +213,7 @@ def plan_windows(
         if resample == "refuse":
             raise BundleError(
                 f"sample frequency {source_hz:g} hz differs from the impulse frequency {target_hz:g} hz "
-                "(set resample to 'linear' or 'poly' to resample)",
+                "(--compat resample=refuse is set; use --compat resample=linear or --compat resample=poly to resample)",
                 sample=sample,
                 field="interval_ms",
             )

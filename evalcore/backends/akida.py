@@ -271,8 +271,16 @@ class AkidaBackend(BaseBackend):
             "input_bits": self._input_bits,
             "input_signed": self._input_signed,
             "softmax": self._softmax,
+            # say it where the result is read, until a run on a real device has been checked
+            "hardware_path_checked": HARDWARE_PATH_CHECKED,
         })
         return info
+
+
+#: How far the ``akida-hardware`` path has been checked: the tests map and run models on stand-in
+#: devices (objects shaped like ``akida.devices()``' entries); no run on a physical Akida device
+#: (AKD1000/AKD1500 PCIe or a neuromorphic SoC) has been compared with the software backend yet.
+HARDWARE_PATH_CHECKED = "stand-in devices only, never on a physical Akida device"
 
 
 def _param(params, name: str, default):
