@@ -45,14 +45,15 @@ for (const file of files) {
 process.stdout.write(JSON.stringify({checked: files.length, mismatched}));
 """
 
-# Files Node must flag (a space, "1.0", an escaped "é", an invalid UTF-8 byte) and one it must not:
-# the proof, in the same Node run, that a mismatch is seen.
+# Files Node must flag (a space, "1.0", an escaped "é", an invalid UTF-8 byte, an array-index key
+# after a name) and one it must not: the proof, in the same Node run, that a mismatch is seen.
 _CANARIES = {
     "space.json": b'{"a": 1}',
     "float.json": b'{"a":1.0}',
     "escaped.json": b'{"a":"\\u00e9"}',
     "bad-utf8.json": b'{"a":"\xff"}',
-    "canonical.json": '{"a":[1,0.5,1e+21,"é","\\ud800"],"b":null}'.encode(),
+    "key-order.json": b'{"b":1,"2":2}',
+    "canonical.json": '{"2":0,"10":1,"a":[1,0.5,1e+21,"é","\\ud800"],"b":null}'.encode(),
 }
 
 
