@@ -59,6 +59,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    "confusion-values=counts|percent, classifier-threshold='>='|'>', "
                    "anomaly-threshold='>'|'>=', regression-threshold='<='|'<', unknown-label=anomaly|label, "
                    "trailing-window=drop|pad, resample=linear|poly|refuse")
+    p.add_argument("--follow-links", action="store_true",
+                   help="accept symbolic links that lead outside the bundle (e.g. a dataset kept elsewhere); "
+                   "default: refuse them")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 

@@ -190,6 +190,8 @@ def _load(path: str | Path) -> object:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise BundleError(f"not valid JSON: {err}", path=p) from err
+    except RecursionError as err:
+        raise BundleError("not valid JSON: nested too deeply", path=p) from err
 
 
 def compare_files(a: str | Path, b: str | Path, *, rtol: float = 1e-6, atol: float = 1e-9) -> Comparison:

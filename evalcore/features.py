@@ -63,9 +63,17 @@ class SampleFeaturizer:
 
     def plan(self, record, data):
         """The windows of a time-series sample under the input block (``evalcore.windowing``)."""
+        from evalcore.errors import ConfigError
         from evalcore.windowing import plan_windows
 
         block = self.project.input_block
+        try:
+            return self._plan(plan_windows, block, record, data)
+        except ConfigError as err:  # the window settings come from impulse.json
+            raise BundleError(str(err), path=self.project.root / "impulse.json", sample=record.filename,
+                              field="impulse.inputBlocks[0]") from err
+
+    def _plan(self, plan_windows, block, record, data):
         return plan_windows(
             int(data.values.shape[0]),
             data.interval_ms,

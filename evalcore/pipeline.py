@@ -19,7 +19,7 @@ from evalcore.bundle import LearnSpec, Project
 from evalcore.errors import ConfigError
 from evalcore.learn.blocks import make_decoder
 
-__all__ = ["SampleOutcome", "Pipeline"]
+__all__ = ["SampleOutcome", "Pipeline", "check_threshold_keys"]
 
 
 @dataclass
@@ -232,6 +232,17 @@ def _quick_gil_handoff():
         yield
     finally:
         sys.setswitchinterval(previous)
+
+
+def check_threshold_keys(thresholds: dict, learn) -> None:
+    """Every ``--threshold`` key must name a learn block (id, name or title); lists the blocks."""
+    known = {key for lb in learn for key in (str(lb.id), lb.name, lb.title) if key}
+    unknown = [key for key in thresholds if key not in known]
+    if unknown:
+        blocks = "; ".join(f"{lb.id} ({lb.name}, {lb.title})" if lb.title else f"{lb.id} ({lb.name})" for lb in learn)
+        raise ConfigError(
+            f"--threshold {unknown[0]!r} matches no learn block; give a block's id, name or title: {blocks}"
+        )
 
 
 def _threshold_override(thresholds: dict, lb: LearnSpec) -> float | None:
