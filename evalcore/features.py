@@ -104,9 +104,11 @@ class SampleFeaturizer:
         for spec in self.project.dsp.values():
             columns = _axis_columns(spec.axes, sensor_names, record, spec.id)
             windows = extract_windows(data.values[:, columns], plan)
-            feats = compute_features(
-                spec.type, spec.implementation_version, windows, list(spec.axes), plan.frequency_hz, spec.params
-            )
+            with np.errstate(over="ignore", invalid="ignore"):  # reported below, in one line
+                feats = compute_features(
+                    spec.type, spec.implementation_version, windows, list(spec.axes), plan.frequency_hz, spec.params
+                )
+            _check_finite(feats, spec, record)
             by_dsp[spec.id] = self._normalize(spec, feats)
         last = plan.starts + plan.n_window_values - 1
         ranges = np.stack([plan.starts, np.minimum(last, plan.n_values - 1)], axis=1).astype(np.int64)
@@ -162,6 +164,18 @@ class SampleFeaturizer:
             else:
                 rows[lb.id] = np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
         return rows
+
+
+def _check_finite(features: np.ndarray, spec, record) -> None:
+    """Finite sample values can still overflow float32 in a DSP block (a huge scale factor)."""
+    finite = np.isfinite(features)
+    if not finite.all():
+        window, column = (int(i) for i in np.argwhere(~finite)[0])
+        raise BundleError(
+            f"DSP block {spec.id} ({spec.type}) gives a non-finite feature {float(features[window, column])} "
+            f"in window {window} (a value overflows float32: check the block's parameters and the sample's values)",
+            path=spec.config_path, sample=record.filename, field=f"features[{column}]",
+        )
 
 
 def _axis_columns(axes, sensor_names: list[str], record, dsp_id: int) -> list[int]:

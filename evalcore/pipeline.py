@@ -206,6 +206,7 @@ class Pipeline:
             self._check_features(lb, x)
             decision = self.decoders[lb.id].decide(x)
             for p, part in zip(batch, decision.split(splits)):
+                _check_output(lb, part, p.outcome.record, lb.models.get(self.options.variant) or lb.metadata_path)
                 p.outcome.decisions[lb.id] = part
 
     def _check_features(self, lb: LearnSpec, x: np.ndarray) -> None:
@@ -232,6 +233,19 @@ def _quick_gil_handoff():
         yield
     finally:
         sys.setswitchinterval(previous)
+
+
+def _check_output(lb: LearnSpec, decision, record, path) -> None:
+    """A block's scores must be numbers: NaN would make every metric of the run NaN."""
+    values = decision.values
+    if values is None or values.dtype.kind != "f" or not np.isnan(values).any():
+        return
+    from evalcore.errors import BundleError
+
+    raise BundleError(
+        f"learn block {lb.id} ({lb.name}) gives NaN scores (probabilities contain NaN)",
+        path=path, sample=record.filename, field="output",
+    )
 
 
 def check_threshold_keys(thresholds: dict, learn) -> None:
