@@ -36,6 +36,7 @@ class SampleFeaturizer:
         from evalcore.pipeline import SampleOutcome, _Prepared
 
         data = load_sample_data(record)
+        self.check_kind(record, data)
         sample = to_studio_sample(record, data)
         if data.kind == "image":
             windows_by_dsp, plan_ms, ranges, expected, interval = self._image(record, data)
@@ -59,6 +60,17 @@ class SampleFeaturizer:
         """
         return map(self.prepare, records)
 
+    def check_kind(self, record, data) -> None:
+        """The sample's kind (image or time series) must be what the impulse's input block reads."""
+        expected = "image" if self.input_type == "image" else "time-series"
+        got = "image" if data.kind == "image" else "time-series"
+        if self.input_type in ("time-series", "image", None) and got != expected:
+            raise BundleError(
+                f"the impulse's input block is {self.input_type!r} but the sample is "
+                f"{'an image' if got == 'image' else 'a time series'}",
+                path=record.path, sample=record.filename, field="impulse.inputBlocks[0].type",
+            )
+
     # -- time series -----------------------------------------------------------------------------
 
     def plan(self, record, data):
@@ -66,6 +78,7 @@ class SampleFeaturizer:
         from evalcore.errors import ConfigError
         from evalcore.windowing import plan_windows
 
+        self.check_kind(record, data)
         block = self.project.input_block
         try:
             return self._plan(plan_windows, block, record, data)
@@ -91,11 +104,6 @@ class SampleFeaturizer:
         from evalcore.dsp import compute_features
         from evalcore.windowing import extract_windows, window_labels
 
-        if self.input_type not in ("time-series", None):
-            raise BundleError(
-                f"the impulse's input block is {self.input_type!r} but the sample is a time series",
-                path=record.path, sample=record.filename, field="impulse.inputBlocks[0].type",
-            )
         plan = self.plan(record, data)
         expected = window_labels(plan, record.label, labeling_method=self.labeling_method,
                                  anywhere_labels=self.anywhere_labels)
