@@ -111,6 +111,17 @@ def _sample_is_a_fifo(bundle: Path, outside: Path) -> None:
     os.mkfifo(path)
 
 
+def _scanned_sample_is_a_fifo(bundle: Path, outside: Path) -> None:
+    """Without ``info.labels`` the folders are scanned; a FIFO there was silently left out."""
+    (bundle / "dataset/info.labels").unlink()
+    _sample_is_a_fifo(bundle, outside)
+
+
+def _features_link_outside(bundle: Path, outside: Path) -> None:
+    _features(np.zeros((4, 21), dtype=np.float32))(bundle, outside)
+    _link_out("features/X_testing.npy")(bundle, outside)
+
+
 def _set_center(doc):
     doc["clusters"][0]["center"] = [float("nan")] * 3
 
@@ -205,6 +216,10 @@ CASES: dict[str, Case] = {
                                          ("dataset/testing/", "outside the dataset", "--follow-links")),
     "model_links_outside": Case("motion", _link_out("learn/3/model.onnx"),
                                 ("learn/3/model.onnx", "outside the bundle", "--follow-links")),
+    "scanned_sample_is_a_fifo": Case("motion", _scanned_sample_is_a_fifo,
+                                     ("dataset/testing/idle.0.cbor", "sample testing/idle.0.cbor", "not a regular file")),
+    "features_file_links_outside": Case("motion", _features_link_outside,
+                                        ("features/X_testing.npy", "outside the bundle"), args=("--features", "precomputed")),
     "sample_is_a_fifo": Case("motion", _sample_is_a_fifo,
                              ("dataset/info.labels", "sample testing/idle.0.cbor", "not a regular file")),
     # tracebacks
@@ -241,6 +256,9 @@ CASES: dict[str, Case] = {
                                         forbidden=("window_size_ms",)),
     "window_size_missing": Case("motion", _edit("impulse.json", lambda d: d["impulse"]["inputBlocks"][0].pop(
         "windowSizeMs")), ("impulse.json", "field impulse.inputBlocks[0].windowSizeMs", "needs windowSizeMs")),
+    "dsp_value_named_as_in_config": Case("motion", _dsp_scale("abc"),
+                                         ("dsp/2.json", "field config[0].items[0].value", "scale-axes", "'abc'"),
+                                         forbidden=("scale_axes",)),
     "duplicate_class_names": Case("motion", _edit(CLASSIFIER_META, lambda d: d.__setitem__(
         "classNames", ["idle", "idle", "updown", "wave"])), (CLASSIFIER_META, "field classNames", "['idle']")),
     "anomaly_axes_out_of_range": Case("motion", _edit(KMEANS_META, lambda d: d.__setitem__("axes", [0, 1, 99])),

@@ -156,7 +156,7 @@ def _from_entries(entries: list[InfoEntry], base: str, root: str, labels_path: P
 
 def _scan_folder(folder: str, category: str, root: str, boxes: _BoxCache, skipped: list[str],
                  confine: str | None) -> list[dict]:
-    names = sorted(e.name for e in os.scandir(folder) if e.is_file() and not e.name.startswith("."))
+    names = sorted(e.name for e in os.scandir(folder) if not e.is_dir() and not e.name.startswith("."))
     prefix = "" if folder == root else os.path.relpath(folder, root).replace(os.sep, "/") + "/"
     items = []
     for name in names:
@@ -167,6 +167,8 @@ def _scan_folder(folder: str, category: str, root: str, boxes: _BoxCache, skippe
             continue
         full = os.path.join(folder, name)
         check_link_inside(full, confine, sample=rel_root)
+        if not os.path.isfile(full):  # a FIFO would block the reader, a device never ends
+            raise BundleError("sample file is not a regular file", path=full, sample=rel_root)
         found = boxes.lookup(full)
         items.append(
             {
