@@ -237,6 +237,8 @@ CASES: dict[str, Case] = {
                                      ("dataset/bounding_boxes.labels", "nested too deeply")),
     "window_size_1e12": Case("motion", _input_block("windowSizeMs", 10**12),
                              ("impulse.json", "field impulse.inputBlocks[0].windowSizeMs", "readings")),
+    "window_size_1e12_sample_frequency": Case("motion", _edit("impulse.json", lambda d: d["impulse"]["inputBlocks"][0].update(
+        windowSizeMs=10**12, frequencyHz=None)), ("impulse.json", "sample idle.0", "windowSizeMs", "more than the sample has")),
     "kmeans_no_clusters": Case("motion", _edit(KMEANS_META, lambda d: d.__setitem__("clusters", [])),
                                (KMEANS_META, "field clusters", "at least one cluster")),
     "kmeans_center_wrong_length": Case("motion", _edit(KMEANS_META, lambda d: d["clusters"][0].__setitem__(
@@ -350,6 +352,14 @@ def test_inspect_image_block_over_time_series(fixtures_dir, tmp_path, capsys):
     assert main(["inspect", str(bundle), "-q"]) == 2
     err = _one_line_error(capsys, "inspect")
     assert "impulse.inputBlocks[0].type" in err and "sample idle.0" in err and "time series" in err
+
+
+def test_out_is_a_folder_refused_up_front(fixtures_dir, tmp_path, capsys):
+    """``--out`` naming a folder failed after the whole run, naming an internal temporary file."""
+    assert main(["run", str(fixtures_dir / "motion"), "--out", str(tmp_path), "--workers", "0", "-q"]) == 2
+    err = _one_line_error(capsys, "run")
+    assert "--out is a folder" in err and ".tmp" not in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_full_disk_names_the_output_file(fixtures_dir, tmp_path, monkeypatch, capsys):
