@@ -96,6 +96,7 @@ class Pipeline:
         self.n_workers = 0  # worker processes that prepared the samples (set by evalcore.engine.evaluate)
         from evalcore.features import planned_feature_counts
 
+        check_threshold_keys(options.thresholds, project.learn)  # run_bundle checked it before reading data
         n_dsp = planned_feature_counts(project)
         for lb in project.learn:
             backend = self._load_backend(lb) if lb.needs_model else None
