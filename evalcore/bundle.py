@@ -86,6 +86,8 @@ class DspSpec:
     params: dict
     normalize_data: str | None
     config_path: Path
+    param_paths: dict = field(default_factory=dict)
+    """Python parameter name (``frame_length``) -> JSON path of its item in the DSP config."""
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,8 @@ def _load_dsp(root: Path, block, index: int, follow_links: bool) -> DspSpec:
         params=params,
         normalize_data=normalize,
         config_path=path,
+        param_paths={item.param.replace("-", "_"): _config_item_path(config, item.param)
+                     for group in config.config or () for item in group.items},
     )
 
 

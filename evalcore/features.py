@@ -8,7 +8,9 @@ of its ``dsp`` list (Edge Impulse's concatenation order).
 
 from __future__ import annotations
 
+import contextlib
 import math
+import re
 
 import numpy as np
 
@@ -112,7 +114,8 @@ class SampleFeaturizer:
         for spec in self.project.dsp.values():
             columns = _axis_columns(spec.axes, sensor_names, record, spec.id)
             windows = extract_windows(data.values[:, columns], plan)
-            with np.errstate(over="ignore", invalid="ignore"):  # reported below, in one line
+            with np.errstate(over="ignore", invalid="ignore"), _dsp_errors(spec, record):
+                # overflow is reported below, in one line; settings that fail name the config item
                 feats = compute_features(
                     spec.type, spec.implementation_version, windows, list(spec.axes), plan.frequency_hz, spec.params
                 )
@@ -172,6 +175,19 @@ class SampleFeaturizer:
             else:
                 rows[lb.id] = np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
         return rows
+
+
+@contextlib.contextmanager
+def _dsp_errors(spec, record):
+    """A DSP block's settings that fail on this sample's window: name the config file and item."""
+    from evalcore.errors import ConfigError
+
+    try:
+        yield
+    except ConfigError as err:
+        named = re.search(r"field (\w+)\)$", str(err))
+        item = spec.param_paths.get(named.group(1)) if named else None
+        raise BundleError(str(err), path=spec.config_path, sample=record.filename, field=item or "config") from err
 
 
 def _check_finite(features: np.ndarray, spec, record) -> None:

@@ -157,6 +157,14 @@ def _dsp_scale(value: str):
     return _edit("dsp/2.json", change)
 
 
+def _dsp_param(name: str, value: str):
+    def change(doc):
+        items = [item for group in doc["config"] for item in group["items"] if item["param"] == name]
+        items[0]["value"] = value
+
+    return _edit("dsp/2.json", change)
+
+
 def _nan_model(bundle: Path, outside: Path) -> None:
     """A classifier whose scores are 0/0 for every window."""
     from onnx import TensorProto, helper, numpy_helper
@@ -261,6 +269,9 @@ CASES: dict[str, Case] = {
     "dsp_value_named_as_in_config": Case("motion", _dsp_scale("abc"),
                                          ("dsp/2.json", "field config[0].items[0].value", "scale-axes", "'abc'"),
                                          forbidden=("scale_axes",)),
+    "dsp_setting_fails_on_a_window": Case("kws", _dsp_param("fft_length", "100"),
+                                          ("dsp/2.json", "sample hadouken.01", "field config[0].items[4].value",
+                                           "power of 2")),
     "duplicate_class_names": Case("motion", _edit(CLASSIFIER_META, lambda d: d.__setitem__(
         "classNames", ["idle", "idle", "updown", "wave"])), (CLASSIFIER_META, "field classNames", "['idle']")),
     "anomaly_axes_out_of_range": Case("motion", _edit(KMEANS_META, lambda d: d.__setitem__("axes", [0, 1, 99])),
