@@ -83,24 +83,21 @@ class SampleFeaturizer:
         self.check_kind(record, data)
         block = self.project.input_block
         try:
-            return self._plan(plan_windows, block, record, data)
+            return plan_windows(
+                int(data.values.shape[0]),
+                data.interval_ms,
+                window_size_ms=float(block.window_size_ms),
+                window_increase_ms=float(block.window_increase_ms or block.window_size_ms),
+                frequency_hz=getattr(block, "frequency_hz", None),
+                classification_window_increase_ms=getattr(block, "classification_window_increase_ms", None),
+                pad_zeros=bool(getattr(block, "pad_zeros", False)),
+                trailing=self.options.compat["trailing-window"],
+                resample=self.options.compat["resample"],
+                sample=record.filename,
+            )
         except ConfigError as err:  # the window settings come from impulse.json
             raise BundleError(str(err), path=self.project.root / "impulse.json", sample=record.filename,
                               field="impulse.inputBlocks[0]") from err
-
-    def _plan(self, plan_windows, block, record, data):
-        return plan_windows(
-            int(data.values.shape[0]),
-            data.interval_ms,
-            window_size_ms=float(block.window_size_ms),
-            window_increase_ms=float(block.window_increase_ms or block.window_size_ms),
-            frequency_hz=getattr(block, "frequency_hz", None),
-            classification_window_increase_ms=getattr(block, "classification_window_increase_ms", None),
-            pad_zeros=bool(getattr(block, "pad_zeros", False)),
-            trailing=self.options.compat["trailing-window"],
-            resample=self.options.compat["resample"],
-            sample=record.filename,
-        )
 
     def _series(self, record, data):
         from evalcore.dsp import compute_features
