@@ -243,10 +243,9 @@ def _check_output(lb: LearnSpec, decision, record, path) -> None:
         return
     from evalcore.errors import BundleError
 
-    raise BundleError(
-        f"learn block {lb.id} ({lb.name}) gives NaN scores (probabilities contain NaN)",
-        path=path, sample=record.filename, field="output",
-    )
+    what = "scores (probabilities contain NaN)" if lb.kind == "classification" else "values"
+    raise BundleError(f"learn block {lb.id} ({lb.name}) gives NaN {what}", path=path, sample=record.filename,
+                      field="output")
 
 
 def check_threshold_keys(thresholds: dict, learn) -> None:
