@@ -67,6 +67,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compat", action="append", default=[], metavar="NAME=VALUE",
                    help="choose a reading of a Studio rule the public evidence does not settle (README, "
                    "Compatibility notes; default first): " + _compat_help())
+    p.add_argument("--follow-links", action="store_true",
+                   help="accept symbolic links that lead outside the bundle (e.g. a dataset kept elsewhere); "
+                   "default: refuse them")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 

@@ -37,7 +37,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evalcore.errors import BundleError
+from evalcore.errors import BundleError, ConfigError
 
 __all__ = ["Difference", "Comparison", "compare_documents", "compare_files", "score_scale"]
 
@@ -254,8 +254,7 @@ def compare_documents(a: object, b: object, *, rtol: float = 1e-6, atol: float =
         Every difference with its JSON path; ``.equal`` is True when there is none. A score
         scale mismatch is one difference of kind ``scale``, listed first.
     """
-    if rtol < 0 or atol < 0:
-        raise ValueError(f"tolerances must be >= 0, got rtol={rtol}, atol={atol}")
+    _check_tolerances(rtol, atol)
     walker = _Walker(rtol, atol)
     scale_a, scale_b = score_scale(a) or scales[0], score_scale(b) or scales[1]
     has_accuracy = all(isinstance(d, dict) and isinstance(d.get("accuracy"), dict) for d in (a, b))
@@ -276,6 +275,15 @@ def _load(path: str | Path) -> object:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise BundleError(f"not valid JSON: {err}", path=p) from err
+    except RecursionError as err:
+        raise BundleError("not valid JSON: nested too deeply", path=p) from err
+
+
+def _check_tolerances(rtol: float, atol: float) -> None:
+    """Tolerances are finite and >= 0 (a negative one would make every number differ)."""
+    for name, value in (("--rtol", rtol), ("--atol", atol)):
+        if not (math.isfinite(value) and value >= 0):
+            raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
 def compare_files(a: str | Path, b: str | Path, *, rtol: float = 1e-6, atol: float = 1e-9) -> Comparison:
@@ -284,5 +292,6 @@ def compare_files(a: str | Path, b: str | Path, *, rtol: float = 1e-6, atol: flo
     An evalcore sidecar next to a file (``result.run.json``) tells its score scale when the
     document does not.
     """
+    _check_tolerances(rtol, atol)
     scales = (_sidecar_scale(Path(a)), _sidecar_scale(Path(b)))
     return compare_documents(_load(a), _load(b), rtol=rtol, atol=atol, scales=scales)

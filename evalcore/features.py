@@ -8,7 +8,9 @@ of its ``dsp`` list (Edge Impulse's concatenation order).
 
 from __future__ import annotations
 
+import contextlib
 import math
+import re
 
 import numpy as np
 
@@ -36,6 +38,7 @@ class SampleFeaturizer:
         from evalcore.pipeline import SampleOutcome, _Prepared
 
         data = load_sample_data(record)
+        self.check_kind(record, data)
         sample = to_studio_sample(record, data)
         if data.kind == "image":
             windows_by_dsp, plan_ms, ranges, expected, interval = self._image(record, data)
@@ -59,35 +62,47 @@ class SampleFeaturizer:
         """
         return map(self.prepare, records)
 
+    def check_kind(self, record, data) -> None:
+        """The sample's kind (image or time series) must be what the impulse's input block reads."""
+        expected = "image" if self.input_type == "image" else "time-series"
+        got = "image" if data.kind == "image" else "time-series"
+        if self.input_type in ("time-series", "image", None) and got != expected:
+            raise BundleError(
+                f"the impulse's input block is {self.input_type!r} but the sample is "
+                f"{'an image' if got == 'image' else 'a time series'}",
+                path=record.path, sample=record.filename, field="impulse.inputBlocks[0].type",
+            )
+
     # -- time series -----------------------------------------------------------------------------
 
     def plan(self, record, data):
         """The windows of a time-series sample under the input block (``evalcore.windowing``)."""
+        from evalcore.errors import ConfigError
         from evalcore.windowing import plan_windows
 
+        self.check_kind(record, data)
         block = self.project.input_block
-        return plan_windows(
-            int(data.values.shape[0]),
-            data.interval_ms,
-            window_size_ms=float(block.window_size_ms),
-            window_increase_ms=float(block.window_increase_ms or block.window_size_ms),
-            frequency_hz=getattr(block, "frequency_hz", None),
-            classification_window_increase_ms=getattr(block, "classification_window_increase_ms", None),
-            pad_zeros=bool(getattr(block, "pad_zeros", False)),
-            trailing=self.options.compat["trailing-window"],
-            resample=self.options.compat["resample"],
-            sample=record.filename,
-        )
+        try:
+            return plan_windows(
+                int(data.values.shape[0]),
+                data.interval_ms,
+                window_size_ms=float(block.window_size_ms),
+                window_increase_ms=float(block.window_increase_ms or block.window_size_ms),
+                frequency_hz=getattr(block, "frequency_hz", None),
+                classification_window_increase_ms=getattr(block, "classification_window_increase_ms", None),
+                pad_zeros=bool(getattr(block, "pad_zeros", False)),
+                trailing=self.options.compat["trailing-window"],
+                resample=self.options.compat["resample"],
+                sample=record.filename,
+            )
+        except ConfigError as err:  # the window settings come from impulse.json
+            raise BundleError(str(err), path=self.project.root / "impulse.json", sample=record.filename,
+                              field="impulse.inputBlocks[0]") from err
 
     def _series(self, record, data):
         from evalcore.dsp import compute_features
         from evalcore.windowing import extract_windows, window_labels
 
-        if self.input_type not in ("time-series", None):
-            raise BundleError(
-                f"the impulse's input block is {self.input_type!r} but the sample is a time series",
-                path=record.path, sample=record.filename, field="impulse.inputBlocks[0].type",
-            )
         plan = self.plan(record, data)
         expected = window_labels(plan, record.label, labeling_method=self.labeling_method,
                                  anywhere_labels=self.anywhere_labels)
@@ -96,9 +111,12 @@ class SampleFeaturizer:
         for spec in self.project.dsp.values():
             columns = _axis_columns(spec.axes, sensor_names, record, spec.id)
             windows = extract_windows(data.values[:, columns], plan)
-            feats = compute_features(
-                spec.type, spec.implementation_version, windows, list(spec.axes), plan.frequency_hz, spec.params
-            )
+            with np.errstate(over="ignore", invalid="ignore"), _dsp_errors(spec, record):
+                # overflow is reported below, in one line; settings that fail name the config item
+                feats = compute_features(
+                    spec.type, spec.implementation_version, windows, list(spec.axes), plan.frequency_hz, spec.params
+                )
+            _check_finite(feats, spec, record)
             by_dsp[spec.id] = self._normalize(spec, feats)
         last = plan.starts + plan.n_window_values - 1
         ranges = np.stack([plan.starts, np.minimum(last, plan.n_values - 1)], axis=1).astype(np.int64)
@@ -154,6 +172,31 @@ class SampleFeaturizer:
             else:
                 rows[lb.id] = np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
         return rows
+
+
+@contextlib.contextmanager
+def _dsp_errors(spec, record):
+    """A DSP block's settings that fail on this sample's window: name the config file and item."""
+    from evalcore.errors import ConfigError
+
+    try:
+        yield
+    except ConfigError as err:
+        named = re.search(r"field (\w+)\)$", str(err))
+        item = spec.param_paths.get(named.group(1)) if named else None
+        raise BundleError(str(err), path=spec.config_path, sample=record.filename, field=item or "config") from err
+
+
+def _check_finite(features: np.ndarray, spec, record) -> None:
+    """Finite sample values can still overflow float32 in a DSP block (a huge scale factor)."""
+    finite = np.isfinite(features)
+    if not finite.all():
+        window, column = (int(i) for i in np.argwhere(~finite)[0])
+        raise BundleError(
+            f"DSP block {spec.id} ({spec.type}) gives a non-finite feature {float(features[window, column])} "
+            f"in window {window} (a value overflows float32: check the block's parameters and the sample's values)",
+            path=spec.config_path, sample=record.filename, field=f"features[{column}]",
+        )
 
 
 def _axis_columns(axes, sensor_names: list[str], record, dsp_id: int) -> list[int]:

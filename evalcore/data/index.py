@@ -31,13 +31,16 @@ without its last extension (``idle.0.cbor`` -> ``idle.0``), which is the name St
 after an upload.
 
 Safety: a listed path must be relative and stay inside its base folder after normalisation
-(``..`` that escapes is refused; the check is lexical, symlinks inside the export are followed).
-A listed file that does not exist is an error at index time; data is read lazily.
+(``..`` that escapes is refused). The same rule holds after symbolic links are resolved: a
+sample, a label file or a category folder that links outside the dataset folder is refused
+unless ``follow_links=True``. A listed file that does not exist, or is not a regular file (a
+FIFO, a device), is an error at index time; data is read lazily.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from evalcore.data.labels_files import (
@@ -62,7 +65,51 @@ def _strip_last_extension(name: str) -> str:
     return stem if dot and stem else name
 
 
-def _resolve_listed(base: str, rel: str, root: str, labels_path: Path) -> tuple[str, str]:
+class LinkFence:
+    """Refuses paths whose real location (symbolic links resolved) leaves a folder.
+
+    ``os.path.realpath`` costs ~70 us a file; real folders are cached per fence, so a file that
+    is not itself a link costs one ``lstat``.
+
+    Parameters
+    ----------
+    folder : str
+        The folder every path must stay in (itself possibly reached through a link).
+    """
+
+    def __init__(self, folder: str) -> None:
+        self.real = os.path.realpath(folder)
+        self._prefix = self.real.rstrip(os.sep) + os.sep
+        self._real_dirs: dict[str, str] = {}
+
+    def check(self, path: str, *, sample: str | None = None, field: str | None = None,
+              is_link: bool | None = None) -> None:
+        """Raise `BundleError` when ``path`` resolves outside the folder.
+
+        ``is_link``: whether ``path`` itself is a link, when the caller already knows (saves an
+        ``lstat``).
+        """
+        parent, name = os.path.split(path)
+        real_parent = self._real_dirs.get(parent)
+        if real_parent is None:
+            real_parent = self._real_dirs[parent] = os.path.realpath(parent)
+        if is_link is None:
+            is_link = os.path.islink(path)
+        real = os.path.realpath(path) if is_link else os.path.join(real_parent, name)
+        if real != self.real and not real.startswith(self._prefix):
+            raise BundleError(
+                f"symbolic link leads outside the dataset folder, to {real} (pass --follow-links to allow links)",
+                path=path, sample=sample, field=field,
+            )
+
+
+def check_link_inside(path: str, fence: LinkFence | None, *, sample: str | None = None, field: str | None = None) -> None:
+    """``fence.check(path)``; no fence (``follow_links=True``) accepts any link."""
+    if fence is not None:
+        fence.check(path, sample=sample, field=field)
+
+
+def _resolve_listed(base: str, rel: str, root: str, labels_path: Path, confine: LinkFence | None) -> tuple[str, str]:
     """Absolute and root-relative POSIX path of a listed file, refusing paths that escape ``base``.
 
     String operations only (no pathlib objects): this runs once per entry of exports with
@@ -73,8 +120,17 @@ def _resolve_listed(base: str, rel: str, root: str, labels_path: Path) -> tuple[
     full = os.path.normpath(os.path.join(base, rel))
     if not full.startswith(base.rstrip(os.sep) + os.sep):
         raise BundleError(f"path escapes the dataset folder: {rel!r}", path=labels_path, sample=rel, field="path")
-    if not os.path.isfile(full):
-        raise BundleError(f"file listed in {INFO_LABELS} not found: {rel!r}", path=labels_path, sample=rel, field="path")
+    try:  # one lstat per entry: is it there, a link, a regular file
+        mode = os.lstat(full).st_mode
+        is_link = stat.S_ISLNK(mode)
+        if confine is not None:
+            confine.check(full, sample=rel, field="path", is_link=is_link)
+        if is_link:
+            mode = os.stat(full).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise BundleError(f"file listed in {INFO_LABELS} not found: {rel!r}", path=labels_path, sample=rel, field="path") from None
+    if not stat.S_ISREG(mode):  # a FIFO would block the reader, a device never ends
+        raise BundleError(f"file listed in {INFO_LABELS} is not a regular file: {rel!r}", path=labels_path, sample=rel, field="path")
     rel_root = full[len(root.rstrip(os.sep)) + 1 :]
     return full, rel_root if os.sep == "/" else rel_root.replace(os.sep, "/")
 
@@ -94,22 +150,26 @@ def _category_of_split(rel_root: str, labels_path: Path, rel: str) -> str:
 class _BoxCache:
     """``bounding_boxes.labels`` per folder, read once."""
 
-    def __init__(self) -> None:
+    def __init__(self, confine: LinkFence | None) -> None:
         self._by_folder: dict[str, dict[str, tuple[BoundingBox, ...]] | None] = {}
+        self._confine = confine
 
     def lookup(self, full_path: str) -> tuple[BoundingBox, ...] | None:
         folder, base_name = os.path.split(full_path)
         if folder not in self._by_folder:
             candidate = Path(folder) / BOXES_LABELS
+            if candidate.is_file():
+                check_link_inside(str(candidate), self._confine)
             self._by_folder[folder] = read_bounding_boxes_labels(candidate) if candidate.is_file() else None
         boxes = self._by_folder[folder]
         return None if boxes is None else boxes.get(base_name)
 
 
-def _from_entries(entries: list[InfoEntry], base: str, root: str, labels_path: Path, boxes: _BoxCache) -> list[dict]:
+def _from_entries(entries: list[InfoEntry], base: str, root: str, labels_path: Path, boxes: _BoxCache,
+                  confine: LinkFence | None) -> list[dict]:
     items, seen = [], set()
     for entry in entries:
-        full, rel_root = _resolve_listed(base, entry.path, root, labels_path)
+        full, rel_root = _resolve_listed(base, entry.path, root, labels_path, confine)
         if full in seen:
             raise BundleError(f"file listed twice: {entry.path!r}", path=labels_path, sample=entry.path, field="path")
         seen.add(full)
@@ -130,8 +190,9 @@ def _from_entries(entries: list[InfoEntry], base: str, root: str, labels_path: P
     return items
 
 
-def _scan_folder(folder: str, category: str, root: str, boxes: _BoxCache, skipped: list[str]) -> list[dict]:
-    names = sorted(e.name for e in os.scandir(folder) if e.is_file() and not e.name.startswith("."))
+def _scan_folder(folder: str, category: str, root: str, boxes: _BoxCache, skipped: list[str],
+                 confine: LinkFence | None) -> list[dict]:
+    names = sorted(e.name for e in os.scandir(folder) if not e.is_dir() and not e.name.startswith("."))
     prefix = "" if folder == root else os.path.relpath(folder, root).replace(os.sep, "/") + "/"
     items = []
     for name in names:
@@ -141,6 +202,9 @@ def _scan_folder(folder: str, category: str, root: str, boxes: _BoxCache, skippe
                 skipped.append(rel_root)
             continue
         full = os.path.join(folder, name)
+        check_link_inside(full, confine, sample=rel_root)
+        if not os.path.isfile(full):  # a FIFO would block the reader, a device never ends
+            raise BundleError("sample file is not a regular file", path=full, sample=rel_root)
         found = boxes.lookup(full)
         items.append(
             {
@@ -157,25 +221,29 @@ def _scan_folder(folder: str, category: str, root: str, boxes: _BoxCache, skippe
     return items
 
 
-def _collect(root: str, root_category: str, skipped: list[str]) -> list[dict]:
-    boxes = _BoxCache()
+def _collect(root: str, root_category: str, skipped: list[str], confine: LinkFence | None) -> list[dict]:
+    boxes = _BoxCache(confine)
     root_labels = Path(root) / INFO_LABELS
     if root_labels.is_file():
-        return _from_entries(read_info_labels(root_labels), root, root, root_labels, boxes)
-    items = _scan_folder(root, root_category, root, boxes, skipped)
+        check_link_inside(str(root_labels), confine)
+        return _from_entries(read_info_labels(root_labels), root, root, root_labels, boxes, confine)
+    items = _scan_folder(root, root_category, root, boxes, skipped, confine)
     for name in CATEGORY_FOLDERS:
         folder = os.path.join(root, name)
         if not os.path.isdir(folder):
             continue
+        check_link_inside(folder, confine)
         folder_labels = Path(folder) / INFO_LABELS
         if folder_labels.is_file():
-            items += _from_entries(read_info_labels(folder_labels), folder, root, folder_labels, boxes)
+            check_link_inside(str(folder_labels), confine)
+            items += _from_entries(read_info_labels(folder_labels), folder, root, folder_labels, boxes, confine)
         else:
-            items += _scan_folder(folder, name, root, boxes, skipped)
+            items += _scan_folder(folder, name, root, boxes, skipped, confine)
     return items
 
 
-def load_dataset(dataset_dir, *, category: str | None = "testing", root_category: str = "testing") -> DatasetIndex:
+def load_dataset(dataset_dir, *, category: str | None = "testing", root_category: str = "testing",
+                 follow_links: bool = False) -> DatasetIndex:
     """Index the samples of an Edge Impulse dataset export.
 
     Parameters
@@ -186,6 +254,8 @@ def load_dataset(dataset_dir, *, category: str | None = "testing", root_category
         Keep only samples of this category; None keeps all.
     root_category : str, default "testing"
         Category of files lying directly in ``dataset_dir`` when no ``info.labels`` names one.
+    follow_links : bool, default False
+        Accept files and folders whose symbolic links lead outside ``dataset_dir``.
 
     Returns
     -------
@@ -197,8 +267,8 @@ def load_dataset(dataset_dir, *, category: str | None = "testing", root_category
     ConfigError
         ``category`` or ``root_category`` is not a known category.
     BundleError
-        The folder is missing, a label file is invalid, a listed file is missing or escapes
-        the folder, or no sample has the requested category.
+        The folder is missing, a label file is invalid, a listed file is missing, not a regular
+        file or escapes the folder (also through a link), or no sample has the requested category.
     """
     for name, value in (("category", category), ("root_category", root_category)):
         if value is not None and value not in CATEGORIES:
@@ -207,7 +277,7 @@ def load_dataset(dataset_dir, *, category: str | None = "testing", root_category
     if not os.path.isdir(root):
         raise BundleError("dataset folder not found", path=root)
     skipped: list[str] = []
-    items = _collect(root, root_category, skipped)
+    items = _collect(root, root_category, skipped, None if follow_links else LinkFence(root))
     records = tuple(
         SampleRecord(id=i, **item) for i, item in enumerate(items, start=1) if category is None or item["category"] == category
     )
