@@ -61,6 +61,9 @@ def test_equal_files_exit_0_and_say_same(motion_run, capsys):
     assert main(["compare", str(r), str(r)]) == 0
     out = capsys.readouterr().out
     assert "SAME within tolerance" in out and "accuracy " in out and "Classification: Loss" in out
+    assert main(["compare", str(r), str(r), "--json"]) == 0  # --json alone: only the report, on stdout
+    report = json.loads(capsys.readouterr().out)
+    assert report["equal"] and report["samples"]["matched"] == 10 and report["numbersCompared"] > 2000
 
 
 def test_one_score_changed_names_sample_window_and_field(motion_run, tmp_path, capsys):
