@@ -44,10 +44,16 @@ def _compat_help() -> str:
     return ", ".join(f"{name}={'|'.join(values)}" for name, (values, _) in COMPAT_SETTINGS.items())
 
 
-def _add_compare_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance for numbers (default 1e-6)")
-    p.add_argument("--atol", type=float, default=1e-9, help="absolute tolerance for numbers (default 1e-9)")
-    p.add_argument("--strict", action="store_true",
+_RTOL, _ATOL = 1e-6, 1e-9
+
+
+def _add_compare_options(p: argparse.ArgumentParser, *, defaults: bool = True) -> None:
+    """``--rtol --atol --strict``; without ``defaults`` (``run``) they stay None when not given."""
+    p.add_argument("--rtol", type=float, default=_RTOL if defaults else None,
+                   help=f"relative tolerance for numbers (default {_RTOL:g})")
+    p.add_argument("--atol", type=float, default=_ATOL if defaults else None,
+                   help=f"absolute tolerance for numbers (default {_ATOL:g})")
+    p.add_argument("--strict", action="store_true", default=False if defaults else None,
                    help="compare the volatile fields too (dates, ids, storage names an export cannot know)")
 
 
@@ -94,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", default=None, help="folder for the page files (with --page-size)")
     p.add_argument("--compare", action="store_true",
                    help="then compare the result with BUNDLE/studio/classify-result.json (Studio's own) and "
-                   "exit as compare does (0 same, 1 different)")
+                   "exit as compare does (0 same, 1 different); --rtol, --atol, --strict as for compare")
+    _add_compare_options(p, defaults=False)
 
     p = sub.add_parser("inspect", help="validate a bundle and print what a run would do")
     p.add_argument("bundle", help="bundle folder")
@@ -123,7 +130,11 @@ def _cmd_run(args) -> int:
     from evalcore.engine import RunOptions, check_output_path, run_bundle, write_outputs
 
     check_output_path(args.out, page_size=args.page_size, out_dir=args.out_dir)
-    studio = _studio_result(args.bundle) if args.compare else None
+    studio = _studio_result(args) if args.compare else None
+    if not args.compare and (args.rtol, args.atol, args.strict) != (None, None, None):
+        from evalcore.errors import ConfigError
+
+        raise ConfigError("--rtol, --atol and --strict need --compare")
     opts = RunOptions.from_cli(args)
     result = run_bundle(args.bundle, opts)
     write_outputs(result, out=args.out, page_size=args.page_size, out_dir=args.out_dir)
@@ -132,19 +143,30 @@ def _cmd_run(args) -> int:
     if studio is not None:
         from evalcore.compare import compare_files
 
-        diff = compare_files(studio, args.out)
+        diff = compare_files(studio, args.out, rtol=args.rtol, atol=args.atol, strict=args.strict)
         sys.stdout.write(diff.to_text(max_diffs=20))
         return EXIT_OK if diff.equal else EXIT_COMPARE_DIFFERENT
     return EXIT_OK
 
 
-def _studio_result(bundle: str):
+def _check_tolerances(args) -> None:
+    from evalcore.errors import ConfigError
+
+    if not (args.rtol >= 0 and args.atol >= 0):
+        raise ConfigError(f"--rtol and --atol must be >= 0, got {args.rtol} and {args.atol}")
+
+
+def _studio_result(args):
     """``BUNDLE/studio/classify-result.json`` for ``run --compare``; ConfigError when it is missing."""
     from pathlib import Path
 
     from evalcore.errors import ConfigError
 
-    path = Path(bundle) / "studio" / "classify-result.json"
+    args.rtol = _RTOL if args.rtol is None else args.rtol
+    args.atol = _ATOL if args.atol is None else args.atol
+    args.strict = bool(args.strict)
+    _check_tolerances(args)
+    path = Path(args.bundle) / "studio" / "classify-result.json"
     if not path.is_file():
         raise ConfigError(f"--compare needs Studio's result in the bundle, and {path} does not exist "
                           "(curl .../classify/all/result > it, README: The bundle)")
@@ -164,8 +186,7 @@ def _cmd_compare(args) -> int:
     from evalcore.compare_sources import split_side
     from evalcore.errors import ConfigError
 
-    if not (args.rtol >= 0 and args.atol >= 0):
-        raise ConfigError(f"--rtol and --atol must be >= 0, got {args.rtol} and {args.atol}")
+    _check_tolerances(args)
     diff = compare_files(split_side(args.a), split_side(args.b), rtol=args.rtol, atol=args.atol, strict=args.strict)
     if args.json == "-":
         sys.stdout.write(diff.to_json())

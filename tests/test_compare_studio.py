@@ -232,6 +232,8 @@ def test_run_compare(fixtures_dir, motion_run, tmp_path, capsys):
     assert main(["run", str(bundle), "--out", str(out), "--compare", "-q", "--workers", "0"]) == 0
     assert "SAME within tolerance" in capsys.readouterr().out
     assert out.read_bytes() == (motion_run / "r.json").read_bytes()
+    assert main(["run", str(bundle), "--out", str(out), "--compare", "--strict", "-q", "--workers", "0"]) == 1
+    assert "sample.created" in capsys.readouterr().out
 
     studio["accuracy"]["balancedAccuracyScore"] += 1
     _write(bundle / "studio" / "classify-result.json", studio)
@@ -258,10 +260,16 @@ def test_a_bug_in_run_compare_exits_3(fixtures_dir, tmp_path, monkeypatch, capsy
     assert "a bug, not a difference" in capsys.readouterr().err
 
 
-def test_bad_tolerance_is_bad_input(tmp_path, capsys):
-    """Without it a negative tolerance would crash as a bug (exit 3) instead of naming the option."""
+def test_bad_tolerance_is_bad_input(fixtures_dir, tmp_path, capsys):
+    """Without it a negative tolerance would crash as a bug (exit 3) instead of naming the option,
+    and a comparison option given to a plain run would be silently ignored."""
     a = _write(tmp_path / "a.json", {"result": []})
     assert main(["compare", str(a), str(a), "--rtol", "-1"]) == 2
+    assert "--rtol and --atol must be >= 0" in capsys.readouterr().err
+    out = str(tmp_path / "r.json")
+    assert main(["run", str(fixtures_dir / "motion"), "--out", out, "--strict"]) == 2
+    assert "--rtol, --atol and --strict need --compare" in capsys.readouterr().err
+    assert main(["run", str(fixtures_dir / "motion"), "--out", out, "--compare", "--atol", "-1"]) == 2
     assert "--rtol and --atol must be >= 0" in capsys.readouterr().err
 
 
