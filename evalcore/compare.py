@@ -67,7 +67,7 @@ __all__ = [
     "VOLATILE_SAMPLE_FIELDS",
     "compare_documents",
     "compare_files",
-    "compare_sources",
+    "compare_results",
     "score_scale",
 ]
 
@@ -537,7 +537,7 @@ def compare_documents(a: object, b: object, *, rtol: float = 1e-6, atol: float =
     return walker.out
 
 
-def compare_sources(a: ResultSource, b: ResultSource, *, rtol: float = 1e-6, atol: float = 1e-9,
+def compare_results(a: ResultSource, b: ResultSource, *, rtol: float = 1e-6, atol: float = 1e-9,
                     strict: bool = False) -> Comparison:
     """Compare two sides read by ``compare_sources.load_result`` (full results or stitched pages).
 
@@ -568,7 +568,7 @@ def compare_files(a: str | Path | list, b: str | Path | list, *, rtol: float = 1
                   strict: bool = False) -> Comparison:
     """Compare two results, each a file, a folder of ``page-K.json`` or a list of page files.
 
-    See :func:`compare_documents` and :func:`compare_sources`; bad input (unreadable, not JSON,
+    See :func:`compare_documents` and :func:`compare_results`; bad input (unreadable, not JSON,
     inconsistent pages) raises ``BundleError`` naming the file and the field.
     """
-    return compare_sources(load_result(a), load_result(b), rtol=rtol, atol=atol, strict=strict)
+    return compare_results(load_result(a), load_result(b), rtol=rtol, atol=atol, strict=strict)
