@@ -2,9 +2,9 @@
 
 Exit codes: 0 done, 2 bad input or bad usage (``EvalcoreError``: the message names the file, the
 sample and the field; argparse's usage errors, and ``evalcore`` with no command), 1 internal error
-(any other exception keeps its traceback: it is a bug), 130 interrupted. ``compare`` answers with
-its exit code, so there 1 means "the two results differ" and a bug exits 3 instead
-(``EXIT_COMPARE_BUG``), never 1.
+(any other exception keeps its traceback: it is a bug), 130 interrupted. ``compare`` (and ``run
+--compare``) answers with its exit code, so there 1 means "the two results differ" and a bug exits
+3 instead (``EXIT_COMPARE_BUG``), never 1.
 
 Only the standard library is imported at module level so that ``evalcore --help`` starts fast;
 each subcommand imports what it needs.
@@ -42,6 +42,19 @@ def _compat_help() -> str:
     from evalcore.engine import COMPAT_SETTINGS  # standard library only at import time
 
     return ", ".join(f"{name}={'|'.join(values)}" for name, (values, _) in COMPAT_SETTINGS.items())
+
+
+_RTOL, _ATOL = 1e-6, 1e-9
+
+
+def _add_compare_options(p: argparse.ArgumentParser, *, defaults: bool = True) -> None:
+    """``--rtol --atol --strict``; without ``defaults`` (``run``) they stay None when not given."""
+    p.add_argument("--rtol", type=float, default=_RTOL if defaults else None,
+                   help=f"relative tolerance for numbers (default {_RTOL:g})")
+    p.add_argument("--atol", type=float, default=_ATOL if defaults else None,
+                   help=f"absolute tolerance for numbers (default {_ATOL:g})")
+    p.add_argument("--strict", action="store_true", default=False if defaults else None,
+                   help="compare the volatile fields too (dates, ids, storage names an export cannot know)")
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -88,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output JSON file (written atomically)")
     p.add_argument("--page-size", type=int, default=None, help="also write ClassifyJobResponsePage files")
     p.add_argument("--out-dir", default=None, help="folder for the page files (with --page-size)")
+    p.add_argument("--compare", action="store_true",
+                   help="then compare the result with BUNDLE/studio/classify-result.json (Studio's own) and "
+                   "exit as compare does (0 same, 1 different); --rtol, --atol, --strict as for compare")
+    _add_compare_options(p, defaults=False)
 
     p = sub.add_parser("inspect", help="validate a bundle and print what a run would do")
     p.add_argument("bundle", help="bundle folder")
@@ -95,13 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
-    p = sub.add_parser("compare", help="compare two ClassifyJobResponse JSON files (exit 1 when they differ)")
-    p.add_argument("a", help="first result JSON (e.g. Studio's)")
-    p.add_argument("b", help="second result JSON (e.g. evalcore's)")
-    p.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance for numbers (default 1e-6)")
-    p.add_argument("--atol", type=float, default=1e-9, help="absolute tolerance for numbers (default 1e-9)")
+    p = sub.add_parser("compare", help="does a local run match Studio's result? (exit 0 same, 1 different)")
+    p.add_argument("a", help="first result (e.g. Studio's): a ClassifyJobResponse JSON, a ClassifyJobResponsePage, "
+                   "a folder of page-K.json, or page files joined by commas")
+    p.add_argument("b", help="second result (e.g. evalcore's), in any of the same forms")
+    _add_compare_options(p)
     p.add_argument("--max-diffs", type=int, default=50, help="differences to print (default 50)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE",
+                   help="write the full report as JSON to FILE (atomically); without FILE, only the "
+                   "JSON report on stdout")
 
     p = sub.add_parser("coco-eval", help="COCO bbox evaluation of COCO-format files (pycocotools-exact)")
     p.add_argument("gt", help="COCO ground-truth JSON (images, annotations, categories)")
@@ -114,12 +133,46 @@ def _cmd_run(args) -> int:
     from evalcore.engine import RunOptions, check_output_path, run_bundle, write_outputs
 
     check_output_path(args.out, page_size=args.page_size, out_dir=args.out_dir)
+    studio = _studio_result(args) if args.compare else None
+    if not args.compare and (args.rtol, args.atol, args.strict) != (None, None, None):
+        from evalcore.errors import ConfigError
+
+        raise ConfigError("--rtol, --atol and --strict need --compare")
     opts = RunOptions.from_cli(args)
     result = run_bundle(args.bundle, opts)
     write_outputs(result, out=args.out, page_size=args.page_size, out_dir=args.out_dir)
     if not args.quiet:
         sys.stderr.write(result.summary_line() + "\n")
+    if studio is not None:
+        from evalcore.compare import compare_files
+
+        diff = compare_files(studio, args.out, rtol=args.rtol, atol=args.atol, strict=args.strict)
+        sys.stdout.write(diff.to_text(max_diffs=20))
+        return EXIT_OK if diff.equal else EXIT_COMPARE_DIFFERENT
     return EXIT_OK
+
+
+def _check_tolerances(args) -> None:
+    from evalcore.compare import check_tolerances
+
+    check_tolerances(args.rtol, args.atol)
+
+
+def _studio_result(args):
+    """``BUNDLE/studio/classify-result.json`` for ``run --compare``; ConfigError when it is missing."""
+    from pathlib import Path
+
+    from evalcore.errors import ConfigError
+
+    args.rtol = _RTOL if args.rtol is None else args.rtol
+    args.atol = _ATOL if args.atol is None else args.atol
+    args.strict = bool(args.strict)
+    _check_tolerances(args)
+    path = Path(args.bundle) / "studio" / "classify-result.json"
+    if not path.is_file():
+        raise ConfigError(f"--compare needs Studio's result in the bundle, and {path} does not exist "
+                          "(curl .../classify/all/result > it, README: The bundle)")
+    return path
 
 
 def _cmd_inspect(args) -> int:
@@ -132,9 +185,22 @@ def _cmd_inspect(args) -> int:
 
 def _cmd_compare(args) -> int:
     from evalcore.compare import compare_files
+    from evalcore.compare_sources import split_side
+    from evalcore.errors import ConfigError
 
-    diff = compare_files(args.a, args.b, rtol=args.rtol, atol=args.atol)
-    sys.stdout.write(diff.to_json() if args.json else diff.to_text(max_diffs=args.max_diffs))
+    _check_tolerances(args)
+    diff = compare_files(split_side(args.a), split_side(args.b), rtol=args.rtol, atol=args.atol, strict=args.strict)
+    if args.json == "-":
+        sys.stdout.write(diff.to_json())
+    else:
+        sys.stdout.write(diff.to_text(max_diffs=args.max_diffs))
+        if args.json is not None:
+            from evalcore.jsonio import write_json_atomic
+
+            try:
+                write_json_atomic(args.json, diff.to_json().encode("utf-8"))
+            except OSError as err:
+                raise ConfigError(f"cannot write the report: {err.strerror} ({args.json})") from err
     return EXIT_OK if diff.equal else EXIT_COMPARE_DIFFERENT
 
 
@@ -173,12 +239,12 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("evalcore: interrupted\n")
         return 130
     except Exception:
-        if args.command != "compare":
+        if args.command != "compare" and not getattr(args, "compare", False):
             raise  # a bug: exit 1 with its traceback
         import traceback
 
         traceback.print_exc()
-        sys.stderr.write("evalcore compare: internal error (a bug, not a difference): exit 3\n")
+        sys.stderr.write(f"evalcore {args.command}: internal error (a bug, not a difference): exit 3\n")
         return EXIT_COMPARE_BUG
 
 
