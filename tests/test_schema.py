@@ -227,9 +227,9 @@ def _all_metadata(info) -> list:
 
 def test_unions_match_spec_discriminators(api_schema):
     """Without it a lastUpdatedBy / labelMap variant could be routed to the wrong model."""
-    for name, spec in api_schema["models"].items():
-        if spec["kind"] != "oneOf":
-            continue
+    unions = {name: spec for name, spec in api_schema["models"].items() if spec["kind"] == "oneOf"}
+    assert unions, "the spec lists no oneOf model: the loop below would check nothing"
+    for name, spec in unions.items():
         union = getattr(schema, name)
         if spec["discriminator"] is None:
             assert _render(union) == "oneOf[" + ",".join(spec["oneOf"]) + "]"
@@ -252,7 +252,9 @@ def test_no_models_beyond_the_spec(api_schema):
 def test_model_files_name_api_models_and_document_fields():
     """Without it a model file could lose its version header or a field its docstring."""
     problems = []
-    for path in sorted(SCHEMA_DIR.glob("*.py")):
+    files = sorted(SCHEMA_DIR.glob("*.py"))
+    assert files, f"no model files in {SCHEMA_DIR}"
+    for path in files:
         source = path.read_text()
         if path.name != "__init__.py" and "1.96.3" not in source.splitlines()[0] + source[:400]:
             problems.append(f"{path.name}: no edgeimpulse-api 1.96.3 header comment")
