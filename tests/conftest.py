@@ -11,7 +11,8 @@ When the ``CI`` environment variable is set (to anything but ``""``, ``0``, ``fa
 - a test or a module that skips is reported as a failure instead: CI has every extra and every
   data folder, so a skip there means a test that did not run, never a platform limit.
 
-Outside CI, missing shared data skips each group of tests once, with one reason naming the folder.
+Outside CI, a test that needs missing shared data skips with one reason per missing folder
+(``skip_if_shared_missing``, ``require_shared``), reported once per folder by ``-ra``.
 ``tests/test_golden_counts.py`` checks that every case in ``../shared/golden`` became a test.
 """
 
@@ -58,14 +59,40 @@ def missing_shared_folders() -> list[Path]:
     return [folder for folder in SHARED_FOLDERS if not folder.is_dir()]
 
 
-def require_shared(path: Path, what: str) -> Path:
-    """Skip the calling test module, once and with one reason, when ``path`` is absent.
+_SHARED_MISSING = "shared data missing: "
+
+
+def shared_missing_reason(path: Path) -> str | None:
+    """None when ``path`` (under ``../shared``) exists, else a skip reason naming the first folder
+    on the way that is missing, so every test needing that folder gives the same reason."""
+    if path.exists():
+        return None
+    parts = path.relative_to(SHARED).parts
+    first = SHARED / parts[0]  # golden, real, reference or seeds, even when ../shared itself is absent
+    for part in parts[1:]:
+        if not first.exists():
+            break
+        first = first / part
+    return f"{_SHARED_MISSING}{first} (tests that need it skip; under CI this fails)"
+
+
+def skip_if_shared_missing(path: Path) -> Path:
+    """Skip the calling test when ``path`` under ``../shared`` is absent; returns ``path``."""
+    reason = shared_missing_reason(path)
+    if reason:
+        pytest.skip(reason)
+    return path
+
+
+def require_shared(path: Path) -> Path:
+    """Skip the calling test module as a whole when ``path`` under ``../shared`` is absent.
 
     Call it at module level before anything reads ``path``, so a parametrization over its cases
     never collapses into an empty parameter set. Under CI the skip is turned into a failure.
     """
-    if not path.exists():
-        pytest.skip(f"{what} not found at {path} (../shared is absent)", allow_module_level=True)
+    reason = shared_missing_reason(path)
+    if reason:
+        pytest.skip(reason, allow_module_level=True)
     return path
 
 
@@ -119,9 +146,16 @@ def _skip_reason(report) -> str:
 
 
 def _fail_skip_in_ci(report) -> None:
-    if in_ci() and report.skipped and not hasattr(report, "wasxfail"):
-        report.longrepr = f"skipped under CI, where every test must run: {_skip_reason(report)}"
+    """Under CI turn a skip into a failure; outside CI report every skip for missing shared data
+    at this file, so ``-ra`` folds them into one line per missing folder."""
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return
+    reason = _skip_reason(report)
+    if in_ci():
+        report.longrepr = f"skipped under CI, where every test must run: {reason}"
         report.outcome = "failed"
+    elif isinstance(report.longrepr, tuple) and reason.removeprefix("Skipped: ").startswith(_SHARED_MISSING):
+        report.longrepr = (__file__, None, reason)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -143,17 +177,13 @@ def pytest_make_collect_report(collector):
 @pytest.fixture(scope="session")
 def golden_dir() -> Path:
     """``../shared/golden``; the test is skipped with a reason when it is absent."""
-    if not GOLDEN.is_dir():
-        pytest.skip(f"golden data not found at {GOLDEN}")
-    return GOLDEN
+    return skip_if_shared_missing(GOLDEN)
 
 
 @pytest.fixture(scope="session")
 def real_dir() -> Path:
     """``../shared/real``; the test is skipped with a reason when it is absent."""
-    if not REAL.is_dir():
-        pytest.skip(f"real Edge Impulse material not found at {REAL}")
-    return REAL
+    return skip_if_shared_missing(REAL)
 
 
 @pytest.fixture(scope="session")

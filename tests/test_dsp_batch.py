@@ -16,7 +16,7 @@ from evalcore.dsp import compute_features, generate_features
 from evalcore.errors import ConfigError
 from tests.conftest import GOLDEN, require_shared
 
-require_shared(GOLDEN / "dsp", "golden DSP data")
+require_shared(GOLDEN / "dsp")
 
 from tests.test_dsp_golden import CASES, _load_input  # noqa: E402  (reads the folder checked above)
 

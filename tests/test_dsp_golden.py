@@ -19,7 +19,7 @@ from evalcore.dsp import generate_features
 from evalcore.errors import ConfigError
 from tests.conftest import GOLDEN, require_shared
 
-DSP_DIR = require_shared(GOLDEN / "dsp", "golden DSP data")
+DSP_DIR = require_shared(GOLDEN / "dsp")
 
 # (rtol, atol) per block, from the golden README's "suggested np.allclose tolerance". raw, image,
 # flatten and MFE v3/v4 are bit-exact here, so their budget is the README's tightest.

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import REAL, skip_if_shared_missing
+
 BUNDLES = ["fomo", "yolov5", "ssd", "visual-anomaly"]
 NEEDS_REAL = {"fomo", "yolov5"}  # rebuilt only when ../shared/real is present
 # Per bundle: learn block type, objectDetectionLastLayer, classNames, threshold (key, value),
@@ -182,11 +184,8 @@ def test_yolov5_model_is_the_real_edge_impulse_model(fixtures_dir):
     """Without it the bundle could hold a stale or altered copy of Edge Impulse's model."""
     model = _bundle(fixtures_dir, "yolov5") / "learn" / "3" / "model.tflite"
     assert model.is_file() and not model.is_symlink()
-    real_model = (fixtures_dir.parent.parent / "shared" / "real"
-                  / "edgeimpulse-python-sdk-sample-data" / "sample_models"
-                  / "object-detection-yolov5.f32.lite")
-    if not real_model.is_file():
-        pytest.skip("../shared/real not present")
+    real_model = skip_if_shared_missing(REAL / "edgeimpulse-python-sdk-sample-data" / "sample_models"
+                                        / "object-detection-yolov5.f32.lite")
     assert model.read_bytes() == real_model.read_bytes()
 
 

@@ -19,7 +19,7 @@ import pytest
 from evalcore.learn.anomaly import gmm_scores, gmm_suggested_threshold, kmeans_scores
 from tests.conftest import GOLDEN, require_shared
 
-FOLDER = require_shared(GOLDEN / "anomaly", "golden anomaly data")
+FOLDER = require_shared(GOLDEN / "anomaly")
 CASES = json.loads((FOLDER / "cases.json").read_text())["cases"]
 KMEANS = [c for c in CASES if c["kind"] == "kmeans"]
 GMM = [c for c in CASES if c["kind"] == "gmm"]

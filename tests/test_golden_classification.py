@@ -18,7 +18,7 @@ import pytest
 from evalcore.metrics.classification import calculate_classification_metrics
 from tests.conftest import GOLDEN, require_shared
 
-FOLDER = require_shared(GOLDEN / "classification", "golden classification data")
+FOLDER = require_shared(GOLDEN / "classification")
 CASES = json.loads((FOLDER / "cases.json").read_text())["cases"]
 
 # Golden README: atol 1e-12 for everything (P/R/F1 are ratios, AUC rank based, loss a float64

@@ -15,7 +15,7 @@ from evalcore.metrics.coco import (
 )
 from tests.conftest import GOLDEN, require_shared
 
-FOLDER = require_shared(GOLDEN / "coco", "golden COCO data")
+FOLDER = require_shared(GOLDEN / "coco")
 CASES = json.loads((FOLDER / "cases.json").read_text())["cases"]
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

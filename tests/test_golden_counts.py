@@ -18,7 +18,14 @@ import sys
 
 import pytest
 
-from tests.conftest import GOLDEN, GOLDEN_GROUPS, REPO_ROOT, collected_golden_cases, golden_cases_on_disk
+from tests.conftest import (
+    GOLDEN,
+    GOLDEN_GROUPS,
+    REPO_ROOT,
+    collected_golden_cases,
+    golden_cases_on_disk,
+    skip_if_shared_missing,
+)
 
 
 @pytest.mark.parametrize("group", sorted(GOLDEN_GROUPS))
@@ -26,8 +33,7 @@ def test_every_golden_case_is_collected(group, pytestconfig):
     """Without it a golden case dropped from cases.json, or a parametrization that filters cases,
     would shrink the parity tests while the suite stays green."""
     folder, module, functions, documented = GOLDEN_GROUPS[group]
-    if not (GOLDEN / folder).is_dir():
-        pytest.skip(f"golden {group} data not found at {GOLDEN / folder} (../shared is absent)")
+    skip_if_shared_missing(GOLDEN / folder)
     collected = collected_golden_cases(pytestconfig)
     if group not in collected:
         pytest.skip(f"tests/{module} is not part of this run: run it with this file to check its cases")
@@ -71,8 +77,7 @@ def _run_on_copy(tmp_path, drop: bool) -> subprocess.CompletedProcess:
 
 def test_a_removed_golden_case_fails_the_suite(tmp_path):
     """Without it the count check above could itself be unable to fail."""
-    if not (GOLDEN / "od_map" / "cases.json").is_file():
-        pytest.skip(f"golden od_map data not found at {GOLDEN / 'od_map'} (../shared is absent)")
+    skip_if_shared_missing(GOLDEN / "od_map" / "cases.json")
     intact = _run_on_copy(tmp_path / "intact", drop=False)
     assert intact.returncode == 0, intact.stdout + intact.stderr
     assert "1 passed" in intact.stdout, intact.stdout

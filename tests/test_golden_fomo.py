@@ -11,7 +11,7 @@ from evalcore.learn.fomo import fomo_details, fomo_sample_result, fomo_structure
 from evalcore.metrics.fomo import FomoAccumulator, classification_report_from_counts
 from tests.conftest import GOLDEN, require_shared
 
-FOLDER = require_shared(GOLDEN / "fomo", "golden FOMO data")
+FOLDER = require_shared(GOLDEN / "fomo")
 CASE_IDS = [c["id"] for c in json.loads((FOLDER / "cases.json").read_text())["cases"]]
 
 # Golden README "fomo" tolerance is atol 1e-12; every value here is reproduced bit for bit

@@ -10,7 +10,7 @@ import pytest
 from evalcore.metrics.od_map import per_image_map, per_image_map_details
 from tests.conftest import GOLDEN, require_shared
 
-FOLDER = require_shared(GOLDEN / "od_map", "golden od_map data")
+FOLDER = require_shared(GOLDEN / "od_map")
 CASES = json.loads((FOLDER / "cases.json").read_text())["cases"]
 
 # golden/README.md "od_map": the pipeline is float32 and numpy 1.x / 2.x differ by up to 6e-8 in
