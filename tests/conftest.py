@@ -124,8 +124,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Under CI, stop before collecting when the shared reference data is not there."""
     missing = missing_shared_folders()
     if in_ci() and missing:
-        pytest.exit(f"CI is set but {', '.join(str(p) for p in missing)} is missing: the parity tests "
-                    "need a copy of shared/ next to the repository", returncode=pytest.ExitCode.TESTS_FAILED)
+        pytest.exit(f"CI is set but shared reference data is missing ({', '.join(str(p) for p in missing)}): "
+                    "the parity tests need a copy of shared/ next to the repository",
+                    returncode=pytest.ExitCode.TESTS_FAILED)
 
 
 @pytest.hookimpl(tryfirst=True)
