@@ -1,11 +1,25 @@
-"""Shared test fixtures: where the golden data and the real Edge Impulse material live.
+"""Shared test fixtures: where the golden data and the real Edge Impulse material live, and the
+rules that keep parity tests from vanishing.
 
 The golden data and real exports sit in ``../shared`` next to the repository (CI lays a copy
 there). Tests read them in place and never copy them into the repo.
+
+When the ``CI`` environment variable is set (to anything but ``""``, ``0``, ``false`` or ``no``):
+
+- the session refuses to start when ``../shared/golden``, ``../shared/real`` or
+  ``../shared/reference`` is missing (without them hundreds of parity tests would not run);
+- a test or a module that skips is reported as a failure instead: CI has every extra and every
+  data folder, so a skip there means a test that did not run, never a platform limit.
+
+Outside CI, a test that needs missing shared data skips with one reason per missing folder
+(``skip_if_shared_missing``, ``require_shared``), reported once per folder by ``-ra``.
+``tests/test_golden_counts.py`` checks that every case in ``../shared/golden`` became a test.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -15,23 +29,162 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
 GOLDEN = SHARED / "golden"
 REAL = SHARED / "real"
+REFERENCE = SHARED / "reference"
 FIXTURES = REPO_ROOT / "fixtures"
+SHARED_FOLDERS = (GOLDEN, REAL, REFERENCE)
+
+# Golden group -> (folder under golden/, test module, per-case test functions, number of cases the
+# golden README documents). Every per-case test is parametrized with one item per case, so the
+# collected items of these functions must equal the cases on disk (tests/test_golden_counts.py).
+GOLDEN_GROUPS = {
+    "dsp": ("dsp", "test_dsp_golden.py", ("test_golden_case",), 245),
+    "dsp-errors": ("dsp", "test_dsp_golden.py", ("test_golden_error_case",), 27),
+    "classification": ("classification", "test_golden_classification.py", ("test_golden_classification_case",), 67),
+    "anomaly": ("anomaly", "test_golden_anomaly.py", ("test_golden_kmeans_case", "test_golden_gmm_case"), 50),
+    # 14 edge + 150 random samples, plus the 116 member samples of the 8 pooled data sets.
+    "fomo": ("fomo", "test_golden_fomo.py", ("test_fomo_sample_matches_golden",), 280),
+    "od_map": ("od_map", "test_golden_od_map.py", ("test_od_map_case",), 198),
+    "coco": ("coco", "test_golden_coco.py", ("test_coco_case",), 24),
+}
+_COLLECTED = pytest.StashKey[dict]()
+
+
+def in_ci() -> bool:
+    """Whether the ``CI`` environment variable asks for the strict rules above."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def missing_shared_folders() -> list[Path]:
+    """The folders of ``../shared`` the test suite needs and does not find."""
+    return [folder for folder in SHARED_FOLDERS if not folder.is_dir()]
+
+
+_SHARED_MISSING = "shared data missing: "
+
+
+def shared_missing_reason(path: Path) -> str | None:
+    """None when ``path`` (under ``../shared``) exists, else a skip reason naming the first folder
+    on the way that is missing, so every test needing that folder gives the same reason."""
+    if path.exists():
+        return None
+    parts = path.relative_to(SHARED).parts
+    first = SHARED / parts[0]  # golden, real, reference or seeds, even when ../shared itself is absent
+    for part in parts[1:]:
+        if not first.exists():
+            break
+        first = first / part
+    return f"{_SHARED_MISSING}{first} (tests that need it skip; under CI this fails)"
+
+
+def skip_if_shared_missing(path: Path) -> Path:
+    """Skip the calling test when ``path`` under ``../shared`` is absent; returns ``path``."""
+    reason = shared_missing_reason(path)
+    if reason:
+        pytest.skip(reason)
+    return path
+
+
+def require_shared(path: Path) -> Path:
+    """Skip the calling test module as a whole when ``path`` under ``../shared`` is absent.
+
+    Call it at module level before anything reads ``path``, so a parametrization over its cases
+    never collapses into an empty parameter set. Under CI the skip is turned into a failure.
+    """
+    reason = shared_missing_reason(path)
+    if reason:
+        pytest.skip(reason, allow_module_level=True)
+    return path
+
+
+def golden_cases_on_disk(golden: Path) -> dict[str, int]:
+    """Cases per golden group, counted from the folder, not from the lists the tests parametrize.
+
+    dsp: the expected-feature files; dsp-errors: the entries of ``error_cases.json`` (they have
+    no files); the other groups: the ``n_cases`` their ``cases.json`` header declares. A group
+    whose folder is absent is left out.
+    """
+    counts = {}
+    dsp = golden / "dsp"
+    if dsp.is_dir():
+        counts["dsp"] = sum(1 for _ in (dsp / "expected").glob("*.npz"))
+        counts["dsp-errors"] = len(json.loads((dsp / "error_cases.json").read_text())["cases"])
+    for group, (folder, *_rest) in GOLDEN_GROUPS.items():
+        path = golden / folder / "cases.json"
+        if folder != "dsp" and path.is_file():
+            counts[group] = json.loads(path.read_text())["n_cases"]
+    return counts
+
+
+def collected_golden_cases(config: pytest.Config) -> dict[str, int]:
+    """Collected per-case items per golden group, for the groups whose module this run collected."""
+    return config.stash.get(_COLLECTED, {})
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under CI, stop before collecting when the shared reference data is not there."""
+    missing = missing_shared_folders()
+    if in_ci() and missing:
+        pytest.exit(f"CI is set but shared reference data is missing ({', '.join(str(p) for p in missing)}): "
+                    "the parity tests need a copy of shared/ next to the repository",
+                    returncode=pytest.ExitCode.TESTS_FAILED)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    """Count the per-case golden items (before ``-k``/``-m`` deselect any)."""
+    modules = {item.path.name for item in items}
+    counts = {}
+    for group, (_folder, module, functions, _documented) in GOLDEN_GROUPS.items():
+        if module in modules:
+            counts[group] = sum(1 for item in items
+                                if item.path.name == module and getattr(item, "originalname", None) in functions)
+    config.stash[_COLLECTED] = counts
+
+
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    return longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+
+
+def _fail_skip_in_ci(report) -> None:
+    """Under CI turn a skip into a failure; outside CI report every skip for missing shared data
+    at this file, so ``-ra`` folds them into one line per missing folder."""
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return
+    reason = _skip_reason(report)
+    if in_ci():
+        report.longrepr = f"skipped under CI, where every test must run: {reason}"
+        report.outcome = "failed"
+    elif isinstance(report.longrepr, tuple) and reason.removeprefix("Skipped: ").startswith(_SHARED_MISSING):
+        report.longrepr = (__file__, None, reason)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI a skipped test is a failure (see the module docstring)."""
+    report = yield
+    _fail_skip_in_ci(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    """Under CI a module that skips as a whole is a failure too."""
+    report = yield
+    _fail_skip_in_ci(report)
+    return report
 
 
 @pytest.fixture(scope="session")
 def golden_dir() -> Path:
     """``../shared/golden``; the test is skipped with a reason when it is absent."""
-    if not GOLDEN.is_dir():
-        pytest.skip(f"golden data not found at {GOLDEN}")
-    return GOLDEN
+    return skip_if_shared_missing(GOLDEN)
 
 
 @pytest.fixture(scope="session")
 def real_dir() -> Path:
     """``../shared/real``; the test is skipped with a reason when it is absent."""
-    if not REAL.is_dir():
-        pytest.skip(f"real Edge Impulse material not found at {REAL}")
-    return REAL
+    return skip_if_shared_missing(REAL)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,8 @@
 
 The bundle (built by ``fixtures/build_akida_bundle.py``) holds one network as ``model.onnx``,
 ``model_int8.onnx`` and ``akida_model.fbz``. Tests that run the ``.fbz`` skip when the akida
-runtime is not installed; the missing-runtime and ``availableVariants`` tests run everywhere.
+runtime is not installed (under CI such a skip is a failure, see tests/conftest.py); the
+missing-runtime and ``availableVariants`` tests run everywhere.
 """
 
 from __future__ import annotations
@@ -38,8 +39,7 @@ AKIDA_VS_FLOAT32_MAX_PROB_DIFF = 0.1
 @pytest.fixture(scope="module")
 def bundle(fixtures_dir):
     path = fixtures_dir / "akida"
-    if not (path / "impulse.json").is_file():
-        pytest.skip("fixtures/akida not built (python fixtures/build_akida_bundle.py)")
+    assert (path / "impulse.json").is_file(), f"committed fixture bundle missing: {path}"
     return path
 
 
@@ -197,8 +197,7 @@ def test_rebuild_gives_the_committed_bundle(bundle, tmp_path):
     unnoticed (trained numbers may differ in their last bits on another CPU: TRAINED_RTOL)."""
     import subprocess
 
-    for module in ("sklearn", "onnx", "onnxruntime", "cbor2"):
-        pytest.importorskip(module)
+    pytest.importorskip("sklearn")  # dev extra; onnx, onnxruntime and cbor2 are required dependencies
     pytest.importorskip("akida", reason=SKIP_REASON)
     from tests.test_fixtures import _close_onnx, _close_text
 

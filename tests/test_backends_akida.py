@@ -33,7 +33,7 @@ def load(path, **opts):
 
 def float_reference(models, x: np.ndarray):
     """The fixture's float network in float64 numpy, from the float32 ONNX file's weights."""
-    onnx = pytest.importorskip("onnx")
+    import onnx
     from onnx import numpy_helper
 
     graph = onnx.load(str(models / "motion_fc.f32.onnx")).graph

@@ -6,13 +6,11 @@ import json
 
 import numpy as np
 import pytest
+from onnx import TensorProto, helper
 
 from evalcore.backends import load_backend
 from evalcore.errors import ModelError
 from tests.test_backends_base import assert_agreement, first_difference
-
-onnx = pytest.importorskip("onnx")
-from onnx import TensorProto, helper  # noqa: E402
 
 SDK_MODELS = "edgeimpulse-python-sdk-sample-data/sample_models"
 BENCH = "edgeimpulse-benchmark-nn"

@@ -18,8 +18,7 @@ FIXTURE_BUNDLES = ["motion", "motion-gmm", "regression", "gestures-real", "tempe
 @pytest.fixture()
 def motion_copy(fixtures_dir, tmp_path):
     src = fixtures_dir / "motion"
-    if not (src / "impulse.json").is_file():
-        pytest.skip("motion fixture not built")
+    assert (src / "impulse.json").is_file(), f"committed fixture bundle missing: {src}"
     dst = tmp_path / "bundle"
     shutil.copytree(src, dst)
     return dst
@@ -29,8 +28,7 @@ def motion_copy(fixtures_dir, tmp_path):
 def test_inspect_every_fixture_bundle(fixtures_dir, name, capsys):
     """Without it a fixture could rot (unreadable file, wrong model size) without any test noticing."""
     bundle = fixtures_dir / name
-    if not bundle.is_dir():
-        pytest.skip(f"{name} not built")
+    assert bundle.is_dir(), f"committed fixture bundle missing: {bundle}"
     assert main(["inspect", str(bundle), "--json", "-q"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["n_samples"] > 0 and report["n_windows"] > 0
@@ -134,8 +132,29 @@ def test_bad_input_exits_2_with_one_clear_line_and_no_output(motion_copy, tmp_pa
     assert list(out.parent.iterdir()) == []
 
 
+HEAVY_MODULES = ("numpy", "numba", "onnxruntime", "scipy", "pydantic")
+# Runs `python -m evalcore --help` (evalcore/__main__.py) in this fresh interpreter, then reports
+# which heavy modules it imported; the help text goes to stdout before the report line.
+_HELP_AND_REPORT = (
+    "import runpy, sys\n"
+    "sys.argv = ['evalcore', '--help']\n"
+    "try:\n"
+    "    runpy.run_module('evalcore', run_name='__main__', alter_sys=True)\n"
+    "except SystemExit as exit_:\n"
+    "    code = exit_.code\n"
+    "else:\n"
+    "    code = 'no exit'\n"
+    f"heavy = [m for m in {HEAVY_MODULES!r} if m in sys.modules]\n"
+    "print('REPORT', code, ','.join(heavy))\n"
+)
+
+
 def test_python_dash_m_and_help_start_without_heavy_imports():
     """Without it `python -m evalcore` could break, or --help could pay seconds of imports."""
-    res = subprocess.run([sys.executable, "-m", "evalcore", "--help"], capture_output=True, text=True, check=True)
+    res = subprocess.run([sys.executable, "-c", _HELP_AND_REPORT], capture_output=True, text=True, check=True)
+    help_text, _, report = res.stdout.rpartition("REPORT ")
     for command in ("run", "inspect", "compare", "coco-eval"):
-        assert command in res.stdout
+        assert command in help_text
+    code, heavy = report.rstrip("\n").split(" ", 1)
+    assert code == "0", f"--help exited with {code}"
+    assert heavy == "", f"--help imported {heavy}"

@@ -14,7 +14,11 @@ import pytest
 import evalcore.dsp._api as dsp_api
 from evalcore.dsp import compute_features, generate_features
 from evalcore.errors import ConfigError
-from tests.test_dsp_golden import CASES, _load_input, needs_pywavelets
+from tests.conftest import GOLDEN, require_shared
+
+require_shared(GOLDEN / "dsp")
+
+from tests.test_dsp_golden import CASES, _load_input  # noqa: E402  (reads the folder checked above)
 
 
 def _representative_cases() -> list[dict]:
@@ -53,10 +57,8 @@ def _random_windows(case: dict, n_windows: int, rng: np.random.Generator) -> np.
 
 
 @pytest.mark.parametrize("case", REPRESENTATIVE, ids=[c["id"] for c in REPRESENTATIVE])
-def test_batch_equals_per_window(case, golden_dir, monkeypatch):
+def test_batch_equals_per_window(case, monkeypatch):
     """Without this, the engine's batched features could differ from the per-window ones parity is tested on."""
-    if needs_pywavelets(case):
-        pytest.importorskip("pywt", reason="PyWavelets is not installed")
     rng = np.random.default_rng(zlib.crc32(case["id"].encode()))
     windows = _random_windows(case, 5, rng)
     monkeypatch.setattr(dsp_api, "_CHUNK_VALUES", 2 * windows.shape[1])  # chunks of 2, 2 and 1 windows

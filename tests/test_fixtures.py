@@ -15,11 +15,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from evalcore import data as data_mod
+from evalcore import schema
+
 BUNDLES = ["motion", "motion-gmm", "regression", "gestures-real", "temperature-regression", "kws", "image",
            "coffee-multilabel"]
 # Bundles whose models are trained by the build script (their weights may differ in the last
 # bits on another CPU); the others only copy models and generate data with numpy's RNG.
 TRAINED = {"motion", "motion-gmm", "regression", "coffee-multilabel"}
+# Bundles with an anomaly learn block (K-means or GMM); test_anomaly_bundles_are_listed keeps it true.
+ANOMALY_BUNDLES = ["motion", "motion-gmm"]
 # Relative tolerance for trained weights and numbers derived from them across CPUs: full-batch
 # Adam over ~1500 steps amplifies last-bit BLAS rounding differences to ~1e-6 relative.
 TRAINED_RTOL = 1e-3
@@ -77,9 +82,9 @@ _FREE_FORM_KEYS = {"report"}
 
 
 def _bundle(fixtures_dir: Path, name: str) -> Path:
+    """A committed fixture bundle; a missing one is a failure (they are in git, not built on demand)."""
     path = fixtures_dir / name
-    if not (path / "impulse.json").is_file():
-        pytest.skip(f"fixture bundle {name} is not built")
+    assert (path / "impulse.json").is_file(), f"fixture bundle {name} is missing ({path / 'impulse.json'})"
     return path
 
 
@@ -180,7 +185,6 @@ def test_api_bodies_have_required_camel_case_fields(fixtures_dir, name):
 @pytest.mark.parametrize("name", BUNDLES)
 def test_api_bodies_validate_with_evalcore_schema(fixtures_dir, name):
     """evalcore.schema ignores unknown keys, so a misspelt field would be silently dropped."""
-    schema = pytest.importorskip("evalcore.schema")
     bundle = _bundle(fixtures_dir, name)
     impulse = _json(bundle / "impulse.json")["impulse"]
     kinds = {str(b["id"]): b["type"] for b in impulse["learnBlocks"]}
@@ -200,7 +204,6 @@ def test_api_bodies_validate_with_evalcore_schema(fixtures_dir, name):
 @pytest.mark.parametrize("name", BUNDLES)
 def test_dataset_loads_with_evalcore_data(fixtures_dir, name):
     """Every sample listed in info.labels must read with evalcore.data, with the listed label."""
-    data_mod = pytest.importorskip("evalcore.data")
     bundle = _bundle(fixtures_dir, name)
     listed = {e["path"]: e for e in _json(bundle / "dataset" / "info.labels")["files"]}
     index = data_mod.load_dataset(bundle / "dataset", category=None)
@@ -235,16 +238,18 @@ def _onnx_io(path: Path):
 @pytest.mark.parametrize("name", BUNDLES)
 def test_models_fit_the_impulse(fixtures_dir, name):
     """A model not fed by the DSP output, or not giving one score per class, cannot run."""
+    import onnxruntime as ort
+
     bundle = _bundle(fixtures_dir, name)
     impulse = _json(bundle / "impulse.json")["impulse"]
+    checked = []
     for block in [b for b in impulse["learnBlocks"] if b["type"].startswith("keras")]:
         learn = bundle / "learn" / str(block["id"])
         n_features = _feature_count(bundle, block)
         n_outputs = len(_json(learn / "metadata.json")["classNames"])
         for model in [learn / n for n in F32_NAMES + INT8_NAMES if (learn / n).is_file()]:
+            checked.append(model.name)
             if model.suffix == ".onnx":
-                pytest.importorskip("onnx")
-                ort = pytest.importorskip("onnxruntime")
                 dims, elem = _onnx_io(model)
                 assert dims[0][0] != "" and dims[0][1] == 0, f"{model}: batch dim not dynamic"
                 assert int(np.prod([v for _, v in dims[1:]])) == n_features, model
@@ -259,14 +264,25 @@ def test_models_fit_the_impulse(fixtures_dir, name):
                 n_in = int(np.prod(interp.get_input_details()[0]["shape"][1:]))
                 n_out = int(np.prod(interp.get_output_details()[0]["shape"][1:]))
                 assert (n_in, n_out) == (n_features, n_outputs), model
+    assert checked, f"{name}: no model was checked"
 
 
-@pytest.mark.parametrize("name", BUNDLES)
+def test_anomaly_bundles_are_listed(fixtures_dir):
+    """Without it a new bundle with an anomaly block would escape the anomaly checks below."""
+    with_anomaly = [n for n in BUNDLES if any(
+        b["type"] in ("anomaly", "anomaly-gmm")
+        for b in _json(_bundle(fixtures_dir, n) / "impulse.json")["impulse"]["learnBlocks"])]
+    assert with_anomaly == ANOMALY_BUNDLES
+
+
+@pytest.mark.parametrize("name", ANOMALY_BUNDLES)
 def test_anomaly_metadata_fits_the_features(fixtures_dir, name):
     """Anomaly axes outside the DSP output, or parameters of the wrong shape, would crash scoring."""
     bundle = _bundle(fixtures_dir, name)
     impulse = _json(bundle / "impulse.json")["impulse"]
-    for block in [b for b in impulse["learnBlocks"] if b["type"] in ("anomaly", "anomaly-gmm")]:
+    blocks = [b for b in impulse["learnBlocks"] if b["type"] in ("anomaly", "anomaly-gmm")]
+    assert blocks, f"{name}: no anomaly learn block"
+    for block in blocks:
         learn = bundle / "learn" / str(block["id"])
         meta = _json(learn / "metadata.json")
         n_axes = len(meta["axes"])
@@ -336,7 +352,7 @@ def _close_onnx(a: Path, b: Path) -> bool:
 @pytest.mark.slow
 def test_rebuild_gives_the_committed_bundles(fixtures_dir, tmp_path):
     """A fixture edited by hand, or a builder that is not deterministic, would go unnoticed."""
-    for module in ("sklearn", "onnx", "onnxruntime", "ai_edge_litert"):
+    for module in ("sklearn", "ai_edge_litert"):  # dev-extra oracles; onnx/onnxruntime are required
         pytest.importorskip(module)
     real = fixtures_dir.parent.parent / "shared" / "real"
     names = BUNDLES if real.is_dir() else ["regression"]

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import REAL, skip_if_shared_missing
+
 BUNDLES = ["fomo", "yolov5", "ssd", "visual-anomaly"]
 NEEDS_REAL = {"fomo", "yolov5"}  # rebuilt only when ../shared/real is present
 # Per bundle: learn block type, objectDetectionLastLayer, classNames, threshold (key, value),
@@ -48,8 +50,7 @@ README_ATOL = 2e-3
 
 def _bundle(fixtures_dir: Path, name: str) -> Path:
     path = fixtures_dir / name
-    if not (path / "impulse.json").is_file():
-        pytest.skip(f"bundle {name} not built (python fixtures/build_od_fixtures.py)")
+    assert (path / "impulse.json").is_file(), f"committed fixture bundle missing: {path}"
     return path
 
 
@@ -58,11 +59,10 @@ def _json(path: Path):
 
 
 def _model(bundle: Path, name: str) -> Path:
-    """The float32 model of learn block 3; skips yolov5 when its link into ../shared dangles."""
+    """The float32 model of learn block 3 (a committed file, never a link into ../shared)."""
     for file_name in ("model.onnx", "model.tflite"):
         path = bundle / "learn" / "3" / file_name
-        if path.is_symlink() and not path.exists():
-            pytest.skip(f"{name}: {path} links to ../shared/real, which is absent")
+        assert not path.is_symlink(), f"{name}: {path} is a link; fixtures hold their own copies"
         if path.exists():
             return path
     raise AssertionError(f"{name}: no float32 model in learn/3")
@@ -184,11 +184,8 @@ def test_yolov5_model_is_the_real_edge_impulse_model(fixtures_dir):
     """Without it the bundle could hold a stale or altered copy of Edge Impulse's model."""
     model = _bundle(fixtures_dir, "yolov5") / "learn" / "3" / "model.tflite"
     assert model.is_file() and not model.is_symlink()
-    real_model = (fixtures_dir.parent.parent / "shared" / "real"
-                  / "edgeimpulse-python-sdk-sample-data" / "sample_models"
-                  / "object-detection-yolov5.f32.lite")
-    if not real_model.is_file():
-        pytest.skip("../shared/real not present")
+    real_model = skip_if_shared_missing(REAL / "edgeimpulse-python-sdk-sample-data" / "sample_models"
+                                        / "object-detection-yolov5.f32.lite")
     assert model.read_bytes() == real_model.read_bytes()
 
 
@@ -207,8 +204,7 @@ def test_rebuild_gives_the_committed_bundles(fixtures_dir, tmp_path):
     """A hand-edited fixture, or a builder that is not deterministic, would go unnoticed."""
     from PIL import Image
 
-    for module in ("onnx", "onnxruntime", "ai_edge_litert"):
-        pytest.importorskip(module)
+    pytest.importorskip("ai_edge_litert")  # dev extra; onnx and onnxruntime are required dependencies
     real = fixtures_dir.parent.parent / "shared" / "real"
     names = [n for n in BUNDLES if real.is_dir() or n not in NEEDS_REAL]
     args = [sys.executable, str(fixtures_dir / "build_od_fixtures.py"), "--out", str(tmp_path)]

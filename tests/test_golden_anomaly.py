@@ -11,10 +11,18 @@ Run the same check by hand::
 from __future__ import annotations
 
 import json
+from functools import cache
 
 import numpy as np
+import pytest
 
 from evalcore.learn.anomaly import gmm_scores, gmm_suggested_threshold, kmeans_scores
+from tests.conftest import GOLDEN, require_shared
+
+FOLDER = require_shared(GOLDEN / "anomaly")
+CASES = json.loads((FOLDER / "cases.json").read_text())["cases"]
+KMEANS = [c for c in CASES if c["kind"] == "kmeans"]
+GMM = [c for c in CASES if c["kind"] == "gmm"]
 
 # Tolerances stated in the golden README.
 KMEANS_RTOL = 1e-12  # float64 from the given parameters
@@ -23,10 +31,14 @@ SDK_F32_RTOL = 1e-5  # against the SDK float32 emulation
 SDK_F32_ATOL = 1e-5
 
 
-def _load(golden_dir):
-    folder = golden_dir / "anomaly"
-    cases = json.loads((folder / "cases.json").read_text())["cases"]
-    return cases, np.load(folder / "arrays.npz", allow_pickle=False)
+@cache
+def _arrays():
+    return np.load(FOLDER / "arrays.npz", allow_pickle=False)
+
+
+def test_every_case_is_kmeans_or_gmm():
+    """Without it a case of a third kind would be in neither parametrization below."""
+    assert len(KMEANS) + len(GMM) == len(CASES)
 
 
 def _first_mismatch(actual, expected, rtol, atol=0.0):
@@ -50,67 +62,64 @@ def _kmeans_params(inputs):
     )
 
 
-def test_golden_kmeans_all_cases(golden_dir):
-    """All 30 K-means cases: float64 score and nearest cluster, and the SDK float32 emulation."""
-    cases, arrays = _load(golden_dir)
-    kmeans = [c for c in cases if c["kind"] == "kmeans"]
-    assert len(kmeans) == 30
-    failures = []
-    for case in kmeans:
-        x = arrays[case["inputs"]["X_test_key"]].copy()
-        params = _kmeans_params(case["inputs"])
-        expected = case["expected"]
-        f64 = kmeans_scores(x, **params)
-        sdk = kmeans_scores(x, **params, emulate_sdk_float32=True)
-        for what, problem in (
-            ("score_float64", _first_mismatch(f64.score, expected["score_float64"], KMEANS_RTOL)),
-            ("nearest_cluster", None if np.array_equal(f64.nearest_cluster, expected["nearest_cluster"])
-             else "differs"),
-            ("score_sdk_float32_emulated", _first_mismatch(
-                sdk.score, expected["score_sdk_float32_emulated"], SDK_F32_RTOL, SDK_F32_ATOL)),
-        ):
-            if problem:
-                failures.append(f"{case['id']} {what}: {problem}")
-    assert not failures, failures[:5]
-
-
-def test_golden_kmeans_sdk_clamp_case(golden_dir):
-    """kmeans_1401_001: a far point scores exactly 1000 under the SDK emulation, not its float64 distance."""
-    cases, arrays = _load(golden_dir)
-    case = next(c for c in cases if c["id"] == "kmeans_1401_001")
+@pytest.mark.oracle
+@pytest.mark.parametrize("case", KMEANS, ids=[c["id"] for c in KMEANS])
+def test_golden_kmeans_case(case):
+    """Each K-means case: float64 score and nearest cluster, and the SDK float32 emulation."""
+    arrays = _arrays()
     x = arrays[case["inputs"]["X_test_key"]].copy()
+    params = _kmeans_params(case["inputs"])
+    expected = case["expected"]
+    f64 = kmeans_scores(x, **params)
+    sdk = kmeans_scores(x, **params, emulate_sdk_float32=True)
+    failures = []
+    for what, problem in (
+        ("score_float64", _first_mismatch(f64.score, expected["score_float64"], KMEANS_RTOL)),
+        ("nearest_cluster", None if np.array_equal(f64.nearest_cluster, expected["nearest_cluster"])
+         else "differs"),
+        ("score_sdk_float32_emulated", _first_mismatch(
+            sdk.score, expected["score_sdk_float32_emulated"], SDK_F32_RTOL, SDK_F32_ATOL)),
+    ):
+        if problem:
+            failures.append(f"{case['id']} {what}: {problem}")
+    assert not failures, failures
+
+
+def test_golden_kmeans_sdk_clamp_case():
+    """kmeans_1401_001: a far point scores exactly 1000 under the SDK emulation, not its float64 distance."""
+    case = next(c for c in KMEANS if c["id"] == "kmeans_1401_001")
+    x = _arrays()[case["inputs"]["X_test_key"]].copy()
     sdk = kmeans_scores(x, **_kmeans_params(case["inputs"]), emulate_sdk_float32=True)
     assert sdk.score[0] == 1000.0 and case["expected"]["score_sdk_float32_emulated"][0] == 1000.0
 
 
-def test_golden_gmm_all_cases(golden_dir):
-    """All 20 GMM cases from precisions_cholesky and from covariances, plus the suggested threshold."""
-    cases, arrays = _load(golden_dir)
-    gmm = [c for c in cases if c["kind"] == "gmm"]
-    assert len(gmm) == 20
+@pytest.mark.oracle
+@pytest.mark.parametrize("case", GMM, ids=[c["id"] for c in GMM])
+def test_golden_gmm_case(case):
+    """Each GMM case from precisions_cholesky and from covariances, plus the suggested threshold."""
+    arrays = _arrays()
+    inputs, expected = case["inputs"], case["expected"]
+    common = dict(
+        axes=inputs["axes"],
+        weights=inputs["weights"],
+        means=arrays[inputs["means_key"]].copy(),
+        score_mean=inputs["score_scaler_mean"],
+        score_scale=inputs["score_scaler_scale"],
+    )
+    x = arrays[inputs["X_test_key"]].copy()
+    from_prec = gmm_scores(x, precisions_cholesky=arrays[inputs["precisions_cholesky_key"]].copy(), **common)
+    from_cov = gmm_scores(x, covariances=arrays[inputs["covariances_key"]].copy(), **common)
+    train = gmm_scores(arrays[inputs["X_train_key"]].copy(),
+                       precisions_cholesky=arrays[inputs["precisions_cholesky_key"]].copy(), **common)
+    suggested = gmm_suggested_threshold(train.loglik)
     failures = []
-    for case in gmm:
-        inputs, expected = case["inputs"], case["expected"]
-        common = dict(
-            axes=inputs["axes"],
-            weights=inputs["weights"],
-            means=arrays[inputs["means_key"]].copy(),
-            score_mean=inputs["score_scaler_mean"],
-            score_scale=inputs["score_scaler_scale"],
-        )
-        x = arrays[inputs["X_test_key"]].copy()
-        from_prec = gmm_scores(x, precisions_cholesky=arrays[inputs["precisions_cholesky_key"]].copy(), **common)
-        from_cov = gmm_scores(x, covariances=arrays[inputs["covariances_key"]].copy(), **common)
-        train = gmm_scores(arrays[inputs["X_train_key"]].copy(),
-                           precisions_cholesky=arrays[inputs["precisions_cholesky_key"]].copy(), **common)
-        suggested = gmm_suggested_threshold(train.loglik)
-        for what, problem in (
-            ("score (precisions)", _first_mismatch(from_prec.score, expected["score"], GMM_RTOL)),
-            ("loglik (precisions)", _first_mismatch(from_prec.loglik, expected["loglik"], GMM_RTOL)),
-            ("score (covariances)", _first_mismatch(from_cov.score, expected["score"], GMM_RTOL)),
-            ("suggested threshold", _first_mismatch(
-                [suggested], [expected["defaultMinimumConfidenceRating_suggested"]], GMM_RTOL)),
-        ):
-            if problem:
-                failures.append(f"{case['id']} {what}: {problem}")
-    assert not failures, failures[:5]
+    for what, problem in (
+        ("score (precisions)", _first_mismatch(from_prec.score, expected["score"], GMM_RTOL)),
+        ("loglik (precisions)", _first_mismatch(from_prec.loglik, expected["loglik"], GMM_RTOL)),
+        ("score (covariances)", _first_mismatch(from_cov.score, expected["score"], GMM_RTOL)),
+        ("suggested threshold", _first_mismatch(
+            [suggested], [expected["defaultMinimumConfidenceRating_suggested"]], GMM_RTOL)),
+    ):
+        if problem:
+            failures.append(f"{case['id']} {what}: {problem}")
+    assert not failures, failures

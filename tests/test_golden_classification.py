@@ -9,22 +9,37 @@ Run the same check by hand::
 from __future__ import annotations
 
 import json
+import math
+from functools import cache
 
 import numpy as np
 import pytest
 
 from evalcore.metrics.classification import calculate_classification_metrics
+from tests.conftest import GOLDEN, require_shared
+
+FOLDER = require_shared(GOLDEN / "classification")
+CASES = json.loads((FOLDER / "cases.json").read_text())["cases"]
 
 # Golden README: atol 1e-12 for everything (P/R/F1 are ratios, AUC rank based, loss a float64
 # mean); our AUC and loss round differently from sklearn by a few ulps.
 GOLDEN_ATOL = 1e-12
 
 
-def _load(golden_dir):
-    folder = golden_dir / "classification"
-    cases = json.loads((folder / "cases.json").read_text())["cases"]
-    arrays = np.load(folder / "arrays.npz", allow_pickle=False)
-    return cases, arrays
+@cache
+def _arrays():
+    return np.load(FOLDER / "arrays.npz", allow_pickle=False)
+
+
+def _metrics(case):
+    inputs = case["inputs"]
+    return calculate_classification_metrics(
+        np.array(inputs["y_true"]), _arrays()[inputs["probs_key"]].copy(), inputs["num_classes"]
+    )
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _compare(got, expected, path, problems):
@@ -44,38 +59,41 @@ def _compare(got, expected, path, problems):
     elif expected is None:
         if got is not None:
             problems.append((path, got, None))
-    elif got is None or abs(got - expected) > GOLDEN_ATOL:
+    elif not _is_number(got) or not _is_number(expected):
+        if got != expected:
+            problems.append((path, got, expected))
+    elif math.isnan(got) or math.isnan(expected):
+        if not (math.isnan(got) and math.isnan(expected)):  # NaN only where the golden is NaN
+            problems.append((path, got, expected))
+    elif abs(got - expected) > GOLDEN_ATOL:
         problems.append((path, got, expected))
 
 
-def test_golden_classification_all_cases(golden_dir):
-    """Every golden case (67): confusion matrix, report, AUC quirks, loss, weighted average."""
-    cases, arrays = _load(golden_dir)
-    assert len(cases) == 67
-    failures = []
-    for case in cases:
-        inputs = case["inputs"]
-        probs = arrays[inputs["probs_key"]].copy()
-        got = calculate_classification_metrics(np.array(inputs["y_true"]), probs, inputs["num_classes"])
-        problems = []
-        _compare(got, case["expected"], case["id"], problems)
-        failures.extend(problems)
-    assert not failures, f"{len(failures)} mismatches, first: {failures[0]}"
+@pytest.mark.oracle
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_golden_classification_case(case):
+    """Every golden case (the edge ones name the quirk): confusion matrix, report, AUC quirks,
+    loss, weighted average."""
+    problems = []
+    _compare(_metrics(case), case["expected"], case["id"], problems)
+    assert not problems, f"{len(problems)} mismatches, first: {problems[:3]}"
 
 
 @pytest.mark.parametrize(
-    "case_id",
-    ["cls_edge_binary_argmax_auc", "cls_edge_single_class", "cls_edge_missing_classes",
-     "cls_edge_exact_zero_probs", "cls_edge_rows_sum_0_9"],
+    ("got", "expected", "ok"),
+    [
+        (float("nan"), 0.5, False),
+        (0.5, float("nan"), False),
+        (float("nan"), float("nan"), True),
+        (float("nan"), None, False),
+        (None, 0.5, False),
+        (0.5 + 2e-12, 0.5, False),
+        (0.5 + 1e-13, 0.5, True),
+        ("0.5", 0.5, False),
+    ],
 )
-def test_golden_classification_named_quirks(golden_dir, case_id):
-    """The quirk cases one by one, so a regression names the quirk it broke."""
-    cases, arrays = _load(golden_dir)
-    case = next(c for c in cases if c["id"] == case_id)
-    inputs = case["inputs"]
-    got = calculate_classification_metrics(
-        np.array(inputs["y_true"]), arrays[inputs["probs_key"]].copy(), inputs["num_classes"]
-    )
+def test_compare_flags_nan_none_and_distance(got, expected, ok):
+    """Without it the comparison itself could let a NaN or a missing value pass as a match."""
     problems = []
-    _compare(got, case["expected"], case_id, problems)
-    assert not problems, problems[:3]
+    _compare({"a": [got]}, {"a": [expected]}, "x", problems)
+    assert (problems == []) == ok, problems

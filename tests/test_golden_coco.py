@@ -13,6 +13,10 @@ from evalcore.metrics.coco import (
     ei_coco_pixels,
     ei_normalise_gt,
 )
+from tests.conftest import GOLDEN, require_shared
+
+FOLDER = require_shared(GOLDEN / "coco")
+CASES = json.loads((FOLDER / "cases.json").read_text())["cases"]
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -24,9 +28,8 @@ BESDEV_ATOL = 2e-7
 
 
 @pytest.fixture(scope="module")
-def golden(golden_dir):
-    cases = json.loads((golden_dir / "coco" / "cases.json").read_text())["cases"]
-    return cases, np.load(golden_dir / "coco" / "arrays.npz", allow_pickle=False)
+def golden():
+    return CASES, np.load(FOLDER / "arrays.npz", allow_pickle=False)
 
 
 def _accumulate(case, arrays, image_order=None):
@@ -40,24 +43,20 @@ def _accumulate(case, arrays, image_order=None):
     return acc
 
 
-def test_every_coco_case_within_tolerance(golden):
+@pytest.mark.oracle
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_coco_case(golden, case):
     """Without it EI's conversion (reciprocal, clip, floor, transposed, imgIds) could drift."""
-    cases, arrays = golden
-    failures = []
-    for case in cases:
-        got = _accumulate(case, arrays).compute()
-        metrics = got.coco_metrics()
-        want = case["expected"]["coco_metrics"]
-        problems = [f"{k} {metrics[k]!r} != {want[k]!r}" for k in EI_COCO_STAT_KEYS
-                    if not abs(metrics[k] - want[k]) <= COCO_STATS_ATOL]
-        if metrics["support"] != want["support"]:
-            problems.append(f"support {metrics['support']} != {want['support']}")
-        if not abs(got.coco_map_besdev - case["expected"]["coco_map_besdev"]) <= BESDEV_ATOL:
-            problems.append(f"coco_map_besdev {got.coco_map_besdev!r} != "
-                            f"{case['expected']['coco_map_besdev']!r}")
-        if problems:
-            failures.append(f"{case['id']}: {'; '.join(problems)}")
-    assert not failures, f"{len(failures)} of {len(cases)} cases differ:\n" + "\n".join(failures)
+    got = _accumulate(case, golden[1]).compute()
+    metrics = got.coco_metrics()
+    want = case["expected"]["coco_metrics"]
+    problems = [f"{k} {metrics[k]!r} != {want[k]!r}" for k in EI_COCO_STAT_KEYS
+                if not abs(metrics[k] - want[k]) <= COCO_STATS_ATOL]
+    if metrics["support"] != want["support"]:
+        problems.append(f"support {metrics['support']} != {want['support']}")
+    if not abs(got.coco_map_besdev - case["expected"]["coco_map_besdev"]) <= BESDEV_ATOL:
+        problems.append(f"coco_map_besdev {got.coco_map_besdev!r} != {case['expected']['coco_map_besdev']!r}")
+    assert not problems, f"{case['id']}: {'; '.join(problems)}"
 
 
 def test_pixel_conversion_matches_ei_annotations(golden):

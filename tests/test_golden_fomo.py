@@ -9,6 +9,10 @@ import pytest
 
 from evalcore.learn.fomo import fomo_details, fomo_sample_result, fomo_structured_result
 from evalcore.metrics.fomo import FomoAccumulator, classification_report_from_counts
+from tests.conftest import GOLDEN, require_shared
+
+FOLDER = require_shared(GOLDEN / "fomo")
+CASE_IDS = [c["id"] for c in json.loads((FOLDER / "cases.json").read_text())["cases"]]
 
 # Golden README "fomo" tolerance is atol 1e-12; every value here is reproduced bit for bit
 # (same operation order), so the comparisons are exact. sklearn >= 1.4 computes the
@@ -17,24 +21,10 @@ from evalcore.metrics.fomo import FomoAccumulator, classification_report_from_co
 SKLEARN_F1_ORDER_TOL = 1e-12
 
 
-def _load(golden_dir):
-    cases = json.loads((golden_dir / "fomo" / "cases.json").read_text())
-    arrays = np.load(golden_dir / "fomo" / "arrays.npz", allow_pickle=False)
-    return cases, arrays
-
-
 @pytest.fixture(scope="module")
-def golden(golden_dir):
-    return _load(golden_dir)
-
-
-def _case_ids():
-    from tests.conftest import GOLDEN
-
-    path = GOLDEN / "fomo" / "cases.json"
-    if not path.is_file():
-        return []
-    return [c["id"] for c in json.loads(path.read_text())["cases"]]
+def golden():
+    cases = json.loads((FOLDER / "cases.json").read_text())
+    return cases, np.load(FOLDER / "arrays.npz", allow_pickle=False)
 
 
 def _run(case, arrays):
@@ -61,7 +51,7 @@ def _assert_exact(name, actual, expected):
 
 
 @pytest.mark.oracle
-@pytest.mark.parametrize("case_id", _case_ids())
+@pytest.mark.parametrize("case_id", CASE_IDS)
 def test_fomo_sample_matches_golden(golden, case_id):
     """Any drift in cells, fusing, GT transpose/reciprocal, matching or P/R/F1 changes Studio's FOMO output."""
     cases, arrays = golden

@@ -203,7 +203,8 @@ def _run_tflite(path, x):
 
 def test_real_yolov5_model_finds_the_dog(real_dir):
     """EI's YOLOv5 export (6300x7, normalised xywh) decodes to a box on the labelled dog of sample 51."""
-    image_mod = pytest.importorskip("PIL.Image")
+    from PIL import Image as image_mod
+
     root = real_dir / REAL
     image = image_mod.open(root / "sample_data/object_detection/51.png.4arr9mq0.ingestion-68d4ddb448-lr7h5.jpg")
     x = (np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0)[None]
@@ -221,7 +222,8 @@ def test_real_yolov5_model_finds_the_dog(real_dir):
 @pytest.mark.parametrize("model", ["fomo.96x96.f32.lite", "fomo.96x96.i8q.lite"])
 def test_real_fomo_model_layout(real_dir, model):
     """EI's FOMO export is a (1, 12, 12, 3) softmax heat map with channel 0 = background."""
-    image_mod = pytest.importorskip("PIL.Image")
+    from PIL import Image as image_mod
+
     root = real_dir / REAL
     x = np.asarray(image_mod.open(root / "sample_data/capacitor.01.png").convert("L"), dtype=np.float32) / 255.0
     heatmap = _run_tflite(root / f"sample_models/{model}", x[None, :, :, None])

@@ -18,8 +18,7 @@ from evalcore.jsonio import dumps
 
 def _bundle(fixtures_dir, name):
     bundle = fixtures_dir / name
-    if not (bundle / "impulse.json").is_file():
-        pytest.skip(f"{name} fixture not built")
+    assert (bundle / "impulse.json").is_file(), f"committed fixture bundle missing: {bundle}"
     return bundle
 
 

@@ -25,10 +25,11 @@ import evalcore.schema as schema
 from evalcore.errors import BundleError
 from evalcore.jsonio import dumps
 from evalcore.schema._base import OPEN_ENUM, READ_MODE, REQUIRED_ON_WRITE, UnknownVariant
+from tests.conftest import skip_if_shared_missing
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = REPO_ROOT.parent / "shared" / "reference"
-SEEDS = REPO_ROOT.parent / "shared" / "seeds"
+SEEDS = REPO_ROOT.parent / "shared" / "seeds"  # under CI a missing seed fails like the folders above
 SCHEMA_DIR = REPO_ROOT / "evalcore" / "schema"
 
 #: Fields we keep beyond 1.96.3, so older Studio responses read and write back unchanged.
@@ -44,18 +45,14 @@ ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 @pytest.fixture(scope="module")
 def api_schema() -> dict:
     """``../shared/reference/api-schema.json``; skipped when absent."""
-    path = REFERENCE / "api-schema.json"
-    if not path.is_file():
-        pytest.skip(f"api schema reference not found at {path}")
+    path = skip_if_shared_missing(REFERENCE / "api-schema.json")
     return json.loads(path.read_text())
 
 
 @pytest.fixture(scope="module")
 def seed_json() -> str:
     """Return the seed page's JSON example (the text between the first and last brace line)."""
-    path = SEEDS / "classify-job-result-api-doc.txt"
-    if not path.is_file():
-        pytest.skip(f"seed document not found at {path}")
+    path = skip_if_shared_missing(SEEDS / "classify-job-result-api-doc.txt")
     lines = path.read_text().splitlines()
     start = lines.index("{")
     end = len(lines) - 1 - lines[::-1].index("}")
@@ -227,9 +224,9 @@ def _all_metadata(info) -> list:
 
 def test_unions_match_spec_discriminators(api_schema):
     """Without it a lastUpdatedBy / labelMap variant could be routed to the wrong model."""
-    for name, spec in api_schema["models"].items():
-        if spec["kind"] != "oneOf":
-            continue
+    unions = {name: spec for name, spec in api_schema["models"].items() if spec["kind"] == "oneOf"}
+    assert unions, "the spec lists no oneOf model: the loop below would check nothing"
+    for name, spec in unions.items():
         union = getattr(schema, name)
         if spec["discriminator"] is None:
             assert _render(union) == "oneOf[" + ",".join(spec["oneOf"]) + "]"
@@ -252,7 +249,9 @@ def test_no_models_beyond_the_spec(api_schema):
 def test_model_files_name_api_models_and_document_fields():
     """Without it a model file could lose its version header or a field its docstring."""
     problems = []
-    for path in sorted(SCHEMA_DIR.glob("*.py")):
+    files = sorted(SCHEMA_DIR.glob("*.py"))
+    assert files, f"no model files in {SCHEMA_DIR}"
+    for path in files:
         source = path.read_text()
         if path.name != "__init__.py" and "1.96.3" not in source.splitlines()[0] + source[:400]:
             problems.append(f"{path.name}: no edgeimpulse-api 1.96.3 header comment")
