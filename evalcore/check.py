@@ -49,7 +49,6 @@ from evalcore.errors import BundleError, ConfigError
 
 __all__ = [
     "LOWER_IS_BETTER",
-    "PERCENT_METRICS",
     "Requirement",
     "MaxDrop",
     "Metric",
@@ -57,6 +56,8 @@ __all__ = [
     "CheckReport",
     "parse_requirements",
     "parse_max_drops",
+    "ResultMetrics",
+    "result_metrics",
     "available_metrics",
     "evaluate",
     "load_result",
@@ -78,9 +79,6 @@ SCORE_FIELDS = {
 
 #: Metrics (bare names, without a ``block ID:`` qualifier) where a smaller value is better.
 LOWER_IS_BETTER = frozenset({"mse", "Loss", "Mean squared error", "Mean absolute error"})
-
-#: Metrics reported in percent (0-100) whatever the file's score scale (the others keep the file's number).
-PERCENT_METRICS = frozenset(SCORE_FIELDS)  # plus every recall[...] and precision[...]
 
 # relative tolerance of every comparison (see the module notes)
 _RTOL = 1e-9
@@ -431,7 +429,7 @@ def _additional_metrics(doc: dict) -> tuple[dict[str, Metric], dict[str, list[st
 
 
 @dataclass(frozen=True)
-class _Metrics:
+class ResultMetrics:
     """Every metric of one document, and what :func:`resolve` needs to explain a bad name."""
 
     where: str
@@ -466,7 +464,26 @@ class _Metrics:
                           f"{', '.join(self.names()) or 'none'}")
 
 
-def _metrics_of(doc: object, *, where: str, scale: str | None = None, matrix_in_percent: bool = False) -> _Metrics:
+def result_metrics(doc: object, *, where: str = "the result", scale: str | None = None,
+                   matrix_in_percent: bool = False) -> ResultMetrics:
+    """Every metric of a parsed ``ClassifyJobResponse`` (module notes).
+
+    Parameters
+    ----------
+    doc : dict
+        The parsed result.
+    where : str
+        How messages name it (its path).
+    scale : {"percent", "fraction"} or None
+        Its score scale when known from elsewhere (a sidecar); the document's own evidence wins.
+    matrix_in_percent : bool
+        Its confusion matrix holds row percentages (``--compat confusion-values=percent``).
+
+    Raises
+    ------
+    BundleError
+        Not a ``ClassifyJobResponse``, or accuracy scores of an unknown scale.
+    """
     from evalcore.compare import score_scale
 
     if not isinstance(doc, dict) or not isinstance(doc.get("accuracy"), dict):
@@ -482,7 +499,7 @@ def _metrics_of(doc: object, *, where: str, scale: str | None = None, matrix_in_
             ambiguous[name] = keys
         elif name not in direct:
             direct[name] = replace(qualified[keys[0]], name=name)
-    return _Metrics(where, direct, qualified, ambiguous, precision_missing)
+    return ResultMetrics(where, direct, qualified, ambiguous, precision_missing)
 
 
 def available_metrics(doc: object, *, scale: str | None = None) -> dict[str, float | None]:
@@ -492,7 +509,7 @@ def available_metrics(doc: object, *, scale: str | None = None) -> dict[str, flo
     document's own evidence wins. Additional metrics of a name several blocks report are listed
     by their ``block ID: NAME``.
     """
-    found = _metrics_of(doc, where="the result", scale=scale)
+    found = result_metrics(doc, scale=scale)
     return {name: found.resolve(name).value for name in found.names()}
 
 
@@ -535,8 +552,8 @@ def _max_drop(metric: Metric, drop: MaxDrop, base: Metric) -> Verdict:
     return verdict(fell <= drop.amount + _tol(drop.amount) + _tol(base.value))
 
 
-def evaluate(result: _Metrics, requirements: Iterable[Requirement] = (), max_drops: Iterable[MaxDrop] = (),
-             baseline: _Metrics | None = None) -> list[Verdict]:
+def evaluate(result: ResultMetrics, requirements: Iterable[Requirement] = (), max_drops: Iterable[MaxDrop] = (),
+             baseline: ResultMetrics | None = None) -> list[Verdict]:
     """Every check's verdict, requirements first, each list in the order given.
 
     Raises
@@ -567,7 +584,7 @@ def evaluate(result: _Metrics, requirements: Iterable[Requirement] = (), max_dro
 # files
 
 
-def load_result(path: str | Path) -> _Metrics:
+def load_result(path: str | Path) -> ResultMetrics:
     """Read a result file and its metrics; evalcore's sidecar next to it (``result.run.json``)
     tells the score scale when the document does not, and whether the confusion matrix holds
     counts.
@@ -589,7 +606,7 @@ def load_result(path: str | Path) -> _Metrics:
     compat = _sidecar_compat(p)
     # an evalcore sidecar without score-scale is from before that setting: fractions (compare.py, note 3)
     scale = None if compat is None else compat.get("score-scale", "fraction")
-    return _metrics_of(doc, where=str(p), scale=scale if scale in ("percent", "fraction") else None,
+    return result_metrics(doc, where=str(p), scale=scale if scale in ("percent", "fraction") else None,
                        matrix_in_percent=compat is not None and compat.get("confusion-values") == "percent")
 
 
@@ -606,10 +623,10 @@ def _sidecar_compat(path: Path) -> dict | None:
     return compat if isinstance(compat, dict) else None
 
 
-def _as_metrics(source: object, what: str) -> tuple[_Metrics, str]:
+def _as_metrics(source: object, what: str) -> tuple[ResultMetrics, str]:
     if isinstance(source, (str, Path)):
         return load_result(source), str(source)
-    return _metrics_of(source, where=what), what
+    return result_metrics(source, where=what), what
 
 
 def check_documents(result: object, *, require: str | Iterable[str] = (),

@@ -305,7 +305,7 @@ def test_junit_xml_read_by_a_junit_parser(results, tmp_path):
     assert isinstance(failure, Failure)
     assert failure.message.startswith("accuracy = 76.1905 % (baseline 88.3598 %, moved -12.1693 points): FAIL")
     assert "drop <= 0.5" in failure.message
-    (failure,) = cases["recall[updown]"" >= 90"].result
+    (failure,) = cases["recall[updown] >= 90"].result
     assert "recall[updown] = 25 %" in failure.message and ">= 90" in failure.message
 
 
