@@ -395,7 +395,8 @@ def _per_class_metrics(accuracy: dict, matrix_in_percent: bool) -> tuple[list[Me
             out.append(Metric(f"recall[{label}]", _ratio(good, good + bad), percent=True))
     cells = [v for row in matrix.values() if isinstance(row, dict) for v in row.values()]
     if matrix_in_percent or any(_count(v) is None or not float(v).is_integer() for v in cells):
-        return out, "the confusion matrix holds row percentages, not counts (--compat confusion-values=percent)"
+        return out, ("the confusion matrix does not hold counts (it holds row percentages with --compat "
+                     "confusion-values=percent)")
     for label in labels:
         row = matrix.get(label)
         if not isinstance(row, dict) or label not in row:

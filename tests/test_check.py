@@ -243,6 +243,14 @@ def test_cli_exit_codes(results, capsys):
     assert "FAIL" in out and "drop <= 0.5" in out and "-12.1693" in out
 
 
+def test_cli_json_verdicts(results, capsys):
+    assert main(["check", str(results["regression"]), "--require", "mse<0.5,accuracy>99", "--json"]) == 1
+    body = json.loads(capsys.readouterr().out)
+    assert body["passed"] is False and body["baseline"] is None
+    assert [(c["metric"], c["passed"]) for c in body["checks"]] == [("mse", True), ("accuracy", False)]
+    assert body["checks"][1]["value"] == 98.75 and body["checks"][1]["threshold"] == "> 99"
+
+
 def test_cli_unknown_metric_lists_the_names(results, capsys):
     assert main(["check", str(results["motion"]), "--require", "f1>=0.8"]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
