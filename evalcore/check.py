@@ -459,7 +459,8 @@ class ResultMetrics:
             raise ConfigError(f"metric {name!r} is not available in {self.where}: {self.precision_missing}")
         import difflib
 
-        close = difflib.get_close_matches(name, self.names(), n=3)
+        names = self.names()
+        close = [n for n in names if name.lower() in n.lower()][:3] or difflib.get_close_matches(name, names, n=3)
         hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
         raise ConfigError(f"unknown metric {name!r} in {self.where}{hint}; available: "
                           f"{', '.join(self.names()) or 'none'}")

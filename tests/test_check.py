@@ -254,7 +254,7 @@ def test_cli_json_verdicts(results, capsys):
 def test_cli_unknown_metric_lists_the_names(results, capsys):
     assert main(["check", str(results["motion"]), "--require", "f1>=0.8"]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
-    assert "unknown metric 'f1'" in err
+    assert "unknown metric 'f1'" in err and "did you mean 'Weighted average F1 score'?" in err
     for name in ("accuracy", "recall[idle]", "precision[wave]", "Weighted average F1 score", "Loss"):
         assert name in err
 
