@@ -21,7 +21,8 @@ Metric names (``available_metrics`` lists those of a document):
 - ``precision[LABEL]``: ``100 * M[LABEL][LABEL] / sum over rows r of M[r][LABEL]`` of the confusion
   matrix M (``confusionMatrixValues``), the percentage of the windows classified LABEL that are
   labelled LABEL, for each label that is both a row and a column; not available when the matrix
-  holds row percentages (``--compat confusion-values=percent``) instead of counts;
+  holds row percentages (``--compat confusion-values=percent``) instead of counts (the sidecar
+  says so, or the diagonal is not the per-class good counts, as a count matrix's is);
 - every ``additionalMetrics`` entry by its display name (``Weighted average F1 score``, ``Loss``,
   ``mAP``, ``mAP@[IoU=50]``, ``Mean squared error``, ...), its ``fullPrecisionValue`` on its own
   scale (0-1 for F1 and mAP; detection's -1 for "undefined" is a value like any other). When
@@ -393,8 +394,7 @@ def _per_class_metrics(accuracy: dict, matrix_in_percent: bool) -> tuple[list[Me
             out.append(Metric(f"recall[{label}]", None, percent=True, undefined_reason=f"no window is labelled {label}"))
         else:
             out.append(Metric(f"recall[{label}]", _ratio(good, good + bad), percent=True))
-    cells = [v for row in matrix.values() if isinstance(row, dict) for v in row.values()]
-    if matrix_in_percent or any(_count(v) is None or not float(v).is_integer() for v in cells):
+    if matrix_in_percent or not _matrix_holds_counts(matrix, summary):
         return out, ("the confusion matrix does not hold counts (it holds row percentages with --compat "
                      "confusion-values=percent)")
     for label in labels:
@@ -408,6 +408,22 @@ def _per_class_metrics(accuracy: dict, matrix_in_percent: bool) -> tuple[list[Me
         else:
             out.append(Metric(f"precision[{label}]", _ratio(float(row[label]), column), percent=True))
     return out, ""
+
+
+def _matrix_holds_counts(matrix: dict, summary: dict) -> bool:
+    """True when every cell is a whole number >= 0 and each diagonal cell equals its class's good
+    count (a count matrix's diagonal is good, studio-evidence E1; a row-percent one's is 100 * good
+    / row total, which differs unless good is 0 or the row has 100 windows).
+    """
+    for label, row in matrix.items():
+        if not isinstance(row, dict):
+            return False
+        if any(_count(v) is None or not float(v).is_integer() for v in row.values()):
+            return False
+        counts = summary.get(label)
+        if isinstance(counts, dict) and label in row and _count(counts.get("good")) != float(row[label]):
+            return False
+    return True
 
 
 def _additional_metrics(doc: dict) -> tuple[dict[str, Metric], dict[str, list[str]]]:
@@ -431,7 +447,7 @@ def _additional_metrics(doc: dict) -> tuple[dict[str, Metric], dict[str, list[st
 
 @dataclass(frozen=True)
 class ResultMetrics:
-    """Every metric of one document, and what :func:`resolve` needs to explain a bad name."""
+    """Every metric of one document, and what ``resolve`` needs to explain a bad name."""
 
     where: str
     direct: dict[str, Metric]  # built-in names and bare additional names carried by one block

@@ -179,6 +179,16 @@ def test_precision_needs_a_matrix_of_counts(results):
     assert check_files(results["motion-fraction"], require="recall[idle]>=75").passed
 
 
+
+def test_percent_matrix_is_recognised_without_the_sidecar(results, tmp_path):
+    """A copy without its sidecar: the diagonal (75, 100, ...) is not the good counts (60, 20, ...)."""
+    path = tmp_path / "copy.json"
+    path.write_bytes(results["motion-fraction"].read_bytes())
+    with pytest.raises(ConfigError, match="does not hold counts"):
+        check_files(path, require="precision[idle]>=90")
+    assert check_files(path, require="recall[idle]>=75,accuracy>=88").passed
+
+
 def test_undefined_value_fails(results):
     """coffee-multilabel never predicts grind: its precision is undefined, which must not pass."""
     report = check_files(results["coffee-multilabel"], require="precision[grind]>=0")
