@@ -27,6 +27,7 @@ _RUNS = {
     "regression": ("regression", ()),
     "temperature-regression": ("temperature-regression", ()),
     "ssd": ("ssd", ()),
+    "fomo": ("fomo", ()),
     "coffee-multilabel": ("coffee-multilabel", ()),
 }
 
@@ -76,8 +77,11 @@ def test_names_of_regression_and_detection(results):
     block = _doc(results, "ssd")["additionalMetricsByLearnBlock"][0]["additionalMetrics"]
     assert {m["name"]: m["fullPrecisionValue"] for m in block}.items() <= ssd.items()
     assert "mAP" in ssd and "mAP@[IoU=50]" in ssd
+    fomo = available_metrics(_doc(results, "fomo"))
+    assert fomo["accuracy"] == 75 and {"F1 score", "Precision", "Recall"} <= fomo.keys()
     # detection's summaryPerClass pseudo-class "F1 score" is not a class
-    assert not any(n.startswith(("recall[", "precision[")) for n in ssd)
+    assert not any(n.startswith(("recall[", "precision[")) for n in [*ssd, *fomo])
+    assert check_files(results["fomo"], require="F1 score>=0.75,Recall<0.7").passed
 
 
 @pytest.mark.oracle
