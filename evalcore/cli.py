@@ -2,9 +2,10 @@
 
 Exit codes: 0 done, 2 bad input or bad usage (``EvalcoreError``: the message names the file, the
 sample and the field; argparse's usage errors, and ``evalcore`` with no command), 1 internal error
-(any other exception keeps its traceback: it is a bug), 130 interrupted. ``compare`` (and ``run
---compare``) answers with its exit code, so there 1 means "the two results differ" and a bug exits
-3 instead (``EXIT_COMPARE_BUG``), never 1.
+(any other exception keeps its traceback: it is a bug), 130 interrupted. ``compare``, ``run
+--compare`` and ``check`` answer with their exit code (1: the two results differ, a check failed),
+so there a bug exits 3 instead (``EXIT_VERDICT_BUG``; ``EXIT_COMPARE_BUG`` is the same code),
+never 1.
 
 Only the standard library is imported at module level so that ``evalcore --help`` starts fast;
 each subcommand imports what it needs.
@@ -19,7 +20,12 @@ EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
 EXIT_COMPARE_DIFFERENT = 1
-EXIT_COMPARE_BUG = 3
+EXIT_CHECK_FAILED = 1
+EXIT_VERDICT_BUG = 3
+EXIT_COMPARE_BUG = EXIT_VERDICT_BUG
+
+# commands whose exit 1 is an answer -> what that answer is (a bug there exits EXIT_VERDICT_BUG)
+_VERDICT_COMMANDS = {"compare": "a difference", "check": "a failed check"}
 
 _VARIANTS = ("float32", "int8", "akida")
 
@@ -122,6 +128,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the full report as JSON to FILE (atomically); without FILE, only the "
                    "JSON report on stdout")
 
+    p = sub.add_parser("check", help="gate a result on metric thresholds (exit 1 when a check fails)",
+                       description="Check a result's metrics against value thresholds (--require) and "
+                       "against a baseline result (--max-drop). Accuracy-type metrics (accuracy, "
+                       "balancedAccuracy, anomalyAccuracy, noAnomalyAccuracy, recall[LABEL], "
+                       "precision[LABEL]) are in percent whatever the file's score scale; additional "
+                       "metrics by their display name ('Weighted average F1 score', mAP, Loss, ...), "
+                       "'block ID: NAME' for one learn block's. Exit 0 all pass, 1 a check failed, "
+                       "2 bad input, 3 a bug.")
+    p.add_argument("result", help="result JSON (evalcore's or Studio's ClassifyJobResponse)")
+    p.add_argument("--baseline", default=None, metavar="BASE", help="baseline result JSON (needed by --max-drop)")
+    p.add_argument("--require", action="append", default=[], metavar="EXPR",
+                   help="value threshold NAME OP VALUE, OP one of >=, >, <=, <, == (e.g. 'accuracy>=85'; "
+                   "repeatable, comma-separated lists allowed)")
+    p.add_argument("--max-drop", action="append", default=[], metavar="NAME=AMOUNT",
+                   help="change threshold: fail when the metric is worse than the baseline's by more than "
+                   "AMOUNT (percentage points for accuracy-type metrics; for mse, Loss and the error "
+                   "metrics a rise is worse; repeatable, comma-separated lists allowed)")
+    p.add_argument("--junit", default=None, metavar="FILE", help="also write JUnit XML, one testcase per check")
+    p.add_argument("--markdown", default=None, metavar="FILE",
+                   help="also write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
+    p.add_argument("--json", action="store_true", help="print the verdicts as JSON instead of the table")
+
     p = sub.add_parser("coco-eval", help="COCO bbox evaluation of COCO-format files (pycocotools-exact)")
     p.add_argument("gt", help="COCO ground-truth JSON (images, annotations, categories)")
     p.add_argument("dt", help="COCO results JSON (list of {image_id, category_id, bbox, score})")
@@ -204,6 +232,18 @@ def _cmd_compare(args) -> int:
     return EXIT_OK if diff.equal else EXIT_COMPARE_DIFFERENT
 
 
+def _cmd_check(args) -> int:
+    from evalcore.check import check_files, write_report
+
+    report = check_files(args.result, baseline=args.baseline, require=args.require, max_drop=args.max_drop)
+    if args.junit:
+        write_report(args.junit, report.to_junit(), "--junit")
+    if args.markdown:
+        write_report(args.markdown, report.to_markdown().encode("utf-8"), "--markdown")
+    sys.stdout.write(report.to_json() if args.json else report.to_text())
+    return EXIT_OK if report.passed else EXIT_CHECK_FAILED
+
+
 def _cmd_coco_eval(args) -> int:
     from evalcore.coco_eval import evaluate_coco_files
 
@@ -212,7 +252,8 @@ def _cmd_coco_eval(args) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"run": _cmd_run, "inspect": _cmd_inspect, "compare": _cmd_compare, "coco-eval": _cmd_coco_eval}
+_COMMANDS = {"run": _cmd_run, "inspect": _cmd_inspect, "compare": _cmd_compare, "check": _cmd_check,
+             "coco-eval": _cmd_coco_eval}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,13 +280,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("evalcore: interrupted\n")
         return 130
     except Exception:
-        if args.command != "compare" and not getattr(args, "compare", False):
+        if args.command not in _VERDICT_COMMANDS and not getattr(args, "compare", False):
             raise  # a bug: exit 1 with its traceback
         import traceback
 
         traceback.print_exc()
-        sys.stderr.write(f"evalcore {args.command}: internal error (a bug, not a difference): exit 3\n")
-        return EXIT_COMPARE_BUG
+        verdict = _VERDICT_COMMANDS.get(args.command, _VERDICT_COMMANDS["compare"])
+        sys.stderr.write(f"evalcore {args.command}: internal error (a bug, not {verdict}): exit {EXIT_VERDICT_BUG}\n")
+        return EXIT_VERDICT_BUG
 
 
 if __name__ == "__main__":
