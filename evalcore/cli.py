@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_run(args) -> int:
     from evalcore.engine import RunOptions, check_output_path, run_bundle, write_outputs
 
-    check_output_path(args.out, page_size=args.page_size, out_dir=args.out_dir)
+    check_output_path(args.out, page_size=args.page_size, out_dir=args.out_dir, bundle=args.bundle)
     opts = RunOptions.from_cli(args)
     result = run_bundle(args.bundle, opts)
     write_outputs(result, out=args.out, page_size=args.page_size, out_dir=args.out_dir)
