@@ -80,8 +80,7 @@ class SampleFeaturizer:
         )
 
     def _series(self, record, data):
-        from evalcore.dsp import compute_features
-        from evalcore.windowing import extract_windows, window_labels
+        from evalcore.windowing import window_labels
 
         if self.input_type not in ("time-series", None):
             raise BundleError(
@@ -95,14 +94,32 @@ class SampleFeaturizer:
         by_dsp = {}
         for spec in self.project.dsp.values():
             columns = _axis_columns(spec.axes, sensor_names, record, spec.id)
-            windows = extract_windows(data.values[:, columns], plan)
-            feats = compute_features(
-                spec.type, spec.implementation_version, windows, list(spec.axes), plan.frequency_hz, spec.params
-            )
-            by_dsp[spec.id] = self._normalize(spec, feats)
+            by_dsp[spec.id] = self._normalize(spec, self._dsp_rows(spec, data.values[:, columns], plan))
         last = plan.starts + plan.n_window_values - 1
         ranges = np.stack([plan.starts, np.minimum(last, plan.n_values - 1)], axis=1).astype(np.int64)
         return by_dsp, (plan.start_ms, plan.end_ms), ranges, expected, plan.interval_ms
+
+    def _dsp_rows(self, spec, values, plan) -> np.ndarray:
+        """One DSP block's feature rows of every planned window, ``batch_rows`` windows at a time.
+
+        Only one chunk of windows (``batch_rows`` x window values, float64) is in memory at a
+        time: a sample of millions of windows costs its feature rows, not its window arrays.
+        DSP blocks compute each window on its own, so the rows are the same bytes either way.
+        """
+        from evalcore.dsp import compute_features
+        from evalcore.windowing import iter_window_chunks
+
+        out = None
+        for first, windows in iter_window_chunks(values, plan, self.options.batch_rows):
+            feats = compute_features(
+                spec.type, spec.implementation_version, windows, list(spec.axes), plan.frequency_hz, spec.params
+            )
+            if out is None:
+                if len(feats) == plan.n_windows:  # a single chunk: no copy
+                    return feats
+                out = np.empty((plan.n_windows, feats.shape[1]), dtype=feats.dtype)
+            out[first : first + len(feats)] = feats
+        return out
 
     # -- images ----------------------------------------------------------------------------------
 
