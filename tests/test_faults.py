@@ -193,3 +193,17 @@ def test_a_worker_whose_parent_is_gone_exits_without_the_kernel_signal(monkeypat
     with pytest.raises(SystemExit):
         parallel._read_tasks(_Silent(), None, os.getppid() + 1)
     assert exits == [1]
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_a_run_with_workers(big_motion, tmp_path):
+    """Without it Ctrl-C could be ignored while the parent waited on a broken pool."""
+    out = tmp_path / "result.json"
+    proc = _start(big_motion, out)
+    workers = _wait_for_workers(proc, 2)
+    time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGINT)
+    code, err = _finish(proc)
+    assert code == 130 and err == "evalcore: interrupted\n", err
+    assert not any(_alive(pid) for pid in workers)
+    assert list(tmp_path.iterdir()) == []
