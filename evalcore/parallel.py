@@ -379,8 +379,18 @@ class PreparePool:
             w.close()
 
     def prepare_all(self, records):
-        """Yield the prepared sample of each record, in order."""
-        records = list(records)
+        """Yield the prepared sample of each record, in order.
+
+        On an error (a dead worker, a bad file) or when abandoned, the workers are stopped at
+        once, not when the run has unwound to the end of the ``with`` block.
+        """
+        try:
+            yield from self._prepare_all(list(records))
+        except BaseException:
+            self._stop(graceful=False)
+            raise
+
+    def _prepare_all(self, records: list):
         size = self.chunk_size or max(1, min(16, len(records) // (self.n_workers * 8)))
         chunks = [records[i : i + size] for i in range(0, len(records), size)]
         max_in_flight = self.n_workers * _CHUNKS_PER_WORKER

@@ -206,7 +206,7 @@ for trial in range(rounds):
 @pytest.mark.slow
 def test_two_runs_writing_the_same_out_keep_each_pair_together(tmp_path):
     """Without it result.json could come from one run and result.run.json from the other."""
-    rounds = 12
+    rounds = 8
     for trial in range(rounds):
         (tmp_path / f"trial-{trial}").mkdir()
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
