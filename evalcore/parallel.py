@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import pickle
 import queue
 import signal
 import sys
@@ -222,7 +223,10 @@ def _worker_main(tasks, results, parent_pid: int, inherited: list, root=None, op
             reply = (index, _prepare_chunk(records), None)
         except Exception as err:  # noqa: BLE001 - sent to the parent, which raises it
             reply = (index, None, _portable_error(err))
-        results.send(reply)
+        try:
+            results.send(reply)
+        except (pickle.PicklingError, TypeError, AttributeError) as err:  # nothing was written yet
+            results.send((index, None, _portable_error(err)))
 
 
 class _RemoteTraceback(Exception):
@@ -232,20 +236,28 @@ class _RemoteTraceback(Exception):
         return self.args[0]
 
 
-def _portable_error(err: Exception) -> Exception:
-    """``err`` ready to cross to the parent: a bug keeps its worker traceback as text."""
-    import pickle
+def _portable_error(err: Exception) -> tuple:
+    """``(err, worker traceback text or None)`` ready to cross to the parent (a pickled exception
+    loses its ``__cause__``; the parent puts the text back, see `_raise_remote`).
+    """
     import traceback
 
-    if not isinstance(err, EvalcoreError):
+    text = None
+    if not isinstance(err, EvalcoreError):  # a bug: keep where it happened
         text = "".join(traceback.format_exception(err))
-        err.__cause__ = _RemoteTraceback(f"\n'''\n{text}'''")
         err.__traceback__ = None
     try:
         pickle.dumps(err)
     except Exception:  # noqa: BLE001 - any unpicklable exception becomes a plain one
-        return RuntimeError(f"{type(err).__name__}: {err}")
-    return err
+        err = RuntimeError(f"{type(err).__name__}: {err}")
+    return err, text
+
+
+def _raise_remote(error: tuple):
+    err, text = error
+    if text is not None:
+        err.__cause__ = _RemoteTraceback(f"\n'''\n{text}'''")
+    raise err
 
 
 # -- parent side -----------------------------------------------------------------------------------
@@ -405,7 +417,7 @@ class PreparePool:
                 self._receive(done, chunks)
             prepared_chunk, error = done.pop(index)
             if error is not None:
-                raise error
+                _raise_remote(error)
             for record, prepared in zip(chunk, prepared_chunk, strict=True):
                 prepared.outcome.record = record
                 yield prepared

@@ -207,3 +207,19 @@ def test_ctrl_c_ends_a_run_with_workers(big_motion, tmp_path):
     assert code == 130 and err == "evalcore: interrupted\n", err
     assert not any(_alive(pid) for pid in workers)
     assert list(tmp_path.iterdir()) == []
+
+
+def _bug(records):
+    raise ZeroDivisionError("a bug in a worker")
+
+
+def test_a_bug_in_a_worker_keeps_its_worker_traceback(monkeypatch):
+    """Without it a bug in a worker would reach the parent without the place it happened."""
+    from evalcore import parallel
+    from evalcore.engine import RunOptions, run_bundle
+
+    monkeypatch.setattr(parallel, "_start_method", lambda: "fork")
+    monkeypatch.setattr(parallel, "_prepare_chunk", _bug)
+    with pytest.raises(ZeroDivisionError, match="a bug in a worker") as err:
+        run_bundle(REPO_ROOT / "fixtures" / "motion", RunOptions(workers=2))
+    assert "in _bug" in str(err.value.__cause__) and "Traceback" in str(err.value.__cause__)
