@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_run(args) -> int:
     from evalcore.engine import RunOptions, check_output_path, run_bundle, write_outputs
 
-    check_output_path(args.out, page_size=args.page_size, out_dir=args.out_dir)
+    check_output_path(args.out, page_size=args.page_size, out_dir=args.out_dir, bundle=args.bundle)
     studio = _studio_result(args) if args.compare else None
     if not args.compare and (args.rtol, args.atol, args.strict) != (None, None, None):
         from evalcore.errors import ConfigError

@@ -289,25 +289,74 @@ def run_bundle(bundle_dir: str | Path, options: RunOptions | None = None) -> Run
 
 
 def write_outputs(result: RunResult, *, out: str | Path, page_size: int | None = None, out_dir: str | Path | None = None):
-    """Write the full response (atomically) and, with ``page_size``, the paged form.
+    """Write the full response, its run-info sidecar and, with ``page_size``, the paged form,
+    as one transaction (``evalcore.outputs``): all of them appear, or nothing changes.
 
     Pages are ``<out_dir>/page-<k>.json`` (k from 0), each a ``ClassifyJobResponsePage`` with
     ``page_size`` samples' results and their predictions, as Studio serves
-    ``classify/all/result/page?limit=page_size&offset=k*page_size``.
+    ``classify/all/result/page?limit=page_size&offset=k*page_size``. Pages of an earlier run
+    beyond the new last page are removed with the commit, so the folder holds one run's pages.
+
+    Raises
+    ------
+    ConfigError
+        An output cannot be written (full disk, read-only folder, ...), or another run kept the
+        folder locked; nothing was changed then.
     """
-    from evalcore.jsonio import write_json_atomic
+    from evalcore.jsonio import dumps
+    from evalcore.outputs import OutputTransaction, is_page_name, locked_folders, remove_leftover_temps, stale_pages
 
     _check_page_options(page_size, out_dir)
+    out = Path(out)
+    info = run_info_path(out)
+    pages = None if page_size is None else Path(out_dir)
+    transaction = OutputTransaction()
+    created = None
     try:
-        write_json_atomic(Path(out), result.response_json())
-        write_json_atomic(run_info_path(out), result.run_info())
-        if page_size is not None:
-            folder = Path(out_dir)
-            folder.mkdir(parents=True, exist_ok=True)
-            for k, page in enumerate(result.builder.pages_json(page_size)):
-                write_json_atomic(folder / f"page-{k}.json", page)
-    except OSError as err:
-        raise ConfigError(f"cannot write output: {err.strerror} ({err.filename})") from err
+        if pages is not None and not pages.is_dir():
+            created = _make_folder(pages)
+        with locked_folders([out.parent] + ([pages] if pages is not None else [])):
+            remove_leftover_temps(out.parent, {out.name, info.name}.__contains__)
+            transaction.stage(info, dumps(result.run_info()))
+            transaction.stage(out, result.response_json())
+            stale = []
+            if pages is not None:
+                remove_leftover_temps(pages, is_page_name)
+                n_pages = 0
+                for k, page in enumerate(result.builder.pages_json(page_size)):
+                    transaction.stage(pages / f"page-{k}.json", page)
+                    n_pages = k + 1
+                stale = stale_pages(pages, n_pages)
+            # result.json last: a reader that sees the new result.json sees its sidecar and pages
+            transaction.commit(remove=stale, last=(info, out))
+    except BaseException as err:
+        transaction.abort()
+        if created is not None:
+            _remove_empty_folders(pages, created)
+        if isinstance(err, OSError):
+            raise ConfigError(f"cannot write output {err.filename or out}: {err.strerror or err}") from err
+        raise
+
+
+def _make_folder(folder: Path) -> Path:
+    """Create ``folder`` and its missing parents; return the topmost one created."""
+    top = folder
+    while not top.parent.exists() and top.parent != top:
+        top = top.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return top
+
+
+def _remove_empty_folders(folder: Path, top: Path) -> None:
+    """Undo `_make_folder` (only folders left empty)."""
+    while True:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        if folder == top:
+            return
+        folder = folder.parent
 
 
 def _check_page_options(page_size: int | None, out_dir) -> None:
@@ -316,6 +365,8 @@ def _check_page_options(page_size: int | None, out_dir) -> None:
             raise ConfigError(f"--page-size must be >= 1, got {page_size}")
         if out_dir is None:
             raise ConfigError("--page-size needs --out-dir")
+    elif out_dir is not None:
+        raise ConfigError("--out-dir needs --page-size (the pages are the only files written there)")
 
 
 def run_info_path(out: str | Path) -> Path:
@@ -325,17 +376,44 @@ def run_info_path(out: str | Path) -> Path:
     return out.with_name(stem + ".run.json")
 
 
-def check_output_path(out: str | Path, *, page_size: int | None = None, out_dir=None) -> None:
-    """Fail before a long run when the outputs cannot be written (bad options, missing or
-    read-only folder).
+def check_output_path(out: str | Path, *, page_size: int | None = None, out_dir=None, bundle=None) -> None:
+    """Fail before a long run when the outputs cannot be written: bad options, ``--out`` a
+    folder, a missing or read-only folder, ``--out-dir`` a file, or any output inside the
+    bundle folder ``bundle`` (symlinks resolved: a run never writes into its input).
     """
     import os
 
     _check_page_options(page_size, out_dir)
-    if Path(out).is_dir():
-        raise ConfigError(f"--out is a folder, give the result file's name (e.g. {Path(out) / 'result.json'})")
-    folder = Path(out).resolve().parent
+    out = Path(out)
+    if out.is_dir():
+        raise ConfigError(f"--out is a folder, give the result file's name (e.g. {out / 'result.json'})")
+    folder = out.resolve().parent
     if not folder.is_dir():
         raise ConfigError(f"output folder does not exist: {folder}")
     if not os.access(folder, os.W_OK):
         raise ConfigError(f"output folder is not writable: {folder}")
+    if out_dir is not None:
+        pages = Path(out_dir)
+        if pages.exists() and not pages.is_dir():
+            raise ConfigError(f"--out-dir must be a folder, got a file: {pages}")
+        existing = pages.resolve()
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir() or not os.access(existing, os.W_OK):
+            raise ConfigError(f"--out-dir folder is not writable: {existing}")
+    if bundle is not None:
+        _refuse_outputs_in_bundle(bundle, out, out_dir)
+
+
+def _refuse_outputs_in_bundle(bundle, out: Path, out_dir) -> None:
+    root = Path(bundle).resolve()
+    outputs = [("--out", out), ("--out's run-info file", run_info_path(out))]
+    if out_dir is not None:
+        outputs.append(("--out-dir", Path(out_dir)))
+    for option, path in outputs:
+        real = path.resolve()
+        if real == root or root in real.parents:
+            raise ConfigError(
+                f"{option} {path} is inside the bundle folder {bundle} (as {real}): "
+                "a run never writes into its input; write elsewhere"
+            )

@@ -100,8 +100,7 @@ class SampleFeaturizer:
                               field="impulse.inputBlocks[0]") from err
 
     def _series(self, record, data):
-        from evalcore.dsp import compute_features
-        from evalcore.windowing import extract_windows, window_labels
+        from evalcore.windowing import window_labels
 
         plan = self.plan(record, data)
         expected = window_labels(plan, record.label, labeling_method=self.labeling_method,
@@ -110,17 +109,36 @@ class SampleFeaturizer:
         by_dsp = {}
         for spec in self.project.dsp.values():
             columns = _axis_columns(spec.axes, sensor_names, record, spec.id)
-            windows = extract_windows(data.values[:, columns], plan)
             with np.errstate(over="ignore", invalid="ignore"), _dsp_errors(spec, record):
                 # overflow is reported below, in one line; settings that fail name the config item
-                feats = compute_features(
-                    spec.type, spec.implementation_version, windows, list(spec.axes), plan.frequency_hz, spec.params
-                )
+                feats = self._dsp_rows(spec, data.values[:, columns], plan)
             _check_finite(feats, spec, record)
             by_dsp[spec.id] = self._normalize(spec, feats)
         last = plan.starts + plan.n_window_values - 1
         ranges = np.stack([plan.starts, np.minimum(last, plan.n_values - 1)], axis=1).astype(np.int64)
         return by_dsp, (plan.start_ms, plan.end_ms), ranges, expected, plan.interval_ms
+
+    def _dsp_rows(self, spec, values, plan) -> np.ndarray:
+        """One DSP block's feature rows of every planned window, ``batch_rows`` windows at a time.
+
+        Only one chunk of windows (``batch_rows`` x window values, float64) is in memory at a
+        time: a sample of millions of windows costs its feature rows, not its window arrays.
+        DSP blocks compute each window on its own, so the rows are the same bytes either way.
+        """
+        from evalcore.dsp import compute_features
+        from evalcore.windowing import iter_window_chunks
+
+        out = None
+        for first, windows in iter_window_chunks(values, plan, self.options.batch_rows):
+            feats = compute_features(
+                spec.type, spec.implementation_version, windows, list(spec.axes), plan.frequency_hz, spec.params
+            )
+            if out is None:
+                if len(feats) == plan.n_windows:  # a single chunk: no copy
+                    return feats
+                out = np.empty((plan.n_windows, feats.shape[1]), dtype=feats.dtype)
+            out[first : first + len(feats)] = feats
+        return out
 
     # -- images ----------------------------------------------------------------------------------
 

@@ -10,19 +10,27 @@ models, and memory stays flat however large the dataset is. Workers are forked o
 the parent has no other Python thread yet (``evaluate`` starts the pool before it loads any
 model runtime), else spawned; a spawned worker loads the bundle itself. Nothing but evalcore's
 own objects crosses the process boundary.
+
+Faults. Each worker has its own task and result pipes, so the parent always knows which samples
+a worker holds; every wait of the parent is bounded and watches the workers' exit, so a worker
+that is killed (or dies for memory, or crashes in a native library) ends the run within a
+moment with one ``WorkerDiedError`` line naming its samples, never a hang. Workers die with the
+parent: on Linux the kernel kills them (``PR_SET_PDEATHSIG``), elsewhere they notice within
+``_LIVENESS_POLL_S`` that their parent is gone.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import gc
 import os
+import pickle
+import queue
 import signal
 import sys
 import threading
 
-from evalcore.errors import WorkerDiedError
+from evalcore.errors import EvalcoreError, WorkerDiedError
 
 __all__ = ["PreparePool", "resolve_workers", "available_cpus", "fewer_gc_passes", "AUTO_MIN_SAMPLES"]
 
@@ -150,12 +158,145 @@ def _prepare_chunk(records: list) -> list:
     return out
 
 
+# -- worker process --------------------------------------------------------------------------------
+
+#: ``prctl`` option asking the kernel to signal a process when its parent dies (linux/prctl.h).
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int) -> bool:
+    """Have the kernel SIGKILL this worker when its parent dies (Linux); True when it could.
+
+    The parent may have died between the fork and this call, before the request was in place:
+    checked right after. Elsewhere the worker's task reader checks its parent instead
+    (``_read_tasks``).
+    """
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+        except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+            armed = False
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    return armed
+
+
+def _read_tasks(tasks, inbox: queue.SimpleQueue, parent_pid: int) -> None:
+    """Worker thread: move tasks from the parent's pipe to ``inbox`` as soon as they arrive.
+
+    The pipe is always drained, so the parent never blocks sending a task while this worker
+    blocks sending a result. Between tasks it checks that the parent is alive (the portable
+    part of dying with it) and ends the process when the parent is gone or has closed the pipe.
+    """
+    try:
+        while True:
+            if not tasks.poll(_LIVENESS_POLL_S):
+                if os.getppid() != parent_pid:
+                    os._exit(1)
+                continue
+            task = tasks.recv()
+            inbox.put(task)
+            if task is None:
+                return
+    except (EOFError, OSError):
+        os._exit(1)
+
+
+def _worker_main(tasks, results, parent_pid: int, inherited: list, root=None, options=None) -> None:
+    """A worker process: prepare the chunks the parent sends, send back ``(index, prepared, error)``."""
+    for conn in inherited:  # the parent's ends of the other workers' pipes (a forked copy)
+        conn.close()
+    _die_with_parent(parent_pid)
+    _init_worker(root, options)
+    inbox = queue.SimpleQueue()
+    threading.Thread(target=_read_tasks, args=(tasks, inbox, parent_pid), daemon=True).start()
+    while True:
+        task = inbox.get()
+        if task is None:
+            return
+        index, records = task
+        try:
+            reply = (index, _prepare_chunk(records), None)
+        except Exception as err:  # noqa: BLE001 - sent to the parent, which raises it
+            reply = (index, None, _portable_error(err))
+        try:
+            results.send(reply)
+        except (pickle.PicklingError, TypeError, AttributeError) as err:  # nothing was written yet
+            results.send((index, None, _portable_error(err)))
+
+
+class _RemoteTraceback(Exception):
+    """The worker-side traceback of an unexpected error (the ``__cause__`` the parent shows)."""
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+def _portable_error(err: Exception) -> tuple:
+    """``(err, worker traceback text or None)`` ready to cross to the parent (a pickled exception
+    loses its ``__cause__``; the parent puts the text back, see `_raise_remote`).
+    """
+    import traceback
+
+    text = None
+    if not isinstance(err, EvalcoreError):  # a bug: keep where it happened
+        text = "".join(traceback.format_exception(err))
+        err.__traceback__ = None
+    try:
+        pickle.dumps(err)
+    except Exception:  # noqa: BLE001 - any unpicklable exception becomes a plain one
+        err = RuntimeError(f"{type(err).__name__}: {err}")
+    return err, text
+
+
+def _raise_remote(error: tuple):
+    err, text = error
+    if text is not None:
+        err.__cause__ = _RemoteTraceback(f"\n'''\n{text}'''")
+    raise err
+
+
+# -- parent side -----------------------------------------------------------------------------------
+
+#: Seconds between two liveness checks while the parent waits for a result or a worker waits for
+#: a task. A death is normally seen at once (the process sentinel, end of file on its pipe); this
+#: only bounds every wait, so that nothing can block for good.
+_LIVENESS_POLL_S = 0.5
+
+#: Seconds workers get to exit after the last task of a run, and after being terminated, before
+#: they are killed.
+_EXIT_GRACE_S = 5.0
+
+
+class _Worker:
+    """One worker process and the parent's ends of its two pipes."""
+
+    def __init__(self, process, tasks, results):
+        self.process = process
+        self.tasks = tasks  # parent -> worker: (index, records) or None (stop)
+        self.results = results  # worker -> parent: (index, prepared list, error)
+        self.held: list[int] = []  # indices of the chunks sent and not yet answered
+
+    def close(self) -> None:
+        self.tasks.close()
+        self.results.close()
+
+
 class PreparePool:
     """Worker processes that turn records into the pipeline's prepared samples.
 
     Use as a context manager; ``prepare_all(records)`` yields one prepared sample per record,
     in order (the interface of ``evalcore.features.SampleFeaturizer.prepare_all``). An error in
     a worker (a bad file, with its path, sample and field) is raised in the parent as it is.
+
+    Each worker has a pipe for its tasks and one for its results, so the parent knows which
+    chunks every worker holds: a worker that dies (killed, out of memory, a crash in a native
+    library) ends the run with ``WorkerDiedError`` naming those samples. Every wait of the
+    parent is bounded, and workers die with the parent (``_die_with_parent``).
 
     Parameters
     ----------
@@ -173,80 +314,178 @@ class PreparePool:
         self.n_workers = n_workers
         self.chunk_size = chunk_size
         self.start_method = None
-        self._pool = None
+        self._workers: list[_Worker] = []
+
+    @property
+    def pids(self) -> list[int]:
+        """Process ids of the running workers."""
+        return [w.process.pid for w in self._workers]
 
     def __enter__(self) -> PreparePool:
         global _FEATURIZER
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
 
         from evalcore.features import SampleFeaturizer
 
         self.start_method = _start_method()
         context = multiprocessing.get_context(self.start_method)
-        if self.start_method == "fork":
-            # the children inherit the featurizer: nothing is loaded twice
-            _FEATURIZER = SampleFeaturizer(self.project, self.options)
-            # Frozen objects are never scanned by the children's collector, so the pages
-            # holding what they inherited are not copied just to be looked at.
-            gc.freeze()
-            try:
-                self._pool = ProcessPoolExecutor(self.n_workers, mp_context=context, initializer=_init_worker)
-                # with fork the executor starts every worker at the first submit: do it now,
-                # while this process has no other thread
-                self._pool.submit(os.getpid).result()
-            finally:
-                gc.unfreeze()
-                _FEATURIZER = None
-        else:
-            self._pool = ProcessPoolExecutor(
-                self.n_workers, mp_context=context, initializer=_init_worker,
-                initargs=(self.project.root, self.options),
-            )
+        try:
+            if self.start_method == "fork":
+                # the children inherit the featurizer: nothing is loaded twice
+                _FEATURIZER = SampleFeaturizer(self.project, self.options)
+                # Frozen objects are never scanned by the children's collector, so the pages
+                # holding what they inherited are not copied just to be looked at.
+                gc.freeze()
+                try:
+                    self._start_workers(context, ())
+                finally:
+                    gc.unfreeze()
+                    _FEATURIZER = None
+            else:
+                self._start_workers(context, (self.project.root, self.options))
+        except BaseException:
+            self._stop(graceful=False)
+            raise
         return self
 
+    def _start_workers(self, context, load_args: tuple) -> None:
+        forked = self.start_method == "fork"
+        for i in range(self.n_workers):
+            task_reader, task_writer = context.Pipe(duplex=False)
+            result_reader, result_writer = context.Pipe(duplex=False)
+            # a forked worker closes its copies of the earlier workers' parent ends, so that a
+            # worker's pipes have no writer or reader but the parent and that worker
+            inherited = [c for w in self._workers for c in (w.tasks, w.results)] if forked else []
+            process = context.Process(
+                target=_worker_main, name=f"evalcore-worker-{i}", daemon=True,
+                args=(task_reader, result_writer, os.getpid(), inherited, *load_args),
+            )
+            try:
+                process.start()
+            finally:
+                task_reader.close()
+                result_writer.close()
+            self._workers.append(_Worker(process, task_writer, result_reader))
+
     def __exit__(self, exc_type, *exc) -> None:
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        if exc_type is None:
-            pool.shutdown(wait=True)
-            return
         # an error or Ctrl-C: drop the queued chunks and stop the workers now
-        processes = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.join()
+        self._stop(graceful=exc_type is None)
+
+    def _stop(self, *, graceful: bool) -> None:
+        """End every worker, within a bounded time whatever state they are in."""
+        workers, self._workers = self._workers, []
+        if graceful:
+            for w in workers:
+                with contextlib.suppress(OSError):
+                    w.tasks.send(None)
+            _join_all(workers, _EXIT_GRACE_S)
+        for w in workers:
+            if w.process.exitcode is None:
+                w.process.terminate()
+        _join_all(workers, _EXIT_GRACE_S)
+        for w in workers:
+            if w.process.exitcode is None:  # pragma: no cover - ignored SIGTERM (stopped, traced)
+                w.process.kill()
+        _join_all(workers, _EXIT_GRACE_S)
+        for w in workers:
+            w.close()
 
     def prepare_all(self, records):
-        """Yield the prepared sample of each record, in order."""
-        records = list(records)
+        """Yield the prepared sample of each record, in order.
+
+        On an error (a dead worker, a bad file) or when abandoned, the workers are stopped at
+        once, not when the run has unwound to the end of the ``with`` block.
+        """
+        try:
+            yield from self._prepare_all(list(records))
+        except BaseException:
+            self._stop(graceful=False)
+            raise
+
+    def _prepare_all(self, records: list):
         size = self.chunk_size or max(1, min(16, len(records) // (self.n_workers * 8)))
-        chunks = (records[i : i + size] for i in range(0, len(records), size))
+        chunks = [records[i : i + size] for i in range(0, len(records), size)]
         max_in_flight = self.n_workers * _CHUNKS_PER_WORKER
-        in_flight = collections.deque()
-        for chunk in chunks:
-            in_flight.append((chunk, self._pool.submit(_prepare_chunk, chunk)))
-            if len(in_flight) >= max_in_flight:
-                yield from _with_records(*in_flight.popleft())
-        while in_flight:
-            yield from _with_records(*in_flight.popleft())
+        done: dict[int, tuple] = {}  # index -> (prepared list, error) of answered chunks
+        next_to_send = 0
+        for index, chunk in enumerate(chunks):
+            while next_to_send < len(chunks) and next_to_send - index < max_in_flight:
+                if not self._send(next_to_send, chunks):
+                    break
+                next_to_send += 1
+            while index not in done:
+                self._receive(done, chunks)
+            prepared_chunk, error = done.pop(index)
+            if error is not None:
+                _raise_remote(error)
+            for record, prepared in zip(chunk, prepared_chunk, strict=True):
+                prepared.outcome.record = record
+                yield prepared
+
+    def _send(self, index: int, chunks: list) -> bool:
+        """Give chunk ``index`` to the least busy worker; False when every worker is full."""
+        worker = min(self._workers, key=lambda w: len(w.held))
+        if len(worker.held) >= _CHUNKS_PER_WORKER:
+            return False
+        worker.held.append(index)
+        try:
+            worker.tasks.send((index, chunks[index]))
+        except OSError as err:  # the worker is gone (broken pipe)
+            raise self._died(worker, chunks) from err
+        return True
+
+    def _receive(self, done: dict, chunks: list) -> None:
+        """Wait (bounded) for results; raise ``WorkerDiedError`` when a worker holding chunks died."""
+        from multiprocessing.connection import wait
+
+        ready = set(wait([w.results for w in self._workers] + [w.process.sentinel for w in self._workers],
+                         timeout=_LIVENESS_POLL_S))
+        for worker in list(self._workers):
+            if worker.results in ready:
+                try:
+                    index, prepared, error = worker.results.recv()
+                except (EOFError, OSError):  # closed: the worker is gone
+                    pass
+                else:
+                    worker.held.remove(index)
+                    done[index] = (prepared, error)
+                    continue
+            elif worker.process.sentinel not in ready and worker.process.exitcode is None:
+                continue
+            if worker.held:
+                raise self._died(worker, chunks)
+            # died idle: nothing is lost, the others carry on
+            worker.close()
+            self._workers.remove(worker)
+            if not self._workers:
+                raise WorkerDiedError("every worker process died; run with --workers 0 to find the cause")
+
+    def _died(self, worker: _Worker, chunks: list) -> WorkerDiedError:
+        worker.process.join(_LIVENESS_POLL_S)  # reaped, for its exit status
+        code = worker.process.exitcode
+        if code is None:
+            how = "it stopped answering"
+        elif code < 0:
+            try:
+                how = f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"killed by signal {-code}"
+        else:
+            how = f"exit status {code}"
+        held = ", ".join(f"{chunks[i][0].filename} .. {chunks[i][-1].filename}" if len(chunks[i]) > 1
+                         else chunks[i][0].filename for i in sorted(worker.held))
+        return WorkerDiedError(
+            f"a worker process died while reading samples {held} ({how}: out of memory, a crash in a "
+            "reader library, or a spawned worker that could not start: a script without an "
+            "`if __name__ == \"__main__\":` guard); run with --workers 0 to find the sample"
+        )
 
 
-def _with_records(chunk: list, future):
-    from concurrent.futures.process import BrokenProcessPool
+def _join_all(workers: list[_Worker], timeout: float) -> None:
+    """Join the workers, all within ``timeout`` seconds together."""
+    import time
 
-    try:
-        prepared_chunk = future.result()
-    except BrokenProcessPool as err:
-        # killed (out of memory) or crashed in a native library: name the samples it held
-        raise WorkerDiedError(
-            f"a worker process died while reading samples {chunk[0].filename} .. {chunk[-1].filename} "
-            "(out of memory, a crash in a reader library, or a spawned worker that could not start: "
-            "a script without an `if __name__ == \"__main__\":` guard); run with --workers 0 to find the sample"
-        ) from err
-    for record, prepared in zip(chunk, prepared_chunk, strict=True):
-        prepared.outcome.record = record
-        yield prepared
+    deadline = time.monotonic() + timeout
+    for w in workers:
+        if w.process.exitcode is None:
+            w.process.join(max(0.0, deadline - time.monotonic()))

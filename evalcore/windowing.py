@@ -66,6 +66,7 @@ __all__ = [
     "TRAILING_MODES",
     "WindowPlan",
     "extract_windows",
+    "iter_window_chunks",
     "plan_single_window",
     "plan_windows",
     "resample_values",
@@ -326,6 +327,35 @@ def extract_windows(values: np.ndarray, plan: WindowPlan) -> np.ndarray:
     float64 array of shape (W, plan.n_window_values * A)
         One row per window, interleaved per reading, zeros where a window runs past the end.
     """
+    rows = _window_rows(values, plan)
+    return rows[plan.starts]
+
+
+def iter_window_chunks(values: np.ndarray, plan: WindowPlan, max_windows: int):
+    """The planned windows in consecutive chunks of at most ``max_windows`` rows.
+
+    What `extract_windows` returns, cut in pieces: the windows of a long sample (a million
+    windows is gigabytes of float64) are never all in memory at once. The series is resampled
+    and padded once; each chunk is a fresh array.
+
+    Yields
+    ------
+    (int, float64 array of shape (w, plan.n_window_values * A))
+        The index of the chunk's first window and its windows; one empty chunk when the plan
+        has no window.
+    """
+    if max_windows < 1:
+        raise ValueError(f"max_windows must be >= 1, got {max_windows}")
+    rows = _window_rows(values, plan)
+    if plan.n_windows == 0:
+        yield 0, rows[plan.starts]
+        return
+    for first in range(0, plan.n_windows, max_windows):
+        yield first, rows[plan.starts[first : first + max_windows]]
+
+
+def _window_rows(values: np.ndarray, plan: WindowPlan) -> np.ndarray:
+    """A read-only view with row k = the window starting at reading k (resampled, zero padded)."""
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 2 or values.shape[0] != plan.source_n_values:
         raise ValueError(f"values must have shape ({plan.source_n_values}, A), got {values.shape}")
@@ -346,10 +376,9 @@ def extract_windows(values: np.ndarray, plan: WindowPlan) -> np.ndarray:
     # for datasets of many short samples.
     n_rows = values.shape[0] - win + 1
     itemsize = values.itemsize
-    rows = np.ndarray(
+    return np.ndarray(
         shape=(n_rows, win * n_axes), dtype=np.float64, buffer=values, strides=(n_axes * itemsize, itemsize)
     )
-    return rows[plan.starts]
 
 
 def _source_index(index: np.ndarray, plan: WindowPlan) -> np.ndarray:
