@@ -104,7 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="evaluate a bundle and write the ClassifyJobResponse JSON")
     _add_run_options(p)
-    p.add_argument("--out", required=True, help="output JSON file (written atomically)")
+    p.add_argument("--out", required=True,
+                   help="output JSON file (written atomically with its sidecar <name>.run.json), or - for "
+                   "standard output (the sidecar then goes only where --run-json says)")
+    p.add_argument("--run-json", default=None, metavar="FILE",
+                   help="where to write the run-info sidecar (default: next to --out as <name>.run.json; "
+                   "none with --out -)")
     p.add_argument("--page-size", type=int, default=None, help="also write ClassifyJobResponsePage files")
     p.add_argument("--out-dir", default=None, help="folder for the page files (with --page-size)")
     p.add_argument("--compare", action="store_true",
@@ -160,7 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_run(args) -> int:
     from evalcore.engine import RunOptions, check_output_path, run_bundle, write_outputs
 
-    check_output_path(args.out, page_size=args.page_size, out_dir=args.out_dir, bundle=args.bundle)
+    to_stdout = args.out == "-"
+    out = None if to_stdout else args.out
+    check_output_path(out, page_size=args.page_size, out_dir=args.out_dir, bundle=args.bundle, run_json=args.run_json)
+    if to_stdout and args.compare:
+        from evalcore.errors import ConfigError
+
+        raise ConfigError("--compare reads the result back from a file: give --out FILE, not --out -")
     studio = _studio_result(args) if args.compare else None
     if not args.compare and (args.rtol, args.atol, args.strict) != (None, None, None):
         from evalcore.errors import ConfigError
@@ -168,7 +179,11 @@ def _cmd_run(args) -> int:
         raise ConfigError("--rtol, --atol and --strict need --compare")
     opts = RunOptions.from_cli(args)
     result = run_bundle(args.bundle, opts)
-    write_outputs(result, out=args.out, page_size=args.page_size, out_dir=args.out_dir)
+    write_outputs(result, out=out, page_size=args.page_size, out_dir=args.out_dir, run_json=args.run_json)
+    if to_stdout:  # after the files: nothing is printed when they could not be written
+        sys.stdout.flush()
+        sys.stdout.buffer.write(result.response_json())
+        sys.stdout.buffer.flush()
     if not args.quiet:
         sys.stderr.write(result.summary_line() + "\n")
     if studio is not None:

@@ -288,9 +288,14 @@ def run_bundle(bundle_dir: str | Path, options: RunOptions | None = None) -> Run
     )
 
 
-def write_outputs(result: RunResult, *, out: str | Path, page_size: int | None = None, out_dir: str | Path | None = None):
+def write_outputs(result: RunResult, *, out: str | Path | None, page_size: int | None = None,
+                  out_dir: str | Path | None = None, run_json: str | Path | None = None):
     """Write the full response, its run-info sidecar and, with ``page_size``, the paged form,
     as one transaction (``evalcore.outputs``): all of them appear, or nothing changes.
+
+    ``out`` None writes no full response file (``evalcore run --out -`` prints it instead); the
+    sidecar goes to ``run_json`` when given, else next to ``out`` (``result.run.json``), else
+    nowhere.
 
     Pages are ``<out_dir>/page-<k>.json`` (k from 0), each a ``ClassifyJobResponsePage`` with
     ``page_size`` samples' results and their predictions, as Studio serves
@@ -307,18 +312,23 @@ def write_outputs(result: RunResult, *, out: str | Path, page_size: int | None =
     from evalcore.outputs import OutputTransaction, is_page_name, locked_folders, remove_leftover_temps, stale_pages
 
     _check_page_options(page_size, out_dir)
-    out = Path(out)
-    info = run_info_path(out)
+    out = None if out is None else Path(out)
+    info = Path(run_json) if run_json is not None else (None if out is None else run_info_path(out))
     pages = None if page_size is None else Path(out_dir)
+    files = [path for path in (info, out) if path is not None]
     transaction = OutputTransaction()
     created = None
     try:
         if pages is not None and not pages.is_dir():
             created = _make_folder(pages)
-        with locked_folders([out.parent] + ([pages] if pages is not None else [])):
-            remove_leftover_temps(out.parent, {out.name, info.name}.__contains__)
-            transaction.stage(info, dumps(result.run_info()))
-            transaction.stage(out, result.response_json())
+        folders = list(dict.fromkeys(path.parent for path in files))
+        with locked_folders(folders + ([pages] if pages is not None else [])):
+            for folder in folders:
+                remove_leftover_temps(folder, {path.name for path in files if path.parent == folder}.__contains__)
+            if info is not None:
+                transaction.stage(info, dumps(result.run_info()))
+            if out is not None:
+                transaction.stage(out, result.response_json())
             stale = []
             if pages is not None:
                 remove_leftover_temps(pages, is_page_name)
@@ -328,13 +338,14 @@ def write_outputs(result: RunResult, *, out: str | Path, page_size: int | None =
                     n_pages = k + 1
                 stale = stale_pages(pages, n_pages)
             # result.json last: a reader that sees the new result.json sees its sidecar and pages
-            transaction.commit(remove=stale, last=(info, out))
+            transaction.commit(remove=stale, last=tuple(files))
     except BaseException as err:
         transaction.abort()
         if created is not None:
             _remove_empty_folders(pages, created)
         if isinstance(err, OSError):
-            raise ConfigError(f"cannot write output {err.filename or out}: {err.strerror or err}") from err
+            target = err.filename or (files[-1] if files else pages)
+            raise ConfigError(f"cannot write output {target}: {err.strerror or err}") from err
         raise
 
 
@@ -376,23 +387,20 @@ def run_info_path(out: str | Path) -> Path:
     return out.with_name(stem + ".run.json")
 
 
-def check_output_path(out: str | Path, *, page_size: int | None = None, out_dir=None, bundle=None) -> None:
-    """Fail before a long run when the outputs cannot be written: bad options, ``--out`` a
-    folder, a missing or read-only folder, ``--out-dir`` a file, or any output inside the
-    bundle folder ``bundle`` (symlinks resolved: a run never writes into its input).
+def check_output_path(out: str | Path | None, *, page_size: int | None = None, out_dir=None, bundle=None,
+                      run_json=None) -> None:
+    """Fail before a long run when the outputs cannot be written: bad options, ``--out`` or
+    ``--run-json`` a folder, a missing or read-only folder, ``--out-dir`` a file, or any output
+    inside the bundle folder ``bundle`` (symlinks resolved: a run never writes into its input).
+    ``out`` None: the full response goes to standard output (``--out -``).
     """
-    import os
-
     _check_page_options(page_size, out_dir)
-    out = Path(out)
-    if out.is_dir():
-        raise ConfigError(f"--out is a folder, give the result file's name (e.g. {out / 'result.json'})")
-    folder = out.resolve().parent
-    if not folder.is_dir():
-        raise ConfigError(f"output folder does not exist: {folder}")
-    if not os.access(folder, os.W_OK):
-        raise ConfigError(f"output folder is not writable: {folder}")
+    for option, path in (("--out", out), ("--run-json", run_json)):
+        if path is not None:
+            _check_output_file(option, Path(path))
     if out_dir is not None:
+        import os
+
         pages = Path(out_dir)
         if pages.exists() and not pages.is_dir():
             raise ConfigError(f"--out-dir must be a folder, got a file: {pages}")
@@ -402,12 +410,30 @@ def check_output_path(out: str | Path, *, page_size: int | None = None, out_dir=
         if not existing.is_dir() or not os.access(existing, os.W_OK):
             raise ConfigError(f"--out-dir folder is not writable: {existing}")
     if bundle is not None:
-        _refuse_outputs_in_bundle(bundle, out, out_dir)
+        _refuse_outputs_in_bundle(bundle, out, out_dir, run_json)
 
 
-def _refuse_outputs_in_bundle(bundle, out: Path, out_dir) -> None:
+def _check_output_file(option: str, path: Path) -> None:
+    import os
+
+    if path.is_dir():
+        raise ConfigError(f"{option} is a folder, give the file's name (e.g. {path / 'result.json'})")
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        raise ConfigError(f"output folder does not exist: {folder}")
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(f"output folder is not writable: {folder}")
+
+
+def _refuse_outputs_in_bundle(bundle, out, out_dir, run_json=None) -> None:
     root = Path(bundle).resolve()
-    outputs = [("--out", out), ("--out's run-info file", run_info_path(out))]
+    outputs = []
+    if out is not None:
+        outputs.append(("--out", Path(out)))
+        if run_json is None:
+            outputs.append(("--out's run-info file", run_info_path(out)))
+    if run_json is not None:
+        outputs.append(("--run-json", Path(run_json)))
     if out_dir is not None:
         outputs.append(("--out-dir", Path(out_dir)))
     for option, path in outputs:

@@ -3,6 +3,7 @@ errors that name the option to change, and what ran said plainly in the run's si
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -73,8 +74,6 @@ def test_quiet_run_prints_nothing_not_even_the_runtime_info_line(fixtures_dir, t
 
 
 def test_native_info_filter_keeps_other_lines(capfd):
-    import os
-
     from evalcore.backends.native_log import drop_native_info
 
     with drop_native_info():
@@ -91,3 +90,35 @@ def test_akida_sidecar_says_the_hardware_path_is_unchecked(fixtures_dir):
     result = run_bundle(fixtures_dir / "akida", RunOptions(variant="akida", workers=0, akida_device="software"))
     models = [block["model"] for block in result.run_info()["learnBlocks"].values() if block["model"]]
     assert models and all(m["hardware_path_checked"].startswith("stand-in devices only") for m in models)
+
+
+def test_out_dash_writes_the_result_to_stdout_and_no_file(fixtures_dir, tmp_path, monkeypatch):
+    """`--out -` used to create a file named "-"; the sidecar goes only where --run-json says."""
+    monkeypatch.chdir(tmp_path)
+    bundle = str(fixtures_dir / "motion")
+    printed = subprocess.run([sys.executable, "-m", "evalcore", "run", bundle, "--out", "-", "-q", "--workers", "0"],
+                             capture_output=True, cwd=tmp_path, timeout=300,
+                             env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert printed.returncode == 0, printed.stderr
+    assert list(tmp_path.iterdir()) == [], "nothing written next to the caller, no file named '-'"
+    assert main(["run", bundle, "--out", str(tmp_path / "r.json"), "-q", "--workers", "0"]) == 0
+    assert printed.stdout == (tmp_path / "r.json").read_bytes()
+    side = tmp_path / "side" / "info.json"
+    side.parent.mkdir()
+    again = subprocess.run([sys.executable, "-m", "evalcore", "run", bundle, "--out", "-", "-q", "--workers", "0",
+                            "--run-json", str(side)], capture_output=True, cwd=tmp_path, timeout=300,
+                           env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert again.returncode == 0 and again.stdout == printed.stdout
+    assert side.read_bytes() != b"" and (tmp_path / "r.run.json").exists()
+
+
+def test_out_dir_without_page_size_is_an_error(fixtures_dir, tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["run", str(fixtures_dir / "motion"), "--out", str(out), "--out-dir", str(tmp_path / "p"), "-q"]) == 2
+    assert "--out-dir needs --page-size" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_compare_needs_a_result_file(fixtures_dir, capsys):
+    assert main(["run", str(fixtures_dir / "motion"), "--out", "-", "--compare"]) == 2
+    assert "--compare reads the result back from a file" in capsys.readouterr().err
