@@ -111,7 +111,7 @@ def test_bench_fixture_table_and_json(fixtures_dir, tmp_path, capsys, name):
     doc = json.loads(out.read_text())
     assert "not a device estimate" in doc["label"] and doc["label"] in text
     assert doc["settings"]["runs"] == 15 and doc["settings"]["batchSize"] == 16
-    assert doc["samples"] > 0 and doc["windows"] > 0
+    assert doc["samples"] > 0 and doc["windows"] > 0 and doc["settings"]["dspPasses"] >= 1
     by_variant = {v["variant"]: v for v in doc["variants"]}
     assert list(by_variant) == ["float32", "int8", "akida"]
     expected = BUNDLES[name]
