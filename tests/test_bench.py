@@ -201,3 +201,20 @@ def test_featurizer_dsp_timing_leaves_features_unchanged(fixtures_dir):
     assert set(timed_f.dsp_ns) == set(project.dsp) and all(v > 0 for v in timed_f.dsp_ns.values())
     for lb_id, rows in plain.features.items():
         assert np.array_equal(rows, timed.features[lb_id])
+
+
+def test_akida_without_runtime_is_skipped_unless_asked_for(fixtures_dir, monkeypatch):
+    """Without it a machine lacking the akida runtime would fail every bench of an akida bundle,
+    or silently drop an akida variant the user asked for.
+    """
+    from evalcore import bench
+    from evalcore.bundle import load_project
+    from evalcore.errors import BackendUnavailableError
+
+    project = load_project(_bundle(fixtures_dir, "akida"))
+    monkeypatch.setattr(bench, "_akida_importable", lambda: False)
+    plan = dict(bench._plan_variants(project, BenchOptions()))
+    assert plan["float32"] is None and plan["int8"] is None
+    assert plan["akida"][0] == "skipped" and "evalcore[akida]" in plan["akida"][1]
+    with pytest.raises(BackendUnavailableError, match="akida"):
+        bench._plan_variants(project, BenchOptions(variants=("akida",)))
