@@ -43,6 +43,11 @@ def _workers_arg(text: str) -> int | None:
     return value
 
 
+def _variants_arg(text: str) -> tuple[str, ...]:
+    """``--variants float32,int8``: a tuple of names (checked by ``evalcore.bench.BenchOptions``)."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 def _compat_help() -> str:
     """``NAME=a|b`` for every ``--compat`` setting, default first (from the one table in engine.py)."""
     from evalcore.engine import COMPAT_SETTINGS  # standard library only at import time
@@ -155,6 +160,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
     p.add_argument("--json", action="store_true", help="print the verdicts as JSON instead of the table")
 
+    p = sub.add_parser("bench", help="time each model variant on this host: DSP, latency, throughput, memory, "
+                       "accuracy (host figures, not a device estimate)")
+    p.add_argument("bundle", help="bundle folder")
+    p.add_argument("--variants", type=_variants_arg, default=None, metavar="LIST",
+                   help="comma-separated variants to bench, e.g. float32,int8 (default: every variant the "
+                   "bundle has; a listed one it lacks is an error)")
+    p.add_argument("--runs", type=int, default=200, help="timed batch-1 model calls per model (default 200)")
+    p.add_argument("--warmup", type=int, default=20, help="untimed batch-1 calls first (default 20)")
+    p.add_argument("--threads", type=int, default=1, help="intra-op threads for the model runtime (default 1)")
+    p.add_argument("--batch-size", type=int, default=1024,
+                   help="windows per model call for the throughput figure, as in run (default 1024)")
+    p.add_argument("--category", default="testing", choices=("testing", "training", "validation"),
+                   help="dataset category whose windows are used (default testing)")
+    p.add_argument("--in-process", action="store_true",
+                   help="measure the models in this process instead of a fresh one each (faster; memory "
+                   "peaks then depend on what ran before)")
+    p.add_argument("--json", default=None, metavar="FILE", help="also write the figures as JSON (atomically)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+
     p = sub.add_parser("coco-eval", help="COCO bbox evaluation of COCO-format files (pycocotools-exact)")
     p.add_argument("gt", help="COCO ground-truth JSON (images, annotations, categories)")
     p.add_argument("dt", help="COCO results JSON (list of {image_id, category_id, bbox, score})")
@@ -259,6 +283,33 @@ def _cmd_check(args) -> int:
     return EXIT_OK if report.passed else EXIT_CHECK_FAILED
 
 
+def _cmd_bench(args) -> int:
+    from evalcore.bench import BenchOptions, bench_bundle
+
+    options = BenchOptions(variants=args.variants, runs=args.runs, warmup=args.warmup, threads=args.threads,
+                           batch_size=args.batch_size, category=args.category, isolate=not args.in_process,
+                           quiet=args.quiet)
+    if args.json is not None:
+        from evalcore.engine import check_output_path
+
+        check_output_path(args.json)
+    log = None if args.quiet else (lambda line: sys.stderr.write(f"evalcore bench: {line}\n"))
+    report = bench_bundle(args.bundle, options, log=log)
+    sys.stdout.write(report.to_text())
+    if args.json is not None:
+        import json
+
+        from evalcore.jsonio import write_json_atomic
+
+        try:
+            write_json_atomic(args.json, (json.dumps(report.to_dict(), indent=2) + "\n").encode())
+        except OSError as err:
+            from evalcore.errors import ConfigError
+
+            raise ConfigError(f"cannot write output: {err.strerror} ({err.filename})") from err
+    return EXIT_OK
+
+
 def _cmd_coco_eval(args) -> int:
     from evalcore.coco_eval import evaluate_coco_files
 
@@ -268,6 +319,7 @@ def _cmd_coco_eval(args) -> int:
 
 
 _COMMANDS = {"run": _cmd_run, "inspect": _cmd_inspect, "compare": _cmd_compare, "check": _cmd_check,
+             "bench": _cmd_bench,
              "coco-eval": _cmd_coco_eval}
 
 

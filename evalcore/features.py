@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+import time
 
 import numpy as np
 
@@ -30,6 +31,9 @@ class SampleFeaturizer:
         method = getattr(block, "labeling_method_multi_label", None)
         self.labeling_method = getattr(method, "type", None) or "end-of-window"
         self.anywhere_labels = tuple(getattr(method, "labels", None) or ())
+        # DSP block id -> nanoseconds spent in it (DSP + normalizeData); None = not timed.
+        # ``evalcore.bench`` sets it to {} to time the DSP blocks alone, without reading or windowing.
+        self.dsp_ns: dict[int, int] | None = None
 
     def prepare(self, record):
         """Read, window and featurize one record; returns the pipeline's ``_Prepared``."""
@@ -109,11 +113,13 @@ class SampleFeaturizer:
         by_dsp = {}
         for spec in self.project.dsp.values():
             columns = _axis_columns(spec.axes, sensor_names, record, spec.id)
+            t0 = time.perf_counter_ns()  # the windows are cut chunk by chunk as the DSP takes them
             with np.errstate(over="ignore", invalid="ignore"), _dsp_errors(spec, record):
                 # overflow is reported below, in one line; settings that fail name the config item
                 feats = self._dsp_rows(spec, data.values[:, columns], plan)
             _check_finite(feats, spec, record)
             by_dsp[spec.id] = self._normalize(spec, feats)
+            self._count_dsp(spec.id, t0)
         last = plan.starts + plan.n_window_values - 1
         ranges = np.stack([plan.starts, np.minimum(last, plan.n_values - 1)], axis=1).astype(np.int64)
         return by_dsp, (plan.start_ms, plan.end_ms), ranges, expected, plan.interval_ms
@@ -161,12 +167,19 @@ class SampleFeaturizer:
                     f"DSP block {spec.id} ({spec.type}) cannot read an image sample",
                     path=record.path, sample=record.filename, field="impulse.dspBlocks",
                 )
+            t0 = time.perf_counter_ns()
             feats = image_features(rgb, channels=spec.params.get("channels", "RGB"))
             by_dsp[spec.id] = self._normalize(spec, np.asarray(feats, dtype=np.float32).reshape(1, -1))
+            self._count_dsp(spec.id, t0)
         label = record.label.label if record.label.kind == "label" else None
         zero = np.zeros(1, dtype=np.float64)
         ranges = np.zeros((1, 2), dtype=np.int64)
         return by_dsp, (zero, zero.copy()), ranges, [label], 0.0
+
+    def _count_dsp(self, dsp_id: int, t0_ns: int) -> None:
+        """Add the time since ``t0_ns`` to DSP block ``dsp_id`` when timing is on (``dsp_ns``)."""
+        if self.dsp_ns is not None:
+            self.dsp_ns[dsp_id] = self.dsp_ns.get(dsp_id, 0) + time.perf_counter_ns() - t0_ns
 
     @staticmethod
     def _normalize(spec, features: np.ndarray) -> np.ndarray:
