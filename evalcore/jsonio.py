@@ -523,11 +523,11 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
         if isinstance(err, OSError) and err.filename is None:  # a write error (disk full) names no file
             raise OSError(err.errno, err.strerror, str(target)) from err
         raise
-    _fsync_directory(directory)
+    fsync_directory(directory)
 
 
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable; not possible on every platform / file system.
+def fsync_directory(directory: Path) -> None:
+    """Make renames in ``directory`` durable (skipped where the platform or file system cannot)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:

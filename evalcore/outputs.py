@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from evalcore.errors import ConfigError
+from evalcore.jsonio import fsync_directory
 
 __all__ = ["LOCK_WAIT_S", "OutputTransaction", "locked_folders", "remove_leftover_temps", "stale_pages",
            "is_page_name"]
@@ -105,7 +106,7 @@ class OutputTransaction:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
         for folder in self._folders:
-            _fsync_directory(folder)
+            fsync_directory(folder)
 
     def abort(self) -> None:
         """Remove every staged temporary file; the targets are as they were."""
@@ -123,20 +124,6 @@ def _create_temp(target: Path) -> tuple[int, Path]:
         except FileExistsError:
             continue
     raise FileExistsError(f"cannot create a temporary file next to {target}")  # pragma: no cover
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the renames durable; not possible on every platform / file system.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def remove_leftover_temps(folder: Path, is_ours) -> list[Path]:
