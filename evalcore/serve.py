@@ -16,6 +16,12 @@ Layout of ``DIR`` (the only files ever read; see `ResultStore.locate`):
 - ``DIR/<projectId>/result.json``: the project's default result; its variant is the ``variant``
   of the ``result.run.json`` sidecar ``evalcore run`` writes next to it.
 
+Without ``variant``, ``<projectId>/result.json`` answers, else the project's only variant folder.
+A result whose sidecar names another category (``evalcore run --category``) answers only to that
+``category`` (Studio's default: testing). Parameters the files cannot honour (Studio's page filters,
+``impulseId``, ``featureExplorerOnly=true``, ``truncateStructuredLabels=true``) are refused, never
+ignored. The ``x-api-key`` header is accepted and ignored, or, with ``api_key``, required.
+
 Errors answer as Studio does, ``{"success":false,"error":"..."}`` (``GenericApiResponse``), with an
 HTTP status: 400 bad parameter, 401 wrong API key (only with ``api_key``), 403 a path that leaves
 ``DIR`` (``..``, or a symlink that resolves outside it), 404 no such route / project / variant,
@@ -30,6 +36,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
+import socket
 import sys
 import threading
 import traceback
@@ -357,15 +364,22 @@ class _Handler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
 
+class _Ipv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 def make_server(root, *, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None,
                 log_requests: bool = True) -> ThreadingHTTPServer:
     """A bound, not yet serving server of ``root``'s results (``port`` 0: any free port)."""
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"serve: --port must be 0..65535, got {port}")
     store = ResultStore(root)
     handler = type("Handler", (_Handler,), {"store": store, "api_key": api_key, "log_requests": log_requests})
+    server_class = _Ipv6Server if ":" in host else ThreadingHTTPServer
     try:
-        server = ThreadingHTTPServer((host, port), handler)
+        server = server_class((host, port), handler)
     except OSError as err:
-        raise ConfigError(f"serve: cannot listen on {host}:{port}: {err.strerror}") from err
+        raise ConfigError(f"serve: cannot listen on {host} port {port}: {err.strerror or err}") from err
     server.daemon_threads = True
     return server
 

@@ -308,3 +308,24 @@ def test_command_refuses_a_missing_folder(tmp_path):
                          env=dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1])))
     assert out.returncode == 2
     assert out.stderr == f"evalcore serve: error: serve: {tmp_path / 'nope'} is not a folder\n"
+
+
+def test_a_result_without_sidecar_answers_only_without_variant(motion, tmp_path):
+    (tmp_path / "12").mkdir()
+    shutil.copy(motion / "result.json", tmp_path / "12" / "result.json")
+    server, thread = _start(tmp_path)
+    try:
+        assert _get(server, "/v1/api/12/classify/all/result") == (motion / "result.json").read_bytes()
+        status, body, _ = _request(server, "/v1/api/12/classify/all/result?variant=float32")
+        assert status == 404
+        assert json.loads(body)["error"] == "project 12 has no float32 result (variants: none with a known variant)"
+    finally:
+        _stop(server, thread)
+
+
+@pytest.mark.parametrize("port", ["-1", "65536"])
+def test_command_refuses_a_bad_port(served_dir, port, capsys):
+    from evalcore.cli import main
+
+    assert main(["serve", str(served_dir), "--port", port]) == 2
+    assert capsys.readouterr().err == f"evalcore serve: error: serve: --port must be 0..65535, got {port}\n"
