@@ -48,7 +48,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from evalcore.errors import ConfigError
 
-__all__ = ["ApiError", "ResultStore", "make_server", "serve_forever", "page_json"]
+__all__ = ["ApiError", "Loaded", "ResultStore", "make_server", "serve_forever", "page_json", "predictions_by_sample"]
 
 VARIANTS = ("float32", "int8", "akida")
 _CATEGORIES = ("testing", "training", "validation")
@@ -84,29 +84,40 @@ def error_json(message: str) -> bytes:
     return dumps({"success": False, "error": message})
 
 
-def page_json(response: dict, offset: int, limit: int | None) -> bytes:
+def predictions_by_sample(response: dict) -> dict:
+    """``{sampleId: [prediction rows]}`` of a parsed full result, rows in file order."""
+    by_sample: dict = {}
+    for row in response["predictions"]:
+        by_sample.setdefault(row.get("sampleId"), []).append(row)
+    return by_sample
+
+
+def page_json(response: dict, offset: int, limit: int | None, by_sample: dict | None = None) -> bytes:
     """The ``ClassifyJobResponsePage`` bytes of samples ``offset .. offset+limit-1`` of ``response``.
 
     ``response`` is the parsed full result (``json.loads`` of a ``ClassifyJobResponse`` that
-    ``jsonio.dumps`` wrote); ``limit`` None runs to the last sample. Same rule as
+    ``jsonio.dumps`` wrote); ``limit`` None runs to the last sample; ``by_sample`` is
+    ``predictions_by_sample(response)`` when the caller keeps it. Same rule as
     ``report.paginate``: a page holds the prediction rows of every sample on it, in page order.
     """
     from evalcore.jsonio import dumps
 
+    if by_sample is None:
+        by_sample = predictions_by_sample(response)
     results = response["result"]
     end = len(results) if limit is None else offset + limit
     chunk = results[offset:end]
-    by_sample: dict = {}
-    for row in response["predictions"]:
-        by_sample.setdefault(row.get("sampleId"), []).append(row)
     rows = [row for entry in chunk for row in by_sample.get(entry.get("sampleId"), ())]
     return dumps({"success": True, "result": chunk, "predictions": rows, "totalCount": len(results)})
 
 
 @dataclass
-class _Cached:
+class Loaded:
+    """A parsed full result and its prediction rows by sample, as of the file's ``stamp``."""
+
     stamp: tuple[int, int]
     response: dict
+    by_sample: dict
 
 
 class ResultStore:
@@ -123,7 +134,7 @@ class ResultStore:
         if not path.is_dir():
             raise ConfigError(f"serve: {root} is not a folder")
         self.root = path.resolve()
-        self._cache: dict[Path, _Cached] = {}
+        self._cache: dict[Path, Loaded] = {}
         self._lock = threading.Lock()
 
     def _inside(self, path: Path) -> Path:
@@ -206,7 +217,7 @@ class ResultStore:
         except OSError as err:
             raise ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, f"cannot read {path.relative_to(self.root)}: {err.strerror}") from err
 
-    def response(self, path: Path) -> dict:
+    def load(self, path: Path) -> Loaded:
         """The parsed full result of ``path``, cached until the file changes."""
         try:
             st = path.stat()
@@ -216,18 +227,21 @@ class ResultStore:
         with self._lock:
             cached = self._cache.get(path)
             if cached is not None and cached.stamp == stamp:
-                return cached.response
+                return cached
         where = path.relative_to(self.root)
         try:
             response = json.loads(self.read_bytes(path))
         except ValueError as err:
             raise ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, f"{where} is not JSON: {err}") from err
         if not (isinstance(response, dict) and isinstance(response.get("result"), list)
-                and isinstance(response.get("predictions"), list)):
-            raise ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, f"{where} is not a ClassifyJobResponse (no result/predictions lists)")
+                and isinstance(response.get("predictions"), list)
+                and all(isinstance(item, dict) for item in response["result"] + response["predictions"])):
+            raise ApiError(HTTPStatus.INTERNAL_SERVER_ERROR,
+                           f"{where} is not a ClassifyJobResponse (no result/predictions lists of objects)")
+        loaded = Loaded(stamp, response, predictions_by_sample(response))
         with self._lock:
-            self._cache[path] = _Cached(stamp, response)
-        return response
+            self._cache[path] = loaded
+        return loaded
 
 
 def _query(query: str, allowed: set[str]) -> dict[str, str]:
@@ -303,7 +317,8 @@ def answer(store: ResultStore, target: str) -> bytes:
         limit = _int_param(params, "limit", 1)
         offset = _int_param(params, "offset", 0) or 0
         file = store.locate(project_id, variant, category)
-        return page_json(store.response(file), offset, limit)
+        loaded = store.load(file)
+        return page_json(loaded.response, offset, limit, loaded.by_sample)
     params = _query(parts.query, _FULL_PARAMS)
     variant, category = _check_common(params)
     return store.read_bytes(store.locate(project_id, variant, category))

@@ -329,3 +329,27 @@ def test_command_refuses_a_bad_port(served_dir, port, capsys):
 
     assert main(["serve", str(served_dir), "--port", port]) == 2
     assert capsys.readouterr().err == f"evalcore serve: error: serve: --port must be 0..65535, got {port}\n"
+
+
+def test_a_changed_or_broken_file_is_read_again(motion, tmp_path):
+    """Pages come from a parsed copy kept until the file's mtime or size changes."""
+    (tmp_path / "13").mkdir()
+    result = tmp_path / "13" / "result.json"
+    shutil.copy(motion / "result.json", result)
+    page = "/v1/api/13/classify/all/result/page?limit=2"
+    server, thread = _start(tmp_path)
+    try:
+        assert json.loads(_get(server, page))["totalCount"] > 1
+        short = json.loads(result.read_bytes())
+        short["result"] = short["result"][:1]
+        result.write_bytes(dumps(short))
+        assert json.loads(_get(server, page))["totalCount"] == 1
+        result.write_bytes(b'{"success":true,"result":[1],"predictions":[]}')
+        status, body, _ = _request(server, page)
+        assert status == 500 and json.loads(body) == {
+            "success": False, "error": "13/result.json is not a ClassifyJobResponse (no result/predictions lists of objects)"}
+        result.write_bytes(b"{not json")
+        status, body, _ = _request(server, page)
+        assert status == 500 and json.loads(body)["error"].startswith("13/result.json is not JSON: ")
+    finally:
+        _stop(server, thread)
