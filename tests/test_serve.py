@@ -353,3 +353,14 @@ def test_a_changed_or_broken_file_is_read_again(motion, tmp_path):
         assert status == 500 and json.loads(body)["error"].startswith("13/result.json is not JSON: ")
     finally:
         _stop(server, thread)
+
+
+def test_command_refuses_an_empty_or_missing_api_key_file(served_dir, tmp_path, capsys):
+    from evalcore.cli import main
+
+    empty = tmp_path / "key"
+    empty.write_text(" \n", encoding="utf-8")
+    assert main(["serve", str(served_dir), "--port", "0", "--api-key-file", str(empty)]) == 2
+    assert capsys.readouterr().err == f"evalcore serve: error: serve: --api-key-file {empty} is empty\n"
+    assert main(["serve", str(served_dir), "--port", "0", "--api-key-file", str(tmp_path / "none")]) == 2
+    assert "cannot read --api-key-file" in capsys.readouterr().err
