@@ -183,6 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("gt", help="COCO ground-truth JSON (images, annotations, categories)")
     p.add_argument("dt", help="COCO results JSON (list of {image_id, category_id, bbox, score})")
     p.add_argument("--json", action="store_true", help="print the 12 stats as JSON")
+
+    p = sub.add_parser("serve", help="serve results under Studio's classify/all/result API paths (read-only)")
+    p.add_argument("dir", help="folder of results: DIR/<projectId>/result.json (+ result.run.json) "
+                   "or DIR/<projectId>/<variant>/result.json")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=4810, help="port (default 4810; 0 = any free port)")
+    p.add_argument("--api-key-file", default=None, metavar="FILE",
+                   help="require the x-api-key header to equal FILE's content (default: any key or none is accepted)")
     return parser
 
 
@@ -318,9 +326,15 @@ def _cmd_coco_eval(args) -> int:
     return EXIT_OK
 
 
+def _cmd_serve(args) -> int:
+    from evalcore.serve import serve_forever
+
+    serve_forever(args.dir, host=args.host, port=args.port, api_key_file=args.api_key_file)
+    return EXIT_OK
+
+
 _COMMANDS = {"run": _cmd_run, "inspect": _cmd_inspect, "compare": _cmd_compare, "check": _cmd_check,
-             "bench": _cmd_bench,
-             "coco-eval": _cmd_coco_eval}
+             "bench": _cmd_bench, "coco-eval": _cmd_coco_eval, "serve": _cmd_serve}
 
 
 def main(argv: list[str] | None = None) -> int:
