@@ -8,11 +8,12 @@ of its ``dsp`` list (Edge Impulse's concatenation order).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 
-from evalcore.errors import BundleError
+from evalcore.errors import BundleError, ConfigError
 
 __all__ = ["SampleFeaturizer", "planned_feature_counts"]
 
@@ -20,9 +21,10 @@ __all__ = ["SampleFeaturizer", "planned_feature_counts"]
 class SampleFeaturizer:
     """Prepares samples for the pipeline; holds the per-run settings read off the impulse."""
 
-    def __init__(self, project, options):
+    def __init__(self, project, options, *, max_windows: int | None = None):
         self.project = project
         self.options = options
+        self.max_windows = max_windows  # featurize only the first windows of a sample (``inspect``)
         block = project.input_block
         self.input_type = getattr(block, "type", "time-series")
         method = getattr(block, "labeling_method_multi_label", None)
@@ -61,10 +63,29 @@ class SampleFeaturizer:
 
     # -- time series -----------------------------------------------------------------------------
 
+    def count_windows(self, record, data) -> int:
+        """Windows the sample makes under the input block (an image makes one)."""
+        if data.kind == "image":
+            self._check_input_type(record, "image")
+            return 1
+        return self.plan(record, data).n_windows
+
+    def _check_input_type(self, record, kind: str) -> None:
+        if kind == "image" and self.input_type == "image":
+            return
+        if kind != "image" and self.input_type in ("time-series", None):
+            return
+        what = "an image" if kind == "image" else "a time series"
+        raise BundleError(
+            f"the impulse's input block is {self.input_type!r} but the sample is {what}",
+            path=record.path, sample=record.filename, field="impulse.inputBlocks[0].type",
+        )
+
     def plan(self, record, data):
         """The windows of a time-series sample under the input block (``evalcore.windowing``)."""
         from evalcore.windowing import plan_windows
 
+        self._check_input_type(record, "time-series")
         block = self.project.input_block
         return plan_windows(
             int(data.values.shape[0]),
@@ -83,12 +104,10 @@ class SampleFeaturizer:
         from evalcore.dsp import compute_features
         from evalcore.windowing import extract_windows, window_labels
 
-        if self.input_type not in ("time-series", None):
-            raise BundleError(
-                f"the impulse's input block is {self.input_type!r} but the sample is a time series",
-                path=record.path, sample=record.filename, field="impulse.inputBlocks[0].type",
-            )
         plan = self.plan(record, data)
+        if self.max_windows is not None and plan.n_windows > self.max_windows:
+            n = self.max_windows
+            plan = dataclasses.replace(plan, starts=plan.starts[:n], start_ms=plan.start_ms[:n], end_ms=plan.end_ms[:n])
         expected = window_labels(plan, record.label, labeling_method=self.labeling_method,
                                  anywhere_labels=self.anywhere_labels)
         sensor_names = [s.name for s in data.sensors]
@@ -96,9 +115,12 @@ class SampleFeaturizer:
         for spec in self.project.dsp.values():
             columns = _axis_columns(spec.axes, sensor_names, record, spec.id)
             windows = extract_windows(data.values[:, columns], plan)
-            feats = compute_features(
-                spec.type, spec.implementation_version, windows, list(spec.axes), plan.frequency_hz, spec.params
-            )
+            try:
+                feats = compute_features(
+                    spec.type, spec.implementation_version, windows, list(spec.axes), plan.frequency_hz, spec.params
+                )
+            except ConfigError as err:  # the DSP names the block and the parameter; add the file and sample
+                raise BundleError(str(err), path=spec.config_path, sample=record.filename) from err
             by_dsp[spec.id] = self._normalize(spec, feats)
         last = plan.starts + plan.n_window_values - 1
         ranges = np.stack([plan.starts, np.minimum(last, plan.n_values - 1)], axis=1).astype(np.int64)
@@ -109,6 +131,7 @@ class SampleFeaturizer:
     def _image(self, record, data):
         from evalcore.dsp import image_features, resize_image
 
+        self._check_input_type(record, "image")
         block = self.project.input_block
         width = int(getattr(block, "image_width", 0) or data.width)
         height = int(getattr(block, "image_height", 0) or data.height)
@@ -125,7 +148,10 @@ class SampleFeaturizer:
                     f"DSP block {spec.id} ({spec.type}) cannot read an image sample",
                     path=record.path, sample=record.filename, field="impulse.dspBlocks",
                 )
-            feats = image_features(rgb, channels=spec.params.get("channels", "RGB"))
+            try:
+                feats = image_features(rgb, channels=spec.params.get("channels", "RGB"))
+            except ConfigError as err:
+                raise BundleError(str(err), path=spec.config_path, sample=record.filename) from err
             by_dsp[spec.id] = self._normalize(spec, np.asarray(feats, dtype=np.float32).reshape(1, -1))
         label = record.label.label if record.label.kind == "label" else None
         zero = np.zeros(1, dtype=np.float64)
