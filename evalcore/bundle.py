@@ -184,6 +184,79 @@ def _load_metadata(data, kind: str, path: Path):
     return load_keras_metadata(data, path=path)
 
 
+def _check_finite(values, *, path: Path, field: str) -> None:
+    import numpy as np
+
+    if not np.isfinite(np.asarray(values, dtype=np.float64)).all():
+        raise BundleError("the anomaly metadata holds a value that is not a finite number", path=path, field=field)
+
+
+def _check_axes(meta, n_dims: int, *, path: Path, what: str) -> None:
+    """``axes`` (feature indices, at least one, none negative) must match the ``what`` length."""
+    if not meta.axes:
+        raise BundleError("the anomaly metadata selects no feature", path=path, field="axes")
+    if min(meta.axes) < 0:
+        raise BundleError(f"anomaly axes must be feature indices >= 0, got {min(meta.axes)}", path=path, field="axes")
+    if len(meta.axes) != n_dims:
+        raise BundleError(f"the anomaly metadata selects {len(meta.axes)} features but its {what} has {n_dims}",
+                          path=path, field="axes")
+
+
+def _check_kmeans(meta, path: Path) -> None:
+    """K-means metadata: one mean, one non-zero scale and one centre value per axis, finite numbers."""
+    if not meta.clusters:
+        raise BundleError("the K-means metadata has no cluster", path=path, field="clusters")
+    n_dims = len(meta.mean)
+    _check_axes(meta, n_dims, path=path, what="mean")
+    if len(meta.scale) != n_dims:
+        raise BundleError(f"scale has {len(meta.scale)} values, mean has {n_dims}", path=path, field="scale")
+    _check_finite(meta.mean, path=path, field="mean")
+    _check_finite(meta.scale, path=path, field="scale")
+    if 0.0 in meta.scale:
+        raise BundleError(f"scale value {meta.scale.index(0.0)} is 0 (a division by zero)", path=path, field="scale")
+    for i, cluster in enumerate(meta.clusters):
+        if len(cluster.center) != n_dims:
+            raise BundleError(f"cluster centre has {len(cluster.center)} values, mean has {n_dims}",
+                              path=path, field=f"clusters[{i}].center")
+        _check_finite(cluster.center, path=path, field=f"clusters[{i}].center")
+        _check_finite([cluster.max_error], path=path, field=f"clusters[{i}].maxError")
+
+
+def _check_gmm(meta, meta_path: Path, gmm, gmm_path: Path) -> None:
+    """GMM: weights (C), means (C, D), covariances (C, D, D) positive definite; the score scaler
+    (``mean``, ``scale`` of the metadata) finite with a non-zero scale.
+    """
+    import numpy as np
+
+    from evalcore.learn.anomaly import precisions_cholesky_from_covariances
+
+    if not meta.mean or not meta.scale:
+        raise BundleError("the GMM score scaler needs a mean and a scale", path=meta_path,
+                          field="mean" if not meta.mean else "scale")
+    _check_finite(meta.mean[:1], path=meta_path, field="mean")
+    _check_finite(meta.scale[:1], path=meta_path, field="scale")
+    if meta.scale[0] == 0.0:
+        raise BundleError("scale is 0 (a division by zero)", path=meta_path, field="scale")
+    n_comp = len(gmm.weights)
+    if n_comp == 0:
+        raise BundleError("the GMM has no component", path=gmm_path, field="weights")
+    if len(gmm.means) != n_comp or len(gmm.covariances) != n_comp:
+        raise BundleError(f"weights, means and covariances must list the same {n_comp} components",
+                          path=gmm_path, field="means" if len(gmm.means) != n_comp else "covariances")
+    n_dims = len(gmm.means[0])
+    if any(len(m) != n_dims for m in gmm.means):
+        raise BundleError("the component means have different lengths", path=gmm_path, field="means")
+    if any(len(c) != n_dims or any(len(row) != n_dims for row in c) for c in gmm.covariances):
+        raise BundleError(f"each covariance must be {n_dims}x{n_dims}", path=gmm_path, field="covariances")
+    _check_axes(meta, n_dims, path=meta_path, what="GMM (gmm.json means)")
+    for name in ("weights", "means", "covariances"):
+        _check_finite(getattr(gmm, name), path=gmm_path, field=name)
+    try:
+        precisions_cholesky_from_covariances(np.asarray(gmm.covariances, dtype=np.float64))
+    except ConfigError as err:
+        raise BundleError(str(err), path=gmm_path, field="covariances") from err
+
+
 def _load_learn(root: Path, block, dsp_ids: set[int], index: int) -> LearnSpec:
     from evalcore.schema import ImpulseLearnBlock, load_anomaly_gmm_metadata
 
@@ -210,9 +283,12 @@ def _load_learn(root: Path, block, dsp_ids: set[int], index: int) -> LearnSpec:
     elif kind in ("classification", "regression", "anomaly-kmeans", "anomaly-gmm", "object-detection"):
         raise BundleError(f"learn block {block.id} ({block.type}) needs its metadata", path=meta_path)
     gmm = None
+    if kind == "anomaly-kmeans":
+        _check_kmeans(metadata, meta_path)
     if kind == "anomaly-gmm":
         gmm_path = folder / "gmm.json"
         gmm = load_anomaly_gmm_metadata(read_json(gmm_path, what="GMM metadata"), path=gmm_path)
+        _check_gmm(metadata, meta_path, gmm, gmm_path)
     out_block = ImpulseLearnBlock(
         id=block.id,
         type=block.type,

@@ -94,6 +94,12 @@ class BlockRunner:
 
         meta = self.spec.metadata
         x = features.astype(np.float64)
+        n_features = x.shape[1] if x.ndim == 2 else 0
+        if meta.axes and max(meta.axes) >= n_features:
+            raise BundleError(
+                f"anomaly axis {max(meta.axes)} is out of range: the DSP output has {n_features} features",
+                path=self.spec.metadata_path, field="axes",
+            )
         if self.kind == "anomaly-kmeans":
             res = kmeans_scores(
                 x,
@@ -124,8 +130,13 @@ def _labels_of(spec) -> tuple[str, ...]:
     if spec.kind == "regression":
         return ("value",)
     names = tuple(meta.class_names or meta.labels or ())
+    field = "classNames" if meta.class_names else "labels"
     if not names:
         raise BundleError("the metadata lists no classes", path=spec.metadata_path, field="classNames")
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise BundleError(f"class names must be unique, got {', '.join(map(repr, dupes))} more than once",
+                          path=spec.metadata_path, field=field)
     return names
 
 
