@@ -126,8 +126,10 @@ class Project:
         return [v for v in order if all(v in lb.models for lb in with_models)]
 
 
-def read_json(path: Path, *, what: str) -> object:
-    """Read one JSON file; a missing, unreadable or malformed file is a ``BundleError``."""
+def read_json(path: Path, *, what: str) -> dict:
+    """Read one JSON body (an object); a missing, unreadable or malformed file, or one whose
+    top-level value is not an object, is a ``BundleError``.
+    """
     try:
         raw = path.read_bytes()
     except FileNotFoundError as err:
@@ -135,11 +137,14 @@ def read_json(path: Path, *, what: str) -> object:
     except OSError as err:
         raise BundleError(f"cannot read {what}: {err.strerror}", path=path) from err
     try:
-        return json.loads(raw)
+        doc = json.loads(raw)
     except UnicodeDecodeError as err:
         raise BundleError(f"{what} is not UTF-8 text", path=path) from err
     except json.JSONDecodeError as err:
         raise BundleError(f"{what} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}", path=path) from err
+    if not isinstance(doc, dict):
+        raise BundleError(f"{what} must be a JSON object, got {type(doc).__name__}", path=path)
+    return doc
 
 
 def _find_models(folder: Path) -> dict[str, Path]:
