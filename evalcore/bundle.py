@@ -15,11 +15,18 @@ Layout (every JSON file is an Edge Impulse API body saved verbatim, e.g. with ``
 
 Everything is validated here, once, with errors that name the file and the field; the engine
 trusts what this module returns.
+
+Links: every file and folder read must lie inside the bundle once symbolic links are resolved
+(``../`` in a listed path is refused the same way, in ``evalcore.data.index``), unless
+``follow_links=True`` (``evalcore run --follow-links``, for data kept elsewhere). A model file
+that exists but is not a readable regular file is an error, never a silently missing variant.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,6 +122,7 @@ class Project:
     dataset_dir: Path
     features_dir: Path | None
     studio_result_path: Path | None
+    follow_links: bool = False
 
     @property
     def available_variants(self) -> list[str]:
@@ -126,10 +134,30 @@ class Project:
         return [v for v in order if all(v in lb.models for lb in with_models)]
 
 
+def check_inside(path: Path, root: Path, *, follow_links: bool, what: str) -> None:
+    """Refuse ``path`` when symbolic links lead it outside ``root`` (unless ``follow_links``).
+
+    The same rule as a listed ``../`` path (``evalcore.data.index``), applied after resolving
+    links; ``root`` itself may be a link.
+    """
+    if follow_links:
+        return
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
+        raise BundleError(
+            f"{what} is a symbolic link that leads outside the bundle, to {real} "
+            "(pass --follow-links to allow links)",
+            path=path,
+        )
+
+
 def read_json(path: Path, *, what: str) -> dict:
     """Read one JSON body (an object); a missing, unreadable or malformed file, or one whose
     top-level value is not an object, is a ``BundleError``.
     """
+    if path.exists() and not path.is_file():  # a FIFO would block, a folder gives a vague error
+        raise BundleError(f"{what} is not a regular file", path=path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError as err:
@@ -142,26 +170,51 @@ def read_json(path: Path, *, what: str) -> dict:
         raise BundleError(f"{what} is not UTF-8 text", path=path) from err
     except json.JSONDecodeError as err:
         raise BundleError(f"{what} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}", path=path) from err
+    except RecursionError as err:  # thousands of nested arrays or objects
+        raise BundleError(f"{what} is not valid JSON: nested too deeply", path=path) from err
     if not isinstance(doc, dict):
         raise BundleError(f"{what} must be a JSON object, got {type(doc).__name__}", path=path)
     return doc
 
 
-def _find_models(folder: Path) -> dict[str, Path]:
+def _find_models(folder: Path, root: Path, follow_links: bool) -> dict[str, Path]:
+    """First model file per variant; a name that exists but cannot be read is an error."""
     models: dict[str, Path] = {}
     for variant, names in MODEL_FILE_NAMES.items():
         for name in names:
-            if (folder / name).is_file():
-                models[variant] = folder / name
+            path = folder / name
+            if os.path.lexists(path):
+                _check_model_file(path, root, follow_links)
+                models[variant] = path
                 break
     return models
 
 
-def _load_dsp(root: Path, block) -> DspSpec:
+def _check_model_file(path: Path, root: Path, follow_links: bool) -> None:
+    check_inside(path, root, follow_links=follow_links, what="model file")
+    if not path.exists():
+        raise BundleError("model file is a broken symbolic link", path=path)
+    if not path.is_file():
+        raise BundleError("model file is not a regular file", path=path)
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as err:
+        raise BundleError(f"cannot read model file: {(err.strerror or str(err)).lower()}", path=path) from err
+
+
+def _load_dsp(root: Path, block, index: int, follow_links: bool) -> DspSpec:
     from evalcore import dsp as dsp_pkg
+    from evalcore.dsp.params import check_block
     from evalcore.schema import load_dsp_config
 
+    try:  # the block type and version come from impulse.json, so blame that file
+        check_block(block.type, block.implementation_version)
+    except ConfigError as err:
+        bad = "type" if block.type not in dsp_pkg.SUPPORTED_VERSIONS else "implementationVersion"
+        raise BundleError(str(err), path=root / "impulse.json", field=f"impulse.dspBlocks[{index}].{bad}") from err
     path = root / "dsp" / f"{block.id}.json"
+    check_inside(path, root, follow_links=follow_links, what="DSP config")
     config = load_dsp_config(read_json(path, what=f"DSP config of block {block.id}"), path=path)
     values = config.parameter_values()
     try:
@@ -189,80 +242,7 @@ def _load_metadata(data, kind: str, path: Path):
     return load_keras_metadata(data, path=path)
 
 
-def _check_finite(values, *, path: Path, field: str) -> None:
-    import numpy as np
-
-    if not np.isfinite(np.asarray(values, dtype=np.float64)).all():
-        raise BundleError("the anomaly metadata holds a value that is not a finite number", path=path, field=field)
-
-
-def _check_axes(meta, n_dims: int, *, path: Path, what: str) -> None:
-    """``axes`` (feature indices, at least one, none negative) must match the ``what`` length."""
-    if not meta.axes:
-        raise BundleError("the anomaly metadata selects no feature", path=path, field="axes")
-    if min(meta.axes) < 0:
-        raise BundleError(f"anomaly axes must be feature indices >= 0, got {min(meta.axes)}", path=path, field="axes")
-    if len(meta.axes) != n_dims:
-        raise BundleError(f"the anomaly metadata selects {len(meta.axes)} features but its {what} has {n_dims}",
-                          path=path, field="axes")
-
-
-def _check_kmeans(meta, path: Path) -> None:
-    """K-means metadata: one mean, one non-zero scale and one centre value per axis, finite numbers."""
-    if not meta.clusters:
-        raise BundleError("the K-means metadata has no cluster", path=path, field="clusters")
-    n_dims = len(meta.mean)
-    _check_axes(meta, n_dims, path=path, what="mean")
-    if len(meta.scale) != n_dims:
-        raise BundleError(f"scale has {len(meta.scale)} values, mean has {n_dims}", path=path, field="scale")
-    _check_finite(meta.mean, path=path, field="mean")
-    _check_finite(meta.scale, path=path, field="scale")
-    if 0.0 in meta.scale:
-        raise BundleError(f"scale value {meta.scale.index(0.0)} is 0 (a division by zero)", path=path, field="scale")
-    for i, cluster in enumerate(meta.clusters):
-        if len(cluster.center) != n_dims:
-            raise BundleError(f"cluster centre has {len(cluster.center)} values, mean has {n_dims}",
-                              path=path, field=f"clusters[{i}].center")
-        _check_finite(cluster.center, path=path, field=f"clusters[{i}].center")
-        _check_finite([cluster.max_error], path=path, field=f"clusters[{i}].maxError")
-
-
-def _check_gmm(meta, meta_path: Path, gmm, gmm_path: Path) -> None:
-    """GMM: weights (C), means (C, D), covariances (C, D, D) positive definite; the score scaler
-    (``mean``, ``scale`` of the metadata) finite with a non-zero scale.
-    """
-    import numpy as np
-
-    from evalcore.learn.anomaly import precisions_cholesky_from_covariances
-
-    if not meta.mean or not meta.scale:
-        raise BundleError("the GMM score scaler needs a mean and a scale", path=meta_path,
-                          field="mean" if not meta.mean else "scale")
-    _check_finite(meta.mean[:1], path=meta_path, field="mean")
-    _check_finite(meta.scale[:1], path=meta_path, field="scale")
-    if meta.scale[0] == 0.0:
-        raise BundleError("scale is 0 (a division by zero)", path=meta_path, field="scale")
-    n_comp = len(gmm.weights)
-    if n_comp == 0:
-        raise BundleError("the GMM has no component", path=gmm_path, field="weights")
-    if len(gmm.means) != n_comp or len(gmm.covariances) != n_comp:
-        raise BundleError(f"weights, means and covariances must list the same {n_comp} components",
-                          path=gmm_path, field="means" if len(gmm.means) != n_comp else "covariances")
-    n_dims = len(gmm.means[0])
-    if any(len(m) != n_dims for m in gmm.means):
-        raise BundleError("the component means have different lengths", path=gmm_path, field="means")
-    if any(len(c) != n_dims or any(len(row) != n_dims for row in c) for c in gmm.covariances):
-        raise BundleError(f"each covariance must be {n_dims}x{n_dims}", path=gmm_path, field="covariances")
-    _check_axes(meta, n_dims, path=meta_path, what="GMM (gmm.json means)")
-    for name in ("weights", "means", "covariances"):
-        _check_finite(getattr(gmm, name), path=gmm_path, field=name)
-    try:
-        precisions_cholesky_from_covariances(np.asarray(gmm.covariances, dtype=np.float64))
-    except ConfigError as err:
-        raise BundleError(str(err), path=gmm_path, field="covariances") from err
-
-
-def _load_learn(root: Path, block, dsp_ids: set[int], index: int) -> LearnSpec:
+def _load_learn(root: Path, block, dsp_ids: set[int], index: int, follow_links: bool) -> LearnSpec:
     from evalcore.schema import ImpulseLearnBlock, load_anomaly_gmm_metadata
 
     kind = LEARN_BLOCK_KINDS.get(block.type)
@@ -283,17 +263,18 @@ def _load_learn(root: Path, block, dsp_ids: set[int], index: int) -> LearnSpec:
     folder = root / "learn" / str(block.id)
     meta_path = folder / "metadata.json"
     metadata = None
-    if meta_path.is_file():
+    if meta_path.exists():
+        check_inside(meta_path, root, follow_links=follow_links, what="learn block metadata")
         metadata = _load_metadata(read_json(meta_path, what="learn block metadata"), kind, meta_path)
+        _check_metadata(metadata, kind, meta_path)
     elif kind in ("classification", "regression", "anomaly-kmeans", "anomaly-gmm", "object-detection"):
         raise BundleError(f"learn block {block.id} ({block.type}) needs its metadata", path=meta_path)
     gmm = None
-    if kind == "anomaly-kmeans":
-        _check_kmeans(metadata, meta_path)
     if kind == "anomaly-gmm":
         gmm_path = folder / "gmm.json"
+        check_inside(gmm_path, root, follow_links=follow_links, what="GMM metadata")
         gmm = load_anomaly_gmm_metadata(read_json(gmm_path, what="GMM metadata"), path=gmm_path)
-        _check_gmm(metadata, meta_path, gmm, gmm_path)
+        _check_gmm(gmm, metadata, gmm_path)
     out_block = ImpulseLearnBlock(
         id=block.id,
         type=block.type,
@@ -314,7 +295,7 @@ def _load_learn(root: Path, block, dsp_ids: set[int], index: int) -> LearnSpec:
         metadata=metadata,
         metadata_path=meta_path if metadata is not None else None,
         gmm=gmm,
-        models=_find_models(folder),
+        models=_find_models(folder, root, follow_links),
     )
     if spec.needs_model and not spec.models:
         names = ", ".join(n for ns in MODEL_FILE_NAMES.values() for n in ns)
@@ -322,13 +303,15 @@ def _load_learn(root: Path, block, dsp_ids: set[int], index: int) -> LearnSpec:
     return spec
 
 
-def load_project(bundle_dir: str | Path) -> Project:
+def load_project(bundle_dir: str | Path, *, follow_links: bool = False) -> Project:
     """Read and validate a bundle folder.
 
     Parameters
     ----------
     bundle_dir : str or Path
         The bundle folder (layout in this module's docstring).
+    follow_links : bool, default False
+        Accept symbolic links that lead outside the bundle (module docstring).
 
     Returns
     -------
@@ -345,19 +328,25 @@ def load_project(bundle_dir: str | Path) -> Project:
     if not root.is_dir():
         raise BundleError("bundle folder not found", path=root)
     impulse_path = root / "impulse.json"
+    check_inside(impulse_path, root, follow_links=follow_links, what="impulse")
     impulse = load_impulse(read_json(impulse_path, what="impulse"), path=impulse_path)
     if not impulse.input_blocks:
         raise BundleError("the impulse has no input block", path=impulse_path, field="impulse.inputBlocks")
     if not impulse.learn_blocks:
         raise BundleError("the impulse has no learn block", path=impulse_path, field="impulse.learnBlocks")
-    dsp = {b.id: _load_dsp(root, b) for b in impulse.dsp_blocks}
-    learn = tuple(_load_learn(root, b, set(dsp), i) for i, b in enumerate(impulse.learn_blocks))
+    _check_unique_ids(impulse, impulse_path)
+    _check_window(impulse.input_blocks[0], impulse_path)
+    dsp = {b.id: _load_dsp(root, b, i, follow_links) for i, b in enumerate(impulse.dsp_blocks)}
+    learn = tuple(_load_learn(root, b, set(dsp), i, follow_links) for i, b in enumerate(impulse.learn_blocks))
     dataset_dir = root / "dataset"
     features_dir = root / "features"
     studio = root / "studio" / "classify-result.json"
     has_features = features_dir.is_dir()
     if not dataset_dir.is_dir() and not has_features:
         raise BundleError("bundle has neither a dataset/ folder nor a features/ folder", path=root)
+    for folder, what in ((dataset_dir, "dataset folder"), (features_dir, "features folder")):
+        if folder.is_dir():
+            check_inside(folder, root, follow_links=follow_links, what=what)
     return Project(
         root=root,
         impulse=impulse,
@@ -367,4 +356,95 @@ def load_project(bundle_dir: str | Path) -> Project:
         dataset_dir=dataset_dir,
         features_dir=features_dir if has_features else None,
         studio_result_path=studio if studio.is_file() else None,
+        follow_links=follow_links,
     )
+
+
+def _check_unique_ids(impulse, path: Path) -> None:
+    """Block ids are unique per kind: they name ``dsp/<id>.json``, ``learn/<id>/`` and results."""
+    for key, blocks in (("dspBlocks", impulse.dsp_blocks), ("learnBlocks", impulse.learn_blocks)):
+        seen: set[int] = set()
+        for i, block in enumerate(blocks):
+            if block.id in seen:
+                kind = "DSP" if key == "dspBlocks" else "learn"
+                raise BundleError(f"duplicate {kind} block id {block.id}", path=path, field=f"impulse.{key}[{i}].id")
+            seen.add(block.id)
+
+
+def _check_window(block, path: Path) -> None:
+    """A time-series input block needs a window size, and one small enough to allocate."""
+    from evalcore.windowing import MAX_WINDOW_VALUES
+
+    if getattr(block, "type", None) != "time-series":
+        return
+    field_name = "impulse.inputBlocks[0].windowSizeMs"
+    if block.window_size_ms is None:
+        raise BundleError("a time-series input block needs windowSizeMs", path=path, field=field_name)
+    if block.frequency_hz is not None:
+        n_values = block.window_size_ms * block.frequency_hz / 1000.0
+        if n_values > MAX_WINDOW_VALUES:
+            raise BundleError(
+                f"window of {block.window_size_ms} ms at {block.frequency_hz:g} Hz is {n_values:.3g} readings per "
+                f"axis, more than evalcore allows ({MAX_WINDOW_VALUES})",
+                path=path, field=field_name,
+            )
+
+
+def _check_metadata(metadata, kind: str, path: Path) -> None:
+    """What the schema cannot say alone: unique class names, consistent K-means arrays."""
+    if kind in ("classification", "object-detection"):
+        key = "classNames" if metadata.class_names else "labels"
+        names = list(metadata.class_names or metadata.labels or ())
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise BundleError(f"{key} must be unique, got duplicates {dupes}", path=path, field=key)
+        return
+    if kind not in ("anomaly-kmeans", "anomaly-gmm"):
+        return
+    n_axes = len(metadata.axes)
+    if kind == "anomaly-gmm":
+        _check_scale(metadata.scale[:1], path)
+        return
+    for name, values in (("mean", metadata.mean), ("scale", metadata.scale)):
+        if len(values) != n_axes:
+            raise BundleError(f"{name} has {len(values)} values but axes lists {n_axes}", path=path, field=name)
+    _check_scale(metadata.scale, path)
+    if not metadata.clusters:
+        raise BundleError("a K-means anomaly block needs at least one cluster", path=path, field="clusters")
+    for i, cluster in enumerate(metadata.clusters):
+        if len(cluster.center) != n_axes:
+            raise BundleError(
+                f"cluster center has {len(cluster.center)} values but axes lists {n_axes}",
+                path=path, field=f"clusters[{i}].center",
+            )
+
+
+def _check_scale(scale, path: Path) -> None:
+    if not scale:
+        raise BundleError("scale is empty", path=path, field="scale")
+    for i, value in enumerate(scale):
+        if value == 0:
+            raise BundleError("scale must not be 0 (features are divided by it)", path=path, field=f"scale[{i}]")
+
+
+def _check_gmm(gmm, metadata, path: Path) -> None:
+    """GMM arrays: C components of D = len(axes) features, (D, D) covariances, C weights."""
+    n_axes = len(metadata.axes) if metadata is not None else None
+    n_comp = len(gmm.means)
+    if n_comp == 0:
+        raise BundleError("a GMM anomaly block needs at least one component", path=path, field="means")
+    for i, mean in enumerate(gmm.means):
+        if len(mean) != (n_axes if n_axes is not None else len(gmm.means[0])):
+            raise BundleError(f"means[{i}] has {len(mean)} values, expected {n_axes or len(gmm.means[0])}",
+                              path=path, field=f"means[{i}]")
+    dim = len(gmm.means[0])
+    if len(gmm.weights) != n_comp:
+        raise BundleError(f"weights has {len(gmm.weights)} values for {n_comp} components", path=path, field="weights")
+    if len(gmm.covariances) != n_comp:
+        raise BundleError(f"covariances has {len(gmm.covariances)} matrices for {n_comp} components",
+                          path=path, field="covariances")
+    for i, cov in enumerate(gmm.covariances):
+        if len(cov) != dim or any(len(row) != dim for row in cov):
+            raise BundleError(f"covariances[{i}] must be {dim}x{dim}", path=path, field=f"covariances[{i}]")
+    if not math.isclose(sum(gmm.weights), 1.0, rel_tol=1e-3):
+        raise BundleError(f"weights must sum to 1, got {sum(gmm.weights):.6g}", path=path, field="weights")

@@ -59,6 +59,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    "confusion-values=counts|percent, classifier-threshold='>='|'>', "
                    "anomaly-threshold='>'|'>=', regression-threshold='<='|'<', unknown-label=anomaly|label, "
                    "trailing-window=drop|pad, resample=linear|poly|refuse")
+    p.add_argument("--follow-links", action="store_true",
+                   help="accept symbolic links that lead outside the bundle (e.g. a dataset kept elsewhere); "
+                   "default: refuse them")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
@@ -82,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("bundle", help="bundle folder")
     p.add_argument("--category", default="testing", choices=("testing", "training", "validation"))
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--follow-links", action="store_true",
+                   help="accept symbolic links that lead outside the bundle, as run --follow-links does")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
     p = sub.add_parser("compare", help="compare two ClassifyJobResponse JSON files (exit 1 when they differ)")
@@ -114,7 +119,7 @@ def _cmd_run(args) -> int:
 def _cmd_inspect(args) -> int:
     from evalcore.inspect import inspect_bundle
 
-    report = inspect_bundle(args.bundle, category=args.category, quiet=args.quiet)
+    report = inspect_bundle(args.bundle, category=args.category, quiet=args.quiet, follow_links=args.follow_links)
     sys.stdout.write(report.to_json() if args.json else report.to_text())
     return EXIT_OK
 

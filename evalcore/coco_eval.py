@@ -182,6 +182,8 @@ def _read_json(path):
         raise BundleError(f"cannot read file: {err.strerror or err}", path=path) from err
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise BundleError(f"not valid JSON: {err}", path=path) from err
+    except RecursionError as err:
+        raise BundleError("not valid JSON: nested too deeply", path=path) from err
 
 
 def _kind(value):

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evalcore.errors import BundleError
+from evalcore.errors import BundleError, ConfigError
 
 __all__ = ["Difference", "Comparison", "compare_documents", "compare_files"]
 
@@ -173,8 +173,7 @@ def compare_documents(a: object, b: object, *, rtol: float = 1e-6, atol: float =
     Comparison
         Every difference with its JSON path; ``.equal`` is True when there is none.
     """
-    if rtol < 0 or atol < 0:
-        raise ValueError(f"tolerances must be >= 0, got rtol={rtol}, atol={atol}")
+    _check_tolerances(rtol, atol)
     walker = _Walker(rtol, atol)
     walker.walk("$", a, b)
     return walker.out
@@ -190,8 +189,18 @@ def _load(path: str | Path) -> object:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise BundleError(f"not valid JSON: {err}", path=p) from err
+    except RecursionError as err:
+        raise BundleError("not valid JSON: nested too deeply", path=p) from err
+
+
+def _check_tolerances(rtol: float, atol: float) -> None:
+    """Tolerances are finite and >= 0 (a negative one would make every number differ)."""
+    for name, value in (("--rtol", rtol), ("--atol", atol)):
+        if not (math.isfinite(value) and value >= 0):
+            raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
 def compare_files(a: str | Path, b: str | Path, *, rtol: float = 1e-6, atol: float = 1e-9) -> Comparison:
     """Compare two result JSON files; see :func:`compare_documents`."""
+    _check_tolerances(rtol, atol)
     return compare_documents(_load(a), _load(b), rtol=rtol, atol=atol)

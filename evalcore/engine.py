@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,7 @@ class RunOptions:
     workers: int | None = None
     quiet: bool = True
     compat: dict[str, str] = field(default_factory=lambda: parse_compat(()))
+    follow_links: bool = False
 
     def __post_init__(self):
         if self.variant not in (None, "float32", "int8", "akida"):
@@ -76,6 +78,9 @@ class RunOptions:
             raise ConfigError(f"batch size must be >= 1, got {self.batch_rows}")
         if self.workers is not None and self.workers < 0:
             raise ConfigError(f"workers must be >= 0, got {self.workers}")
+        for key, value in self.thresholds.items():
+            if not math.isfinite(value):
+                raise ConfigError(f"--threshold {key} must be a finite number, got {value!r}")
 
     @classmethod
     def from_cli(cls, args) -> RunOptions:
@@ -86,9 +91,12 @@ class RunOptions:
             if not sep or not key:
                 raise ConfigError(f"--threshold takes BLOCK=VALUE, got {item!r}")
             try:
-                thresholds[key.strip()] = float(value)
+                number = float(value)
             except ValueError as err:
                 raise ConfigError(f"--threshold value must be a number, got {value!r} in {item!r}") from err
+            if not math.isfinite(number):
+                raise ConfigError(f"--threshold value must be a finite number, got {value!r} in {item!r}")
+            thresholds[key.strip()] = number
         return cls(
             variant=args.variant,
             category=args.category,
@@ -101,6 +109,7 @@ class RunOptions:
             workers=args.workers,
             quiet=args.quiet,
             compat=parse_compat(args.compat),
+            follow_links=getattr(args, "follow_links", False),
         )
 
 
@@ -176,12 +185,13 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
     """
     from evalcore.bundle import load_project
     from evalcore.parallel import PreparePool, fewer_gc_passes, resolve_workers
-    from evalcore.pipeline import Pipeline
+    from evalcore.pipeline import Pipeline, check_threshold_keys
     from evalcore.progress import Progress
     from evalcore.report import ReportBuilder
 
     options = options or RunOptions()
-    project = load_project(bundle_dir)
+    project = load_project(bundle_dir, follow_links=options.follow_links)
+    check_threshold_keys(options.thresholds, project.learn)
     if options.variant is None:
         options = dataclasses.replace(options, variant=default_variant(project))
     featurizer, all_records = load_records(project, options)
@@ -228,7 +238,8 @@ def load_records(project, options: RunOptions):
         featurizer = FeatureSource(project, options.category)
         records = featurizer.records(options.category)
     else:
-        records = list(load_dataset(project.dataset_dir, category=options.category).records)
+        records = list(load_dataset(project.dataset_dir, category=options.category,
+                                    follow_links=options.follow_links).records)
     if not records:
         raise BundleError(f"the dataset has no {options.category} samples", path=project.dataset_dir)
     return featurizer, records

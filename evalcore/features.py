@@ -38,6 +38,7 @@ class SampleFeaturizer:
         from evalcore.pipeline import SampleOutcome, _Prepared
 
         data = load_sample_data(record)
+        self.check_kind(record, data)
         sample = to_studio_sample(record, data)
         if data.kind == "image":
             windows_by_dsp, plan_ms, ranges, expected, interval = self._image(record, data)
@@ -61,32 +62,40 @@ class SampleFeaturizer:
         """
         return map(self.prepare, records)
 
+    def check_kind(self, record, data) -> None:
+        """The sample's kind (image or time series) must be what the impulse's input block reads."""
+        expected = "image" if self.input_type == "image" else "time-series"
+        got = "image" if data.kind == "image" else "time-series"
+        if self.input_type in ("time-series", "image", None) and got != expected:
+            raise BundleError(
+                f"the impulse's input block is {self.input_type!r} but the sample is "
+                f"{'an image' if got == 'image' else 'a time series'}",
+                path=record.path, sample=record.filename, field="impulse.inputBlocks[0].type",
+            )
+
     # -- time series -----------------------------------------------------------------------------
 
     def count_windows(self, record, data) -> int:
         """Windows the sample makes under the input block (an image makes one)."""
         if data.kind == "image":
-            self._check_input_type(record, "image")
+            self.check_kind(record, data)
             return 1
         return self.plan(record, data).n_windows
 
-    def _check_input_type(self, record, kind: str) -> None:
-        if kind == "image" and self.input_type == "image":
-            return
-        if kind != "image" and self.input_type in ("time-series", None):
-            return
-        what = "an image" if kind == "image" else "a time series"
-        raise BundleError(
-            f"the impulse's input block is {self.input_type!r} but the sample is {what}",
-            path=record.path, sample=record.filename, field="impulse.inputBlocks[0].type",
-        )
-
     def plan(self, record, data):
         """The windows of a time-series sample under the input block (``evalcore.windowing``)."""
+        from evalcore.errors import ConfigError
         from evalcore.windowing import plan_windows
 
-        self._check_input_type(record, "time-series")
+        self.check_kind(record, data)
         block = self.project.input_block
+        try:
+            return self._plan(plan_windows, block, record, data)
+        except ConfigError as err:  # the window settings come from impulse.json
+            raise BundleError(str(err), path=self.project.root / "impulse.json", sample=record.filename,
+                              field="impulse.inputBlocks[0]") from err
+
+    def _plan(self, plan_windows, block, record, data):
         return plan_windows(
             int(data.values.shape[0]),
             data.interval_ms,
@@ -116,11 +125,14 @@ class SampleFeaturizer:
             columns = _axis_columns(spec.axes, sensor_names, record, spec.id)
             windows = extract_windows(data.values[:, columns], plan)
             try:
-                feats = compute_features(
-                    spec.type, spec.implementation_version, windows, list(spec.axes), plan.frequency_hz, spec.params
-                )
+                with np.errstate(over="ignore", invalid="ignore"):  # reported below, in one line
+                    feats = compute_features(
+                        spec.type, spec.implementation_version, windows, list(spec.axes), plan.frequency_hz,
+                        spec.params,
+                    )
             except ConfigError as err:  # the DSP names the block and the parameter; add the file and sample
                 raise BundleError(str(err), path=spec.config_path, sample=record.filename) from err
+            _check_finite(feats, spec, record)
             by_dsp[spec.id] = self._normalize(spec, feats)
         last = plan.starts + plan.n_window_values - 1
         ranges = np.stack([plan.starts, np.minimum(last, plan.n_values - 1)], axis=1).astype(np.int64)
@@ -131,7 +143,6 @@ class SampleFeaturizer:
     def _image(self, record, data):
         from evalcore.dsp import image_features, resize_image
 
-        self._check_input_type(record, "image")
         block = self.project.input_block
         width = int(getattr(block, "image_width", 0) or data.width)
         height = int(getattr(block, "image_height", 0) or data.height)
@@ -180,6 +191,18 @@ class SampleFeaturizer:
             else:
                 rows[lb.id] = np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
         return rows
+
+
+def _check_finite(features: np.ndarray, spec, record) -> None:
+    """Finite sample values can still overflow float32 in a DSP block (a huge scale factor)."""
+    finite = np.isfinite(features)
+    if not finite.all():
+        window, column = (int(i) for i in np.argwhere(~finite)[0])
+        raise BundleError(
+            f"DSP block {spec.id} ({spec.type}) gives a non-finite feature {float(features[window, column])} "
+            f"in window {window} (a value overflows float32: check the block's parameters and the sample's values)",
+            path=spec.config_path, sample=record.filename, field=f"features[{column}]",
+        )
 
 
 def _axis_columns(axes, sensor_names: list[str], record, dsp_id: int) -> list[int]:

@@ -147,7 +147,8 @@ def _is_dataset_export(root: Path) -> bool:
     return not any((root / name).exists() for name in _BUNDLE_FOLDERS)
 
 
-def inspect_bundle(bundle_dir: str | Path, *, category: str = "testing", quiet: bool = True) -> BundleReport:
+def inspect_bundle(bundle_dir: str | Path, *, category: str = "testing", quiet: bool = True,
+                   follow_links: bool = False) -> BundleReport:
     """Validate a bundle as a run reads it and plan its run.
 
     Parameters
@@ -158,6 +159,8 @@ def inspect_bundle(bundle_dir: str | Path, *, category: str = "testing", quiet: 
         The dataset category a run would evaluate.
     quiet : bool, default True
         No progress bar.
+    follow_links : bool, default False
+        Accept symbolic links that lead outside the bundle (``run --follow-links``).
 
     Raises
     ------
@@ -170,9 +173,9 @@ def inspect_bundle(bundle_dir: str | Path, *, category: str = "testing", quiet: 
 
     root = Path(bundle_dir)
     if _is_dataset_export(root):
-        return _inspect_dataset(root, category=category, quiet=quiet)
-    project = load_project(root)
-    options = RunOptions(category=category)
+        return _inspect_dataset(root, category=category, quiet=quiet, follow_links=follow_links)
+    project = load_project(root, follow_links=follow_links)
+    options = RunOptions(category=category, follow_links=follow_links)
     source, records = load_records(project, options)
     pipelines, checks = _open_models(project, options)
     if pipelines:
@@ -186,7 +189,7 @@ def inspect_bundle(bundle_dir: str | Path, *, category: str = "testing", quiet: 
     per_category, skipped = {}, []
     if source is None:
         windows, kinds = _read_samples(featurizer, records, quiet=quiet)
-        per_category, skipped = _whole_export(project.dataset_dir)
+        per_category, skipped = _whole_export(project.dataset_dir, follow_links)
     else:
         windows, kinds = {r.filename: 1 for r in records}, {"features": len(records)}
     n_features = planned_feature_counts(project)
@@ -269,14 +272,14 @@ def _read_samples(featurizer, records, *, quiet: bool) -> tuple[dict[str, int], 
     return windows, dict(kinds)
 
 
-def _inspect_dataset(root: Path, *, category: str, quiet: bool) -> BundleReport:
+def _inspect_dataset(root: Path, *, category: str, quiet: bool, follow_links: bool) -> BundleReport:
     """A bare Edge Impulse dataset export (no impulse): what it holds, sample by sample."""
     from evalcore.data import load_dataset, load_sample_data
     from evalcore.progress import Progress
 
     dataset_dir = root / "dataset" if (root / "dataset").is_dir() else root
-    index = load_dataset(dataset_dir, category=category)
-    per_category, skipped = _whole_export(dataset_dir)
+    index = load_dataset(dataset_dir, category=category, follow_links=follow_links)
+    per_category, skipped = _whole_export(dataset_dir, follow_links)
     labels = Counter(_sample_label(r) for r in index.records)
     kinds: Counter = Counter()
     with Progress(len(index.records), "inspecting", enabled=not quiet) as progress:
@@ -292,11 +295,11 @@ def _inspect_dataset(root: Path, *, category: str, quiet: bool) -> BundleReport:
     )
 
 
-def _whole_export(dataset_dir: Path) -> tuple[dict[str, int], list[str]]:
+def _whole_export(dataset_dir: Path, follow_links: bool) -> tuple[dict[str, int], list[str]]:
     """Samples per category in the whole export, and the files that are not samples (the index
     is cheap: no sample is read).
     """
     from evalcore.data import load_dataset
 
-    index = load_dataset(dataset_dir, category=None)
+    index = load_dataset(dataset_dir, category=None, follow_links=follow_links)
     return dict(sorted(Counter(r.category for r in index.records).items())), list(index.skipped)

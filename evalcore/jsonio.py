@@ -515,11 +515,13 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as err:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(err, OSError) and err.filename is None:  # a write error (disk full) names no file
+            raise OSError(err.errno, err.strerror, str(target)) from err
         raise
     _fsync_directory(directory)
 

@@ -129,7 +129,7 @@ def _init_worker(root=None, options=None) -> None:
     from evalcore.bundle import load_project
     from evalcore.features import SampleFeaturizer
 
-    _FEATURIZER = SampleFeaturizer(load_project(root), options)
+    _FEATURIZER = SampleFeaturizer(load_project(root, follow_links=options.follow_links), options)
 
 
 def _prepare_chunk(records: list) -> list:

@@ -19,7 +19,7 @@ from evalcore.bundle import LearnSpec, Project
 from evalcore.errors import ConfigError
 from evalcore.learn.blocks import make_decoder
 
-__all__ = ["SampleOutcome", "Pipeline"]
+__all__ = ["SampleOutcome", "Pipeline", "check_threshold_keys"]
 
 
 @dataclass
@@ -206,6 +206,7 @@ class Pipeline:
             self._check_features(lb, x)
             decision = self.decoders[lb.id].decide(x)
             for p, part in zip(batch, decision.split(splits)):
+                _check_output(lb, part, p.outcome.record, lb.models.get(self.options.variant) or lb.metadata_path)
                 p.outcome.decisions[lb.id] = part
 
     def _check_features(self, lb: LearnSpec, x: np.ndarray) -> None:
@@ -245,6 +246,30 @@ def _quick_gil_handoff():
         yield
     finally:
         sys.setswitchinterval(previous)
+
+
+def _check_output(lb: LearnSpec, decision, record, path) -> None:
+    """A block's scores must be numbers: NaN would make every metric of the run NaN."""
+    values = decision.values
+    if values is None or values.dtype.kind != "f" or not np.isnan(values).any():
+        return
+    from evalcore.errors import BundleError
+
+    raise BundleError(
+        f"learn block {lb.id} ({lb.name}) gives NaN scores (probabilities contain NaN)",
+        path=path, sample=record.filename, field="output",
+    )
+
+
+def check_threshold_keys(thresholds: dict, learn) -> None:
+    """Every ``--threshold`` key must name a learn block (id, name or title); lists the blocks."""
+    known = {key for lb in learn for key in (str(lb.id), lb.name, lb.title) if key}
+    unknown = [key for key in thresholds if key not in known]
+    if unknown:
+        blocks = "; ".join(f"{lb.id} ({lb.name}, {lb.title})" if lb.title else f"{lb.id} ({lb.name})" for lb in learn)
+        raise ConfigError(
+            f"--threshold {unknown[0]!r} matches no learn block; give a block's id, name or title: {blocks}"
+        )
 
 
 def _threshold_override(thresholds: dict, lb: LearnSpec) -> float | None:

@@ -61,6 +61,7 @@ from evalcore.errors import BundleError, ConfigError
 
 __all__ = [
     "LABELING_METHODS",
+    "MAX_WINDOW_VALUES",
     "RESAMPLE_MODES",
     "TRAILING_MODES",
     "WindowPlan",
@@ -125,6 +126,11 @@ class WindowPlan:
     def n_padded(self) -> np.ndarray:
         """int64 array of shape (W,): zero readings appended to each window."""
         return np.maximum(self.starts + self.n_window_values - self.n_values, 0)
+
+
+#: Largest time-series window, in readings per axis, accepted when it is also longer than the
+#: sample (2**24: 17 minutes of 16 kHz audio): such a window is refused before it is allocated.
+MAX_WINDOW_VALUES = 2**24
 
 
 def _positive(name: str, value) -> float:
@@ -195,9 +201,10 @@ def plan_windows(
     BundleError
         ``resample="refuse"`` and the frequencies differ.
     """
-    window_size_ms = _positive("window_size_ms", window_size_ms)
+    # named as in impulse.json, where these values come from
+    window_size_ms = _positive("windowSizeMs", window_size_ms)
     increase_ms = _positive(
-        "window increase",
+        "windowIncreaseMs" if classification_window_increase_ms is None else "classificationWindowIncreaseMs",
         window_increase_ms if classification_window_increase_ms is None else classification_window_increase_ms,
     )
     interval_ms = _positive("interval_ms", interval_ms)
@@ -206,7 +213,7 @@ def plan_windows(
     if resample not in RESAMPLE_MODES:
         raise ConfigError(f"resample must be one of {', '.join(RESAMPLE_MODES)}, got {resample!r}")
     source_hz = 1000.0 / interval_ms
-    target_hz = source_hz if frequency_hz is None else _positive("frequency_hz", frequency_hz)
+    target_hz = source_hz if frequency_hz is None else _positive("frequencyHz", frequency_hz)
     mode = None
     n = int(n_values)
     if abs(source_hz - target_hz) > frequency_rtol * target_hz:
@@ -224,6 +231,11 @@ def plan_windows(
         raise ConfigError(
             f"window of {window_size_ms:g} ms with increase {increase_ms:g} ms at {target_hz:g} hz "
             f"gives {win} values per window and a step of {step}; both must be >= 1"
+        )
+    if win > max(n, MAX_WINDOW_VALUES):  # checked before any window is allocated
+        raise ConfigError(
+            f"windowSizeMs {window_size_ms:g} at {target_hz:g} hz gives {win} readings per window, more than "
+            f"the sample has ({n}) and more than evalcore allows ({MAX_WINDOW_VALUES})"
         )
     if n >= win:
         starts = np.arange((n - win) // step + 1, dtype=np.int64) * step

@@ -16,6 +16,7 @@ Rules:
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,61 @@ def find_feature_files(features_dir) -> dict[str, tuple[Path, Path | None]]:
     return pairs
 
 
+class _NotNpy(Exception):
+    """The file does not start with the npy magic bytes."""
+
+
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _check_header(path: Path) -> None:
+    """Read the ``.npy`` header and check it before ``np.load`` allocates anything.
+
+    Bytes that do not start with the npy magic (random data, a raw pickle) are not a ``.npy``
+    file; an object dtype would need unpickling; a declared shape larger than the file's data is
+    a truncated or forged header (``np.load`` would first allocate it: terabytes for 1e11 rows).
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(_NPY_MAGIC))
+            if head[:4] == _ZIP_MAGIC:
+                return  # an .npz archive: np.load reads its table of contents; refused below
+            if head != _NPY_MAGIC:
+                raise _NotNpy
+            fh.seek(0)
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+            else:
+                # a 4-byte header length: check it against the file before numpy reads that much
+                header_len = int.from_bytes(fh.read(4), "little")
+                if header_len > os.fstat(fh.fileno()).st_size - 12:
+                    raise EOFError(f"header length {header_len} is past the end of the file")
+                fh.seek(8)
+                shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+            data_bytes = os.fstat(fh.fileno()).st_size - fh.tell()
+    except _NotNpy:
+        raise BundleError("cannot load npy file: not a valid .npy file (no npy magic bytes)", path=path) from None
+    except FileNotFoundError as err:
+        raise BundleError("features file not found", path=path) from err
+    except (ValueError, OSError, EOFError, SyntaxError) as err:
+        raise BundleError(f"cannot load npy file: invalid header: {str(err).lower().rstrip('.')}", path=path) from err
+    if dtype.hasobject:
+        raise BundleError("cannot load npy file: object arrays are refused (nothing is unpickled)", path=path)
+    declared = dtype.itemsize * math.prod(shape)
+    if declared > data_bytes:
+        raise BundleError(
+            f"cannot load npy file: the header declares shape {shape} of {dtype} ({declared} bytes) "
+            f"but the file holds {data_bytes} bytes of data",
+            path=path,
+        )
+
+
 def _load(path: Path) -> np.ndarray:
+    if path.exists() and not path.is_file():
+        raise BundleError("features file is not a regular file", path=path)
+    _check_header(path)
     try:
         arr = np.load(path, allow_pickle=False)
     except FileNotFoundError as err:

@@ -31,8 +31,10 @@ without its last extension (``idle.0.cbor`` -> ``idle.0``), which is the name St
 after an upload.
 
 Safety: a listed path must be relative and stay inside its base folder after normalisation
-(``..`` that escapes is refused; the check is lexical, symlinks inside the export are followed).
-A listed file that does not exist is an error at index time; data is read lazily.
+(``..`` that escapes is refused). The same rule holds after symbolic links are resolved: a
+sample, a label file or a category folder that links outside the dataset folder is refused
+unless ``follow_links=True``. A listed file that does not exist, or is not a regular file (a
+FIFO, a device), is an error at index time; data is read lazily.
 """
 
 from __future__ import annotations
@@ -62,7 +64,22 @@ def _strip_last_extension(name: str) -> str:
     return stem if dot and stem else name
 
 
-def _resolve_listed(base: str, rel: str, root: str, labels_path: Path) -> tuple[str, str]:
+def check_link_inside(path: str, confine: str | None, *, sample: str | None = None, field: str | None = None) -> None:
+    """Refuse ``path`` when its real path (links resolved) leaves the real folder ``confine``.
+
+    ``confine`` None accepts links (``follow_links=True``).
+    """
+    if confine is None:
+        return
+    real = os.path.realpath(path)
+    if real != confine and not real.startswith(confine.rstrip(os.sep) + os.sep):
+        raise BundleError(
+            f"symbolic link leads outside the dataset folder, to {real} (pass --follow-links to allow links)",
+            path=path, sample=sample, field=field,
+        )
+
+
+def _resolve_listed(base: str, rel: str, root: str, labels_path: Path, confine: str | None) -> tuple[str, str]:
     """Absolute and root-relative POSIX path of a listed file, refusing paths that escape ``base``.
 
     String operations only (no pathlib objects): this runs once per entry of exports with
@@ -73,7 +90,10 @@ def _resolve_listed(base: str, rel: str, root: str, labels_path: Path) -> tuple[
     full = os.path.normpath(os.path.join(base, rel))
     if not full.startswith(base.rstrip(os.sep) + os.sep):
         raise BundleError(f"path escapes the dataset folder: {rel!r}", path=labels_path, sample=rel, field="path")
+    check_link_inside(full, confine, sample=rel, field="path")
     if not os.path.isfile(full):
+        if os.path.exists(full):
+            raise BundleError(f"file listed in {INFO_LABELS} is not a regular file: {rel!r}", path=labels_path, sample=rel, field="path")
         raise BundleError(f"file listed in {INFO_LABELS} not found: {rel!r}", path=labels_path, sample=rel, field="path")
     rel_root = full[len(root.rstrip(os.sep)) + 1 :]
     return full, rel_root if os.sep == "/" else rel_root.replace(os.sep, "/")
@@ -94,22 +114,26 @@ def _category_of_split(rel_root: str, labels_path: Path, rel: str) -> str:
 class _BoxCache:
     """``bounding_boxes.labels`` per folder, read once."""
 
-    def __init__(self) -> None:
+    def __init__(self, confine: str | None) -> None:
         self._by_folder: dict[str, dict[str, tuple[BoundingBox, ...]] | None] = {}
+        self._confine = confine
 
     def lookup(self, full_path: str) -> tuple[BoundingBox, ...] | None:
         folder, base_name = os.path.split(full_path)
         if folder not in self._by_folder:
             candidate = Path(folder) / BOXES_LABELS
+            if candidate.is_file():
+                check_link_inside(str(candidate), self._confine)
             self._by_folder[folder] = read_bounding_boxes_labels(candidate) if candidate.is_file() else None
         boxes = self._by_folder[folder]
         return None if boxes is None else boxes.get(base_name)
 
 
-def _from_entries(entries: list[InfoEntry], base: str, root: str, labels_path: Path, boxes: _BoxCache) -> list[dict]:
+def _from_entries(entries: list[InfoEntry], base: str, root: str, labels_path: Path, boxes: _BoxCache,
+                  confine: str | None) -> list[dict]:
     items, seen = [], set()
     for entry in entries:
-        full, rel_root = _resolve_listed(base, entry.path, root, labels_path)
+        full, rel_root = _resolve_listed(base, entry.path, root, labels_path, confine)
         if full in seen:
             raise BundleError(f"file listed twice: {entry.path!r}", path=labels_path, sample=entry.path, field="path")
         seen.add(full)
@@ -130,7 +154,8 @@ def _from_entries(entries: list[InfoEntry], base: str, root: str, labels_path: P
     return items
 
 
-def _scan_folder(folder: str, category: str, root: str, boxes: _BoxCache, skipped: list[str]) -> list[dict]:
+def _scan_folder(folder: str, category: str, root: str, boxes: _BoxCache, skipped: list[str],
+                 confine: str | None) -> list[dict]:
     names = sorted(e.name for e in os.scandir(folder) if e.is_file() and not e.name.startswith("."))
     prefix = "" if folder == root else os.path.relpath(folder, root).replace(os.sep, "/") + "/"
     items = []
@@ -141,6 +166,7 @@ def _scan_folder(folder: str, category: str, root: str, boxes: _BoxCache, skippe
                 skipped.append(rel_root)
             continue
         full = os.path.join(folder, name)
+        check_link_inside(full, confine, sample=rel_root)
         found = boxes.lookup(full)
         items.append(
             {
@@ -157,25 +183,29 @@ def _scan_folder(folder: str, category: str, root: str, boxes: _BoxCache, skippe
     return items
 
 
-def _collect(root: str, root_category: str, skipped: list[str]) -> list[dict]:
-    boxes = _BoxCache()
+def _collect(root: str, root_category: str, skipped: list[str], confine: str | None) -> list[dict]:
+    boxes = _BoxCache(confine)
     root_labels = Path(root) / INFO_LABELS
     if root_labels.is_file():
-        return _from_entries(read_info_labels(root_labels), root, root, root_labels, boxes)
-    items = _scan_folder(root, root_category, root, boxes, skipped)
+        check_link_inside(str(root_labels), confine)
+        return _from_entries(read_info_labels(root_labels), root, root, root_labels, boxes, confine)
+    items = _scan_folder(root, root_category, root, boxes, skipped, confine)
     for name in CATEGORY_FOLDERS:
         folder = os.path.join(root, name)
         if not os.path.isdir(folder):
             continue
+        check_link_inside(folder, confine)
         folder_labels = Path(folder) / INFO_LABELS
         if folder_labels.is_file():
-            items += _from_entries(read_info_labels(folder_labels), folder, root, folder_labels, boxes)
+            check_link_inside(str(folder_labels), confine)
+            items += _from_entries(read_info_labels(folder_labels), folder, root, folder_labels, boxes, confine)
         else:
-            items += _scan_folder(folder, name, root, boxes, skipped)
+            items += _scan_folder(folder, name, root, boxes, skipped, confine)
     return items
 
 
-def load_dataset(dataset_dir, *, category: str | None = "testing", root_category: str = "testing") -> DatasetIndex:
+def load_dataset(dataset_dir, *, category: str | None = "testing", root_category: str = "testing",
+                 follow_links: bool = False) -> DatasetIndex:
     """Index the samples of an Edge Impulse dataset export.
 
     Parameters
@@ -186,6 +216,8 @@ def load_dataset(dataset_dir, *, category: str | None = "testing", root_category
         Keep only samples of this category; None keeps all.
     root_category : str, default "testing"
         Category of files lying directly in ``dataset_dir`` when no ``info.labels`` names one.
+    follow_links : bool, default False
+        Accept files and folders whose symbolic links lead outside ``dataset_dir``.
 
     Returns
     -------
@@ -197,8 +229,8 @@ def load_dataset(dataset_dir, *, category: str | None = "testing", root_category
     ConfigError
         ``category`` or ``root_category`` is not a known category.
     BundleError
-        The folder is missing, a label file is invalid, a listed file is missing or escapes
-        the folder, or no sample has the requested category.
+        The folder is missing, a label file is invalid, a listed file is missing, not a regular
+        file or escapes the folder (also through a link), or no sample has the requested category.
     """
     for name, value in (("category", category), ("root_category", root_category)):
         if value is not None and value not in CATEGORIES:
@@ -207,7 +239,7 @@ def load_dataset(dataset_dir, *, category: str | None = "testing", root_category
     if not os.path.isdir(root):
         raise BundleError("dataset folder not found", path=root)
     skipped: list[str] = []
-    items = _collect(root, root_category, skipped)
+    items = _collect(root, root_category, skipped, None if follow_links else os.path.realpath(root))
     records = tuple(
         SampleRecord(id=i, **item) for i, item in enumerate(items, start=1) if category is None or item["category"] == category
     )

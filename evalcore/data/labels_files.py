@@ -26,11 +26,14 @@ are numbers, ``width > 0`` and ``height > 0``.
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -48,10 +51,20 @@ from evalcore.errors import BundleError
 __all__ = ["InfoEntry", "parse_info_labels", "read_bounding_boxes_labels", "read_info_labels"]
 
 NDJSON_MARKER = '{"__ndjson":true,'
+#: The NDJSON header as any JSON writer may space it (``{"__ndjson": true, ...``).
+_NDJSON_HEAD = re.compile(r'\{\s*"__ndjson"\s*:\s*true\s*[,}]')
 CATEGORIES = ("training", "testing", "validation", "post-processing", "split")
 LABEL_TYPES = ("label", "multi-label", "unlabeled", "keyvalue-labels")
 
-_Number = StrictInt | StrictFloat
+
+
+def _finite(value: int | float) -> int | float:
+    if not math.isfinite(value):  # ``json`` reads NaN and Infinity; a box cannot be scored with them
+        raise ValueError("must be a finite number")
+    return value
+
+
+_Number = Annotated[StrictInt | StrictFloat, AfterValidator(_finite)]
 
 
 class _Input(BaseModel):
@@ -155,7 +168,7 @@ def _translate(err: ValidationError, path: Path, prefix: str, sample: str | None
     elif first["type"] == "union_tag_not_found":
         message = "label has no 'type' key"
     else:
-        msg = first["msg"]
+        msg = first["msg"].removeprefix("Value error, ")
         message = f"invalid value: {msg[:1].lower()}{msg[1:]}"
         if "input" in first and not isinstance(first["input"], (dict, list)):
             message += f", got {first['input']!r}"
@@ -235,6 +248,11 @@ def _json_error(err: json.JSONDecodeError, path: Path, line_no: int | None = Non
     return BundleError(f"invalid json: {reason}", path=path, field=f"line {line} column {err.colno}")
 
 
+def _too_deep(path: Path, line_no: int | None = None) -> BundleError:
+    """JSON nested so deeply that the parser gives up (``RecursionError``)."""
+    return BundleError("invalid json: nested too deeply", path=path, field=None if line_no is None else f"line {line_no}")
+
+
 def _check_version(header: dict, path: Path, field: str) -> None:
     if "version" in header and (header["version"] != 1 or isinstance(header["version"], bool)):
         raise BundleError(f"unsupported info.labels version {header['version']!r}, allowed: 1", path=path, field=field)
@@ -248,13 +266,15 @@ def _parse_ndjson(text: str, path: Path) -> list[InfoEntry]:
         rows = json.loads("[" + ",".join(line for _, line in numbered) + "]")
         if len(rows) != len(numbered):
             raise json.JSONDecodeError("a line holds more than one value", "", 0)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         rows = []
         for line_no, line in numbered:  # parse line by line to name the first broken line
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as err:
                 raise _json_error(err, path, line_no) from err
+            except RecursionError as err:
+                raise _too_deep(path, line_no) from err
     raws: list = []
     prefixes: list[str] = []
     for (line_no, _), row in zip(numbered, rows):
@@ -291,12 +311,14 @@ def parse_info_labels(text: str, path: Path) -> list[InfoEntry]:
         Invalid JSON, wrong version, a missing or invalid field, an unknown label type.
     """
     text = text.removeprefix("\ufeff")
-    if text.lstrip().startswith(NDJSON_MARKER):
+    if _NDJSON_HEAD.match(text.lstrip()):
         return _parse_ndjson(text, path)
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as err:
         raise _json_error(err, path) from err
+    except RecursionError as err:
+        raise _too_deep(path) from err
     if not isinstance(doc, dict):
         raise BundleError(f"info.labels must be a json object, got {type(doc).__name__}", path=path)
     _check_version(doc, path, "version")
@@ -338,6 +360,8 @@ def read_bounding_boxes_labels(path: Path) -> dict[str, tuple[BoundingBox, ...]]
         doc = json.loads(text.lstrip("\ufeff"))
     except json.JSONDecodeError as err:
         raise _json_error(err, path) from err
+    except RecursionError as err:
+        raise _too_deep(path) from err
     try:
         model = _BoxesFile.model_validate(doc)
     except ValidationError as err:

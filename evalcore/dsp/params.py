@@ -105,7 +105,7 @@ def check_block(block: str, implementation_version: int) -> None:
     versions = SUPPORTED_VERSIONS[block]
     if isinstance(implementation_version, bool) or implementation_version not in versions:
         raise ConfigError(
-            f"unsupported implementation_version {implementation_version!r} for dsp block {block} "
+            f"unsupported implementationVersion {implementation_version!r} for dsp block {block} "
             f"(supported: {', '.join(map(str, versions))})"
         )
 

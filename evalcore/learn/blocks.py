@@ -82,24 +82,34 @@ class BlockRunner:
             out = self.backend.run(features)[0]
             return BlockDecision(self.kind, out.reshape(out.shape[0], -1)[:, 0].astype(np.float64))
         if self.kind in ("anomaly-kmeans", "anomaly-gmm"):
-            return BlockDecision(self.kind, self._anomaly_scores(features))
+            self._check_axes(features.shape[1])
+            try:
+                return BlockDecision(self.kind, self._anomaly_scores(features))
+            except ConfigError as err:  # parameters that do not fit the features: the metadata's fault
+                path = self.spec.metadata_path
+                if self.kind == "anomaly-gmm" and path is not None:
+                    path = path.parent / "gmm.json"
+                raise BundleError(str(err), path=path) from err
         if self.kind in ("object-detection", "visual-anomaly"):
             return BlockDecision(self.kind, outputs=self.backend.run(features))
         raise ConfigError(
             f"learn block {self.spec.id} ({self.spec.type}) is not evaluated by this version of evalcore yet"
         )
 
+    def _check_axes(self, n_features: int) -> None:
+        axes = list(self.spec.metadata.axes)
+        bad = [a for a in axes if not 0 <= a < n_features]
+        if bad:
+            raise BundleError(
+                f"anomaly axes {bad} out of range: the block's DSP output has {n_features} features",
+                path=self.spec.metadata_path, field="axes",
+            )
+
     def _anomaly_scores(self, features: np.ndarray) -> np.ndarray:
         from evalcore.learn.anomaly import gmm_scores, kmeans_scores
 
         meta = self.spec.metadata
         x = features.astype(np.float64)
-        n_features = x.shape[1] if x.ndim == 2 else 0
-        if meta.axes and max(meta.axes) >= n_features:
-            raise BundleError(
-                f"anomaly axis {max(meta.axes)} is out of range: the DSP output has {n_features} features",
-                path=self.spec.metadata_path, field="axes",
-            )
         if self.kind == "anomaly-kmeans":
             res = kmeans_scores(
                 x,
@@ -130,13 +140,8 @@ def _labels_of(spec) -> tuple[str, ...]:
     if spec.kind == "regression":
         return ("value",)
     names = tuple(meta.class_names or meta.labels or ())
-    field = "classNames" if meta.class_names else "labels"
     if not names:
         raise BundleError("the metadata lists no classes", path=spec.metadata_path, field="classNames")
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise BundleError(f"class names must be unique, got {', '.join(map(repr, dupes))} more than once",
-                          path=spec.metadata_path, field=field)
     return names
 
 

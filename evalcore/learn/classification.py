@@ -34,6 +34,7 @@ Compatibility notes
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -195,11 +196,14 @@ def resolve_threshold(
         if _get(entry, "key") in keys:
             value = _get(entry, "value")
             try:
-                return float(value)
+                number = float(value)
             except (TypeError, ValueError) as err:
                 raise ConfigError(
                     f"threshold {_get(entry, 'key')} must be a number, got {value!r} ({where})"
                 ) from err
+            if not math.isfinite(number):  # "nan" as a string value
+                raise ConfigError(f"threshold {_get(entry, 'key')} must be a finite number, got {value!r} ({where})")
+            return number
     if minimum_confidence_rating is not None:
         return float(minimum_confidence_rating)
     raise ConfigError(

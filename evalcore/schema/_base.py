@@ -132,9 +132,14 @@ class StudioModel(BaseModel):
 
 
 class InputModel(BaseModel):
-    """Base of the models a run reads: camelCase keys, unknown keys ignored, immutable."""
+    """Base of the models a run reads: camelCase keys, unknown keys ignored, immutable.
+
+    Numbers must be finite: Python's ``json`` reads ``NaN`` and ``Infinity``, and a NaN
+    threshold, K-means centre or sampling frequency would give wrong numbers or a crash later.
+    """
 
     model_config = ConfigDict(
+        allow_inf_nan=False,
         alias_generator=to_camel,
         validate_by_name=True,
         validate_by_alias=True,

@@ -41,6 +41,10 @@ __all__ = [
 ]
 
 BlockId = Annotated[StrictInt, Field(ge=1)]
+#: Window sizes, strides, image sizes: a 0 or negative value cannot be run.
+PositiveInt = Annotated[StrictInt, Field(gt=0)]
+#: Sampling frequency: finite (see `InputModel`) and above 0.
+PositiveFloat = Annotated[StrictFloat, Field(gt=0)]
 
 
 class ImpulseInputBlockLabelingMethodMultiLabel(InputModel):
@@ -76,21 +80,21 @@ class ImpulseInputBlock(InputModel):
     """Block title (API: required)."""
     axes: list[StrictStr] | None = None
     """Selected axes; all axes when absent."""
-    window_size_ms: StrictInt | None = None
+    window_size_ms: PositiveInt | None = None
     """Window length in ms."""
-    window_increase_ms: StrictInt | None = None
+    window_increase_ms: PositiveInt | None = None
     """Window stride in ms."""
-    frequency_hz: StrictFloat | None = None
+    frequency_hz: PositiveFloat | None = None
     """Sampling frequency of the input in Hz."""
-    classification_window_increase_ms: StrictInt | None = None
+    classification_window_increase_ms: PositiveInt | None = None
     """Window stride in ms when classifying."""
     pad_zeros: StrictBool | None = None
     """Whether short samples are zero-padded."""
     labeling_method_multi_label: ImpulseInputBlockLabelingMethodMultiLabel | None = None
     """Window label rule for multi-label samples."""
-    image_width: StrictInt | None = None
+    image_width: PositiveInt | None = None
     """Image width after resizing."""
-    image_height: StrictInt | None = None
+    image_height: PositiveInt | None = None
     """Image height after resizing."""
     resize_mode: ImageInputResizeModeValues | str | None = None
     """How images are fitted to the size."""
@@ -254,7 +258,8 @@ def load_impulse(data: Any, *, path: Any = None) -> Impulse:
         Invalid JSON or fields (``field`` is the JSON path), ``success`` false, or no impulse.
     """
     parsed, path = read_json(data, what="impulse", path=path)
-    if isinstance(parsed, dict) and "success" in parsed and "inputBlocks" not in parsed:
+    # the envelope, even when its ``success`` is missing (then that is the error, not inputBlocks)
+    if isinstance(parsed, dict) and ("success" in parsed or "impulse" in parsed) and "inputBlocks" not in parsed:
         response = load_input_body(GetImpulseResponse, parsed, what="impulse response", path=path)
         if response.impulse is None:
             raise BundleError("impulse response has no impulse", path=path, field="impulse")

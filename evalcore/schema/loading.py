@@ -73,6 +73,8 @@ def read_json(data: Any, *, what: str, path: Any = None) -> tuple[Any, Any]:
         return json.loads(bytes(data) if isinstance(data, memoryview) else data), path
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise BundleError(f"{what} is not valid json: {err}", path=path) from err
+    except RecursionError as err:  # thousands of nested arrays or objects
+        raise BundleError(f"{what} is not valid json: nested too deeply", path=path) from err
 
 
 def load_body(
