@@ -165,16 +165,29 @@ def read_json(path: Path, *, what: str) -> dict:
     except OSError as err:
         raise BundleError(f"cannot read {what}: {err.strerror}", path=path) from err
     try:
-        doc = json.loads(raw)
+        doc = json.loads(raw, parse_constant=_refuse_constant)
     except UnicodeDecodeError as err:
         raise BundleError(f"{what} is not UTF-8 text", path=path) from err
     except json.JSONDecodeError as err:
         raise BundleError(f"{what} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}", path=path) from err
     except RecursionError as err:  # thousands of nested arrays or objects
         raise BundleError(f"{what} is not valid JSON: nested too deeply", path=path) from err
+    except _NonFiniteNumber as err:
+        raise BundleError(f"{what} is not valid JSON: {err.token} is not a number JSON allows", path=path) from err
     if not isinstance(doc, dict):
         raise BundleError(f"{what} must be a JSON object, got {type(doc).__name__}", path=path)
     return doc
+
+
+class _NonFiniteNumber(ValueError):
+    def __init__(self, token: str):
+        super().__init__(token)
+        self.token = token
+
+
+def _refuse_constant(token: str):
+    """``NaN``, ``Infinity`` and ``-Infinity`` are not JSON (Python's parser accepts them)."""
+    raise _NonFiniteNumber(token)
 
 
 def _find_models(folder: Path, root: Path, follow_links: bool) -> dict[str, Path]:
@@ -403,6 +416,8 @@ def _check_metadata(metadata, kind: str, path: Path) -> None:
         return
     n_axes = len(metadata.axes)
     if kind == "anomaly-gmm":
+        if not metadata.mean:
+            raise BundleError("mean is empty (the GMM score scaler needs one value)", path=path, field="mean")
         _check_scale(metadata.scale[:1], path)
         return
     for name, values in (("mean", metadata.mean), ("scale", metadata.scale)):
