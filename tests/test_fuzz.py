@@ -182,7 +182,10 @@ VALUES = {
     "huge-int": 10**30, "string": "x", "null": None, "list": [], "nested": {"a": {"b": {"c": 1}}},
 }
 NON_FINITE = {"nan", "inf", "-inf"}
-JSON_KINDS = ["delete", "duplicate", *VALUES, "truncate", "flip"]
+#: "deep": the value replaced by 100 000 nested lists (JSON text only; issue 11 saw a traceback).
+DEEP_LEVELS = 100_000
+_DEEP = "__evalcore_fuzz_deep__"
+JSON_KINDS = ["delete", "duplicate", *VALUES, "deep", "truncate", "flip"]
 BYTE_KINDS = ["truncate", "flip", "zero"]
 
 
@@ -201,7 +204,8 @@ def _mutate_doc(doc, path: tuple, kind: str):
     """Apply a structured mutation at ``path``; returns (new doc, the value that was there)."""
     doc = copy.deepcopy(doc)
     if not path:
-        return (None if kind == "delete" else copy.deepcopy(VALUES.get(kind, [doc, doc]))), doc
+        root = {"delete": None, "deep": _DEEP}.get(kind, VALUES.get(kind, [doc, doc]))
+        return copy.deepcopy(root), doc
     parent = doc
     for key in path[:-1]:
         parent = parent[key]
@@ -216,6 +220,8 @@ def _mutate_doc(doc, path: tuple, kind: str):
             parent.insert(key, copy.deepcopy(old))
         else:
             parent[key] = [old, old]
+    elif kind == "deep":
+        parent[key] = _DEEP
     else:
         parent[key] = copy.deepcopy(VALUES[kind])
     return doc, old
@@ -258,7 +264,7 @@ def mutations(draw, fmt: str, raw: bytes):
     where = draw(st.floats(0.0, 1.0))
     value = draw(st.integers(0, 255))
     if fmt in ("json", "ndjson", "cbor"):
-        kind = draw(st.sampled_from(JSON_KINDS if fmt != "cbor" else [*JSON_KINDS, "zero"]))
+        kind = draw(st.sampled_from(JSON_KINDS if fmt != "cbor" else [k for k in JSON_KINDS if k != "deep"] + ["zero"]))
         if kind in BYTE_KINDS:
             new = _byte_mutation(raw, kind, where, value)
             return kind, f"{kind} at {where:.3f}", new, "truncated binary file" if fmt == "cbor" and kind == "truncate" else None
@@ -292,14 +298,18 @@ def _structured(draw, fmt: str, raw: bytes, kind: str):
         docs = [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
     else:
         docs = [json.loads(raw)]
-    line = draw(st.integers(0, len(docs) - 1))
+    rnd = draw(st.randoms(use_true_random=False))  # uniform over lines and paths (integers() favour 0)
+    line = rnd.randrange(len(docs))
     paths = list(_paths(docs[line]))
-    path = paths[draw(st.integers(0, len(paths) - 1))]
+    path = paths[rnd.randrange(len(paths))]
     docs[line], old = _mutate_doc(docs[line], path, kind)
     if fmt == "cbor":
         new = cbor2.dumps(docs[0])
     else:
-        new = "\n".join(json.dumps(d) for d in docs).encode()
+        deep = "[" * DEEP_LEVELS + "]" * DEEP_LEVELS
+        # compact, as Studio writes JSON (an NDJSON file is recognised by its compact first bytes)
+        text = (json.dumps(d, separators=(",", ":")) for d in docs)
+        new = "\n".join(t.replace(f'"{_DEEP}"', deep) for t in text).encode()
     return kind, f"{kind} at {'/'.join(map(str, path)) or '(root)'} (line {line})", new, _must_reject(kind, path, old)
 
 
@@ -489,3 +499,91 @@ def test_mutated_file_never_tracebacks_nor_passes_invalid(bundle_name, rel, fmt,
             _log(record)
 
     check()
+
+
+# -- what the fuzzer found, replayed -----------------------------------------------------------------
+
+
+def _json_edit(change):
+    def apply(raw: bytes) -> bytes:
+        doc = json.loads(raw)
+        change(doc)
+        return json.dumps(doc).encode()
+
+    return apply
+
+
+def _zero_at(fraction: float, n: int = 16):
+    def apply(raw: bytes) -> bytes:
+        pos = int(fraction * len(raw))
+        return raw[:pos] + bytes(n) + raw[pos + n :]
+
+    return apply
+
+
+#: (bundle, file, change, expected error text or None for a clean exit 0); each was a traceback
+#: or an exit 0 on an invalid input in a long fuzz run.
+FOUND = {
+    "body-is-null": ("motion", "impulse.json", lambda raw: b"null", "impulse must be a JSON object, got NoneType"),
+    "body-is-a-number": ("motion", "learn/3/metadata.json", lambda raw: b"1e12", "must be a JSON object, got float"),
+    "infinity-in-unread-metadata": (
+        "motion", "learn/3/metadata.json",
+        _json_edit(lambda d: d["modelValidationMetrics"][0].update(loss=float("inf"))),
+        "Infinity is not a number JSON allows",
+    ),
+    "gmm-mean-empty": ("motion-gmm", "learn/4/metadata.json", _json_edit(lambda d: d.update(mean=[])), "field mean"),
+    # Pillow decoded both without a word; the image fixture's .jpg files hold PNG data
+    "image-cut-in-its-last-bytes": ("image", "{sample}", lambda raw: raw[: int(0.992 * len(raw))],
+                                    "the PNG file does not end with its IEND chunk"),
+    "png-cut-in-its-last-bytes": ("fomo", "{sample}", lambda raw: raw[: int(0.992 * len(raw))],
+                                  "the PNG file does not end with its IEND chunk"),
+    "npy-header-zeroed": ("features", "features/y_testing.npy", _zero_at(0.28), "invalid header"),
+    "sample-value-1e30-in-a-regression": (
+        "regression", "{sample}", _json_edit(lambda d: d["payload"]["values"].__setitem__(8, 10**30)), None,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FOUND))
+def test_found_by_the_fuzzer(case, bundles, tmp_path):
+    """Without it a fix for one of the fuzzer's findings could regress while the few CI examples miss it."""
+    bundle_name, rel, change, expected = FOUND[case]
+    if bundle_name not in bundles:
+        pytest.skip(f"fixture of {bundle_name} not built")
+    bundle, samples = bundles[bundle_name]
+    path = _target_path(bundle, samples, rel)
+    original = path.read_bytes()
+    new = change(original)
+    out = tmp_path / "result.json"
+    path.write_bytes(new)
+    try:
+        run_code, run_err = _call(["run", str(bundle), "--out", str(out), "-q", "--workers", "0"])
+        inspect_code, inspect_err = _call(["inspect", str(bundle), "-q"])
+    finally:
+        path.write_bytes(original)
+    run_line = _check_error(run_code, run_err, "run")
+    inspect_line = _check_error(inspect_code, inspect_err, "inspect")
+    if expected is None:
+        assert (run_code, inspect_code) == (0, 0), run_err + inspect_err
+        _check_result(out)
+    else:
+        assert (run_code, inspect_code) == (2, 2), run_err + inspect_err
+        assert expected in run_line and expected in inspect_line, (run_line, inspect_line)
+        assert not out.exists()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_image_cut_in_its_trailer_is_refused(fmt):
+    """Without it a JPEG or PNG missing its last bytes decoded as if whole (no fixture holds a JPEG)."""
+    from PIL import Image
+
+    from evalcore.data.images import read_image
+    from evalcore.errors import BundleError
+
+    buf = io.BytesIO()
+    Image.fromarray(np.arange(48 * 32 * 3, dtype=np.uint8).reshape(32, 48, 3)).save(buf, format=fmt)
+    raw = buf.getvalue()
+    assert read_image(raw, "x", "s").pixels.shape == (32, 48, 3)
+    cut = 2 if fmt == "JPEG" else 12  # the end-of-image marker; the IEND chunk
+    with pytest.raises(BundleError, match="truncated image"):
+        read_image(raw[:-cut], "x", "s")
