@@ -165,29 +165,36 @@ def read_json(path: Path, *, what: str) -> dict:
     except OSError as err:
         raise BundleError(f"cannot read {what}: {err.strerror}", path=path) from err
     try:
-        doc = json.loads(raw, parse_constant=_refuse_constant)
+        doc = json.loads(raw)
     except UnicodeDecodeError as err:
         raise BundleError(f"{what} is not UTF-8 text", path=path) from err
     except json.JSONDecodeError as err:
         raise BundleError(f"{what} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}", path=path) from err
     except RecursionError as err:  # thousands of nested arrays or objects
         raise BundleError(f"{what} is not valid JSON: nested too deeply", path=path) from err
-    except _NonFiniteNumber as err:
-        raise BundleError(f"{what} is not valid JSON: {err.token} is not a number JSON allows", path=path) from err
     if not isinstance(doc, dict):
         raise BundleError(f"{what} must be a JSON object, got {type(doc).__name__}", path=path)
+    bad = _first_non_finite(doc)
+    if bad is not None:  # NaN and Infinity are not JSON, though Python's parser reads them
+        where, value = bad
+        token = "NaN" if value != value else "Infinity" if value > 0 else "-Infinity"
+        raise BundleError(f"{what} holds {token}: numbers must be finite", path=path, field=where)
     return doc
 
 
-class _NonFiniteNumber(ValueError):
-    def __init__(self, token: str):
-        super().__init__(token)
-        self.token = token
-
-
-def _refuse_constant(token: str):
-    """``NaN``, ``Infinity`` and ``-Infinity`` are not JSON (Python's parser accepts them)."""
-    raise _NonFiniteNumber(token)
+def _first_non_finite(doc) -> tuple[str, float] | None:
+    """JSON path (``a.b[2].c``) and value of the first NaN or infinity in ``doc``, in file order."""
+    stack = [(doc, "")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, float):
+            if not math.isfinite(node):
+                return where, node
+        elif isinstance(node, dict):
+            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(node))))
+    return None
 
 
 def _find_models(folder: Path, root: Path, follow_links: bool) -> dict[str, Path]:

@@ -94,6 +94,10 @@ class SampleFeaturizer:
         except ConfigError as err:  # the window settings come from impulse.json
             raise BundleError(str(err), path=self.project.root / "impulse.json", sample=record.filename,
                               field="impulse.inputBlocks[0]") from err
+        except BundleError as err:  # the sample's own rate: name its file
+            if err.path is not None:
+                raise
+            raise BundleError(err.message, path=record.path, sample=err.sample, field=err.field) from err
 
     def _plan(self, plan_windows, block, record, data):
         return plan_windows(

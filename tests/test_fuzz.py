@@ -452,6 +452,20 @@ def _target_path(bundle: Path, samples: list[str], rel: str) -> Path:
     return bundle / (samples[0] if rel == "{sample}" else rel)
 
 
+@pytest.mark.parametrize("bundle_name", sorted(BUNDLES))
+def test_fuzzed_bundles_run_before_mutation(bundle_name, bundles, tmp_path):
+    """Without it a broken trimmed bundle would make every mutation "cleanly rejected" and the fuzz moot."""
+    if bundle_name not in bundles:
+        pytest.skip(f"fixture of {bundle_name} not built")
+    bundle, _ = bundles[bundle_name]
+    out = tmp_path / "result.json"
+    run_code, run_err = _call(["run", str(bundle), "--out", str(out), "-q", "--workers", "0"])
+    inspect_code, inspect_err = _call(["inspect", str(bundle), "-q"])
+    assert (run_code, inspect_code) == (0, 0), run_err + inspect_err
+    _check_result(out)
+    assert len(_strict_json(out)["result"]) == (BUNDLES[bundle_name][1] if bundle_name != "features" else 12)
+
+
 @pytest.mark.parametrize(("bundle_name", "rel", "fmt"), TARGETS, ids=[f"{b}:{r}" for b, r, _ in TARGETS])
 def test_mutated_file_never_tracebacks_nor_passes_invalid(bundle_name, rel, fmt, bundles, tmp_path_factory):
     """Without it a reader or a validator could let a bad file through to a traceback or to exit 0."""
@@ -529,7 +543,7 @@ FOUND = {
     "infinity-in-unread-metadata": (
         "motion", "learn/3/metadata.json",
         _json_edit(lambda d: d["modelValidationMetrics"][0].update(loss=float("inf"))),
-        "Infinity is not a number JSON allows",
+        "holds Infinity: numbers must be finite (PATH, field modelValidationMetrics[0].loss)",
     ),
     "gmm-mean-empty": ("motion-gmm", "learn/4/metadata.json", _json_edit(lambda d: d.update(mean=[])), "field mean"),
     # Pillow decoded both without a word; the image fixture's .jpg files hold PNG data
@@ -538,6 +552,11 @@ FOUND = {
     "png-cut-in-its-last-bytes": ("fomo", "{sample}", lambda raw: raw[: int(0.992 * len(raw))],
                                   "the PNG file does not end with its IEND chunk"),
     "npy-header-zeroed": ("features", "features/y_testing.npy", _zero_at(0.28), "invalid header"),
+    # 16 000 readings at 1 Hz resampled to 16 kHz: 256M readings, a MemoryError
+    "wav-rate-1-hz": ("kws", "{sample}", lambda raw: raw[:24] + struct.pack("<I", 1) + raw[28:],
+                      "more than evalcore allows"),
+    "mfcc-1e12-filters": ("kws", "dsp/2.json", _json_edit(lambda d: d["config"][0]["items"][3].update(value=1e12)),
+                          "field num_filters"),
     "sample-value-1e30-in-a-regression": (
         "regression", "{sample}", _json_edit(lambda d: d["payload"]["values"].__setitem__(8, 10**30)), None,
     ),
@@ -568,6 +587,7 @@ def test_found_by_the_fuzzer(case, bundles, tmp_path):
         _check_result(out)
     else:
         assert (run_code, inspect_code) == (2, 2), run_err + inspect_err
+        expected = expected.replace("PATH", str(path))
         assert expected in run_line and expected in inspect_line, (run_line, inspect_line)
         assert not out.exists()
 
