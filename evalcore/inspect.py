@@ -178,7 +178,7 @@ def inspect_bundle(bundle_dir: str | Path, *, category: str = "testing", quiet: 
     options = RunOptions(category=category, follow_links=follow_links)
     source, records = load_records(project, options)
     pipelines, checks = _open_models(project, options)
-    if pipelines:
+    if pipelines and pipelines[0].project is project:  # the default variant's, with every learn block
         from evalcore.report import ReportBuilder
 
         ReportBuilder(project, pipelines[0], records)  # the reduce's checks of labels and blocks
@@ -230,8 +230,9 @@ def _open_models(project, options) -> tuple[list, dict[str, str]]:
     """Load the pipeline of every variant present: each model file is opened and its input size
     checked against the planned DSP output, each block's metadata against its model.
 
-    Returns the loaded pipelines (the run's default variant first, with every learn block) and
-    the check of each variant: ``OPENED`` or why it was not checked (its runtime is not installed).
+    Returns the loaded pipelines (the run's default variant first, with every learn block, when
+    its runtime is installed) and the check of each variant: ``OPENED`` or why it was not checked
+    (its runtime is not installed; then the reduce's checks are skipped too).
     """
     from evalcore.engine import default_variant
     from evalcore.errors import BackendUnavailableError

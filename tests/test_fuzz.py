@@ -17,7 +17,7 @@ Examples per target default to a few so that the file stays fast and determinist
 (``derandomize=True``); set ``EVALCORE_FUZZ_EXAMPLES`` for a longer local run, and
 ``EVALCORE_FUZZ_LOG=path`` to append one JSON line per example (target, mutation, exit codes,
 message) for counting, with ``EVALCORE_FUZZ_KEEP_GOING=1`` to log every failure instead of stopping
-at the first.
+at the first, and ``EVALCORE_FUZZ_RANDOM=1`` for new random examples instead of the repeatable ones.
 """
 
 from __future__ import annotations
@@ -43,8 +43,10 @@ from evalcore.cli import main
 
 EXAMPLES = int(os.environ.get("EVALCORE_FUZZ_EXAMPLES", "0") or 0)
 LOG = os.environ.get("EVALCORE_FUZZ_LOG")
-#: Set to count every failure of a long run in the log instead of stopping at the first.
+#: Set to count every failure of a long run in the log instead of stopping at the first, and ``EVALCORE_FUZZ_RANDOM=1`` for new random examples instead of the repeatable ones.
 KEEP_GOING = bool(os.environ.get("EVALCORE_FUZZ_KEEP_GOING"))
+#: Set for new random examples on each local run (CI keeps the derandomized, repeatable ones).
+RANDOM = bool(os.environ.get("EVALCORE_FUZZ_RANDOM"))
 #: Seconds one command may take on a 3-sample bundle before it counts as a hang.
 HANG_S = float(os.environ.get("EVALCORE_FUZZ_HANG_S", "60"))
 #: Address space one example may add (a mutated size must fail cleanly, not allocate terabytes).
@@ -476,7 +478,7 @@ def test_mutated_file_never_tracebacks_nor_passes_invalid(bundle_name, rel, fmt,
     original = path.read_bytes()
     out_dir = tmp_path_factory.mktemp("out")
 
-    @settings(max_examples=EXAMPLES or 6, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=EXAMPLES or 6, deadline=None, derandomize=not RANDOM, database=None,
               suppress_health_check=list(HealthCheck))
     @given(mutation=mutations(fmt, original))
     def check(mutation):

@@ -211,3 +211,18 @@ def test_inspect_json_is_stable_and_camel_case(name, fixtures_dir, capsys):
     assert report["sampleCount"] == sum(report["samplesPerLabel"].values())
     for lb in report["learnBlocks"]:
         assert set(lb["modelChecks"]) == set(lb["models"])
+
+
+def test_inspect_without_the_default_variants_runtime(fixtures_dir, monkeypatch, capsys):
+    """Without it a bundle whose run needs a missing runtime (LiteRT) would crash inspect's reduce check."""
+    bundle = fixtures_dir / "kws"
+    if not (bundle / "impulse.json").is_file():
+        pytest.skip("kws fixture not built")
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
+    assert main(["inspect", str(bundle), "-q", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    checks = report["learnBlocks"][0]["modelChecks"]
+    assert set(checks) == {"float32", "int8"}
+    assert all(c.startswith("not checked: ") and "ai-edge-litert" in c for c in checks.values()), checks
+    assert report["firstSample"]["featuresPerLearnBlock"] == {"3": 637}  # the DSP still ran
