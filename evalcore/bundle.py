@@ -86,6 +86,8 @@ class DspSpec:
     params: dict
     normalize_data: str | None
     config_path: Path
+    param_paths: dict = field(default_factory=dict)
+    """Python parameter name (``frame_length``) -> JSON path of its item in the DSP config."""
 
 
 @dataclass(frozen=True)
@@ -239,8 +241,8 @@ def _load_dsp(root: Path, block, index: int, follow_links: bool) -> DspSpec:
     values = config.parameter_values()
     try:
         params = dsp_pkg.params_from_dsp_config(block.type, block.implementation_version, values)
-    except ConfigError as err:  # the DSP package names block and field; add the file
-        raise BundleError(str(err), path=path, field="config") from err
+    except ConfigError as err:  # the DSP package names block and key; add the file and the item
+        raise BundleError(str(err), path=path, field=_config_item_path(config, getattr(err, "param", None))) from err
     normalize = getattr(config.dsp, "normalize_data", None) if config.dsp is not None else None
     return DspSpec(
         id=block.id,
@@ -251,7 +253,19 @@ def _load_dsp(root: Path, block, index: int, follow_links: bool) -> DspSpec:
         params=params,
         normalize_data=normalize,
         config_path=path,
+        param_paths={item.param.replace("-", "_"): _config_item_path(config, item.param)
+                     for group in config.config or () for item in group.items},
     )
+
+
+def _config_item_path(config, param: str | None) -> str:
+    """JSON path of the item of ``param`` in a DSP config (``config[0].items[2].value``)."""
+    for g, group in enumerate(config.config or ()):
+        for i, item in enumerate(group.items):
+            if item.param == param:
+                key = "value" if item.value is not None else "defaultValue"
+                return f"config[{g}].items[{i}].{key}"
+    return "config"
 
 
 def _load_metadata(data, kind: str, path: Path):

@@ -357,6 +357,8 @@ def check_output_path(out: str | Path, *, page_size: int | None = None, out_dir=
     import os
 
     _check_page_options(page_size, out_dir)
+    if Path(out).is_dir():
+        raise ConfigError(f"--out is a folder, give the result file's name (e.g. {Path(out) / 'result.json'})")
     folder = Path(out).resolve().parent
     if not folder.is_dir():
         raise ConfigError(f"output folder does not exist: {folder}")

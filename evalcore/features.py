@@ -8,8 +8,10 @@ of its ``dsp`` list (Edge Impulse's concatenation order).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import re
 
 import numpy as np
 
@@ -90,7 +92,18 @@ class SampleFeaturizer:
         self.check_kind(record, data)
         block = self.project.input_block
         try:
-            return self._plan(plan_windows, block, record, data)
+            return plan_windows(
+                int(data.values.shape[0]),
+                data.interval_ms,
+                window_size_ms=float(block.window_size_ms),
+                window_increase_ms=float(block.window_increase_ms or block.window_size_ms),
+                frequency_hz=getattr(block, "frequency_hz", None),
+                classification_window_increase_ms=getattr(block, "classification_window_increase_ms", None),
+                pad_zeros=bool(getattr(block, "pad_zeros", False)),
+                trailing=self.options.compat["trailing-window"],
+                resample=self.options.compat["resample"],
+                sample=record.filename,
+            )
         except ConfigError as err:  # the window settings come from impulse.json
             raise BundleError(str(err), path=self.project.root / "impulse.json", sample=record.filename,
                               field="impulse.inputBlocks[0]") from err
@@ -98,20 +111,6 @@ class SampleFeaturizer:
             if err.path is not None:
                 raise
             raise BundleError(err.message, path=record.path, sample=err.sample, field=err.field) from err
-
-    def _plan(self, plan_windows, block, record, data):
-        return plan_windows(
-            int(data.values.shape[0]),
-            data.interval_ms,
-            window_size_ms=float(block.window_size_ms),
-            window_increase_ms=float(block.window_increase_ms or block.window_size_ms),
-            frequency_hz=getattr(block, "frequency_hz", None),
-            classification_window_increase_ms=getattr(block, "classification_window_increase_ms", None),
-            pad_zeros=bool(getattr(block, "pad_zeros", False)),
-            trailing=self.options.compat["trailing-window"],
-            resample=self.options.compat["resample"],
-            sample=record.filename,
-        )
 
     def _series(self, record, data):
         from evalcore.dsp import compute_features
@@ -128,14 +127,11 @@ class SampleFeaturizer:
         for spec in self.project.dsp.values():
             columns = _axis_columns(spec.axes, sensor_names, record, spec.id)
             windows = extract_windows(data.values[:, columns], plan)
-            try:
-                with np.errstate(over="ignore", invalid="ignore"):  # reported below, in one line
-                    feats = compute_features(
-                        spec.type, spec.implementation_version, windows, list(spec.axes), plan.frequency_hz,
-                        spec.params,
-                    )
-            except ConfigError as err:  # the DSP names the block and the parameter; add the file and sample
-                raise BundleError(str(err), path=spec.config_path, sample=record.filename) from err
+            with np.errstate(over="ignore", invalid="ignore"), _dsp_errors(spec, record):
+                # overflow is reported below, in one line; settings that fail name the config item
+                feats = compute_features(
+                    spec.type, spec.implementation_version, windows, list(spec.axes), plan.frequency_hz, spec.params
+                )
             _check_finite(feats, spec, record)
             by_dsp[spec.id] = self._normalize(spec, feats)
         last = plan.starts + plan.n_window_values - 1
@@ -195,6 +191,19 @@ class SampleFeaturizer:
             else:
                 rows[lb.id] = np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
         return rows
+
+
+@contextlib.contextmanager
+def _dsp_errors(spec, record):
+    """A DSP block's settings that fail on this sample's window: name the config file and item."""
+    from evalcore.errors import ConfigError
+
+    try:
+        yield
+    except ConfigError as err:
+        named = re.search(r"field (\w+)\)$", str(err))
+        item = spec.param_paths.get(named.group(1)) if named else None
+        raise BundleError(str(err), path=spec.config_path, sample=record.filename, field=item or "config") from err
 
 
 def _check_finite(features: np.ndarray, spec, record) -> None:

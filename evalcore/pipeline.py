@@ -96,6 +96,7 @@ class Pipeline:
         self.n_workers = 0  # worker processes that prepared the samples (set by evalcore.engine.evaluate)
         from evalcore.features import planned_feature_counts
 
+        check_threshold_keys(options.thresholds, project.learn)  # run_bundle checked it before reading data
         n_dsp = planned_feature_counts(project)
         for lb in project.learn:
             backend = self._load_backend(lb) if lb.needs_model else None
@@ -255,10 +256,9 @@ def _check_output(lb: LearnSpec, decision, record, path) -> None:
         return
     from evalcore.errors import BundleError
 
-    raise BundleError(
-        f"learn block {lb.id} ({lb.name}) gives NaN scores (probabilities contain NaN)",
-        path=path, sample=record.filename, field="output",
-    )
+    what = "scores (probabilities contain NaN)" if lb.kind == "classification" else "values"
+    raise BundleError(f"learn block {lb.id} ({lb.name}) gives NaN {what}", path=path, sample=record.filename,
+                      field="output")
 
 
 def check_threshold_keys(thresholds: dict, learn) -> None:

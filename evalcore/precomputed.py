@@ -52,6 +52,7 @@ class FeatureSource:
     """Records and prepared windows read from ``features/`` instead of the dataset."""
 
     def __init__(self, project, category: str):
+        from evalcore.bundle import check_inside
         from evalcore.data.features import load_feature_arrays
 
         self.project = project
@@ -67,6 +68,9 @@ class FeatureSource:
                     f"(expected features/{spec.id}/X_{category}.npy)",
                     path=root,
                 )
+            for path in pair:
+                if path is not None:
+                    check_inside(path, project.root, follow_links=project.follow_links, what="features file")
             self.arrays[spec.id] = load_feature_arrays(*pair)
         counts = {a.x.shape[0] for a in self.arrays.values()}
         if len(counts) != 1:

@@ -111,6 +111,17 @@ def _sample_is_a_fifo(bundle: Path, outside: Path) -> None:
     os.mkfifo(path)
 
 
+def _scanned_sample_is_a_fifo(bundle: Path, outside: Path) -> None:
+    """Without ``info.labels`` the folders are scanned; a FIFO there was silently left out."""
+    (bundle / "dataset/info.labels").unlink()
+    _sample_is_a_fifo(bundle, outside)
+
+
+def _features_link_outside(bundle: Path, outside: Path) -> None:
+    _features(np.zeros((4, 21), dtype=np.float32))(bundle, outside)
+    _link_out("features/X_testing.npy")(bundle, outside)
+
+
 def _set_center(doc):
     doc["clusters"][0]["center"] = [float("nan")] * 3
 
@@ -142,6 +153,14 @@ def _random_npy(bundle: Path, outside: Path) -> None:
 def _dsp_scale(value: str):
     def change(doc):
         doc["config"][0]["items"][0]["value"] = value
+
+    return _edit("dsp/2.json", change)
+
+
+def _dsp_param(name: str, value: str):
+    def change(doc):
+        items = [item for group in doc["config"] for item in group["items"] if item["param"] == name]
+        items[0]["value"] = value
 
     return _edit("dsp/2.json", change)
 
@@ -205,6 +224,10 @@ CASES: dict[str, Case] = {
                                          ("dataset/testing/", "outside the dataset", "--follow-links")),
     "model_links_outside": Case("motion", _link_out("learn/3/model.onnx"),
                                 ("learn/3/model.onnx", "outside the bundle", "--follow-links")),
+    "scanned_sample_is_a_fifo": Case("motion", _scanned_sample_is_a_fifo,
+                                     ("dataset/testing/idle.0.cbor", "sample testing/idle.0.cbor", "not a regular file")),
+    "features_file_links_outside": Case("motion", _features_link_outside,
+                                        ("features/X_testing.npy", "outside the bundle"), args=("--features", "precomputed")),
     "sample_is_a_fifo": Case("motion", _sample_is_a_fifo,
                              ("dataset/info.labels", "sample testing/idle.0.cbor", "not a regular file")),
     # tracebacks
@@ -222,6 +245,8 @@ CASES: dict[str, Case] = {
                                      ("dataset/bounding_boxes.labels", "nested too deeply")),
     "window_size_1e12": Case("motion", _input_block("windowSizeMs", 10**12),
                              ("impulse.json", "field impulse.inputBlocks[0].windowSizeMs", "readings")),
+    "window_size_1e12_sample_frequency": Case("motion", _edit("impulse.json", lambda d: d["impulse"]["inputBlocks"][0].update(
+        windowSizeMs=10**12, frequencyHz=None)), ("impulse.json", "sample idle.0", "windowSizeMs", "more than the sample has")),
     "kmeans_no_clusters": Case("motion", _edit(KMEANS_META, lambda d: d.__setitem__("clusters", [])),
                                (KMEANS_META, "field clusters", "at least one cluster")),
     "kmeans_center_wrong_length": Case("motion", _edit(KMEANS_META, lambda d: d["clusters"][0].__setitem__(
@@ -241,6 +266,12 @@ CASES: dict[str, Case] = {
                                         forbidden=("window_size_ms",)),
     "window_size_missing": Case("motion", _edit("impulse.json", lambda d: d["impulse"]["inputBlocks"][0].pop(
         "windowSizeMs")), ("impulse.json", "field impulse.inputBlocks[0].windowSizeMs", "needs windowSizeMs")),
+    "dsp_value_named_as_in_config": Case("motion", _dsp_scale("abc"),
+                                         ("dsp/2.json", "field config[0].items[0].value", "scale-axes", "'abc'"),
+                                         forbidden=("scale_axes",)),
+    "dsp_setting_fails_on_a_window": Case("kws", _dsp_param("fft_length", "100"),
+                                          ("dsp/2.json", "sample hadouken.01", "field config[0].items[4].value",
+                                           "power of 2")),
     "duplicate_class_names": Case("motion", _edit(CLASSIFIER_META, lambda d: d.__setitem__(
         "classNames", ["idle", "idle", "updown", "wave"])), (CLASSIFIER_META, "field classNames", "['idle']")),
     "anomaly_axes_out_of_range": Case("motion", _edit(KMEANS_META, lambda d: d.__setitem__("axes", [0, 1, 99])),
@@ -332,6 +363,14 @@ def test_inspect_image_block_over_time_series(fixtures_dir, tmp_path, capsys):
     assert main(["inspect", str(bundle), "-q"]) == 2
     err = _one_line_error(capsys, "inspect")
     assert "impulse.inputBlocks[0].type" in err and "sample idle.0" in err and "time series" in err
+
+
+def test_out_is_a_folder_refused_up_front(fixtures_dir, tmp_path, capsys):
+    """``--out`` naming a folder failed after the whole run, naming an internal temporary file."""
+    assert main(["run", str(fixtures_dir / "motion"), "--out", str(tmp_path), "--workers", "0", "-q"]) == 2
+    err = _one_line_error(capsys, "run")
+    assert "--out is a folder" in err and ".tmp" not in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_full_disk_names_the_output_file(fixtures_dir, tmp_path, monkeypatch, capsys):

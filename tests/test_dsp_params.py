@@ -51,17 +51,20 @@ def test_defaults_are_studio_defaults():
 
 
 @pytest.mark.parametrize(("block", "version", "values", "field"), [
-    ("mfe", 4, {"num-filter": "40"}, "num_filter"),
+    ("mfe", 4, {"num-filter": "40"}, "num-filter"),
     ("flatten", 1, {"rms": "maybe"}, "rms"),
-    ("spectral-analysis", 4, {"filter-order": "6.5"}, "filter_order"),
-    ("spectral-analysis", 4, {"filter-type": "band"}, "filter_type"),
-    ("spectral-analysis", 4, {"input-decimation-ratio": "7"}, "input_decimation_ratio"),
+    ("spectral-analysis", 4, {"filter-order": "6.5"}, "filter-order"),
+    ("spectral-analysis", 4, {"filter-type": "band"}, "filter-type"),
+    ("spectral-analysis", 4, {"input-decimation-ratio": "7"}, "input-decimation-ratio"),
     ("spectrogram", 4, {"fft_length": "nan"}, "fft_length"),
     ("image", 1, {"channels": "CMYK"}, "channels"),
     ("raw", 1, {"scale-axes": "1", "scale_axes": "2"}, "scale_axes"),
 ])
 def test_bad_values_name_block_and_field(block, version, values, field):
-    """Without this, a typo in a DSP config would surface as a crash deep in a block, not as a config error."""
+    """Without this, a typo in a DSP config would surface as a crash deep in a block, not as a config error.
+
+    The field is named as the config spells it (``num-filter``), not by its Python name.
+    """
     with pytest.raises(ConfigError) as info:
         params_from_dsp_config(block, version, values)
     assert block in str(info.value) and field in str(info.value)

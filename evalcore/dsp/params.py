@@ -211,10 +211,31 @@ def params_from_dsp_config(block: str, implementation_version: int, values: Mapp
     >>> params_from_dsp_config("flatten", 1, {"scale-axes": "0.5", "rms": "false"})["rms"]
     False
     """
+    check_block(block, implementation_version)
+    spec = PARAMETER_SPECS[block]
     renamed: dict[str, str] = {}
     for key, value in values.items():
         name = key.replace("-", "_")
-        if name in renamed:
-            raise ConfigError(f"parameter given twice as {key!r} (dsp block {block}, field {name})")
+        try:
+            if name in renamed:
+                raise ConfigError(f"parameter given twice as {key!r} (dsp block {block}, field {key})")
+            _check_config_value(block, key, spec, value)
+        except ConfigError as err:
+            err.param = key  # the config's own key, so the caller can name the item's JSON path
+            raise
         renamed[name] = value
     return resolve_params(block, implementation_version, renamed)
+
+
+def _check_config_value(block: str, key: str, spec: Mapping[str, tuple], value: Any) -> None:
+    """One config item, with errors naming the key as the DSP config spells it (``scale-axes``)."""
+    name = key.replace("-", "_")
+    if name not in spec:
+        raise ConfigError(f"unknown parameter {key!r} (dsp block {block}, field {key}; "
+                          f"known: {', '.join(k.replace('_', '-') for k in spec)})")
+    kind, _, allowed = spec[name]
+    typed = _coerce(block, key, kind, value)
+    if allowed is not None and typed not in allowed:
+        raise ConfigError(
+            f"invalid value {typed!r}, expected one of {', '.join(map(str, allowed))} (dsp block {block}, field {key})"
+        )
