@@ -153,6 +153,15 @@ def _to_features(bundle: Path) -> None:
     shutil.rmtree(bundle / "dataset")
 
 
+def _to_jpeg(path: Path) -> None:
+    """Re-encode an image sample as JPEG (the fixtures' ``.jpg`` files hold PNG data)."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        rgb = img.convert("RGB")
+    rgb.save(path, format="JPEG", quality=90)
+
+
 @pytest.fixture(scope="module")
 def bundles(fixtures_dir, tmp_path_factory) -> dict[str, tuple[Path, list[str]]]:
     """Bundle name -> (folder, its sample files), built once per module."""
@@ -172,6 +181,8 @@ def bundles(fixtures_dir, tmp_path_factory) -> dict[str, tuple[Path, list[str]]]
         elif name == "features":
             _to_features(dst)
             samples = []
+        elif name == "image":
+            _to_jpeg(dst / samples[0])
         out[name] = (dst, samples)
     return out
 
@@ -548,9 +559,8 @@ FOUND = {
         "holds Infinity: numbers must be finite (PATH, field modelValidationMetrics[0].loss)",
     ),
     "gmm-mean-empty": ("motion-gmm", "learn/4/metadata.json", _json_edit(lambda d: d.update(mean=[])), "field mean"),
-    # Pillow decoded both without a word; the image fixture's .jpg files hold PNG data
-    "image-cut-in-its-last-bytes": ("image", "{sample}", lambda raw: raw[: int(0.992 * len(raw))],
-                                    "the PNG file does not end with its IEND chunk"),
+    # Pillow decoded both without a word
+    "jpeg-cut-in-its-last-bytes": ("image", "{sample}", lambda raw: raw[:-2], "truncated image"),
     "png-cut-in-its-last-bytes": ("fomo", "{sample}", lambda raw: raw[: int(0.992 * len(raw))],
                                   "the PNG file does not end with its IEND chunk"),
     "npy-header-zeroed": ("features", "features/y_testing.npy", _zero_at(0.28), "invalid header"),
