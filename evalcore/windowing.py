@@ -249,6 +249,7 @@ def plan_windows(
             f"windowSizeMs {window_size_ms:g} at {target_hz:g} hz gives {win} readings per window, more than "
             f"the sample has ({n}) and more than evalcore allows ({MAX_WINDOW_VALUES})"
         )
+    step = min(step, n + 1)  # a longer step gives the same windows (one), and fits in int64
     if n >= win:
         starts = np.arange((n - win) // step + 1, dtype=np.int64) * step
         following = int(starts[-1]) + step

@@ -569,6 +569,10 @@ FOUND = {
                       "more than evalcore allows"),
     "mfcc-1e12-filters": ("kws", "dsp/2.json", _json_edit(lambda d: d["config"][0]["items"][3].update(value=1e12)),
                           "field num_filters"),
+    # a step of 6e28 readings overflowed int64 (OverflowError); it makes one window per sample
+    "step-1e30-ms": ("motion", "impulse.json",
+                     _json_edit(lambda d: d["impulse"]["inputBlocks"][0].update(classificationWindowIncreaseMs=10**30)),
+                     None),
     "sample-value-1e30-in-a-regression": (
         "regression", "{sample}", _json_edit(lambda d: d["payload"]["values"].__setitem__(8, 10**30)), None,
     ),
