@@ -89,6 +89,10 @@ BAD_BUNDLES = {
                           ["learn/4/metadata.json", "field clusters[0].center"]),
     "kmeans-axis-out-of-range": ("motion", _kmeans(lambda d: d.update(axes=[0, 1, 99])),
                                  ["learn/4/metadata.json", "field axes"]),
+    "detection-last-layer-unknown": ("fomo", _classifier(lambda d: d.update(objectDetectionLastLayer="x")),
+                                     ["learn/3/metadata.json", "field objectDetectionLastLayer"]),
+    "fomo-classnames-short": ("fomo", _classifier(lambda d: d.update(classNames=d["classNames"][:1])),
+                              ["learn/3/metadata.json", "field classNames", "3 channels"]),
     "mfcc-frame-longer-than-window": ("kws", lambda b: _set_dsp_param(b, "frame_length", "5"),
                                       ["dsp/2.json", "sample ", "field frame_length"]),
     "mfcc-filters-over-fft": ("kws", lambda b: _set_dsp_param(b, "fft_length", "16"),
@@ -105,7 +109,7 @@ def test_inspect_rejects_what_run_rejects(case, fixtures_dir, tmp_path, capsys):
     name, breaks, expected = BAD_BUNDLES[case]
     if case == "truncated-fbz" and importlib.util.find_spec("akida") is None:
         pytest.skip("akida runtime not installed (test_inspect_says_akida_not_checked covers it)")
-    if name == "kws" and importlib.util.find_spec("ai_edge_litert") is None and "tflite" in case:
+    if name in ("kws", "fomo") and importlib.util.find_spec("ai_edge_litert") is None:
         pytest.skip("LiteRT not installed")
     bundle = _copy(fixtures_dir, tmp_path, name)
     breaks(bundle)
