@@ -155,8 +155,10 @@ def check_inside(path: Path, root: Path, *, follow_links: bool, what: str) -> No
         )
 
 
-def read_json(path: Path, *, what: str) -> object:
-    """Read one JSON file; a missing, unreadable or malformed file is a ``BundleError``."""
+def read_json(path: Path, *, what: str) -> dict:
+    """Read one JSON body (an object); a missing, unreadable or malformed file, or one whose
+    top-level value is not an object, is a ``BundleError``.
+    """
     if path.exists() and not path.is_file():  # a FIFO would block, a folder gives a vague error
         raise BundleError(f"{what} is not a regular file", path=path)
     try:
@@ -166,13 +168,36 @@ def read_json(path: Path, *, what: str) -> object:
     except OSError as err:
         raise BundleError(f"cannot read {what}: {err.strerror}", path=path) from err
     try:
-        return json.loads(raw)
+        doc = json.loads(raw)
     except UnicodeDecodeError as err:
         raise BundleError(f"{what} is not UTF-8 text", path=path) from err
     except json.JSONDecodeError as err:
         raise BundleError(f"{what} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}", path=path) from err
     except RecursionError as err:  # thousands of nested arrays or objects
         raise BundleError(f"{what} is not valid JSON: nested too deeply", path=path) from err
+    if not isinstance(doc, dict):
+        raise BundleError(f"{what} must be a JSON object, got {type(doc).__name__}", path=path)
+    bad = _first_non_finite(doc)
+    if bad is not None:  # NaN and Infinity are not JSON, though Python's parser reads them
+        where, value = bad
+        token = "NaN" if value != value else "Infinity" if value > 0 else "-Infinity"
+        raise BundleError(f"{what} holds {token}: numbers must be finite", path=path, field=where)
+    return doc
+
+
+def _first_non_finite(doc) -> tuple[str, float] | None:
+    """JSON path (``a.b[2].c``) and value of the first NaN or infinity in ``doc``, in file order."""
+    stack = [(doc, "")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, float):
+            if not math.isfinite(node):
+                return where, node
+        elif isinstance(node, dict):
+            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(node))))
+    return None
 
 
 def _find_models(folder: Path, root: Path, follow_links: bool) -> dict[str, Path]:
@@ -434,6 +459,8 @@ def _check_metadata(metadata, kind: str, path: Path) -> None:
         return
     n_axes = len(metadata.axes)
     if kind == "anomaly-gmm":
+        if not metadata.mean:
+            raise BundleError("mean is empty (the GMM score scaler needs one value)", path=path, field="mean")
         _check_scale(metadata.scale[:1], path)
         return
     for name, values in (("mean", metadata.mean), ("scale", metadata.scale)):

@@ -126,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("bundle", help="bundle folder")
     p.add_argument("--category", default="testing", choices=("testing", "training", "validation"))
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--follow-links", action="store_true",
+                   help="accept symbolic links that lead outside the bundle, as run --follow-links does")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
     p = sub.add_parser("compare", help="does a local run match Studio's result? (exit 0 same, 1 different)")
@@ -253,7 +255,7 @@ def _studio_result(args):
 def _cmd_inspect(args) -> int:
     from evalcore.inspect import inspect_bundle
 
-    report = inspect_bundle(args.bundle, category=args.category, quiet=args.quiet)
+    report = inspect_bundle(args.bundle, category=args.category, quiet=args.quiet, follow_links=args.follow_links)
     sys.stdout.write(report.to_json() if args.json else report.to_text())
     return EXIT_OK
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from evalcore.errors import BundleError, ConfigError
 
-__all__ = ["RunOptions", "RunResult", "evaluate", "run_bundle", "write_outputs"]
+__all__ = ["RunOptions", "RunResult", "default_variant", "evaluate", "load_records", "run_bundle", "write_outputs"]
 
 
 #: ``--compat NAME=VALUE`` settings: each open Studio rule (README, "Compatibility notes"),
@@ -203,7 +203,6 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
         Bad input, with the file, the sample and the field named.
     """
     from evalcore.bundle import load_project
-    from evalcore.data import load_dataset
     from evalcore.parallel import PreparePool, fewer_gc_passes, resolve_workers
     from evalcore.pipeline import Pipeline, check_threshold_keys
     from evalcore.progress import Progress
@@ -214,18 +213,8 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
     project = load_project(bundle_dir, follow_links=options.follow_links)
     check_threshold_keys(options.thresholds, project.learn)
     if options.variant is None:
-        options = dataclasses.replace(options, variant=_default_variant(project))
-    featurizer = None
-    if _use_precomputed(project, options):
-        from evalcore.precomputed import FeatureSource
-
-        featurizer = FeatureSource(project, options.category)
-        all_records = featurizer.records(options.category)
-    else:
-        all_records = list(load_dataset(project.dataset_dir, category=options.category,
-                                        follow_links=options.follow_links).records)
-    if not all_records:
-        raise BundleError(f"the dataset has no {options.category} samples", path=project.dataset_dir)
+        options = dataclasses.replace(options, variant=default_variant(project))
+    featurizer, all_records = load_records(project, options)
     records = all_records if shard is None else all_records[shard[0] :: shard[1]]
     n_workers = 0 if featurizer is not None else resolve_workers(options.workers, len(records))
     with contextlib.ExitStack() as stack:
@@ -247,6 +236,36 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
     return builder, pipeline
 
 
+def load_records(project, options: RunOptions):
+    """The samples of ``options.category`` a run reads, and where their features come from.
+
+    Returns
+    -------
+    (FeatureSource or None, list of SampleRecord)
+        The precomputed-feature source (``--features``; None: the dataset, featurized by
+        ``evalcore.features.SampleFeaturizer``) and the records, in run order.
+
+    Raises
+    ------
+    BundleError
+        The category has no samples, or a dataset / features file is bad.
+    """
+    from evalcore.data import load_dataset
+
+    featurizer = None
+    if _use_precomputed(project, options):
+        from evalcore.precomputed import FeatureSource
+
+        featurizer = FeatureSource(project, options.category)
+        records = featurizer.records(options.category)
+    else:
+        records = list(load_dataset(project.dataset_dir, category=options.category,
+                                    follow_links=options.follow_links).records)
+    if not records:
+        raise BundleError(f"the dataset has no {options.category} samples", path=project.dataset_dir)
+    return featurizer, records
+
+
 def _use_precomputed(project, options) -> bool:
     """``--features``: ``precomputed`` needs ``features/``; ``auto`` uses it only without ``dataset/``."""
     if options.features == "precomputed":
@@ -258,7 +277,7 @@ def _use_precomputed(project, options) -> bool:
     return False
 
 
-def _default_variant(project) -> str:
+def default_variant(project) -> str:
     """float32 when every model-backed block has it, else the first variant the bundle has."""
     available = project.available_variants
     if not available or "float32" in available:

@@ -9,13 +9,14 @@ of its ``dsp`` list (Edge Impulse's concatenation order).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import re
 import time
 
 import numpy as np
 
-from evalcore.errors import BundleError
+from evalcore.errors import BundleError, ConfigError
 
 __all__ = ["SampleFeaturizer", "planned_feature_counts"]
 
@@ -23,9 +24,10 @@ __all__ = ["SampleFeaturizer", "planned_feature_counts"]
 class SampleFeaturizer:
     """Prepares samples for the pipeline; holds the per-run settings read off the impulse."""
 
-    def __init__(self, project, options):
+    def __init__(self, project, options, *, max_windows: int | None = None):
         self.project = project
         self.options = options
+        self.max_windows = max_windows  # featurize only the first windows of a sample (``inspect``)
         block = project.input_block
         self.input_type = getattr(block, "type", "time-series")
         method = getattr(block, "labeling_method_multi_label", None)
@@ -79,6 +81,13 @@ class SampleFeaturizer:
 
     # -- time series -----------------------------------------------------------------------------
 
+    def count_windows(self, record, data) -> int:
+        """Windows the sample makes under the input block (an image makes one)."""
+        if data.kind == "image":
+            self.check_kind(record, data)
+            return 1
+        return self.plan(record, data).n_windows
+
     def plan(self, record, data):
         """The windows of a time-series sample under the input block (``evalcore.windowing``)."""
         from evalcore.errors import ConfigError
@@ -102,11 +111,18 @@ class SampleFeaturizer:
         except ConfigError as err:  # the window settings come from impulse.json
             raise BundleError(str(err), path=self.project.root / "impulse.json", sample=record.filename,
                               field="impulse.inputBlocks[0]") from err
+        except BundleError as err:  # the sample's own rate: name its file
+            if err.path is not None:
+                raise
+            raise BundleError(err.message, path=record.path, sample=err.sample, field=err.field) from err
 
     def _series(self, record, data):
         from evalcore.windowing import window_labels
 
         plan = self.plan(record, data)
+        if self.max_windows is not None and plan.n_windows > self.max_windows:
+            n = self.max_windows
+            plan = dataclasses.replace(plan, starts=plan.starts[:n], start_ms=plan.start_ms[:n], end_ms=plan.end_ms[:n])
         expected = window_labels(plan, record.label, labeling_method=self.labeling_method,
                                  anywhere_labels=self.anywhere_labels)
         sensor_names = [s.name for s in data.sensors]
@@ -168,7 +184,10 @@ class SampleFeaturizer:
                     path=record.path, sample=record.filename, field="impulse.dspBlocks",
                 )
             t0 = time.perf_counter_ns()
-            feats = image_features(rgb, channels=spec.params.get("channels", "RGB"))
+            try:
+                feats = image_features(rgb, channels=spec.params.get("channels", "RGB"))
+            except ConfigError as err:
+                raise BundleError(str(err), path=spec.config_path, sample=record.filename) from err
             by_dsp[spec.id] = self._normalize(spec, np.asarray(feats, dtype=np.float32).reshape(1, -1))
             self._count_dsp(spec.id, t0)
         label = record.label.label if record.label.kind == "label" else None

@@ -220,6 +220,19 @@ class Pipeline:
             backend.check_n_features(int(x.shape[1]))
         self._checked.add(lb.id)
 
+    def check_prepared(self, prepared: _Prepared) -> None:
+        """Check one prepared sample against the loaded blocks without running a model.
+
+        Each model's input size is checked against the sample's feature rows (as the first batch
+        of a run does); blocks scored from their metadata (K-means, GMM) score the rows, which
+        checks the metadata against the features. ``evalcore inspect`` calls this.
+        """
+        for lb in self.project.learn:
+            x = prepared.features[lb.id]
+            self._check_features(lb, x)
+            if not lb.needs_model:
+                self.decoders[lb.id].decide(x)
+
 
 #: GIL switch interval while models run on the worker thread. Between two runtime calls the
 #: worker needs the GIL back; with Python's default 5 ms interval it waits for the busy main

@@ -111,6 +111,7 @@ class DetectionReducer:
             if not self.last_layer:
                 raise BundleError("an object-detection block needs objectDetectionLastLayer in its metadata",
                                   path=runner.spec.metadata_path, field="objectDetectionLastLayer")
+            _check_last_layer(runner, self.last_layer)
             if self.last_layer == "fomo":
                 from evalcore.metrics.fomo import FomoAccumulator
 
@@ -296,3 +297,19 @@ class DetectionReducer:
             return [AdditionalMetricValue(name=n, value=format_metric_value(v), full_precision_value=float(v))
                     for n, v in stats.items() if v >= 0 or keep_undefined]
         return []
+
+
+def _check_last_layer(runner, last_layer: str) -> None:
+    """Before any sample: the last layer is one evalcore decodes, and a FOMO model's heat map has
+    one channel per class plus the background (what decoding the first sample would find).
+    """
+    from evalcore.learn.detection import SUPPORTED_LAST_LAYERS
+
+    path = runner.spec.metadata_path
+    if last_layer not in SUPPORTED_LAST_LAYERS:
+        raise BundleError(f"object detection last layer {last_layer!r} is not supported "
+                          f"(supported: {', '.join(SUPPORTED_LAST_LAYERS)})", path=path, field="objectDetectionLastLayer")
+    shapes = getattr(runner.backend, "output_shapes", None)
+    if last_layer == "fomo" and shapes and len(shapes[0]) == 3 and shapes[0][-1] != len(runner.labels) + 1:
+        raise BundleError(f"the FOMO model's heat map has {shapes[0][-1]} channels but the metadata lists "
+                          f"{len(runner.labels)} classes (plus the background)", path=path, field="classNames")

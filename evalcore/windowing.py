@@ -61,6 +61,7 @@ from evalcore.errors import BundleError, ConfigError
 
 __all__ = [
     "LABELING_METHODS",
+    "MAX_RESAMPLED_VALUES",
     "MAX_WINDOW_VALUES",
     "RESAMPLE_MODES",
     "TRAILING_MODES",
@@ -132,6 +133,10 @@ class WindowPlan:
 #: Largest time-series window, in readings per axis, accepted when it is also longer than the
 #: sample (2**24: 17 minutes of 16 kHz audio): such a window is refused before it is allocated.
 MAX_WINDOW_VALUES = 2**24
+#: Largest series, in readings per axis, that resampling may make out of a shorter sample
+#: (2**26: 70 minutes of 16 kHz audio, 512 MiB per axis): a sample whose stated rate is far below
+#: the impulse's (a WAV header saying 1 Hz) is refused before the series is allocated.
+MAX_RESAMPLED_VALUES = 2**26
 
 
 def _positive(name: str, value) -> float:
@@ -226,6 +231,13 @@ def plan_windows(
                 field="interval_ms",
             )
         mode, n = resample, resampled_length(n, source_hz, target_hz)
+        if n > max(int(n_values), MAX_RESAMPLED_VALUES):
+            raise BundleError(
+                f"resampling the sample from {source_hz:g} hz to the impulse's {target_hz:g} hz makes {n} readings "
+                f"per axis, more than evalcore allows ({MAX_RESAMPLED_VALUES})",
+                sample=sample,
+                field="interval_ms",
+            )
     win = _round_half_up(window_size_ms * target_hz / 1000.0)
     step = _round_half_up(increase_ms * target_hz / 1000.0)
     if win < 1 or step < 1:
@@ -238,6 +250,7 @@ def plan_windows(
             f"windowSizeMs {window_size_ms:g} at {target_hz:g} hz gives {win} readings per window, more than "
             f"the sample has ({n}) and more than evalcore allows ({MAX_WINDOW_VALUES})"
         )
+    step = min(step, n + 1)  # a longer step gives the same windows (one), and fits in int64
     if n >= win:
         starts = np.arange((n - win) // step + 1, dtype=np.int64) * step
         following = int(starts[-1]) + step

@@ -31,8 +31,8 @@ def test_inspect_every_fixture_bundle(fixtures_dir, name, capsys):
     assert bundle.is_dir(), f"committed fixture bundle missing: {bundle}"
     assert main(["inspect", str(bundle), "--json", "-q"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["n_samples"] > 0 and report["n_windows"] > 0
-    assert report["learn_blocks"] and report["available_variants"]
+    assert report["sampleCount"] > 0 and report["windowCount"] > 0
+    assert report["learnBlocks"] and report["availableVariants"]
 
 
 @pytest.mark.parametrize("export", ["gestures", "coffee", "dataset", "object_detection"])

@@ -56,3 +56,15 @@ def test_format_is_javascript_to_fixed():
     assert format_metric_value(-0.001) == "-0.00"
     assert format_metric_value(1.0) == "1.00"
     assert format_metric_value(0.5, decimals=0) == "1"
+
+
+def test_format_of_huge_and_infinite_values_is_javascript_to_fixed():
+    """Without it a metric of 1e21 or more (a sample value of 1e30 fed to a regression) raised
+    decimal.InvalidOperation; toFixed writes such numbers in exponent form, as String() does.
+    """
+    assert format_metric_value(9.99e20) == "999000000000000000000.00"
+    assert format_metric_value(1e21) == "1e+21"
+    assert format_metric_value(-3.25e22) == "-3.25e+22"
+    assert format_metric_value(3.71755893063626e59) == "3.71755893063626e+59"
+    assert format_metric_value(float("inf")) == "Infinity"
+    assert format_metric_value(float("-inf")) == "-Infinity"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,7 +118,7 @@ def _check_header(path: Path) -> None:
         raise BundleError("cannot load npy file: not a valid .npy file (no npy magic bytes)", path=path) from None
     except FileNotFoundError as err:
         raise BundleError("features file not found", path=path) from err
-    except (ValueError, OSError, EOFError, SyntaxError) as err:
+    except (ValueError, OSError, EOFError, SyntaxError, tokenize.TokenError) as err:  # numpy tokenizes the header
         raise BundleError(f"cannot load npy file: invalid header: {str(err).lower().rstrip('.')}", path=path) from err
     if dtype.hasobject:
         raise BundleError("cannot load npy file: object arrays are refused (nothing is unpickled)", path=path)

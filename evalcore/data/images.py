@@ -75,6 +75,25 @@ def read_image(raw: bytes, path, sample) -> DecodedImage:
         raise BundleError(
             f"corrupt or truncated image: {str(err).lower().rstrip('.')}", path=path, sample=sample, field="image"
         ) from err
+    _check_complete(raw, fmt, path, sample)
     if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.shape[0] == 0 or pixels.shape[1] == 0:
         raise BundleError(f"image decoded to an unexpected shape {pixels.shape}", path=path, sample=sample, field="image")
     return DecodedImage(np.ascontiguousarray(pixels), mode, fmt)
+
+
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the empty IEND chunk and its CRC
+_JPEG_START_OF_SCAN, _JPEG_END = b"\xff\xda", b"\xff\xd9"
+
+
+def _check_complete(raw: bytes, fmt: str, path, sample) -> None:
+    """A PNG ends with its IEND chunk and a JPEG has its end-of-image marker after the scan data.
+
+    Pillow decodes a file cut inside its last bytes without a word (the pixels may still be
+    complete), but a truncated file is a bad copy: say so rather than trust it.
+    """
+    if fmt == "png" and not raw.endswith(_PNG_END):
+        raise BundleError("truncated image: the PNG file does not end with its IEND chunk",
+                          path=path, sample=sample, field="image")
+    if fmt == "jpeg" and raw.rfind(_JPEG_END) < raw.find(_JPEG_START_OF_SCAN):
+        raise BundleError("truncated image: the JPEG file has no end-of-image marker after its scan data",
+                          path=path, sample=sample, field="image")

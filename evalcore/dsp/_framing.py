@@ -158,6 +158,13 @@ def mel_filterbank(block: str, version: int, num_filters: int, fft_length: int, 
             f"low frequency must be >= 0 and below the high frequency ({high}), got {low_frequency} "
             f"({where}, field low_frequency)"
         )
+    if num_filters > 2 * n_bins:
+        # filter i is empty unless edge i+2 > edge i, and the edges are bins: checked before
+        # a (num_filters, n_bins) bank is allocated (1e12 filters asked for terabytes)
+        raise ConfigError(
+            f"mel filterbank has empty rows with {num_filters} filters and fft length {fft_length} "
+            f"(at most {2 * n_bins} filters fit); lower num_filters or increase fft_length ({where}, field num_filters)"
+        )
     mels = np.linspace(hz_to_mel(low_frequency), hz_to_mel(high), num_filters + 2)
     hertz = mel_to_hz(mels)
     hertz[-1] -= 0.001  # the reference lowers the top edge so it never lands one bin too high

@@ -22,6 +22,7 @@ Compatibility notes
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -70,10 +71,15 @@ def format_metric_value(value: float, decimals: int = 2) -> str:
     """Format a metric for display as JavaScript's ``value.toFixed(decimals)`` does.
 
     ``toFixed`` rounds the exact binary value half away from zero (``0.125`` -> ``"0.13"``,
-    where Python's ``format`` gives ``"0.12"``) and writes ``-0`` as ``"0.00"``.
+    where Python's ``format`` gives ``"0.12"``) and writes ``-0`` as ``"0.00"``. From 1e21 on it
+    gives the number's shortest form with an exponent (``1e+21``), as Python's ``repr`` does.
     """
     if value == 0:
         value = 0.0  # drops the sign of -0.0, as toFixed does
+    if not math.isfinite(value):
+        return "Infinity" if value > 0 else "-Infinity" if value < 0 else "NaN"
+    if abs(value) >= 1e21:
+        return repr(float(value))
     exact = Decimal(value)  # the double's exact binary value, no decimal rounding first
     return str(exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
 
