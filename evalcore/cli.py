@@ -126,6 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("gt", help="COCO ground-truth JSON (images, annotations, categories)")
     p.add_argument("dt", help="COCO results JSON (list of {image_id, category_id, bbox, score})")
     p.add_argument("--json", action="store_true", help="print the 12 stats as JSON")
+
+    p = sub.add_parser("report", help="a self-contained HTML page to look at a result")
+    p.add_argument("result", help="a ClassifyJobResponse JSON (evalcore's or Studio's), a page, or a folder of pages")
+    p.add_argument("--html", required=True, metavar="OUT.html", help="the page to write (atomically)")
+    p.add_argument("--compare", default=None, metavar="OTHER.json",
+                   help="a second result shown side by side (e.g. int8 against float32, or Studio's)")
+    p.add_argument("--bundle", default=None, metavar="BUNDLE",
+                   help="the bundle the result came from: draws the images of the worst samples and, for "
+                   "COCO-scored object detection, runs it again for the precision-recall curves")
+    p.add_argument("--worst", type=int, default=12, metavar="N", help="worst samples drawn (default 12)")
     return parser
 
 
@@ -212,7 +222,15 @@ def _cmd_coco_eval(args) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"run": _cmd_run, "inspect": _cmd_inspect, "compare": _cmd_compare, "coco-eval": _cmd_coco_eval}
+def _cmd_report(args) -> int:
+    from evalcore.report_html import write_report
+
+    write_report(args.result, args.html, compare=args.compare, bundle=args.bundle, worst=args.worst)
+    return EXIT_OK
+
+
+_COMMANDS = {"run": _cmd_run, "inspect": _cmd_inspect, "compare": _cmd_compare, "coco-eval": _cmd_coco_eval,
+             "report": _cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:
