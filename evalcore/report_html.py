@@ -77,7 +77,7 @@ class SampleView:
     @property
     def is_image(self) -> bool:
         """Whether the sample is an image (Studio's ``chartType``)."""
-        return (self.entry.get("sample") or {}).get("chartType") == "image"
+        return _dict(self.entry.get("sample")).get("chartType") == "image"
 
 
 @dataclass
@@ -130,6 +130,7 @@ def _run_info(path: Path) -> dict | None:
 
 
 def _samples(doc: dict, path) -> list[SampleView]:
+    regression = any(str(b.get("type", "")).endswith("regression") for b in _doc_blocks(doc))
     rows_by_id: dict = {}
     predictions = doc.get("predictions")
     for row in predictions if isinstance(predictions, list) else []:
@@ -143,14 +144,25 @@ def _samples(doc: dict, path) -> list[SampleView]:
         name = str(sample.get("filename", entry.get("sampleId", i)))
         view = SampleView(i, name, entry.get("sampleId"), str(sample.get("label", "")), entry,
                           rows_by_id.get(_key(entry.get("sampleId")), []))
-        _score(view)
+        _score(view, regression)
         out.append(view)
     out.sort(key=lambda s: (-_share(s), -s.error, s.name))
     return out
 
 
-def _key(value: object) -> str:
-    return json.dumps(value)
+def _dict(value: object) -> dict:
+    """``value`` when it is an object, else {} (the page shows what a result has and skips the rest)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list:
+    """``value`` when it is a list, else []."""
+    return value if isinstance(value, list) else []
+
+
+def _key(value: object) -> object:
+    """A dict key for a sample id: 1 and "1" (or True) stay apart."""
+    return (type(value).__name__, value) if isinstance(value, (int, str, float, type(None))) else repr(value)
 
 
 def _share(s: SampleView) -> float:
@@ -165,16 +177,18 @@ def _number(value: object) -> float | None:
     return out if math.isfinite(out) else None
 
 
-def _score(view: SampleView) -> None:
+def _score(view: SampleView, regression: bool) -> None:
     errors = []
     for row in view.rows:
         if row.get("predictionCorrect") is False:
             view.wrong += 1
-        if isinstance(row.get("f1Score"), (int, float)):
-            errors.append(1.0 - row["f1Score"])
-        elif _is_regression_row(row):
+        f1 = _number(row.get("f1Score")) if not isinstance(row.get("f1Score"), (bool, str)) else None
+        if f1 is not None:
+            errors.append(1.0 - f1)
+        elif regression and _is_regression_row(row):
             errors.append(abs(_number(row["prediction"]) - _number(row["label"])))
-    view.error = sum(errors) / len(errors) if errors else 0.0
+    error = sum(errors) / len(errors) if errors else 0.0
+    view.error = error if math.isfinite(error) else 0.0
 
 
 def _is_regression_row(row: dict) -> bool:
@@ -183,9 +197,14 @@ def _is_regression_row(row: dict) -> bool:
 
 def _blocks(view: ResultView) -> list[dict]:
     """The learn blocks seen in the result (first sample's ``classifications``)."""
-    for s in view.doc["result"]:
+    return _doc_blocks(view.doc)
+
+
+def _doc_blocks(doc: dict) -> list[dict]:
+    for s in doc["result"]:
         if isinstance(s, dict) and isinstance(s.get("classifications"), list):
-            return [c.get("learnBlock") or {} for c in s["classifications"] if isinstance(c, dict)]
+            return [c["learnBlock"] for c in s["classifications"]
+                    if isinstance(c, dict) and isinstance(c.get("learnBlock"), dict)]
     return []
 
 
@@ -195,7 +214,7 @@ def _is_regression(view: ResultView) -> bool:
 
 def _detection_layer(view: ResultView) -> str | None:
     for s in view.doc["result"][:1]:
-        for c in s.get("classifications") or []:
+        for c in _list(s.get("classifications")):
             if isinstance(c, dict) and c.get("objectDetectionLastLayer"):
                 return str(c["objectDetectionLastLayer"])
     return None
@@ -216,10 +235,10 @@ def _cards(view: ResultView) -> str:
     total = acc.get("totalSummary")
     if isinstance(total, dict):
         cards.append(("Windows", f"{total.get('good', 0)} good", f"{total.get('bad', 0)} bad"))
-    for block in view.doc.get("additionalMetricsByLearnBlock") or []:
+    for block in _list(view.doc.get("additionalMetricsByLearnBlock")):
         if not isinstance(block, dict):
             continue
-        for metric in block.get("additionalMetrics") or []:
+        for metric in _list(block.get("additionalMetrics")):
             if isinstance(metric, dict):
                 value = metric.get("fullPrecisionValue")
                 shown = f"{value:.4g}" if isinstance(value, (int, float)) else str(metric.get("value", ""))
@@ -241,7 +260,7 @@ def _matrix(view: ResultView) -> tuple[list[str], list[str], list[list[float]], 
         return [], [], [], 0
     rows = [str(k) for k in values]
     columns: list[str] = []
-    for name in [str(x) for x in view.accuracy.get("allLabels") or []] + [
+    for name in [str(x) for x in _list(view.accuracy.get("allLabels"))] + [
             str(c) for r in values.values() if isinstance(r, dict) for c in r]:
         if name not in columns:
             columns.append(name)
@@ -288,7 +307,7 @@ def _class_table(view: ResultView) -> str:
         j = columns.index(name) if name in columns else None
         precision = hit / col_total[j] if j is not None and col_total[j] else None
         f1 = 2 * precision * recall / (precision + recall) if precision and recall else None
-        summary = per_class.get(name, {}) if isinstance(per_class, dict) else {}
+        summary = _dict(per_class.get(name)) if isinstance(per_class, dict) else {}
         cells = [name, count_text(total), str(summary.get("good", "")), str(summary.get("bad", "")),
                  _pct(recall), _pct(precision), "" if f1 is None else f"{f1:.3f}"]
         body.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
@@ -335,7 +354,7 @@ def _series_charts(s: SampleView, fig_id: str | None) -> str:
     """One chart per learn block: the block's per-window scores against the window start (ms)."""
     starts = [_number(r.get("startMs")) for r in s.rows]
     out = []
-    for c in s.entry.get("classifications") or []:
+    for c in _list(s.entry.get("classifications")):
         if not isinstance(c, dict) or not isinstance(c.get("result"), list) or not c["result"]:
             continue
         windows = [w for w in c["result"] if isinstance(w, dict)]
@@ -356,7 +375,7 @@ def _series_charts(s: SampleView, fig_id: str | None) -> str:
         if label_value is not None and keys == ["value"]:
             finite.append(label_value)
         lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
-        block = c.get("learnBlock") or {}
+        block = _dict(c.get("learnBlock"))
         is_classifier = block.get("type") in ("keras", "keras-transfer-image", "keras-transfer-kws")
         threshold = _number(c.get("minimumConfidenceRating"))
         if is_classifier:
@@ -388,16 +407,16 @@ def _series_charts(s: SampleView, fig_id: str | None) -> str:
 
 
 def _image_figure(s: SampleView, images: dict, fig_id: str | None) -> str:
-    sample = s.entry.get("sample") or {}
-    dims = sample.get("imageDimensions") or {}
+    sample = _dict(s.entry.get("sample"))
+    dims = _dict(sample.get("imageDimensions"))
     width, height = _number(dims.get("width")), _number(dims.get("height"))
     if not width or not height:
         return '<p class="note">The result gives no image dimensions for this sample.</p>'
-    truth = [b for b in sample.get("boundingBoxes") or [] if _is_box(b)]
-    predicted = [b for r in s.rows for b in r.get("boundingBoxes") or [] if _is_box(b)]
+    truth = [b for b in _list(sample.get("boundingBoxes")) if _is_box(b)]
+    predicted = [b for r in s.rows for b in _list(r.get("boundingBoxes")) if _is_box(b)]
     grid, grid_max = None, None
-    for c in s.entry.get("classifications") or []:
-        for a in (c.get("anomalyResult") or []) if isinstance(c, dict) else []:
+    for c in _list(s.entry.get("classifications")):
+        for a in _list(c.get("anomalyResult")) if isinstance(c, dict) else []:
             scores = a.get("scores") if isinstance(a, dict) else None
             if isinstance(scores, list) and scores and all(isinstance(r, list) and r for r in scores):
                 grid = [[float(v) for v in r] for r in scores]
@@ -534,8 +553,8 @@ def _metric_rows(view: ResultView) -> dict[str, tuple[float, bool]]:
             out[title] = (view.percent(acc[key]), True)
     if isinstance(acc.get("mseScore"), (int, float)):
         out["Mean squared error"] = (float(acc["mseScore"]), False)
-    for block in view.doc.get("additionalMetricsByLearnBlock") or []:
-        for m in (block.get("additionalMetrics") or []) if isinstance(block, dict) else []:
+    for block in _list(view.doc.get("additionalMetricsByLearnBlock")):
+        for m in _list(block.get("additionalMetrics")) if isinstance(block, dict) else []:
             if isinstance(m, dict) and isinstance(m.get("fullPrecisionValue"), (int, float)):
                 out[f"{block.get('learnBlockName', '')}: {m.get('name', '')}"] = (float(m["fullPrecisionValue"]), False)
     return out

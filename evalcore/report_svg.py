@@ -75,6 +75,7 @@ def heatmap(labels: list[str], columns: list[str], counts: list[list[float]], *,
         total = sum(row)
         for j, value in enumerate(row):
             share = value / total if total else 0.0
+            share = share if math.isfinite(share) else 0.0
             x = left + cell * j
             fill = _cell_colour(share, labels[i] == columns[j])
             body.append(f'<rect x="{num(x)}" y="{num(y)}" width="{cell - 1}" height="{cell - 1}" fill="{fill}">'
@@ -91,7 +92,7 @@ def heatmap(labels: list[str], columns: list[str], counts: list[list[float]], *,
 
 def count_text(value: float) -> str:
     """A matrix entry: an integer as it is, anything else with two decimals."""
-    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
+    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"  # nan, inf as such
 
 
 def _ticks(lo: float, hi: float, n: int = 5) -> tuple[list[float], int]:

@@ -185,3 +185,35 @@ def test_detection_without_bundle_says_the_curve_needs_it(results):
     """Without it a missing precision-recall curve would go unexplained."""
     page = render_report(load_view(results["yolov5"]))
     assert "Precision-recall curves need COCO" in page and 'id="pr"' not in page
+
+
+def test_wrong_types_anywhere_never_crash(results, tmp_path):
+    """Without it a result with an odd field (a string for a list, NaN) would end in a traceback."""
+    import random
+
+    from evalcore.errors import EvalcoreError
+
+    def paths(o, p=()):
+        yield p
+        items = o.items() if isinstance(o, dict) else enumerate(o[:2]) if isinstance(o, list) else ()
+        for k, v in items:
+            yield from paths(v, (*p, k))
+
+    rng = random.Random(7)
+    for name in ("classification", "regression", "visual-anomaly", "yolov5"):
+        doc = json.loads(results[name].read_text())
+        where = list(paths(doc))[1:]
+        for _ in range(60):
+            bad = json.loads(json.dumps(doc))
+            *head, last = rng.choice(where)
+            node = bad
+            for k in head:
+                node = node[k]
+            node[last] = rng.choice(["x", None, [], {}, 5, True, [1], {"a": 1}, float("nan"), float("inf")])
+            path = tmp_path / "odd.json"
+            path.write_text(json.dumps(bad))
+            try:
+                page = render_report(load_view(path))
+            except EvalcoreError:
+                continue
+            assert page.endswith("</html>\n")
