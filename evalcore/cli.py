@@ -193,6 +193,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=4810, help="port (default 4810; 0 = any free port)")
     p.add_argument("--api-key-file", default=None, metavar="FILE",
                    help="require the x-api-key header to equal FILE's content (default: any key or none is accepted)")
+
+    p = sub.add_parser("report", help="a self-contained HTML page to look at a result")
+    p.add_argument("result", help="a ClassifyJobResponse JSON (evalcore's or Studio's), a page, or a folder of pages")
+    p.add_argument("--html", required=True, metavar="OUT.html", help="the page to write (atomically)")
+    p.add_argument("--compare", default=None, metavar="OTHER.json",
+                   help="a second result shown side by side (e.g. int8 against float32, or Studio's)")
+    p.add_argument("--bundle", default=None, metavar="BUNDLE",
+                   help="the bundle the result came from: draws the images of the worst samples and, for "
+                   "COCO-scored object detection, runs it again for the precision-recall curves")
+    p.add_argument("--worst", type=int, default=12, metavar="N", help="worst samples drawn (default 12)")
     return parser
 
 
@@ -335,8 +345,16 @@ def _cmd_serve(args) -> int:
     return EXIT_OK
 
 
+def _cmd_report(args) -> int:
+    from evalcore.report_html import write_report
+
+    write_report(args.result, args.html, compare=args.compare, bundle=args.bundle, worst=args.worst)
+    return EXIT_OK
+
+
 _COMMANDS = {"run": _cmd_run, "inspect": _cmd_inspect, "compare": _cmd_compare, "check": _cmd_check,
-             "bench": _cmd_bench, "coco-eval": _cmd_coco_eval, "serve": _cmd_serve}
+             "bench": _cmd_bench, "coco-eval": _cmd_coco_eval, "serve": _cmd_serve,
+             "report": _cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:
