@@ -152,15 +152,48 @@ def evaluate_coco(gt, dt, *, max_dets=MAX_DETS, iou_thresholds=None, stats0_max_
 
 
 def load_coco_files(gt_path, dt_path):
-    """Read and check a ground-truth file and a results file; see ``CocoData``."""
-    return load_coco(_read_json(gt_path), _read_json(dt_path), gt_source=gt_path,
-                     dt_source=dt_path)
+    """Read and check a ground-truth file and a results file; see ``CocoData``.
+
+    Files in the common form (integer ids) are decoded straight into columns
+    (``evalcore.coco_columns``); any other file goes through ``json`` and ``load_coco``'s
+    record-by-record checks, which also word every error. Both give the same arrays.
+    """
+    from evalcore.coco_columns import decode_ground_truth, decode_results
+
+    gt_bytes = _read_bytes(gt_path)
+    gt_cols = decode_ground_truth(gt_bytes)
+    gt = _parse_json(gt_bytes, gt_path) if gt_cols is None else None
+    dt_bytes = _read_bytes(dt_path)
+    dt_cols = decode_results(dt_bytes) if gt_cols is not None else None
+    if dt_cols is None:
+        if gt is None:
+            gt = _parse_json(gt_bytes, gt_path)
+        del gt_bytes
+        return load_coco(gt, _parse_json(dt_bytes, dt_path), gt_source=gt_path,
+                         dt_source=dt_path)
+    del gt_bytes, dt_bytes
+    img_ids = np.unique(gt_cols["image_ids"])
+    cat_ids = np.unique(gt_cols["category_ids"])
+    area = gt_cols["area"]
+    bbox = gt_cols["bbox"]
+    area = np.where(np.isnan(area), bbox[:, 2] * bbox[:, 3], area)
+    gt_arrays = _ground_truth_arrays(img_ids, cat_ids, gt_cols["id"], gt_cols["image_id"],
+                                     gt_cols["category_id"], bbox, area, gt_cols["iscrowd"],
+                                     gt_path)
+    det = _results_arrays(dt_cols["image_id"], dt_cols["category_id"], dt_cols["bbox"],
+                          dt_cols["score"], img_ids, cat_ids, dt_path,
+                          lambda i: int(dt_cols["image_id"][i]))
+    return _coco_data(gt_arrays, det)
 
 
 def load_coco(gt, dt, *, gt_source=None, dt_source=None):
     """Check in-memory COCO data and convert it to ``CocoData`` (the inputs are not modified)."""
     gt_arrays = _parse_ground_truth(gt, gt_source)
     det = _parse_results(dt, dt_source, gt_arrays["image_ids"], gt_arrays["category_ids"])
+    return _coco_data(gt_arrays, det)
+
+
+def _coco_data(gt_arrays, det):
     return CocoData(
         image_ids=gt_arrays["image_ids"], category_ids=gt_arrays["category_ids"],
         gt_image=gt_arrays["image"], gt_category=gt_arrays["category"],
@@ -174,12 +207,17 @@ def load_coco(gt, dt, *, gt_source=None, dt_source=None):
 # --- reading -----------------------------------------------------------------------------------
 
 
-def _read_json(path):
+def _read_bytes(path):
     try:
         with open(path, "rb") as f:
-            return json.load(f)
+            return f.read()
     except OSError as err:
         raise BundleError(f"cannot read file: {err.strerror or err}", path=path) from err
+
+
+def _parse_json(data, path):
+    try:
+        return json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise BundleError(f"not valid JSON: {err}", path=path) from err
     except RecursionError as err:
@@ -328,27 +366,32 @@ def _parse_ground_truth(gt, source):
     img_ids = _sorted_ids(gt["images"], "images", source)
     cat_ids = _sorted_ids(gt["categories"], "categories", source)
     cols = _columns(annotations, _GT_FIELDS, "annotations", source)
-    ann_ids = np.asarray(cols["id"], dtype=np.int64)
+    bbox = cols["bbox"]
+    area = np.array([bbox[i, 2] * bbox[i, 3] if a is None else a
+                     for i, a in enumerate(cols["area"])], dtype=np.float64)
+    return _ground_truth_arrays(
+        img_ids, cat_ids, np.asarray(cols["id"], dtype=np.int64),
+        _id_values(cols["image_id"], img_ids, annotations, "image_id"),
+        _id_values(cols["category_id"], cat_ids, annotations, "category_id"),
+        bbox, area, np.asarray(cols["iscrowd"], dtype=bool).reshape(-1), source)
+
+
+def _ground_truth_arrays(img_ids, cat_ids, ann_ids, image_values, category_values, bbox, area,
+                         is_crowd, source):
+    """The checks and lookups after decoding, shared by both readers."""
     uniq, first, counts = np.unique(ann_ids, return_index=True, return_counts=True)
     if np.any(counts > 1):
         dup = int(uniq[counts > 1][0])
         raise BundleError(f"annotation id {dup} is used more than once", path=source,
                           field=f"annotations[{int(first[counts > 1][0])}].id")
-    image, img_ok = _lookup(img_ids, _id_values(cols["image_id"], img_ids, annotations,
-                                                "image_id"))
-    category, cat_ok = _lookup(cat_ids, _id_values(cols["category_id"], cat_ids, annotations,
-                                                   "category_id"))
+    image, img_ok = _lookup(img_ids, image_values)
+    category, cat_ok = _lookup(cat_ids, category_values)
     keep = img_ok & cat_ok
     _warn_dropped(int((~keep).sum()), "ground-truth annotations", "image or category", source)
-    bbox = cols["bbox"]
-    area = np.array([bbox[i, 2] * bbox[i, 3] if a is None else a
-                     for i, a in enumerate(cols["area"])], dtype=np.float64)
     return {
         "image_ids": img_ids, "category_ids": cat_ids,
         "image": image[keep], "category": category[keep], "bbox": bbox[keep],
-        "area": area[keep],
-        "is_crowd": np.asarray(cols["iscrowd"], dtype=bool).reshape(-1)[keep],
-        "id_is_zero": (ann_ids == 0)[keep],
+        "area": area[keep], "is_crowd": is_crowd[keep], "id_is_zero": (ann_ids == 0)[keep],
     }
 
 
@@ -373,14 +416,22 @@ def _parse_results(dt, source, img_ids, cat_ids):
     if not isinstance(dt, list):
         raise BundleError(f"results must be a list of detections, got {_kind(dt)}", path=source)
     cols = _columns(dt, _DT_FIELDS, "", source)
-    image, img_ok = _lookup(img_ids, _id_values(cols["image_id"], img_ids, dt, "image_id"))
+    return _results_arrays(
+        _id_values(cols["image_id"], img_ids, dt, "image_id"),
+        _id_values(cols["category_id"], cat_ids, dt, "category_id"), cols["bbox"],
+        np.asarray(cols["score"], dtype=np.float64).reshape(-1), img_ids, cat_ids, source,
+        lambda i: dt[i]["image_id"])
+
+
+def _results_arrays(image_values, category_values, bbox, score, img_ids, cat_ids, source,
+                    raw_image_id):
+    """The checks and lookups after decoding, shared by both readers."""
+    image, img_ok = _lookup(img_ids, image_values)
     if not np.all(img_ok):
         i = int(np.argmin(img_ok))
-        raise BundleError(f"image_id {dt[i]['image_id']!r} is not an image of the ground truth",
+        raise BundleError(f"image_id {raw_image_id(i)!r} is not an image of the ground truth",
                           path=source, field=f"[{i}].image_id")
-    category, cat_ok = _lookup(cat_ids, _id_values(cols["category_id"], cat_ids, dt,
-                                                   "category_id"))
+    category, cat_ok = _lookup(cat_ids, category_values)
     _warn_dropped(int((~cat_ok).sum()), "detections", "category", source)
-    return {"image": image[cat_ok], "category": category[cat_ok],
-            "score": np.asarray(cols["score"], dtype=np.float64).reshape(-1)[cat_ok],
-            "bbox": np.ascontiguousarray(cols["bbox"][cat_ok])}
+    return {"image": image[cat_ok], "category": category[cat_ok], "score": score[cat_ok],
+            "bbox": np.ascontiguousarray(bbox[cat_ok])}
