@@ -23,8 +23,13 @@ What pycocotools does with each field, and what we do:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import os
+import signal
+import struct
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -157,7 +162,126 @@ def load_coco_files(gt_path, dt_path):
     Files in the common form (integer ids) are decoded straight into columns
     (``evalcore.coco_columns``); any other file goes through ``json`` and ``load_coco``'s
     record-by-record checks, which also word every error. Both give the same arrays.
+
+    The first call in a process also sets up the evaluation kernels (numba's ~1 s of imports and
+    cache loads) while a forked child reads the files (see ``_load_while``), so the first
+    ``evaluate`` does not pay for it.
     """
+    if _kernels_ready or not _can_fork():
+        return _load_files(gt_path, dt_path)
+    return _load_while(gt_path, dt_path, _set_up_kernels)
+
+
+# --- reading the files while the kernels are set up ----------------------------------------------
+
+_kernels_ready = False  # the kernels have been loaded in this process (numba's set-up is paid)
+
+
+def _set_up_kernels():
+    """Load both kernels (numba's CPU target and their cached machine code) on a one-box set.
+
+    The arrays have the dtypes and layouts ``load_coco_files`` gives, so the real call finds the
+    same compiled signatures.
+    """
+    global _kernels_ready
+    one = np.zeros(1, np.int64)
+    box = np.array([[0.0, 0.0, 1.0, 1.0]])
+    tiny = CocoData(image_ids=one, category_ids=one, gt_image=one, gt_category=one, gt_xywh=box,
+                    gt_area=np.ones(1), gt_is_crowd=np.zeros(1, bool),
+                    gt_id_is_zero=np.zeros(1, bool), dt_image=one, dt_category=one,
+                    dt_score=np.ones(1), dt_xywh=box.copy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tiny.evaluate()
+    _kernels_ready = True
+
+
+def _can_fork():
+    """Forking is safe here: POSIX, and no other Python thread (it could hold a lock)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+def _load_while(gt_path, dt_path, work):
+    """``_load_files`` in a forked child while this process runs ``work()``; same result.
+
+    Decoding is Python work that holds the GIL, as is numba's set-up, so a thread would not
+    overlap them; a child process does, on another core. The child sends back the arrays' bytes
+    over a pipe (nothing is pickled) and the texts of its ``CocoInputWarning``s, which are issued
+    again here. If the child fails for any reason (a bad file, a warning of another kind, a
+    crash), this process reads the files itself, so errors and warnings are raised here, as
+    without a child.
+    """
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(read_fd)
+        _child_send(write_fd, gt_path, dt_path)
+    os.close(write_fd)
+    try:
+        with os.fdopen(read_fd, "rb") as pipe:
+            work()
+            received = _receive(pipe)
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)  # e.g. Ctrl-C: the child must not outlive us
+        os.waitpid(pid, 0)
+        raise
+    if received is None:
+        os.kill(pid, signal.SIGKILL)  # it may be blocked on a pipe nobody reads any more
+    os.waitpid(pid, 0)
+    if received is None:
+        return _load_files(gt_path, dt_path)
+    data, warned = received
+    for message in warned:
+        warnings.warn(message, CocoInputWarning, stacklevel=3)
+    return data
+
+
+def _child_send(fd, gt_path, dt_path):
+    status = 1
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            data = _load_files(gt_path, dt_path)
+        if all(issubclass(w.category, CocoInputWarning) for w in caught):
+            arrays = [np.ascontiguousarray(getattr(data, f.name)) for f in dataclasses.fields(data)]
+            header = json.dumps({"arrays": [[a.dtype.str, list(a.shape)] for a in arrays],
+                                 "warnings": [str(w.message) for w in caught]}).encode()
+            with os.fdopen(fd, "wb") as pipe:
+                pipe.write(struct.pack("<Q", len(header)) + header)
+                for array in arrays:
+                    pipe.write(memoryview(array.reshape(-1).view(np.uint8)))
+            status = 0
+    except BaseException:  # noqa: BLE001 - the parent reads the files itself and reports
+        pass
+    finally:
+        os._exit(status)
+
+
+def _read_exact(pipe, n):
+    data = pipe.read(n)
+    return data if data is not None and len(data) == n else None
+
+
+def _receive(pipe):
+    """``(CocoData, warning texts)`` from the child, or None if it sent nothing whole."""
+    size = _read_exact(pipe, 8)
+    header = size and _read_exact(pipe, struct.unpack("<Q", size)[0])
+    if not header:
+        return None
+    meta = json.loads(header)
+    arrays = []
+    for dtype, shape in meta["arrays"]:
+        array = np.empty(shape, dtype=np.dtype(dtype))
+        flat = array.reshape(-1).view(np.uint8)
+        if pipe.readinto(flat) != flat.size:
+            return None
+        arrays.append(array)
+    names = [f.name for f in dataclasses.fields(CocoData)]
+    return CocoData(**dict(zip(names, arrays, strict=True))), meta["warnings"]
+
+
+def _load_files(gt_path, dt_path):
+    """``load_coco_files`` in this process."""
     from evalcore.coco_columns import decode_ground_truth, decode_results
 
     gt_bytes = _read_bytes(gt_path)
