@@ -26,9 +26,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import mmap
 import os
 import signal
-import struct
 import threading
 import warnings
 from dataclasses import dataclass
@@ -205,28 +205,34 @@ def _load_while(gt_path, dt_path, work):
     """``_load_files`` in a forked child while this process runs ``work()``; same result.
 
     Decoding is Python work that holds the GIL, as is numba's set-up, so a thread would not
-    overlap them; a child process does, on another core. The child sends back the arrays' bytes
-    over a pipe (nothing is pickled) and the texts of its ``CocoInputWarning``s, which are issued
-    again here. If the child fails for any reason (a bad file, a warning of another kind, a
-    crash), this process reads the files itself, so errors and warnings are raised here, as
-    without a child.
+    overlap them; a child process does, on another core. The child copies the arrays into
+    memory shared with this process (an anonymous mapping made before the fork, twice the files'
+    size: decoded columns take fewer bytes than their JSON text) and sends their layout and the
+    texts of its ``CocoInputWarning``s, which are issued again here, over a pipe; nothing is
+    pickled. If the child fails for any reason (a bad file, a warning of another kind, columns
+    larger than the mapping, a crash), this process reads the files itself, so errors and
+    warnings are raised here, as without a child.
     """
+    try:
+        capacity = 2 * (os.path.getsize(gt_path) + os.path.getsize(dt_path)) + 4096
+    except OSError:
+        work()
+        return _load_files(gt_path, dt_path)  # raises the error that names the file
+    shared = mmap.mmap(-1, capacity)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_fd)
-        _child_send(write_fd, gt_path, dt_path)
+        _child_send(write_fd, shared, gt_path, dt_path)
     os.close(write_fd)
     try:
         with os.fdopen(read_fd, "rb") as pipe:
             work()
-            received = _receive(pipe)
+            received = _receive(pipe, shared)
     except BaseException:
         os.kill(pid, signal.SIGKILL)  # e.g. Ctrl-C: the child must not outlive us
         os.waitpid(pid, 0)
         raise
-    if received is None:
-        os.kill(pid, signal.SIGKILL)  # it may be blocked on a pipe nobody reads any more
     os.waitpid(pid, 0)
     if received is None:
         return _load_files(gt_path, dt_path)
@@ -236,20 +242,28 @@ def _load_while(gt_path, dt_path, work):
     return data
 
 
-def _child_send(fd, gt_path, dt_path):
+_ALIGN = 64  # each array starts on a cache line (numba's "aligned" arrays, as np.empty gives)
+
+
+def _child_send(fd, shared, gt_path, dt_path):
     status = 1
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             data = _load_files(gt_path, dt_path)
+        layout, offset = [], 0
+        for field in dataclasses.fields(data):
+            array = np.ascontiguousarray(getattr(data, field.name))
+            end = offset + array.nbytes
+            if end > len(shared):
+                raise MemoryError("columns larger than the shared mapping")
+            shared[offset:end] = array.reshape(-1).view(np.uint8).data
+            layout.append([array.dtype.str, list(array.shape), offset])
+            offset = -(-end // _ALIGN) * _ALIGN
         if all(issubclass(w.category, CocoInputWarning) for w in caught):
-            arrays = [np.ascontiguousarray(getattr(data, f.name)) for f in dataclasses.fields(data)]
-            header = json.dumps({"arrays": [[a.dtype.str, list(a.shape)] for a in arrays],
-                                 "warnings": [str(w.message) for w in caught]}).encode()
             with os.fdopen(fd, "wb") as pipe:
-                pipe.write(struct.pack("<Q", len(header)) + header)
-                for array in arrays:
-                    pipe.write(memoryview(array.reshape(-1).view(np.uint8)))
+                pipe.write(json.dumps({"arrays": layout,
+                                       "warnings": [str(w.message) for w in caught]}).encode())
             status = 0
     except BaseException:  # noqa: BLE001 - the parent reads the files itself and reports
         pass
@@ -257,25 +271,17 @@ def _child_send(fd, gt_path, dt_path):
         os._exit(status)
 
 
-def _read_exact(pipe, n):
-    data = pipe.read(n)
-    return data if data is not None and len(data) == n else None
-
-
-def _receive(pipe):
-    """``(CocoData, warning texts)`` from the child, or None if it sent nothing whole."""
-    size = _read_exact(pipe, 8)
-    header = size and _read_exact(pipe, struct.unpack("<Q", size)[0])
-    if not header:
+def _receive(pipe, shared):
+    """``(CocoData, warning texts)`` from the child, or None if it sent nothing."""
+    message = pipe.read()
+    if not message:
         return None
-    meta = json.loads(header)
+    meta = json.loads(message)
     arrays = []
-    for dtype, shape in meta["arrays"]:
-        array = np.empty(shape, dtype=np.dtype(dtype))
-        flat = array.reshape(-1).view(np.uint8)
-        if pipe.readinto(flat) != flat.size:
-            return None
-        arrays.append(array)
+    for dtype, shape, offset in meta["arrays"]:
+        dtype = np.dtype(dtype)
+        count = math.prod(shape)
+        arrays.append(np.frombuffer(shared, dtype, count, offset).reshape(shape))
     names = [f.name for f in dataclasses.fields(CocoData)]
     return CocoData(**dict(zip(names, arrays, strict=True))), meta["warnings"]
 
