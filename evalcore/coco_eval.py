@@ -23,8 +23,13 @@ What pycocotools does with each field, and what we do:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import mmap
+import os
+import signal
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -152,15 +157,173 @@ def evaluate_coco(gt, dt, *, max_dets=MAX_DETS, iou_thresholds=None, stats0_max_
 
 
 def load_coco_files(gt_path, dt_path):
-    """Read and check a ground-truth file and a results file; see ``CocoData``."""
-    return load_coco(_read_json(gt_path), _read_json(dt_path), gt_source=gt_path,
-                     dt_source=dt_path)
+    """Read and check a ground-truth file and a results file; see ``CocoData``.
+
+    Files in the common form (integer ids) are decoded straight into columns
+    (``evalcore.coco_columns``); any other file goes through ``json`` and ``load_coco``'s
+    record-by-record checks, which also word every error. Both give the same arrays.
+
+    The first call in a process also sets up the evaluation kernels (numba's ~1 s of imports and
+    cache loads) while a forked child reads the files (see ``_load_while``), so the first
+    ``evaluate`` does not pay for it.
+    """
+    if _kernels_ready or not _can_fork():
+        return _load_files(gt_path, dt_path)
+    return _load_while(gt_path, dt_path, _set_up_kernels)
+
+
+# --- reading the files while the kernels are set up ----------------------------------------------
+
+_kernels_ready = False  # the kernels have been loaded in this process (numba's set-up is paid)
+
+
+def _set_up_kernels():
+    """Load both kernels (numba's CPU target and their cached machine code) on a one-box set.
+
+    The arrays have the dtypes and layouts ``load_coco_files`` gives, so the real call finds the
+    same compiled signatures.
+    """
+    global _kernels_ready
+    one = np.zeros(1, np.int64)
+    box = np.array([[0.0, 0.0, 1.0, 1.0]])
+    tiny = CocoData(image_ids=one, category_ids=one, gt_image=one, gt_category=one, gt_xywh=box,
+                    gt_area=np.ones(1), gt_is_crowd=np.zeros(1, bool),
+                    gt_id_is_zero=np.zeros(1, bool), dt_image=one, dt_category=one,
+                    dt_score=np.ones(1), dt_xywh=box.copy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tiny.evaluate()
+    _kernels_ready = True
+
+
+def _can_fork():
+    """Forking is safe here: POSIX, and no other Python thread (it could hold a lock)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+def _load_while(gt_path, dt_path, work):
+    """``_load_files`` in a forked child while this process runs ``work()``; same result.
+
+    Decoding is Python work that holds the GIL, as is numba's set-up, so a thread would not
+    overlap them; a child process does, on another core. The child copies the arrays into
+    memory shared with this process (an anonymous mapping made before the fork, twice the files'
+    size: decoded columns take fewer bytes than their JSON text) and sends their layout and the
+    texts of its ``CocoInputWarning``s, which are issued again here, over a pipe; nothing is
+    pickled. If the child fails for any reason (a bad file, a warning of another kind, columns
+    larger than the mapping, a crash), this process reads the files itself, so errors and
+    warnings are raised here, as without a child.
+    """
+    try:
+        capacity = 2 * (os.path.getsize(gt_path) + os.path.getsize(dt_path)) + 4096
+    except OSError:
+        work()
+        return _load_files(gt_path, dt_path)  # raises the error that names the file
+    shared = mmap.mmap(-1, capacity)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(read_fd)
+        _child_send(write_fd, shared, gt_path, dt_path)
+    os.close(write_fd)
+    try:
+        with os.fdopen(read_fd, "rb") as pipe:
+            work()
+            received = _receive(pipe, shared)
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)  # e.g. Ctrl-C: the child must not outlive us
+        os.waitpid(pid, 0)
+        raise
+    os.waitpid(pid, 0)
+    if received is None:
+        return _load_files(gt_path, dt_path)
+    data, warned = received
+    for message in warned:
+        warnings.warn(message, CocoInputWarning, stacklevel=3)
+    return data
+
+
+_ALIGN = 64  # each array starts on a cache line (numba's "aligned" arrays, as np.empty gives)
+
+
+def _child_send(fd, shared, gt_path, dt_path):
+    status = 1
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            data = _load_files(gt_path, dt_path)
+        layout, offset = [], 0
+        for field in dataclasses.fields(data):
+            array = np.ascontiguousarray(getattr(data, field.name))
+            end = offset + array.nbytes
+            if end > len(shared):
+                raise MemoryError("columns larger than the shared mapping")
+            shared[offset:end] = array.reshape(-1).view(np.uint8).data
+            layout.append([array.dtype.str, list(array.shape), offset])
+            offset = -(-end // _ALIGN) * _ALIGN
+        if all(issubclass(w.category, CocoInputWarning) for w in caught):
+            with os.fdopen(fd, "wb") as pipe:
+                pipe.write(json.dumps({"arrays": layout,
+                                       "warnings": [str(w.message) for w in caught]}).encode())
+            status = 0
+    except BaseException:  # noqa: BLE001 - the parent reads the files itself and reports
+        pass
+    finally:
+        os._exit(status)
+
+
+def _receive(pipe, shared):
+    """``(CocoData, warning texts)`` from the child, or None if it sent nothing."""
+    message = pipe.read()
+    if not message:
+        return None
+    meta = json.loads(message)
+    arrays = []
+    for dtype, shape, offset in meta["arrays"]:
+        dtype = np.dtype(dtype)
+        count = math.prod(shape)
+        arrays.append(np.frombuffer(shared, dtype, count, offset).reshape(shape))
+    names = [f.name for f in dataclasses.fields(CocoData)]
+    return CocoData(**dict(zip(names, arrays, strict=True))), meta["warnings"]
+
+
+def _load_files(gt_path, dt_path):
+    """``load_coco_files`` in this process."""
+    from evalcore.coco_columns import decode_ground_truth, decode_results
+
+    gt_bytes = _read_bytes(gt_path)
+    gt_cols = decode_ground_truth(gt_bytes)
+    gt = _parse_json(gt_bytes, gt_path) if gt_cols is None else None
+    dt_bytes = _read_bytes(dt_path)
+    dt_cols = decode_results(dt_bytes) if gt_cols is not None else None
+    if dt_cols is None:
+        if gt is None:
+            gt = _parse_json(gt_bytes, gt_path)
+        del gt_bytes
+        return load_coco(gt, _parse_json(dt_bytes, dt_path), gt_source=gt_path,
+                         dt_source=dt_path)
+    del gt_bytes, dt_bytes
+    img_ids = np.unique(gt_cols["image_ids"])
+    cat_ids = np.unique(gt_cols["category_ids"])
+    area = gt_cols["area"]
+    bbox = gt_cols["bbox"]
+    area = np.where(np.isnan(area), bbox[:, 2] * bbox[:, 3], area)
+    gt_arrays = _ground_truth_arrays(img_ids, cat_ids, gt_cols["id"], gt_cols["image_id"],
+                                     gt_cols["category_id"], bbox, area, gt_cols["iscrowd"],
+                                     gt_path)
+    det = _results_arrays(dt_cols["image_id"], dt_cols["category_id"], dt_cols["bbox"],
+                          dt_cols["score"], img_ids, cat_ids, dt_path,
+                          lambda i: int(dt_cols["image_id"][i]))
+    return _coco_data(gt_arrays, det)
 
 
 def load_coco(gt, dt, *, gt_source=None, dt_source=None):
     """Check in-memory COCO data and convert it to ``CocoData`` (the inputs are not modified)."""
     gt_arrays = _parse_ground_truth(gt, gt_source)
     det = _parse_results(dt, dt_source, gt_arrays["image_ids"], gt_arrays["category_ids"])
+    return _coco_data(gt_arrays, det)
+
+
+def _coco_data(gt_arrays, det):
     return CocoData(
         image_ids=gt_arrays["image_ids"], category_ids=gt_arrays["category_ids"],
         gt_image=gt_arrays["image"], gt_category=gt_arrays["category"],
@@ -174,12 +337,17 @@ def load_coco(gt, dt, *, gt_source=None, dt_source=None):
 # --- reading -----------------------------------------------------------------------------------
 
 
-def _read_json(path):
+def _read_bytes(path):
     try:
         with open(path, "rb") as f:
-            return json.load(f)
+            return f.read()
     except OSError as err:
         raise BundleError(f"cannot read file: {err.strerror or err}", path=path) from err
+
+
+def _parse_json(data, path):
+    try:
+        return json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise BundleError(f"not valid JSON: {err}", path=path) from err
     except RecursionError as err:
@@ -328,27 +496,32 @@ def _parse_ground_truth(gt, source):
     img_ids = _sorted_ids(gt["images"], "images", source)
     cat_ids = _sorted_ids(gt["categories"], "categories", source)
     cols = _columns(annotations, _GT_FIELDS, "annotations", source)
-    ann_ids = np.asarray(cols["id"], dtype=np.int64)
+    bbox = cols["bbox"]
+    area = np.array([bbox[i, 2] * bbox[i, 3] if a is None else a
+                     for i, a in enumerate(cols["area"])], dtype=np.float64)
+    return _ground_truth_arrays(
+        img_ids, cat_ids, np.asarray(cols["id"], dtype=np.int64),
+        _id_values(cols["image_id"], img_ids, annotations, "image_id"),
+        _id_values(cols["category_id"], cat_ids, annotations, "category_id"),
+        bbox, area, np.asarray(cols["iscrowd"], dtype=bool).reshape(-1), source)
+
+
+def _ground_truth_arrays(img_ids, cat_ids, ann_ids, image_values, category_values, bbox, area,
+                         is_crowd, source):
+    """The checks and lookups after decoding, shared by both readers."""
     uniq, first, counts = np.unique(ann_ids, return_index=True, return_counts=True)
     if np.any(counts > 1):
         dup = int(uniq[counts > 1][0])
         raise BundleError(f"annotation id {dup} is used more than once", path=source,
                           field=f"annotations[{int(first[counts > 1][0])}].id")
-    image, img_ok = _lookup(img_ids, _id_values(cols["image_id"], img_ids, annotations,
-                                                "image_id"))
-    category, cat_ok = _lookup(cat_ids, _id_values(cols["category_id"], cat_ids, annotations,
-                                                   "category_id"))
+    image, img_ok = _lookup(img_ids, image_values)
+    category, cat_ok = _lookup(cat_ids, category_values)
     keep = img_ok & cat_ok
     _warn_dropped(int((~keep).sum()), "ground-truth annotations", "image or category", source)
-    bbox = cols["bbox"]
-    area = np.array([bbox[i, 2] * bbox[i, 3] if a is None else a
-                     for i, a in enumerate(cols["area"])], dtype=np.float64)
     return {
         "image_ids": img_ids, "category_ids": cat_ids,
         "image": image[keep], "category": category[keep], "bbox": bbox[keep],
-        "area": area[keep],
-        "is_crowd": np.asarray(cols["iscrowd"], dtype=bool).reshape(-1)[keep],
-        "id_is_zero": (ann_ids == 0)[keep],
+        "area": area[keep], "is_crowd": is_crowd[keep], "id_is_zero": (ann_ids == 0)[keep],
     }
 
 
@@ -373,14 +546,22 @@ def _parse_results(dt, source, img_ids, cat_ids):
     if not isinstance(dt, list):
         raise BundleError(f"results must be a list of detections, got {_kind(dt)}", path=source)
     cols = _columns(dt, _DT_FIELDS, "", source)
-    image, img_ok = _lookup(img_ids, _id_values(cols["image_id"], img_ids, dt, "image_id"))
+    return _results_arrays(
+        _id_values(cols["image_id"], img_ids, dt, "image_id"),
+        _id_values(cols["category_id"], cat_ids, dt, "category_id"), cols["bbox"],
+        np.asarray(cols["score"], dtype=np.float64).reshape(-1), img_ids, cat_ids, source,
+        lambda i: dt[i]["image_id"])
+
+
+def _results_arrays(image_values, category_values, bbox, score, img_ids, cat_ids, source,
+                    raw_image_id):
+    """The checks and lookups after decoding, shared by both readers."""
+    image, img_ok = _lookup(img_ids, image_values)
     if not np.all(img_ok):
         i = int(np.argmin(img_ok))
-        raise BundleError(f"image_id {dt[i]['image_id']!r} is not an image of the ground truth",
+        raise BundleError(f"image_id {raw_image_id(i)!r} is not an image of the ground truth",
                           path=source, field=f"[{i}].image_id")
-    category, cat_ok = _lookup(cat_ids, _id_values(cols["category_id"], cat_ids, dt,
-                                                   "category_id"))
+    category, cat_ok = _lookup(cat_ids, category_values)
     _warn_dropped(int((~cat_ok).sum()), "detections", "category", source)
-    return {"image": image[cat_ok], "category": category[cat_ok],
-            "score": np.asarray(cols["score"], dtype=np.float64).reshape(-1)[cat_ok],
-            "bbox": np.ascontiguousarray(cols["bbox"][cat_ok])}
+    return {"image": image[cat_ok], "category": category[cat_ok], "score": score[cat_ok],
+            "bbox": np.ascontiguousarray(bbox[cat_ok])}

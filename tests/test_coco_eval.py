@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+import os
+import warnings
 
 import numpy as np
 import pytest
 
+from evalcore import coco_eval
+from evalcore.coco_columns import decode_ground_truth, decode_results
 from evalcore.coco_eval import (
     CocoInputWarning,
     evaluate_coco,
     evaluate_coco_files,
     load_coco,
+    load_coco_files,
 )
 from evalcore.errors import BundleError, ConfigError
 from evalcore.metrics.coco import UndefinedCocoStatWarning
@@ -225,3 +231,84 @@ def test_cli_prints_the_summary_json_and_errors(tmp_path, capsys):
                                     "score": 0.5}]))
     assert main(["coco-eval", str(gt_path), str(dt_path)]) == 2
     assert "image_id 5 is not an image of the ground truth" in capsys.readouterr().err
+
+
+def _variants():
+    """Ground truth / results pairs in the forms files take, each read by both readers."""
+    base_gt, base_dt = _gt(), _dt()
+    yield "plain", base_gt, base_dt
+    gt = _gt()
+    del gt["annotations"][0]["area"]
+    gt["annotations"][1]["area"] = None
+    gt["annotations"][1]["iscrowd"] = True
+    gt["annotations"][0]["segmentation"] = [[1, 2, 3, 4]]
+    gt["info"] = {"year": 2017}
+    yield "area missing or null, boolean iscrowd, extra fields", gt, _dt()
+    gt = _gt()
+    gt["annotations"].append({"id": 0, "image_id": 5, "category_id": 7, "bbox": [1, 1, 2, 2]})
+    gt["annotations"].append({"id": 9, "image_id": 2, "category_id": 3, "bbox": [1.5, 1, 2, 2e-3]})
+    dt = _dt() + [{"image_id": 1, "category_id": 99, "bbox": [0, 0, 1, 1], "score": 1, "id": 4}]
+    yield "dropped rows, annotation id 0, integer score", gt, dt
+    gt = _gt()
+    gt["annotations"] = []
+    yield "no annotations, no results", gt, []
+    gt, dt = _gt(), _dt()
+    gt["images"] = [{"id": "a"}, {"id": "b"}]
+    for rec in gt["annotations"] + dt:
+        rec["image_id"] = "ab"[rec["image_id"] - 1]
+    yield "string ids (the json reader)", gt, dt
+
+
+@pytest.mark.parametrize("name", [v[0] for v in _variants()])
+def test_column_decoder_and_json_reader_agree(tmp_path, name):
+    """``load_coco_files`` (typed decode into columns) gives the arrays ``load_coco`` gives."""
+    _, gt, dt = next(v for v in _variants() if v[0] == name)
+    gt_path, dt_path = _write(tmp_path, gt, dt)
+    assert (decode_ground_truth(gt_path.read_bytes()) is None) == name.startswith("string ids")
+    with warnings.catch_warnings(record=True) as from_files_warned:
+        warnings.simplefilter("always")
+        from_files = load_coco_files(gt_path, dt_path)
+    with warnings.catch_warnings(record=True) as from_dicts_warned:
+        warnings.simplefilter("always")
+        from_dicts = load_coco(gt, dt, gt_source=gt_path, dt_source=dt_path)
+    for field in dataclasses.fields(from_files):
+        a, b = getattr(from_files, field.name), getattr(from_dicts, field.name)
+        assert (a.dtype, a.shape, a.tobytes()) == (b.dtype, b.shape, b.tobytes()), field.name
+    assert [str(w.message) for w in from_files_warned] == [str(w.message) for w in from_dicts_warned]
+
+
+def test_column_decoder_declines_what_it_does_not_handle():
+    """String ids, out-of-range numbers and bad types are left to the json reader (None)."""
+    gt, dt = _gt(), _dt()
+    assert decode_ground_truth(json.dumps(gt).encode())["id"].tolist() == [1, 2]
+    assert decode_results(json.dumps(dt).encode())["score"].tolist() == [0.9, 0.8, 0.3]
+    gt["images"][0]["id"] = "1"
+    assert decode_ground_truth(json.dumps(gt).encode()) is None
+    assert decode_results(b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1e999}]') is None
+    assert decode_results(b'[{"image_id": 99999999999999999999, "category_id": 1, '
+                          b'"bbox": [0, 0, 1, 1], "score": 1}]') is None
+    assert decode_results(b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1], "score": 1}]') is None
+    assert decode_results(b'[{"image_id": true, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}]') is None
+    assert decode_results(b"[{") is None
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
+def test_reading_in_a_child_gives_the_same_data_warnings_and_errors(tmp_path):
+    """``load_coco_files``' first call reads in a forked child: same arrays, warnings, errors."""
+    gt = _gt()
+    gt["annotations"].append({"id": 9, "image_id": 2, "category_id": 3, "bbox": [1, 1, 2, 2]})
+    gt_path, dt_path = _write(tmp_path, gt, _dt())
+    ran = []
+    with pytest.warns(CocoInputWarning, match="1 ground-truth annotations") as child_warned:
+        from_child = coco_eval._load_while(gt_path, dt_path, lambda: ran.append(os.getpid()))
+    assert ran == [os.getpid()] and len(child_warned) == 1
+    with pytest.warns(CocoInputWarning):
+        here = coco_eval._load_files(gt_path, dt_path)
+    for field in dataclasses.fields(here):
+        a, b = getattr(from_child, field.name), getattr(here, field.name)
+        assert (a.dtype, a.shape, a.tobytes()) == (b.dtype, b.shape, b.tobytes()), field.name
+    gt["images"].append({"id": "x"})
+    gt_path.write_text(json.dumps(gt))
+    with pytest.raises(BundleError) as info:
+        coco_eval._load_while(gt_path, dt_path, lambda: None)
+    assert info.value.field == "images" and info.value.path == str(gt_path)
