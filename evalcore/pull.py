@@ -166,14 +166,6 @@ def staging_dir(out: Path) -> Path:
 # --------------------------------------------------------------------------- files and manifest
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -452,6 +444,7 @@ class _Pull:
         if status == 304 and rec is not None:
             self.report.unchanged.append(rel)
             return path.read_bytes()
+        _json(body, source)  # a JSON object, not Studio's {"success": false}: else nothing is written
         _write_atomic(path, body)
         self.manifest.record(rel, size=len(body), sha256=hashlib.sha256(body).hexdigest(),
                              etag=headers.get("ETag") if headers else None, source=source)
@@ -528,7 +521,7 @@ class _Pull:
             self.result()
 
     def models(self, learn_ids: list[int]) -> None:
-        status, _, body = self.f.get("GET downloads", self.f.projects._list_downloads_with_http_info, self.pid)
+        _, _, body = self.f.get("GET downloads", self.f.projects._list_downloads_with_http_info, self.pid)
         downloads = _json(body, "downloads").get("downloads") or []
         chosen, line = choose_model_files(downloads, learn_ids, self.opts.variants)
         self.report.models_line = line
@@ -622,12 +615,15 @@ class _Pull:
                 break
 
     def prune(self) -> None:
-        """Drop files of an earlier pull that Studio no longer lists."""
-        for rel in list(self.manifest.files):
-            if rel not in self.keep:
+        """Drop every staged file this pull did not keep (Studio no longer lists it, or a leftover)."""
+        for path in sorted(self.stage.rglob("*"), reverse=True):
+            rel = path.relative_to(self.stage).as_posix()
+            if path.is_dir() and not path.is_symlink():
                 with contextlib.suppress(OSError):
-                    (self.stage / rel).unlink()
-                del self.manifest.files[rel]
+                    path.rmdir()  # only when empty
+            elif rel != MANIFEST_NAME and rel not in self.keep:
+                path.unlink()
+        self.manifest.files = {k: v for k, v in self.manifest.files.items() if k in self.keep}
         kept = set(self.manifest.files)
         self.manifest.samples = {k: v for k, v in self.manifest.samples.items() if v in kept}
 
@@ -688,12 +684,21 @@ def _link_tree(src: Path, dst: Path) -> None:
             shutil.copy2(path, target)
 
 
+def _manifest_project(folder: Path):
+    try:
+        return json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8")).get("project")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def _prepare_stage(out: Path, project_id: int) -> Path:
     stage = staging_dir(out)
     if stage.exists():
         if not (stage / MANIFEST_NAME).is_file():
             raise ConfigError(f"{stage} exists but is not a pull's staging folder; remove it")
-        return stage  # resume
+        if _manifest_project(stage) == project_id:
+            return stage  # resume
+        shutil.rmtree(stage)  # our staging folder, for another project: start again
     if out.exists():
         if not out.is_dir():
             raise ConfigError(f"--out {out} exists and is not a folder")

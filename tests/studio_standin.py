@@ -145,9 +145,10 @@ class StandinStudio:
         return self._json({"success": True, "samples": page, "totalCount": len(mine)})
 
     def _raw(self, sample_id: int):
-        if not 1 <= sample_id <= len(self.samples):
+        entry = next((s for s in self.samples if s["id"] == sample_id), None)
+        if entry is None:
             return None
-        path = self.bundle / "dataset" / self.samples[sample_id - 1]["path"]
+        path = self.bundle / "dataset" / entry["path"]
         headers = {"Content-Disposition": f'attachment; filename="{path.name}"'} if self.send_filenames else {}
         return path.read_bytes(), _CONTENT_TYPES.get(path.suffix, "application/octet-stream"), headers
 

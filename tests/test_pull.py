@@ -252,3 +252,44 @@ def test_pull_error_is_an_evalcore_error():
     from evalcore.errors import EvalcoreError
 
     assert issubclass(PullError, EvalcoreError)
+
+
+def test_a_sample_gone_from_studio_is_gone_from_the_bundle(tmp_path):
+    out = tmp_path / "bundle"
+    with StandinStudio(FIXTURES / "motion", project_id=PID, api_key=KEY) as studio:
+        pull_project(PID, out, KEY, PullOptions(host=studio.host))
+        assert (out / "dataset/testing/shake.0.cbor").is_file()
+        studio.samples = [s for s in studio.samples if s["name"] != "shake.0"]
+        report = pull_project(PID, out, KEY, PullOptions(host=studio.host))
+    assert report.fetched == []
+    assert not (out / "dataset/testing/shake.0.cbor").exists()
+    names = [e["name"] for e in json.loads((out / "dataset/info.labels").read_text())["files"]]
+    assert len(names) == 9 and "shake.0" not in names
+    manifest = json.loads((out / MANIFEST_NAME).read_text())
+    assert manifest["complete"] is True and "dataset/testing/shake.0.cbor" not in manifest["files"]
+    assert KEY not in (out / MANIFEST_NAME).read_text()
+
+
+def test_staging_of_another_project_is_not_reused(tmp_path, no_sleep):
+    out = tmp_path / "bundle"
+    with StandinStudio(FIXTURES / "motion", project_id=PID, api_key=KEY) as studio:
+        studio.faults["raw-data/20/raw"] = ["drop"] * 5
+        with pytest.raises(PullError):
+            pull_project(PID, out, KEY, PullOptions(host=studio.host))
+    assert (staging_dir(out) / "dataset/testing/idle.0.cbor").is_file()
+    with StandinStudio(FIXTURES / "kws", project_id=PID + 1, api_key=KEY) as studio:
+        pull_project(PID + 1, out, KEY, PullOptions(host=studio.host))
+    assert not list((out / "dataset/testing").glob("*.cbor"))
+    assert len(list((out / "dataset/testing").glob("*.wav"))) == 6
+
+
+def test_studio_saying_no_is_one_line_and_nothing_is_saved(tmp_path, no_sleep):
+    source = tmp_path / "project"
+    shutil.copytree(FIXTURES / "motion", source)
+    (source / "learn/3/metadata.json").write_text('{"success": false, "error": "Model not trained yet"}')
+    out = tmp_path / "bundle"
+    with StandinStudio(source, project_id=PID, api_key=KEY) as studio, pytest.raises(PullError) as err:
+        pull_project(PID, out, KEY, PullOptions(host=studio.host))
+    assert str(err.value).startswith("GET training/keras/3/metadata: Studio says: Model not trained yet;")
+    assert "\n" not in str(err.value)
+    assert not (staging_dir(out) / "learn/3/metadata.json").exists() and not out.exists()
