@@ -297,7 +297,7 @@ class _Fetcher:
     def _http_message(self, what: str, status, err) -> str:
         detail = _server_error(err.body)
         hint = {
-            401: "the API key was refused (check EI_API_KEY or --api-key-file)",
+            401: "the API key was refused (EI_API_KEY or --api-key-file)",
             403: "the API key has no access to this project",
             404: "not found (wrong project id, or no such block or sample)",
         }.get(status, err.reason or "request failed")
@@ -453,7 +453,8 @@ class _Pull:
         return body
 
     # one big file, streamed to a temp file next to it, then renamed
-    def stream(self, rel_for: Callable[[object], str], source: str, method, *args, etag=None, known_rel=None):
+    def stream(self, rel_for: Callable[[object], str], source: str, method, *args, etag=None, known_rel=None,
+               announce: bool = True):
         holder = {}
 
         def sink(resp):
@@ -486,7 +487,8 @@ class _Pull:
                              etag=headers.get("ETag") if headers else None, source=source)
         self.report.fetched.append(rel)
         self.keep.add(rel)
-        self.log(f"fetched {rel} ({holder['size']} bytes)")
+        if announce:
+            self.log(f"fetched {rel} ({holder['size']} bytes)")
         return rel, holder["sha256"]
 
     def run(self) -> None:
@@ -560,13 +562,15 @@ class _Pull:
             else:
                 rel, _ = self.stream(lambda resp, s=sample: self._sample_path(resp, s, category, used),
                                      f"GET raw-data/{sid}/raw", self.f.raw._get_sample_as_raw_with_http_info, sid,
-                                     etag=rec.get("etag") if rec else None, known_rel=rel)
+                                     etag=rec.get("etag") if rec else None, known_rel=rel, announce=False)
                 self.manifest.samples[str(sid)] = rel
                 used.add(rel)
             self.listed.append((sample, rel))
-            if n % 25 == 0:
+            if n % 25 == 0 or n == len(listed):
                 self.manifest.save(complete=False)
                 self.log(f"{category}: {n} of {len(listed)} samples")
+        if not listed:
+            self.log(f"{category}: no samples")
 
     def _sample_path(self, resp, sample: dict, category: str, used: set) -> str:
         name = _disposition_name(resp.headers.get("Content-Disposition", ""))
@@ -743,19 +747,27 @@ def pull_project(project_id: int, out: str | Path, api_key: str, opts: PullOptio
     out = Path(out)
     if not out.parent.is_dir():
         raise ConfigError(f"--out {out}: the folder {out.parent} does not exist")
+    fresh = not staging_dir(out).exists()
     stage = _prepare_stage(out, project_id)
     report = PullReport(out=out)
     fetcher = _Fetcher(api_key, opts)
     pull = _Pull(project_id, stage, fetcher, opts, report)
+    existed = out.exists()
     try:
         pull.run()
-    except PullError as err:
-        raise PullError(f"{err}; {out} was left as it was (the partial pull in {stage} is resumed by "
-                        "the same command)") from None
-    finally:
+    except BaseException as err:
         fetcher.close()
-        if not (stage / MANIFEST_NAME).is_file() or pull.manifest.files:
+        state = f"{out} is unchanged" if existed else f"{out} was not created"
+        if fresh and not pull.manifest.files:
+            shutil.rmtree(stage, ignore_errors=True)  # nothing arrived: nothing to resume
+            resume = ""
+        else:
             pull.manifest.save(complete=False)
+            resume = f"; the partial pull in {stage} is resumed by the same command"
+        if isinstance(err, PullError):
+            raise PullError(f"{err}; {state}{resume}") from None
+        raise
+    fetcher.close()
     pull.prune()
     pull.manifest.save(complete=True)
     _publish(stage, out)

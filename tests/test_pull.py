@@ -123,7 +123,8 @@ def test_bad_key_is_one_line_and_leaves_nothing(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("evalcore pull: error: GET impulse: HTTP 401")
     assert "wrong-key-value" not in err
-    assert not out.exists()
+    assert "bundle was not created" in err
+    assert not out.exists() and not staging_dir(out).exists()  # nothing arrived: nothing to resume
 
 
 def test_missing_project_is_a_404_line(tmp_path, key_env, capsys):
