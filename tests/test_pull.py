@@ -70,12 +70,13 @@ def test_pulled_bundle_runs_to_the_fixtures_bytes(fixture, tmp_path, key_env, ca
         assert (out / "learn/4/gmm.json").read_bytes() == (FIXTURES / fixture / "learn/4/gmm.json").read_bytes()
 
 
-def test_default_pull_is_the_test_set_and_matches_studio_by_file_name(tmp_path, key_env):
+def test_default_pull_is_the_test_set_and_matches_studio_by_file_name(tmp_path, key_env, capsys):
     from evalcore.compare import compare_files
 
     out = tmp_path / "bundle"
     with StandinStudio(FIXTURES / "motion", project_id=PID, api_key=KEY) as studio:
         assert _pull_cli(studio, out, "-q") == 0
+    assert capsys.readouterr() == ("", "")  # -q: nothing on stdout or stderr
     labels = json.loads((out / "dataset/info.labels").read_text())
     assert {e["category"] for e in labels["files"]} == {"testing"} and len(labels["files"]) == 10
     (tmp_path / "a.json").write_bytes(_run_bytes(out))
