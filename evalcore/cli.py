@@ -179,6 +179,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="measure the models in this process instead of a fresh one each (faster; memory "
                    "peaks then depend on what ran before)")
     p.add_argument("--json", default=None, metavar="FILE", help="also write the figures as JSON (atomically)")
+
+    p = sub.add_parser("pull", help="build a bundle (and fetch Studio's own result) from an Edge Impulse project")
+    p.add_argument("project_id", type=int, help="Studio project id")
+    p.add_argument("--out", required=True, help="bundle folder to create or update (built next to it, renamed at the end)")
+    p.add_argument("--variant", action="append", choices=_VARIANTS, default=None,
+                   help="model variant to fetch (repeatable; default every variant Studio offers)")
+    p.add_argument("--category", action="append", choices=("testing", "training", "validation"), default=None,
+                   help="dataset category to fetch (repeatable, listed in info.labels in this order; default testing)")
+    p.add_argument("--with-result", action="store_true",
+                   help="also fetch Studio's classify/all/result into studio/classify-result.json")
+    p.add_argument("--result-page-size", type=int, default=None, metavar="N",
+                   help="with --with-result, also fetch its pages of N samples into studio/classify-result/")
+    p.add_argument("--api-key-file", default=None, metavar="FILE",
+                   help="read the API key from FILE (default: the EI_API_KEY environment variable)")
+    p.add_argument("--studio-url", default=None, metavar="URL",
+                   help="API base URL (default https://studio.edgeimpulse.com/v1)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
 
     p = sub.add_parser("coco-eval", help="COCO bbox evaluation of COCO-format files (pycocotools-exact)")
@@ -330,6 +346,33 @@ def _cmd_bench(args) -> int:
     return EXIT_OK
 
 
+def _cmd_pull(args) -> int:
+    from evalcore.errors import ConfigError
+
+    try:
+        import edgeimpulse_api  # noqa: F401
+        import urllib3  # noqa: F401
+    except ImportError:
+        raise ConfigError('pull needs Edge Impulse\'s API client: pip install "evalcore[studio]"') from None
+    from evalcore.pull import DEFAULT_HOST, PullOptions, pull_project, read_api_key, stderr_log
+
+    key = read_api_key(args.api_key_file)
+    opts = PullOptions(
+        host=args.studio_url or DEFAULT_HOST,
+        variants=tuple(dict.fromkeys(args.variant)) if args.variant else None,
+        categories=tuple(dict.fromkeys(args.category)) if args.category else ("testing",),
+        with_result=args.with_result,
+        result_page_size=args.result_page_size,
+        log=None if args.quiet else stderr_log,
+    )
+    if args.result_page_size is not None and not args.with_result:
+        raise ConfigError("--result-page-size needs --with-result")
+    report = pull_project(args.project_id, args.out, key, opts)
+    if not args.quiet:
+        stderr_log(report.summary_line())
+    return EXIT_OK
+
+
 def _cmd_coco_eval(args) -> int:
     from evalcore.coco_eval import evaluate_coco_files
 
@@ -354,7 +397,7 @@ def _cmd_report(args) -> int:
 
 _COMMANDS = {"run": _cmd_run, "inspect": _cmd_inspect, "compare": _cmd_compare, "check": _cmd_check,
              "bench": _cmd_bench, "coco-eval": _cmd_coco_eval, "serve": _cmd_serve,
-             "report": _cmd_report}
+             "report": _cmd_report, "pull": _cmd_pull}
 
 
 def main(argv: list[str] | None = None) -> int:
