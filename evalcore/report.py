@@ -141,17 +141,19 @@ class ReportBuilder:
         keys = getattr(options, "slice_by", ())
         if not keys:
             return None
-        from evalcore.errors import ConfigError
         from evalcore.slices import SliceGroups, check_keys_exist
 
-        if self.detector is not None and self.detector.kind == "object-detection":
-            raise ConfigError("--slice-by is not available for object-detection impulses yet")
         check_keys_exist(keys, records, category=options.category)
-        return SliceGroups(keys, lambda: AccumulatorSet(self, self._new_accuracy(), self._new_metrics()))
+
+        def new_set():
+            detector = None if self.detector is None else self.detector.slice_copy()
+            return AccumulatorSet(self, self._new_accuracy(), self._new_metrics(), detector)
+
+        return SliceGroups(keys, new_set)
 
     def accumulator_set(self) -> AccumulatorSet:
         """The whole run's accumulators as an `AccumulatorSet` (shared, not copied)."""
-        whole = AccumulatorSet(self, self.accuracy, self.metrics)
+        whole = AccumulatorSet(self, self.accuracy, self.metrics, self.detector)
         whole.n_samples, whole.n_windows = self.n_samples, self.n_windows
         return whole
 
@@ -189,6 +191,7 @@ class ReportBuilder:
         from evalcore import schema
 
         runner = self.detector.runner
+        self.detector.sinks = tuple(target.detector for target in self._targets[1:])
         entry, rows = self.detector.sample(outcome, outcome.decisions[runner.spec.id])
         result = schema.ModelResult.model_validate(
             {"sample_id": outcome.record.id, "sample": outcome.sample_model(), "classifications": [entry]}
@@ -408,22 +411,26 @@ class ReportBuilder:
             available_variants=self.project.available_variants,
         )
 
-    def additional_metrics(self, metrics: dict | None = None) -> list:
-        """The validated ``additionalMetricsByLearnBlock`` of ``metrics`` (default the whole run's)."""
+    def additional_metrics(self, metrics: dict | None = None, detector=None) -> list:
+        """The validated ``additionalMetricsByLearnBlock`` (the whole run's, or a slice's).
+
+        ``metrics`` and ``detector``: a slice's accumulators (`AccumulatorSet`); default the run's.
+        """
         from evalcore import schema
 
-        metrics = self.metrics if metrics is None else metrics
+        if metrics is None:
+            metrics, detector = self.metrics, self.detector
         additional = []
         for lb_id, runner in self.runners.items():
             acc = metrics[lb_id]
-            if acc is None and (self.detector is None or self.detector.runner is not runner):
+            if acc is None and (detector is None or detector.runner is not runner):
                 continue
             values = [
                 schema.AdditionalMetric(
                     name=m.name, value=m.value, full_precision_value=float(m.full_precision_value),
                     tooltip_text=m.tooltip_text, link=m.link,
                 )
-                for m in _additional_metrics(runner, acc, self.detector)
+                for m in _additional_metrics(runner, acc, detector)
             ]
             additional.append(
                 schema.ClassifyJobResponseAllOfAdditionalMetricsByLearnBlock(
@@ -433,17 +440,18 @@ class ReportBuilder:
             )
         return additional
 
-    def accuracy_model(self, accuracy=None, metrics: dict | None = None):
+    def accuracy_model(self, accuracy=None, metrics: dict | None = None, detector=None):
         """The validated ``accuracy`` object of the response (cheap: no per-sample part).
 
-        ``accuracy`` and ``metrics``: another set of accumulators than the whole run's (a slice's).
+        ``accuracy``, ``metrics`` and ``detector``: another set of accumulators than the whole
+        run's (a slice's, `AccumulatorSet`).
         """
         from evalcore import schema
 
-        if accuracy is None and metrics is None:
-            accuracy, metrics = self.accuracy, self.metrics
-        if self.detector is not None and self.detector.kind == "object-detection":
-            summary = self.detector.accuracy_summary()
+        if metrics is None:
+            accuracy, metrics, detector = self.accuracy, self.metrics, self.detector
+        if detector is not None and detector.kind == "object-detection":
+            summary = detector.accuracy_summary()
         elif self.regressor is not None:
             summary = metrics[self.regressor.spec.id].compute().accuracy
         else:
@@ -467,14 +475,16 @@ class ReportBuilder:
 class AccumulatorSet:
     """The dataset-level accumulators of some samples: one ``--slice-by`` value's (or the whole run's).
 
-    ``accuracy`` and ``metrics`` are what `ReportBuilder` has in its attributes of the same
-    names, built with the same labels and options, so `ReportBuilder.add` updates them alike.
+    ``accuracy``, ``metrics`` and ``detector`` are what `ReportBuilder` has in its attributes of
+    the same names, built with the same labels and options, so `ReportBuilder.add` updates them
+    alike.
     """
 
-    def __init__(self, builder: ReportBuilder, accuracy, metrics: dict):
+    def __init__(self, builder: ReportBuilder, accuracy, metrics: dict, detector=None):
         self.builder = builder
         self.accuracy = accuracy
         self.metrics = metrics
+        self.detector = detector  # report_detection.DetectionReducer (a `slice_copy`) or None
         self.n_samples = 0
         self.n_windows = 0
 
@@ -485,17 +495,19 @@ class AccumulatorSet:
         for lb_id, acc in self.metrics.items():
             if acc is not None:
                 acc.merge(other.metrics[lb_id])
+        if self.detector is not None:
+            self.detector.merge(other.detector)
         self.n_samples += other.n_samples
         self.n_windows += other.n_windows
         return self
 
     def accuracy_model(self):
         """The validated ``accuracy`` object of these samples."""
-        return self.builder.accuracy_model(self.accuracy, self.metrics)
+        return self.builder.accuracy_model(self.accuracy, self.metrics, self.detector)
 
     def additional_metrics(self) -> list:
         """The validated ``additionalMetricsByLearnBlock`` of these samples."""
-        return self.builder.additional_metrics(self.metrics)
+        return self.builder.additional_metrics(self.metrics, self.detector)
 
 
 def _block_accumulator(runner, compat):

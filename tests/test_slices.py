@@ -239,9 +239,10 @@ def _with_metadata(bundle: Path, folder: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("name", ["regression", "visual-anomaly"])
+@pytest.mark.parametrize("name", ["regression", "visual-anomaly", "ssd", "fomo"])
 def test_other_impulses_slices_equal_runs_alone(tmp_path, name):
-    """A regression block (its own accumulator gives the accuracy) and visual anomaly detection."""
+    """A regression block (its own accumulator gives the accuracy), visual anomaly detection, and
+    object detection (COCO for SSD, FOMO's counts): their slices too equal runs alone."""
     bundle = _with_metadata(_need(FIXTURES / name), tmp_path / name)
     whole = run_bundle(bundle, RunOptions(workers=0, slice_by=("metadata.part",)))
     slices = whole.slices_json()
@@ -254,3 +255,25 @@ def test_other_impulses_slices_equal_runs_alone(tmp_path, name):
         assert b'"accuracy":' + _block_bytes(document, "metadata.part", value, "accuracy") in result
         additional = _block_bytes(document, "metadata.part", value, "additionalMetricsByLearnBlock")
         assert b'"additionalMetricsByLearnBlock":' + additional in result
+
+
+@pytest.mark.filterwarnings("ignore::evalcore.metrics.coco.UndefinedCocoStatWarning")
+def test_coco_renumbered_is_the_subsets_own_run():
+    """A slice's COCO images, added under sample ids, computed as a run on them alone numbers them."""
+    import numpy as np
+
+    from evalcore.metrics.coco import CocoAccumulator
+
+    rng = np.random.default_rng(3)
+    images = []
+    for _ in range(4):
+        gt = rng.uniform(0, 40, (3, 4)) + [0, 0, 10, 10]
+        det = np.clip(rng.uniform(0, 1, (3, 4)), 0, 1)
+        det[:, 2:] = np.maximum(det[:, 2:], det[:, :2] + 0.1)
+        images.append((gt, np.array([1, 2, 1]), det, np.array([0, 1, 0]), np.array([0.9, 0.5, 0.5])))
+    by_id, alone = CocoAccumulator(2, 64, 64), CocoAccumulator(2, 64, 64)
+    for sample_id, position, image in zip((2, 10, 11, 30), range(4), images):
+        by_id.update(sample_id, *image)
+        alone.update(position, *image)
+    assert np.array_equal(by_id.renumbered().compute().stats, alone.compute().stats)
+    assert sorted(by_id.renumbered()._images) == [0, 1, 2, 3]
