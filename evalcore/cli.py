@@ -115,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-json", default=None, metavar="FILE",
                    help="where to write the run-info sidecar (default: next to --out as <name>.run.json; "
                    "none with --out -)")
+    p.add_argument("--slice-by", action="append", default=[], metavar="KEY",
+                   help="also write the accuracy block per value of KEY: metadata.NAME (info.labels metadata), "
+                   "label, device or category (repeatable); written to <name>.slices.json next to --out, "
+                   "with a table of the slices most below the whole on standard error (README: Metrics by slice)")
+    p.add_argument("--slices-json", default=None, metavar="FILE",
+                   help="where to write the --slice-by document (default: next to --out as <name>.slices.json; "
+                   "none with --out -)")
     p.add_argument("--page-size", type=int, default=None, help="also write ClassifyJobResponsePage files")
     p.add_argument("--out-dir", default=None, help="folder for the page files (with --page-size)")
     p.add_argument("--compare", action="store_true",
@@ -179,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="measure the models in this process instead of a fresh one each (faster; memory "
                    "peaks then depend on what ran before)")
     p.add_argument("--json", default=None, metavar="FILE", help="also write the figures as JSON (atomically)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
 
     p = sub.add_parser("pull", help="build a bundle (and fetch Studio's own result) from an Edge Impulse project")
     p.add_argument("project_id", type=int, help="Studio project id")
@@ -227,7 +235,8 @@ def _cmd_run(args) -> int:
 
     to_stdout = args.out == "-"
     out = None if to_stdout else args.out
-    check_output_path(out, page_size=args.page_size, out_dir=args.out_dir, bundle=args.bundle, run_json=args.run_json)
+    check_output_path(out, page_size=args.page_size, out_dir=args.out_dir, bundle=args.bundle, run_json=args.run_json,
+                      slices_json=args.slices_json, slices=bool(args.slice_by))
     if to_stdout and args.compare:
         from evalcore.errors import ConfigError
 
@@ -239,13 +248,15 @@ def _cmd_run(args) -> int:
         raise ConfigError("--rtol, --atol and --strict need --compare")
     opts = RunOptions.from_cli(args)
     result = run_bundle(args.bundle, opts)
-    write_outputs(result, out=out, page_size=args.page_size, out_dir=args.out_dir, run_json=args.run_json)
+    write_outputs(result, out=out, page_size=args.page_size, out_dir=args.out_dir, run_json=args.run_json,
+                  slices_json=args.slices_json)
     if to_stdout:  # after the files: nothing is printed when they could not be written
         sys.stdout.flush()
         sys.stdout.buffer.write(result.response_json())
         sys.stdout.buffer.flush()
     if not args.quiet:
         sys.stderr.write(result.summary_line() + "\n")
+        _print_slices(result, args)
     if studio is not None:
         from evalcore.compare import compare_files
 
@@ -253,6 +264,17 @@ def _cmd_run(args) -> int:
         sys.stdout.write(diff.to_text(max_diffs=20))
         return EXIT_OK if diff.equal else EXIT_COMPARE_DIFFERENT
     return EXIT_OK
+
+
+def _print_slices(result, args) -> None:
+    """The ``--slice-by`` table on standard error (``evalcore.slices``)."""
+    document = result.slices_document
+    if document is not None:
+        from evalcore.engine import slices_path
+        from evalcore.slices import table_text
+
+        where = args.slices_json if args.slices_json is not None else (None if args.out == "-" else slices_path(args.out))
+        sys.stderr.write(table_text(document, where))
 
 
 def _check_tolerances(args) -> None:

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from evalcore.errors import BundleError, ConfigError
 
-__all__ = ["RunOptions", "RunResult", "default_variant", "evaluate", "load_records", "run_bundle", "write_outputs"]
+__all__ = ["RunOptions", "RunResult", "default_variant", "evaluate", "load_records", "run_bundle", "slices_path",
+           "write_outputs"]
 
 
 #: ``--compat NAME=VALUE`` settings: each open Studio rule (README, "Compatibility notes"),
@@ -75,8 +76,12 @@ class RunOptions:
     quiet: bool = True
     compat: dict[str, str] = field(default_factory=lambda: parse_compat(()))
     follow_links: bool = False
+    slice_by: tuple[str, ...] = ()
 
     def __post_init__(self):
+        from evalcore.slices import parse_slice_keys
+
+        parse_slice_keys(self.slice_by)  # raises ConfigError for an unknown key
         if self.variant not in (None, "float32", "int8", "akida"):
             raise ConfigError(f"variant must be one of float32, int8, akida, got {self.variant!r}")
         if self.threads < 1:
@@ -117,7 +122,14 @@ class RunOptions:
             quiet=args.quiet,
             compat=parse_compat(args.compat),
             follow_links=getattr(args, "follow_links", False),
+            slice_by=_slice_keys(getattr(args, "slice_by", None)),
         )
+
+
+def _slice_keys(items) -> tuple[str, ...]:
+    from evalcore.slices import parse_slice_keys
+
+    return parse_slice_keys(items)
 
 
 @dataclass
@@ -141,6 +153,24 @@ class RunResult:
     def response_json(self) -> bytes:
         """``jsonio.dumps(self.response)``, written without building the model."""
         return self.builder.build_json()
+
+    @functools.cached_property
+    def slices_document(self) -> dict | None:
+        """The ``--slice-by`` document (``evalcore.slices``), None without ``--slice-by``."""
+        if self.builder.slices is None:
+            return None
+        from evalcore.slices import slices_document
+
+        return slices_document(self.builder)
+
+    def slices_json(self) -> bytes | None:
+        """`slices_document` as JSON bytes (``jsonio.dumps``), None without ``--slice-by``."""
+        document = self.slices_document
+        if document is None:
+            return None
+        from evalcore.jsonio import dumps
+
+        return dumps(document)
 
     def run_info(self) -> dict:
         """What ran, for ``<out>.run.json``: Studio's response has no field for it."""
@@ -303,18 +333,21 @@ def run_bundle(bundle_dir: str | Path, options: RunOptions | None = None) -> Run
             "akidaDevice": options.akida_device, "threads": options.threads, "batchRows": options.batch_rows,
             "overlap": options.overlap, "workers": pipeline.n_workers,
             "compat": options.compat,
+            **({"sliceBy": list(options.slice_by)} if options.slice_by else {}),
         },
     )
 
 
 def write_outputs(result: RunResult, *, out: str | Path | None, page_size: int | None = None,
-                  out_dir: str | Path | None = None, run_json: str | Path | None = None):
+                  out_dir: str | Path | None = None, run_json: str | Path | None = None,
+                  slices_json: str | Path | None = None):
     """Write the full response, its run-info sidecar and, with ``page_size``, the paged form,
     as one transaction (``evalcore.outputs``): all of them appear, or nothing changes.
 
     ``out`` None writes no full response file (``evalcore run --out -`` prints it instead); the
     sidecar goes to ``run_json`` when given, else next to ``out`` (``result.run.json``), else
-    nowhere.
+    nowhere. With ``--slice-by`` the slices document (``evalcore.slices``) goes to
+    ``slices_json`` when given, else next to ``out`` (``result.slices.json``), else nowhere.
 
     Pages are ``<out_dir>/page-<k>.json`` (k from 0), each a ``ClassifyJobResponsePage`` with
     ``page_size`` samples' results and their predictions, as Studio serves
@@ -334,7 +367,10 @@ def write_outputs(result: RunResult, *, out: str | Path | None, page_size: int |
     out = None if out is None else Path(out)
     info = Path(run_json) if run_json is not None else (None if out is None else run_info_path(out))
     pages = None if page_size is None else Path(out_dir)
-    files = [path for path in (info, out) if path is not None]
+    slices = None
+    if result.builder.slices is not None:
+        slices = Path(slices_json) if slices_json is not None else (None if out is None else slices_path(out))
+    files = [path for path in (slices, info, out) if path is not None]
     transaction = OutputTransaction()
     created = None
     try:
@@ -344,6 +380,8 @@ def write_outputs(result: RunResult, *, out: str | Path | None, page_size: int |
         with locked_folders(folders + ([pages] if pages is not None else [])):
             for folder in folders:
                 remove_leftover_temps(folder, {path.name for path in files if path.parent == folder}.__contains__)
+            if slices is not None:
+                transaction.stage(slices, result.slices_json())
             if info is not None:
                 transaction.stage(info, dumps(result.run_info()))
             if out is not None:
@@ -406,15 +444,25 @@ def run_info_path(out: str | Path) -> Path:
     return out.with_name(stem + ".run.json")
 
 
+def slices_path(out: str | Path) -> Path:
+    """``result.json`` -> ``result.slices.json``: the ``--slice-by`` document (``evalcore.slices``)."""
+    out = Path(out)
+    stem = out.name[: -len(".json")] if out.name.endswith(".json") else out.name
+    return out.with_name(stem + ".slices.json")
+
+
 def check_output_path(out: str | Path | None, *, page_size: int | None = None, out_dir=None, bundle=None,
-                      run_json=None) -> None:
+                      run_json=None, slices_json=None, slices: bool = False) -> None:
     """Fail before a long run when the outputs cannot be written: bad options, ``--out`` or
     ``--run-json`` a folder, a missing or read-only folder, ``--out-dir`` a file, or any output
     inside the bundle folder ``bundle`` (symlinks resolved: a run never writes into its input).
-    ``out`` None: the full response goes to standard output (``--out -``).
+    ``out`` None: the full response goes to standard output (``--out -``). ``slices``: the run
+    writes a slices file (``--slice-by``), at ``slices_json`` or next to ``out``.
     """
     _check_page_options(page_size, out_dir)
-    for option, path in (("--out", out), ("--run-json", run_json)):
+    if slices_json is not None and not slices:
+        raise ConfigError("--slices-json needs --slice-by")
+    for option, path in (("--out", out), ("--run-json", run_json), ("--slices-json", slices_json)):
         if path is not None:
             _check_output_file(option, Path(path))
     if out_dir is not None:
@@ -429,7 +477,7 @@ def check_output_path(out: str | Path | None, *, page_size: int | None = None, o
         if not existing.is_dir() or not os.access(existing, os.W_OK):
             raise ConfigError(f"--out-dir folder is not writable: {existing}")
     if bundle is not None:
-        _refuse_outputs_in_bundle(bundle, out, out_dir, run_json)
+        _refuse_outputs_in_bundle(bundle, out, out_dir, run_json, slices_json if slices else None, slices)
 
 
 def _check_output_file(option: str, path: Path) -> None:
@@ -444,13 +492,17 @@ def _check_output_file(option: str, path: Path) -> None:
         raise ConfigError(f"output folder is not writable: {folder}")
 
 
-def _refuse_outputs_in_bundle(bundle, out, out_dir, run_json=None) -> None:
+def _refuse_outputs_in_bundle(bundle, out, out_dir, run_json=None, slices_json=None, slices=False) -> None:
     root = Path(bundle).resolve()
     outputs = []
     if out is not None:
         outputs.append(("--out", Path(out)))
         if run_json is None:
             outputs.append(("--out's run-info file", run_info_path(out)))
+        if slices and slices_json is None:
+            outputs.append(("--out's slices file", slices_path(out)))
+    if slices_json is not None:
+        outputs.append(("--slices-json", Path(slices_json)))
     if run_json is not None:
         outputs.append(("--run-json", Path(run_json)))
     if out_dir is not None:

@@ -37,7 +37,7 @@ from evalcore.report_text import (
     splice,
 )
 
-__all__ = ["ReportBuilder", "paginate", "ANOMALY", "NO_ANOMALY"]
+__all__ = ["AccumulatorSet", "ReportBuilder", "paginate", "ANOMALY", "NO_ANOMALY"]
 
 # Windows of pending samples from which their texts are written (one column pass per batch:
 # numpy's per-call cost is paid once per batch, not per sample).
@@ -72,7 +72,7 @@ class ReportBuilder:
     """
 
     def __init__(self, project, pipeline, records):
-        from evalcore.metrics.classification import AccuracyOptions, ClassificationAccumulator
+        from evalcore.metrics.classification import AccuracyOptions
 
         self.project = project
         self.compat = compat = pipeline.options.compat
@@ -113,15 +113,49 @@ class ReportBuilder:
             score_scale=compat["score-scale"],
             uncertain_column=compat["uncertain-column"] if self.classifier is not None else "when-present",
         )
-        self.accuracy = (
-            None if self.regressor is not None
-            else ClassificationAccumulator(classes, extras + tuple(test_only), options=accuracy_options)
-        )
-        self.metrics = {lb_id: _block_accumulator(r, compat) for lb_id, r in self.runners.items()}
+        self._accuracy_labels = (tuple(classes), extras + tuple(test_only), accuracy_options)
+        self.accuracy = self._new_accuracy()
+        self.metrics = self._new_metrics()
+        # where add() sends the current sample's windows: the builder itself (its `accuracy` and
+        # `metrics`), then one AccumulatorSet per --slice-by key (evalcore.slices)
+        self._targets: tuple = (self,)
+        self.slices = self._slice_groups(pipeline.options, records)
         self.threshold_entries = {lb_id: _threshold_entry(r) for lb_id, r in self.runners.items()}
         self._pending: list[Entry] = []  # entries whose texts are not written yet
         self._pending_windows = 0
         self.texts = SampleTexts(self.runners, self.threshold_entries, has_anomaly=bool(self.anomaly_blocks))
+
+    def _new_accuracy(self):
+        from evalcore.metrics.classification import ClassificationAccumulator
+
+        if self.regressor is not None:
+            return None
+        classes, extras, options = self._accuracy_labels
+        return ClassificationAccumulator(classes, extras, options=options)
+
+    def _new_metrics(self) -> dict:
+        return {lb_id: _block_accumulator(r, self.compat) for lb_id, r in self.runners.items()}
+
+    def _slice_groups(self, options, records):
+        """``SliceGroups`` of the run's ``--slice-by`` keys (None without)."""
+        keys = getattr(options, "slice_by", ())
+        if not keys:
+            return None
+        from evalcore.slices import SliceGroups, check_keys_exist
+
+        check_keys_exist(keys, records, category=options.category)
+
+        def new_set():
+            detector = None if self.detector is None else self.detector.slice_copy()
+            return AccumulatorSet(self, self._new_accuracy(), self._new_metrics(), detector)
+
+        return SliceGroups(keys, new_set)
+
+    def accumulator_set(self) -> AccumulatorSet:
+        """The whole run's accumulators as an `AccumulatorSet` (shared, not copied)."""
+        whole = AccumulatorSet(self, self.accuracy, self.metrics, self.detector)
+        whole.n_samples, whole.n_windows = self.n_samples, self.n_windows
+        return whole
 
     # -- per sample ----------------------------------------------------------------------------
 
@@ -133,6 +167,8 @@ class ReportBuilder:
         so that ``build`` can still give the validated model, with the same bytes.
         """
         self.n_windows += outcome.n_windows
+        if self.slices is not None:
+            self._targets = (self, *self.slices.targets(outcome))
         if self.detector is not None:
             self._add_structured(outcome)
             return
@@ -155,6 +191,7 @@ class ReportBuilder:
         from evalcore import schema
 
         runner = self.detector.runner
+        self.detector.sinks = tuple(target.detector for target in self._targets[1:])
         entry, rows = self.detector.sample(outcome, outcome.decisions[runner.spec.id])
         result = schema.ModelResult.model_validate(
             {"sample_id": outcome.record.id, "sample": outcome.sample_model(), "classifications": [entry]}
@@ -167,7 +204,9 @@ class ReportBuilder:
             expected = row.get("expected_anomaly_outcome")
             exp = np.array([self.code_of[expected] if expected else -1], dtype=np.int32)
             pred = np.array([self.code_of[row["prediction"]]], dtype=np.int32)
-            self.accuracy.update(exp, pred, expected_is_anomaly=np.array([expected == ANOMALY]))
+            is_anomaly = np.array([expected == ANOMALY])
+            for target in self._targets:
+                target.accuracy.update(exp, pred, expected_is_anomaly=is_anomaly)
 
     def _decide(self, outcome):
         """Predicted label per window, correctness, expected anomaly outcome; updates accuracy."""
@@ -194,7 +233,9 @@ class ReportBuilder:
             codes = decoded.predicted
             y_true = self._expected_codes(expected, only_classes=True)
             keep = y_true >= 0  # EI drops test labels the model was not trained on
-            self.metrics[self.classifier.spec.id].update(y_true[keep], scores[keep])
+            lb_id = self.classifier.spec.id
+            for target in self._targets:
+                target.metrics[lb_id].update(y_true[keep], scores[keep])
         else:
             flagged = np.zeros(n, dtype=bool)
             inclusive = self.compat["anomaly-threshold"] == ">="
@@ -207,7 +248,9 @@ class ReportBuilder:
             # A window whose label the classifier was not trained on is an expected anomaly:
             # it is counted in the `anomaly` row, and predicting `anomaly` is correct for it.
             exp_codes[expected_anomaly] = self.code_of[ANOMALY]
-        self.accuracy.update(exp_codes, codes, expected_is_anomaly=expected_anomaly if self.anomaly_blocks else None)
+        is_anomaly = expected_anomaly if self.anomaly_blocks else None
+        for target in self._targets:
+            target.accuracy.update(exp_codes, codes, expected_is_anomaly=is_anomaly)
         names = self.labels
         labels = predicted_texts if predicted_texts is not None else [names[c] for c in codes.tolist()]
         correct = codes == exp_codes
@@ -225,7 +268,9 @@ class ReportBuilder:
             anomaly_inclusive=self.compat["anomaly-threshold"] == ">=",
         )
         keep = y_true >= 0  # as for single-label blocks: windows with an untrained label are dropped
-        self.metrics[self.classifier.spec.id].update(decoded.truth[keep], decoded.selected[keep], scores[keep])
+        lb_id = self.classifier.spec.id
+        for target in self._targets:
+            target.metrics[lb_id].update(decoded.truth[keep], decoded.selected[keep], scores[keep])
         return decoded.predicted, decoded.prediction
 
     def _decide_regression(self, outcome):
@@ -237,8 +282,9 @@ class ReportBuilder:
         decoded = decode_regression(
             values, expected, self.regressor.threshold, inclusive=self.compat["regression-threshold"] == "<="
         )
-        acc = self.metrics[self.regressor.spec.id]
-        acc.update(values, expected)
+        lb_id = self.regressor.spec.id
+        for target in self._targets:
+            target.metrics[lb_id].update(values, expected)
         labels = format_floats(np.asarray(decoded.value))
         return labels, decoded.is_good, np.zeros(outcome.n_windows, dtype=bool)
 
@@ -273,6 +319,8 @@ class ReportBuilder:
                 acc.merge(other.metrics[lb_id])
         if self.detector is not None:
             self.detector.merge(other.detector)
+        if self.slices is not None:
+            self.slices.merge(other.slices)
         self._write_pending()
         other._write_pending()
         self.entries = sorted(self.entries + other.entries, key=lambda e: e.sample_id)
@@ -354,43 +402,60 @@ class ReportBuilder:
         """``ClassifyJobResponse`` with the given ``result`` and ``predictions`` and the dataset numbers."""
         from evalcore import schema
 
-        accuracy = self.accuracy_model()
-        additional = []
-        for lb_id, runner in self.runners.items():
-            acc = self.metrics[lb_id]
-            if acc is None and (self.detector is None or self.detector.runner is not runner):
-                continue
-            metrics = [
-                schema.AdditionalMetric(
-                    name=m.name, value=m.value, full_precision_value=float(m.full_precision_value),
-                    tooltip_text=m.tooltip_text, link=m.link,
-                )
-                for m in _additional_metrics(runner, acc, self.detector)
-            ]
-            additional.append(
-                schema.ClassifyJobResponseAllOfAdditionalMetricsByLearnBlock(
-                    learn_block_id=lb_id, learn_block_name=runner.spec.title or runner.spec.name, additional_metrics=metrics
-                )
-            )
         return schema.ClassifyJobResponse(
             success=True,
             result=results,
             predictions=predictions,
-            accuracy=accuracy,
-            additional_metrics_by_learn_block=additional,
+            accuracy=self.accuracy_model(),
+            additional_metrics_by_learn_block=self.additional_metrics(),
             available_variants=self.project.available_variants,
         )
 
-    def accuracy_model(self):
-        """The validated ``accuracy`` object of the response (cheap: no per-sample part)."""
+    def additional_metrics(self, metrics: dict | None = None, detector=None) -> list:
+        """The validated ``additionalMetricsByLearnBlock`` (the whole run's, or a slice's).
+
+        ``metrics`` and ``detector``: a slice's accumulators (`AccumulatorSet`); default the run's.
+        """
         from evalcore import schema
 
-        if self.detector is not None and self.detector.kind == "object-detection":
-            summary = self.detector.accuracy_summary()
+        if metrics is None:
+            metrics, detector = self.metrics, self.detector
+        additional = []
+        for lb_id, runner in self.runners.items():
+            acc = metrics[lb_id]
+            if acc is None and (detector is None or detector.runner is not runner):
+                continue
+            values = [
+                schema.AdditionalMetric(
+                    name=m.name, value=m.value, full_precision_value=float(m.full_precision_value),
+                    tooltip_text=m.tooltip_text, link=m.link,
+                )
+                for m in _additional_metrics(runner, acc, detector)
+            ]
+            additional.append(
+                schema.ClassifyJobResponseAllOfAdditionalMetricsByLearnBlock(
+                    learn_block_id=lb_id, learn_block_name=runner.spec.title or runner.spec.name,
+                    additional_metrics=values,
+                )
+            )
+        return additional
+
+    def accuracy_model(self, accuracy=None, metrics: dict | None = None, detector=None):
+        """The validated ``accuracy`` object of the response (cheap: no per-sample part).
+
+        ``accuracy``, ``metrics`` and ``detector``: another set of accumulators than the whole
+        run's (a slice's, `AccumulatorSet`).
+        """
+        from evalcore import schema
+
+        if metrics is None:
+            accuracy, metrics, detector = self.accuracy, self.metrics, self.detector
+        if detector is not None and detector.kind == "object-detection":
+            summary = detector.accuracy_summary()
         elif self.regressor is not None:
-            summary = self.metrics[self.regressor.spec.id].compute().accuracy
+            summary = metrics[self.regressor.spec.id].compute().accuracy
         else:
-            summary = self.accuracy.compute()
+            summary = accuracy.compute()
         gb = schema.ClassifyJobResponseAllOfAccuracyTotalSummary
         return schema.ClassifyJobResponseAllOfAccuracy(
             total_summary=gb(good=summary.total_summary.good, bad=summary.total_summary.bad),
@@ -405,6 +470,44 @@ class ReportBuilder:
             no_anomaly_accuracy_score=summary.no_anomaly_accuracy_score,
             mse_score=summary.mse_score,
         )
+
+
+class AccumulatorSet:
+    """The dataset-level accumulators of some samples: one ``--slice-by`` value's (or the whole run's).
+
+    ``accuracy``, ``metrics`` and ``detector`` are what `ReportBuilder` has in its attributes of
+    the same names, built with the same labels and options, so `ReportBuilder.add` updates them
+    alike.
+    """
+
+    def __init__(self, builder: ReportBuilder, accuracy, metrics: dict, detector=None):
+        self.builder = builder
+        self.accuracy = accuracy
+        self.metrics = metrics
+        self.detector = detector  # report_detection.DetectionReducer (a `slice_copy`) or None
+        self.n_samples = 0
+        self.n_windows = 0
+
+    def merge(self, other: AccumulatorSet) -> AccumulatorSet:
+        """Add another shard's accumulators of the same slice (each by its own rule); returns self."""
+        if self.accuracy is not None:
+            self.accuracy.merge(other.accuracy)
+        for lb_id, acc in self.metrics.items():
+            if acc is not None:
+                acc.merge(other.metrics[lb_id])
+        if self.detector is not None:
+            self.detector.merge(other.detector)
+        self.n_samples += other.n_samples
+        self.n_windows += other.n_windows
+        return self
+
+    def accuracy_model(self):
+        """The validated ``accuracy`` object of these samples."""
+        return self.builder.accuracy_model(self.accuracy, self.metrics, self.detector)
+
+    def additional_metrics(self) -> list:
+        """The validated ``additionalMetricsByLearnBlock`` of these samples."""
+        return self.builder.additional_metrics(self.metrics, self.detector)
 
 
 def _block_accumulator(runner, compat):

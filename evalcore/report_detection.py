@@ -37,6 +37,7 @@ Compatibility notes (Studio's rules here are not public; ei-semantics.md Q3-Q5)
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict
 
 import numpy as np
@@ -107,6 +108,8 @@ class DetectionReducer:
         self.bad = 0
         self.fomo = None
         self.coco = None
+        # reducers of --slice-by slices (`slice_copy`) that the current sample's numbers also go to
+        self.sinks: tuple = ()
         if self.kind == "object-detection":
             if not self.last_layer:
                 raise BundleError("an object-detection block needs objectDetectionLastLayer in its metadata",
@@ -120,6 +123,31 @@ class DetectionReducer:
                 from evalcore.metrics.coco import CocoAccumulator
 
                 self.coco = CocoAccumulator(len(self.class_names), self.width, self.height)
+
+    def slice_copy(self) -> DetectionReducer:
+        """An empty reducer of the same block for one ``--slice-by`` slice (``evalcore.slices``).
+
+        Its COCO images are keyed by sample id and numbered 0, 1, ... in id order only when
+        computed (`_coco_images`): the positions a run on the slice's samples alone gives them,
+        whatever samples the slice turns out to hold.
+        """
+        other = copy.copy(self)
+        other.good = other.bad = 0
+        other.sinks = ()
+        other.positions = None
+        if self.fomo is not None:
+            from evalcore.metrics.fomo import FomoAccumulator
+
+            other.fomo = FomoAccumulator(self.fomo.n_classes)
+        if self.coco is not None:
+            from evalcore.metrics.coco import CocoAccumulator
+
+            other.coco = CocoAccumulator(self.coco.num_classes, self.coco.width, self.coco.height)
+        return other
+
+    def _coco_images(self):
+        """The COCO accumulator to compute: a slice's renumbered by its samples' order."""
+        return self.coco if self.positions is not None else self.coco.renumbered()
 
     # -- per sample ------------------------------------------------------------------------------
 
@@ -156,10 +184,11 @@ class DetectionReducer:
         }
 
     def _score(self, score: float) -> None:
-        if score >= GOOD_SCORE:
-            self.good += 1
-        else:
-            self.bad += 1
+        for reducer in (self, *self.sinks):
+            if score >= GOOD_SCORE:
+                reducer.good += 1
+            else:
+                reducer.bad += 1
 
     def _prediction(self, outcome, label, predicted: str, correct, **extra) -> dict:
         row = {"sample_id": outcome.record.id, "start_ms": 0.0, "end_ms": 0.0, "prediction": predicted}
@@ -185,7 +214,8 @@ class DetectionReducer:
 
         res = fomo_sample_result(np.asarray(heatmap, dtype=np.float64), gt, (self.width, self.height),
                                  self.runner.threshold, len(self.class_names) + 1)
-        self.fomo.update(res)
+        for reducer in (self, *self.sinks):
+            reducer.fomo.update(res)
         self._score(res.f1)
         structured = fomo_structured_result(res, self.class_names)
         details = fomo_details(res)
@@ -220,7 +250,9 @@ class DetectionReducer:
         score = per_image_map(self.width, self.height, len(self.class_names), gt, raw)
         gt_xywh = np.array([[g["x"], g["y"], g["w"], g["h"]] for g in gt], dtype=np.float64).reshape(-1, 4)
         gt_labels = np.array([g["label"] for g in gt], dtype=np.int64)
-        self.coco.update(self.positions[outcome.record.id], gt_xywh, gt_labels, det.boxes, det.labels, det.scores)
+        for reducer in (self, *self.sinks):
+            image = outcome.record.id if reducer.positions is None else reducer.positions[outcome.record.id]
+            reducer.coco.update(image, gt_xywh, gt_labels, det.boxes, det.labels, det.scores)
         self._score(score)
         entry = self._base(outcome, len(det))
         entry["details"] = [self._details(detection_details(det, map_score=score))]
@@ -236,8 +268,9 @@ class DetectionReducer:
         expected = None if label is None else ("anomaly" if label == "anomaly" else "no anomaly")
         correct = None if expected is None else res.prediction == expected
         if correct is not None:
-            self.good += int(correct)
-            self.bad += int(not correct)
+            for reducer in (self, *self.sinks):
+                reducer.good += int(correct)
+                reducer.bad += int(not correct)
         entry = self._base(outcome, 1)
         entry["result"] = [{"anomaly": float(res.max_score)}]
         entry["anomaly_result"] = [{
@@ -289,7 +322,7 @@ class DetectionReducer:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UndefinedCocoStatWarning)  # handled just below
                 names = "studio" if self.compat["detection-metric-names"] == "bracketed" else "plain"
-                stats = self.coco.compute().coco_metrics(names=names)
+                stats = self._coco_images().compute().coco_metrics(names=names)
             stats.pop("support", None)
             # pycocotools' -1 means "undefined" (no GT in that area range): written as -1 (E5),
             # or omitted with detection-undefined=omit (the API has no null).

@@ -109,7 +109,7 @@ def test_unwritable_output_fails_before_the_run(motion, capsys):
 
 
 ALL_BUNDLES = ["motion", "motion-gmm", "regression", "gestures-real", "temperature-regression", "kws",
-               "coffee-multilabel", "image", "fomo", "yolov5", "ssd", "visual-anomaly", "akida"]
+               "coffee-multilabel", "image", "fomo", "yolov5", "ssd", "visual-anomaly", "akida", "motion-sliced"]
 
 
 @pytest.mark.parametrize("name", ALL_BUNDLES)

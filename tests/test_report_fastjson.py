@@ -33,6 +33,7 @@ BUNDLE_VARIANTS = {
     "gestures-real": ["int8"], "temperature-regression": ["float32", "int8"], "kws": ["float32", "int8"],
     "coffee-multilabel": ["float32", "int8"], "image": ["float32", "int8"], "fomo": ["float32", "int8"],
     "yolov5": ["float32"], "ssd": ["float32"], "visual-anomaly": ["float32"], "akida": ["float32", "int8"],
+    "motion-sliced": ["float32", "int8"],
 }
 RUNS = [(name, variant) for name, variants in BUNDLE_VARIANTS.items() for variant in variants]
 PAGE_SIZES = [1, 3]

@@ -466,6 +466,16 @@ class CocoAccumulator:
         self._images.update(other._images)
         return self
 
+    def renumbered(self):
+        """A copy whose images are numbered 0, 1, ... in the order of their current indices.
+
+        A subset of a test set (one ``--slice-by`` slice) added under the samples' ids gives,
+        renumbered, the accumulator of a run on that subset alone (its images' positions).
+        """
+        other = CocoAccumulator(self.num_classes, self.width, self.height)
+        other._images = {k: self._images[i] for k, i in enumerate(sorted(self._images))}
+        return other
+
     def compute(self, *, stats0_max_dets=100, undefined=-1.0):
         """The metrics of all images added so far (the state is not changed).
 
