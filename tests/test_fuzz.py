@@ -574,6 +574,10 @@ FOUND = {
     "step-1e30-ms": ("motion", "impulse.json",
                      _json_edit(lambda d: d["impulse"]["inputBlocks"][0].update(classificationWindowIncreaseMs=10**30)),
                      None),
+    # the created time fell back to 1970 without a word
+    "iat-minus-infinity": ("regression", "{sample}",
+                           _json_edit(lambda d: d.setdefault("protected", {}).update(iat=float("-inf"))),
+                           "protected.iat must be a finite number"),
     "sample-value-1e30-in-a-regression": (
         "regression", "{sample}", _json_edit(lambda d: d["payload"]["values"].__setitem__(8, 10**30)), None,
     ),

@@ -207,6 +207,9 @@ def parse_acquisition(doc, path, sample) -> Acquisition:
     _require(isinstance(doc, dict), "acquisition file must be an object", path, sample, "")
     protected = doc.get("protected", {})
     _require(isinstance(protected, dict), "protected must be an object", path, sample, "protected")
+    iat = protected.get("iat")  # the sample's created time in the response: a bad one is an error, not 1970
+    _require(iat is None or (isinstance(iat, (int, float)) and not isinstance(iat, bool) and math.isfinite(iat)),
+             f"protected.iat must be a finite number of seconds, got {iat!r}", path, sample, "protected.iat")
     signature = doc.get("signature")
     _require(signature is None or isinstance(signature, str), "signature must be a string", path, sample, "signature")
     payload = doc.get("payload")
