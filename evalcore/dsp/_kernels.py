@@ -83,3 +83,101 @@ def _sliding_std_scale(centred, rows, win_size):
                     squares += deviation * deviation
                 out[w, r, c] = centred[w, r, c] / (np.sqrt(squares / count) + eps)
     return out
+
+
+@njit(cache=True)
+def _power_from_spectrum(spectrum, inv_fft_length):
+    """Numba JIT-compiled: ``|spectrum|^2 * inv_fft_length``, the magnitude taken first.
+
+    Parameters
+    ----------
+    spectrum : complex128 array of shape (W, F, B)
+        ``rfft`` of every frame.
+    inv_fft_length : float
+        ``1 / fft_length`` (exact for a power of two).
+
+    Returns
+    -------
+    float64 array of shape (W, F, B)
+        The same operations in the same order as ``np.square(np.abs(spectrum)) * inv_fft_length``;
+        numba's complex magnitude may differ from numpy's vectorised one in the last bit.
+    """
+    n_windows, n_frames, n_bins = spectrum.shape
+    out = np.empty((n_windows, n_frames, n_bins), dtype=np.float64)
+    for w in range(n_windows):
+        for f in range(n_frames):
+            for b in range(n_bins):
+                magnitude = abs(spectrum[w, f, b])
+                out[w, f, b] = magnitude * magnitude * inv_fft_length
+    return out
+
+
+@njit(cache=True)
+def _spectrogram_db(spectrum, inv_fft_length, noise_floor_db, clip_high):
+    """Numba JIT-compiled: spectrogram v3/v4 scaling straight from the rfft of every frame.
+
+    Parameters
+    ----------
+    spectrum : complex128 array of shape (W, F, B)
+    inv_fft_length : float
+    noise_floor_db : float
+    clip_high : bool
+        True for v3 (clip to [0, 1]), False for v4 (clip below at 0 only).
+
+    Returns
+    -------
+    float64 array of shape (W, F * B), frame-major
+        Per value, in this order: ``p = |X|^2 * inv_fft_length``, ``max(p, 1e-30)``,
+        ``10 * log10``, ``- noise_floor_db``, ``/ (12 - noise_floor_db)``, clip: the steps of the
+        numpy expression it replaces (``log10`` may differ from numpy's vectorised one by an ulp).
+    """
+    n_windows, n_frames, n_bins = spectrum.shape
+    span = -noise_floor_db + 12
+    out = np.empty((n_windows, n_frames * n_bins), dtype=np.float64)
+    for w in range(n_windows):
+        for f in range(n_frames):
+            for b in range(n_bins):
+                magnitude = abs(spectrum[w, f, b])
+                value = magnitude * magnitude * inv_fft_length
+                if value < 1e-30:
+                    value = 1e-30
+                value = (10 * np.log10(value) - noise_floor_db) / span
+                if value < 0:
+                    value = 0.0
+                elif clip_high and value > 1:
+                    value = 1.0
+                out[w, f * n_bins + b] = value
+    return out
+
+
+@njit(cache=True)
+def _spectrogram_min_max(spectrum, inv_fft_length):
+    """Numba JIT-compiled: spectrogram v1/v2, the power min-max scaled over each window.
+
+    Parameters
+    ----------
+    spectrum : complex128 array of shape (W, F, B)
+    inv_fft_length : float
+
+    Returns
+    -------
+    float64 array of shape (W, F * B), frame-major
+        ``(p - min) / (max - min)`` with ``p = |X|^2 * inv_fft_length``; 0 where the window is
+        constant (``max == min``).
+    """
+    n_windows, n_frames, n_bins = spectrum.shape
+    n_values = n_frames * n_bins
+    out = np.empty((n_windows, n_values), dtype=np.float64)
+    for w in range(n_windows):
+        low, high = np.inf, -np.inf
+        for f in range(n_frames):
+            for b in range(n_bins):
+                magnitude = abs(spectrum[w, f, b])
+                value = magnitude * magnitude * inv_fft_length
+                out[w, f * n_bins + b] = value
+                low = min(low, value)
+                high = max(high, value)
+        span = high - low
+        for i in range(n_values):
+            out[w, i] = 0.0 if span == 0 else (out[w, i] - low) / span
+    return out
