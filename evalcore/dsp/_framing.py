@@ -130,9 +130,10 @@ def power_spectrum(signal: np.ndarray, frame: int, stride: int, n_frames: int, f
         ``|rfft(frame, n=fft_length)|^2 / fft_length``: the magnitude is taken first and squared
         after, then scaled by ``1/fft_length`` (exact for a power of two).
     """
-    from evalcore.dsp._kernels import _power_from_spectrum
-
-    return _power_from_spectrum(frame_spectrum(signal, frame, stride, n_frames, fft_length), 1.0 / fft_length)
+    power = np.abs(frame_spectrum(signal, frame, stride, n_frames, fft_length))
+    np.square(power, out=power)
+    power *= 1.0 / fft_length
+    return power
 
 
 def hz_to_mel(hz):

@@ -6,22 +6,37 @@ Behaviour from ``shared/golden/dsp/README.md`` ("Spectrogram"):
   ``(10*log10(max(power, 1e-30)) - noise_floor_db) / (12 - noise_floor_db)`` clipped to [0, 1];
 - v4: as v3 without the rescaling and without the upper clip.
 ``show_axes`` only affects Studio's graphs and is ignored.
-
-The scaling runs fused with the power computation, straight from each frame's rfft, in one numba
-pass (``_kernels._spectrogram_db`` / ``_spectrogram_min_max``): the numpy form took one
-temporary and one pass per step, which cost more than the FFT itself.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from evalcore.dsp._framing import check_fft_length, check_single_axis, frame_layout, frame_spectrum
+from evalcore.dsp._framing import check_fft_length, check_single_axis, frame_layout, power_spectrum
 from evalcore.dsp._plan import BlockPlan
 from evalcore.errors import ConfigError
 
 # The spectrogram rejects frames and strides shorter than this many samples.
 _MIN_FRAME_SAMPLES = 4
+
+
+def _scale(power: np.ndarray, version: int, noise_floor_db: float) -> np.ndarray:
+    """Per-version scaling of a (W, F, B) float64 power spectrogram."""
+    if version <= 2:
+        low = power.min(axis=(1, 2), keepdims=True)
+        high = power.max(axis=(1, 2), keepdims=True)
+        span = high - low
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scaled = (power - low) / span
+        return np.where(span == 0, 0.0, scaled)
+    # In place, with the same operations and order as
+    # clip((10 * log10(max(power, 1e-30)) - nf) / (12 - nf), 0, 1 or None).
+    scaled = np.maximum(power, 1e-30)
+    np.log10(scaled, out=scaled)
+    scaled *= 10
+    scaled -= noise_floor_db
+    scaled /= -noise_floor_db + 12
+    return np.clip(scaled, 0, 1 if version == 3 else None, out=scaled)
 
 
 def make_plan(version: int, n_values: int, n_axes: int, sampling_freq: float, params: dict) -> BlockPlan:
@@ -67,8 +82,6 @@ def make_plan(version: int, n_values: int, n_axes: int, sampling_freq: float, pa
     n_bins = fft_length // 2 + 1
     noise_floor_db = params["noise_floor_db"]
 
-    from evalcore.dsp._kernels import _spectrogram_db, _spectrogram_min_max
-
     def run(windows: np.ndarray) -> np.ndarray:
         signal = windows
         if version == 3:
@@ -77,10 +90,8 @@ def make_plan(version: int, n_values: int, n_axes: int, sampling_freq: float, pa
             if is_int16_scale.any():
                 signal = windows.copy()
                 signal[is_int16_scale] = (windows[is_int16_scale] / 32768).astype(np.float32)
-        spectrum = frame_spectrum(signal, frame, stride, n_frames, fft_length)
-        if version <= 2:
-            return _spectrogram_min_max(spectrum, 1.0 / fft_length)
-        return _spectrogram_db(spectrum, 1.0 / fft_length, float(noise_floor_db), version == 3)
+        power = power_spectrum(signal, frame, stride, n_frames, fft_length)
+        return _scale(power, version, noise_floor_db).reshape(len(windows), n_frames * n_bins)
 
     output_config = {"type": "spectrogram", "shape": {"width": n_frames, "height": n_bins}}
     return BlockPlan(n_frames * n_bins, output_config, [fft_length], None, run)
