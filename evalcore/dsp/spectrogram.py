@@ -92,7 +92,9 @@ def make_plan(version: int, n_values: int, n_axes: int, sampling_freq: float, pa
         if version == 3:
             # Only windows with a sample outside [-1, 1] are taken as int16-scale and rescaled.
             is_int16_scale = np.abs(windows).max(axis=1) > 1
-            if is_int16_scale.any():
+            if is_int16_scale.all():  # the usual case (audio): no copy and no masked assignment
+                signal = (windows / 32768).astype(np.float32)
+            elif is_int16_scale.any():
                 signal = windows.copy()
                 signal[is_int16_scale] = (windows[is_int16_scale] / 32768).astype(np.float32)
         power = power_spectrum(signal, frame, stride, n_frames, fft_length)
