@@ -14,6 +14,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from evalcore.errors import ConfigError
 
@@ -83,14 +84,40 @@ def check_fft_length(block: str, version: int, fft_length: int) -> None:
         raise ConfigError(f"fft length must be a power of 2, got {fft_length} ({block} v{version}, field fft_length)")
 
 
-def power_spectrum(signal: np.ndarray, frame: int, stride: int, n_frames: int, fft_length: int) -> np.ndarray:
-    """Frame each row and return the power spectrum of every frame.
+def frame_spectrum(signal: np.ndarray, frame: int, stride: int, n_frames: int, fft_length: int) -> np.ndarray:
+    """Frame each row and return the ``rfft`` of every frame.
+
+    The frames are a strided view of the signal (no copy of the overlapping samples); frames
+    longer than ``fft_length`` are truncated to their first ``fft_length`` samples, shorter ones
+    are zero-padded by ``rfft``.
 
     Parameters
     ----------
     signal : float32 or float64 array of shape (W, N)
         One signal per row. float32 rows are widened to float64 first, as numpy < 2 did inside
         ``np.fft`` (the reference's environment).
+    frame, stride, n_frames : int
+        From :func:`frame_layout`.
+    fft_length : int
+
+    Returns
+    -------
+    complex128 array of shape (W, F, B)
+    """
+    signal = np.ascontiguousarray(signal, dtype=np.float64)
+    step = signal.strides[1]
+    frames = as_strided(signal, shape=(signal.shape[0], n_frames, min(frame, fft_length)),
+                        strides=(signal.strides[0], stride * step, step), writeable=False)
+    return np.fft.rfft(frames, n=fft_length, axis=-1)
+
+
+def power_spectrum(signal: np.ndarray, frame: int, stride: int, n_frames: int, fft_length: int) -> np.ndarray:
+    """Frame each row and return the power spectrum of every frame.
+
+    Parameters
+    ----------
+    signal : float32 or float64 array of shape (W, N)
+        As for :func:`frame_spectrum`.
     frame, stride, n_frames : int
         From :func:`frame_layout`.
     fft_length : int
@@ -103,19 +130,10 @@ def power_spectrum(signal: np.ndarray, frame: int, stride: int, n_frames: int, f
         ``|rfft(frame, n=fft_length)|^2 / fft_length``: the magnitude is taken first and squared
         after, then scaled by ``1/fft_length`` (exact for a power of two).
     """
-    frames = np.asarray(signal, dtype=np.float64)[:, _frame_index(min(frame, fft_length), stride, n_frames)]
-    power = np.abs(np.fft.rfft(frames, n=fft_length, axis=-1))
+    power = np.abs(frame_spectrum(signal, frame, stride, n_frames, fft_length))
     np.square(power, out=power)
     power *= 1.0 / fft_length
     return power
-
-
-@lru_cache(maxsize=32)
-def _frame_index(n_used: int, stride: int, n_frames: int) -> np.ndarray:
-    """Sample index of every frame position, int64 of shape (F, n_used) (read-only, cached)."""
-    index = (np.arange(n_frames, dtype=np.int64) * stride)[:, None] + np.arange(n_used, dtype=np.int64)[None, :]
-    index.flags.writeable = False
-    return index
 
 
 def hz_to_mel(hz):
