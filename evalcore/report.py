@@ -312,13 +312,7 @@ class ReportBuilder:
         """
         if other.labels != self.labels:
             raise BundleError("cannot merge runs with different label sets", path=self.project.root)
-        if self.accuracy is not None:
-            self.accuracy.merge(other.accuracy)
-        for lb_id, acc in self.metrics.items():
-            if acc is not None:
-                acc.merge(other.metrics[lb_id])
-        if self.detector is not None:
-            self.detector.merge(other.detector)
+        _merge_accumulators(self, other)
         if self.slices is not None:
             self.slices.merge(other.slices)
         self._write_pending()
@@ -472,6 +466,19 @@ class ReportBuilder:
         )
 
 
+def _merge_accumulators(into, other) -> None:
+    """Merge ``other``'s ``accuracy``, ``metrics`` and ``detector`` into ``into``'s, each by its own
+    rule: the one merge of `ReportBuilder` (the whole run) and `AccumulatorSet` (a slice).
+    """
+    if into.accuracy is not None:
+        into.accuracy.merge(other.accuracy)
+    for lb_id, acc in into.metrics.items():
+        if acc is not None:
+            acc.merge(other.metrics[lb_id])
+    if into.detector is not None:
+        into.detector.merge(other.detector)
+
+
 class AccumulatorSet:
     """The dataset-level accumulators of some samples: one ``--slice-by`` value's (or the whole run's).
 
@@ -490,13 +497,7 @@ class AccumulatorSet:
 
     def merge(self, other: AccumulatorSet) -> AccumulatorSet:
         """Add another shard's accumulators of the same slice (each by its own rule); returns self."""
-        if self.accuracy is not None:
-            self.accuracy.merge(other.accuracy)
-        for lb_id, acc in self.metrics.items():
-            if acc is not None:
-                acc.merge(other.metrics[lb_id])
-        if self.detector is not None:
-            self.detector.merge(other.detector)
+        _merge_accumulators(self, other)
         self.n_samples += other.n_samples
         self.n_windows += other.n_windows
         return self

@@ -498,12 +498,7 @@ def test_mutated_file_never_tracebacks_nor_passes_invalid(bundle_name, rel, fmt,
         out = out_dir / "result.json"
         for leftover in out_dir.iterdir():
             leftover.unlink()
-        path.write_bytes(new)
-        try:
-            run_code, run_err = _call(["run", str(bundle), "--out", str(out), "-q", "--workers", "0"])
-            inspect_code, inspect_err = _call(["inspect", str(bundle), "-q"])
-        finally:
-            path.write_bytes(original)
+        (run_code, run_err), (inspect_code, inspect_err) = _run_and_inspect(bundle, path, original, new, out)
         record = {"target": f"{bundle_name}:{rel}", "kind": kind, "mutation": what, "run": run_code,
                   "inspect": inspect_code, "mustReject": reason}
         try:
@@ -547,6 +542,17 @@ def _zero_at(fraction: float, n: int = 16):
         return raw[:pos] + bytes(n) + raw[pos + n :]
 
     return apply
+
+
+def _run_and_inspect(bundle, path, original: bytes, new: bytes, out):
+    """``run`` and ``inspect`` the bundle with ``path`` holding ``new``; the file is restored after."""
+    path.write_bytes(new)
+    try:
+        ran = _call(["run", str(bundle), "--out", str(out), "-q", "--workers", "0"])
+        inspected = _call(["inspect", str(bundle), "-q"])
+    finally:
+        path.write_bytes(original)
+    return ran, inspected
 
 
 #: (bundle, file, change, expected error text or None for a clean exit 0); each was a traceback
@@ -595,12 +601,7 @@ def test_found_by_the_fuzzer(case, bundles, tmp_path):
     original = path.read_bytes()
     new = change(original)
     out = tmp_path / "result.json"
-    path.write_bytes(new)
-    try:
-        run_code, run_err = _call(["run", str(bundle), "--out", str(out), "-q", "--workers", "0"])
-        inspect_code, inspect_err = _call(["inspect", str(bundle), "-q"])
-    finally:
-        path.write_bytes(original)
+    (run_code, run_err), (inspect_code, inspect_err) = _run_and_inspect(bundle, path, original, new, out)
     run_line = _check_error(run_code, run_err, "run")
     inspect_line = _check_error(inspect_code, inspect_err, "inspect")
     if expected is None:
