@@ -50,7 +50,7 @@ def _variants_arg(text: str) -> tuple[str, ...]:
 
 def _compat_help() -> str:
     """``NAME=a|b`` for every ``--compat`` setting, default first (from the one table in engine.py)."""
-    from evalcore.engine import COMPAT_SETTINGS  # standard library only at import time
+    from evalcore.options import COMPAT_SETTINGS  # standard library only at import time
 
     return ", ".join(f"{name}={'|'.join(values)}" for name, (values, _) in COMPAT_SETTINGS.items())
 

@@ -11,125 +11,16 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evalcore.errors import BundleError, ConfigError
+from evalcore.errors import ConfigError
+from evalcore.options import COMPAT_SETTINGS, RunOptions, parse_compat
+from evalcore.pipeline.sources import default_variant, load_records
 
-__all__ = ["RunOptions", "RunResult", "default_variant", "evaluate", "load_records", "run_bundle", "slices_path",
-           "write_outputs"]
-
-
-#: ``--compat NAME=VALUE`` settings: each open Studio rule (README, "Compatibility notes"),
-#: name -> (allowed values, default). The defaults are the documented readings.
-COMPAT_SETTINGS: dict[str, tuple[tuple[str, ...], str]] = {
-    "uncertain": (("bad", "exclude"), "bad"),
-    "balanced-accuracy": (("mean_recall", "anomaly_mean"), "mean_recall"),
-    "confusion-values": (("counts", "percent"), "counts"),
-    "classifier-threshold": ((">=", ">"), ">="),
-    "anomaly-threshold": ((">", ">="), ">"),
-    "regression-threshold": (("<=", "<"), "<="),
-    "unknown-label": (("anomaly", "label"), "anomaly"),
-    "trailing-window": (("drop", "pad"), "drop"),
-    "resample": (("linear", "poly", "refuse"), "linear"),
-    # studio-evidence.md: E3/E4 (percent), E1 (uncertain column), E2 (F1 score counts), E5 (names, -1)
-    "score-scale": (("percent", "fraction"), "percent"),
-    "uncertain-column": (("always", "when-present"), "always"),
-    "detection-summary": (("zero", "counts"), "zero"),
-    "detection-metric-names": (("bracketed", "plain"), "bracketed"),
-    "detection-undefined": (("minus-one", "omit"), "minus-one"),
-    "multilabel-average": (("weighted", "micro", "macro", "samples"), "weighted"),
-}
-
-
-def parse_compat(items) -> dict[str, str]:
-    """``["uncertain=exclude", ...]`` -> a full settings dict (defaults filled in)."""
-    out = {name: default for name, (_, default) in COMPAT_SETTINGS.items()}
-    for item in items or ():
-        name, sep, value = item.partition("=")
-        if not sep or name not in COMPAT_SETTINGS:
-            raise ConfigError(
-                f"--compat takes NAME=VALUE with NAME one of {', '.join(COMPAT_SETTINGS)}, got {item!r}"
-            )
-        allowed = COMPAT_SETTINGS[name][0]
-        if value not in allowed:
-            raise ConfigError(f"--compat {name} must be one of {', '.join(allowed)}, got {value!r}")
-        out[name] = value
-    return out
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """Options of one ``evalcore run``; every open Studio rule is one of these (README, Compatibility notes)."""
-
-    variant: str | None = None
-    category: str = "testing"
-    thresholds: dict[str, float] = field(default_factory=dict)
-    features: str = "auto"
-    akida_device: str = "auto"
-    threads: int = 1
-    batch_rows: int = 1024
-    overlap: bool = True
-    workers: int | None = None
-    quiet: bool = True
-    compat: dict[str, str] = field(default_factory=lambda: parse_compat(()))
-    follow_links: bool = False
-    slice_by: tuple[str, ...] = ()
-
-    def __post_init__(self):
-        from evalcore.slices import parse_slice_keys
-
-        parse_slice_keys(self.slice_by)  # raises ConfigError for an unknown key
-        if self.variant not in (None, "float32", "int8", "akida"):
-            raise ConfigError(f"variant must be one of float32, int8, akida, got {self.variant!r}")
-        if self.threads < 1:
-            raise ConfigError(f"threads must be >= 1, got {self.threads}")
-        if self.batch_rows < 1:
-            raise ConfigError(f"batch size must be >= 1, got {self.batch_rows}")
-        if self.workers is not None and self.workers < 0:
-            raise ConfigError(f"workers must be >= 0, got {self.workers}")
-        for key, value in self.thresholds.items():
-            if not math.isfinite(value):
-                raise ConfigError(f"--threshold {key} must be a finite number, got {value!r}")
-
-    @classmethod
-    def from_cli(cls, args) -> RunOptions:
-        """Build options from the parsed ``evalcore run`` arguments."""
-        thresholds: dict[str, float] = {}
-        for item in args.threshold:
-            key, sep, value = item.rpartition("=")
-            if not sep or not key:
-                raise ConfigError(f"--threshold takes BLOCK=VALUE, got {item!r}")
-            try:
-                number = float(value)
-            except ValueError as err:
-                raise ConfigError(f"--threshold value must be a number, got {value!r} in {item!r}") from err
-            if not math.isfinite(number):
-                raise ConfigError(f"--threshold value must be a finite number, got {value!r} in {item!r}")
-            thresholds[key.strip()] = number
-        return cls(
-            variant=args.variant,
-            category=args.category,
-            thresholds=thresholds,
-            features=args.features,
-            akida_device=args.akida_device,
-            threads=args.threads,
-            batch_rows=args.batch_size,
-            overlap=not args.no_overlap,
-            workers=args.workers,
-            quiet=args.quiet,
-            compat=parse_compat(args.compat),
-            follow_links=getattr(args, "follow_links", False),
-            slice_by=_slice_keys(getattr(args, "slice_by", None)),
-        )
-
-
-def _slice_keys(items) -> tuple[str, ...]:
-    from evalcore.slices import parse_slice_keys
-
-    return parse_slice_keys(items)
+__all__ = ["COMPAT_SETTINGS", "RunOptions", "RunResult", "default_variant", "evaluate", "load_records", "parse_compat",
+           "run_bundle", "slices_path", "write_outputs"]
 
 
 @dataclass
@@ -233,10 +124,10 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
         Bad input, with the file, the sample and the field named.
     """
     from evalcore.bundle import load_project
-    from evalcore.parallel import PreparePool, fewer_gc_passes, resolve_workers
-    from evalcore.pipeline import Pipeline, check_threshold_keys
+    from evalcore.pipeline.infer import Pipeline, check_threshold_keys
+    from evalcore.pipeline.pool import PreparePool, fewer_gc_passes, resolve_workers
     from evalcore.progress import Progress
-    from evalcore.report import ReportBuilder
+    from evalcore.report.builder import ReportBuilder
     from evalcore.warmup import start_numba_warmup
 
     options = options or RunOptions()
@@ -264,55 +155,6 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
                 builder.add(outcome)
                 progress.update(1)
     return builder, pipeline
-
-
-def load_records(project, options: RunOptions):
-    """The samples of ``options.category`` a run reads, and where their features come from.
-
-    Returns
-    -------
-    (FeatureSource or None, list of SampleRecord)
-        The precomputed-feature source (``--features``; None: the dataset, featurized by
-        ``evalcore.features.SampleFeaturizer``) and the records, in run order.
-
-    Raises
-    ------
-    BundleError
-        The category has no samples, or a dataset / features file is bad.
-    """
-    from evalcore.data import load_dataset
-
-    featurizer = None
-    if _use_precomputed(project, options):
-        from evalcore.precomputed import FeatureSource
-
-        featurizer = FeatureSource(project, options.category)
-        records = featurizer.records(options.category)
-    else:
-        records = list(load_dataset(project.dataset_dir, category=options.category,
-                                    follow_links=options.follow_links).records)
-    if not records:
-        raise BundleError(f"the dataset has no {options.category} samples", path=project.dataset_dir)
-    return featurizer, records
-
-
-def _use_precomputed(project, options) -> bool:
-    """``--features``: ``precomputed`` needs ``features/``; ``auto`` uses it only without ``dataset/``."""
-    if options.features == "precomputed":
-        if project.features_dir is None:
-            raise ConfigError("--features precomputed needs a features/ folder in the bundle")
-        return True
-    if options.features == "auto":
-        return project.features_dir is not None and not project.dataset_dir.is_dir()
-    return False
-
-
-def default_variant(project) -> str:
-    """float32 when every model-backed block has it, else the first variant the bundle has."""
-    available = project.available_variants
-    if not available or "float32" in available:
-        return "float32"
-    return available[0]
 
 
 def run_bundle(bundle_dir: str | Path, options: RunOptions | None = None) -> RunResult:

@@ -464,7 +464,8 @@ def precision_recall(bundle: str | Path, info: dict | None):
     The run uses the variant, category, thresholds and ``--compat`` settings the result's sidecar
     records, so its numbers are the result's. None when the bundle has no COCO-scored detector.
     """
-    from evalcore.engine import RunOptions, parse_compat, run_bundle
+    from evalcore.engine import run_bundle
+    from evalcore.options import RunOptions, parse_compat
 
     options = (info or {}).get("options") or {}
     compat = options.get("compat") if isinstance(options.get("compat"), dict) else {}

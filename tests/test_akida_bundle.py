@@ -148,7 +148,7 @@ def engine_features(bundle) -> np.ndarray:
     """The engine's DSP features of every testing window, float32 (W, 6)."""
     from evalcore.bundle import load_project
     from evalcore.data import load_dataset
-    from evalcore.features import SampleFeaturizer
+    from evalcore.pipeline.featurize import SampleFeaturizer
 
     project = load_project(bundle)
     featurizer = SampleFeaturizer(project, RunOptions(variant="float32"))

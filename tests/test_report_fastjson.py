@@ -21,8 +21,8 @@ from evalcore import schema
 from evalcore.bundle import load_project
 from evalcore.engine import RunOptions, evaluate
 from evalcore.jsonio import dumps, format_floats, format_ints, format_number, object_rows
-from evalcore.report import ReportBuilder, paginate
-from evalcore.report_text import SampleTexts
+from evalcore.report.builder import ReportBuilder, paginate
+from evalcore.report.text import SampleTexts
 from tests.test_engine import ALL_BUNDLES
 
 VARIANTS = ["float32", "int8"]
@@ -123,7 +123,7 @@ def test_pages_equal_the_validated_pages(fixtures_dir, name, variant):
 def _replay(fixtures_dir, name: str, change, *, decoders=None) -> ReportBuilder:
     """A builder fed the outcomes of a float32 run of ``name``, each passed through ``change``."""
     from evalcore.data import load_dataset
-    from evalcore.pipeline import Pipeline
+    from evalcore.pipeline.infer import Pipeline
 
     bundle = fixtures_dir / name
     assert (bundle / "impulse.json").is_file(), f"committed fixture bundle missing: {bundle}"
@@ -193,10 +193,10 @@ def test_validated_path_samples_mix_with_text_path_samples(fixtures_dir, monkeyp
 
 def test_small_text_batches_give_the_same_bytes(fixtures_dir, monkeypatch):
     """Without it the slicing of batch-wide columns back into samples could be off at a boundary."""
-    import evalcore.report
+    import evalcore.report.builder
 
     whole = _run(fixtures_dir, "regression", "float32").build_json()
-    monkeypatch.setattr(evalcore.report, "_TEXT_BATCH_WINDOWS", 7)
+    monkeypatch.setattr(evalcore.report.builder, "_TEXT_BATCH_WINDOWS", 7)
     builder = evaluate(fixtures_dir / "regression", RunOptions(variant="float32"))[0]
     _assert_same(builder.build_json(), whole)
 
@@ -250,7 +250,7 @@ def test_object_rows_are_dumps_of_the_dicts(keys):
 def test_window_results_match_the_plain_dicts():
     """Without it a classifier's per-window ``result`` (label -> score) could differ from the dicts
     the validated path builds, e.g. for labels that are array indices."""
-    from evalcore.report_text import _window_results
+    from evalcore.report.text import _window_results
 
     runner = SimpleNamespace(kind="classification", labels=("10", "2", "x", "0"))
     values = np.random.default_rng(1).random((6, 4)).astype(np.float32)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from evalcore.errors import BundleError
-from evalcore.report_text import (
+from evalcore.report.text import (
     ANOMALY,
     NO_ANOMALY,
     Entry,
@@ -65,7 +65,7 @@ class ReportBuilder:
     Parameters
     ----------
     project : evalcore.bundle.Project
-    pipeline : evalcore.pipeline.Pipeline
+    pipeline : evalcore.pipeline.infer.Pipeline
         Its runners give labels and thresholds.
     records : sequence of SampleRecord
         The samples of the run (their labels fix the accumulators' label sets up front).
@@ -83,7 +83,7 @@ class ReportBuilder:
         structured = [r for r in self.runners.values() if r.kind in ("object-detection", "visual-anomaly")]
         self.detector = None
         if structured:
-            from evalcore.report_detection import DetectionReducer
+            from evalcore.report.structured import DetectionReducer
 
             if len(self.runners) > 1:
                 raise BundleError(

@@ -11,70 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from evalcore.bundle import LearnSpec, Project
 from evalcore.errors import ConfigError
 from evalcore.learn.blocks import make_decoder
+from evalcore.outcome import PreparedSample
 
-__all__ = ["SampleOutcome", "Pipeline", "check_threshold_keys"]
-
-
-@dataclass
-class SampleOutcome:
-    """Everything the reduce and the report need of one sample.
-
-    Attributes
-    ----------
-    record : evalcore.data.SampleRecord
-    sample : evalcore.schema.Sample or None
-        The output ``Sample`` object; None when ``sample_json`` holds it (see `sample_model`).
-    start_ms, end_ms : float64 arrays of shape (W,)
-        Window boundaries in ms.
-    label_ranges : int64 array of shape (W, 2)
-        First and last (inclusive) value index of each window, for ``expectedLabels``.
-    expected : list of str or None, length W
-        Expected label per window (None: unlabeled).
-    window_interval_ms : float
-        Spacing of the values the index ranges count (``classifications[].intervalMs``).
-    decisions : dict of int to BlockDecision
-        Per learn block id: raw per-window results and decisions.
-    sample_json : str or None
-        The ``Sample`` as the response's JSON text. A worker process sends this instead of the
-        model: the text is what the report writes, and unpickling a ``Sample`` model cost more
-        than the rest of a prepared sample together (``evalcore.parallel``).
-    """
-
-    record: object
-    sample: object
-    start_ms: np.ndarray
-    end_ms: np.ndarray
-    label_ranges: np.ndarray
-    expected: list
-    window_interval_ms: float
-    decisions: dict = field(default_factory=dict)
-    sample_json: str | None = None
-
-    def sample_model(self):
-        """The ``Sample`` model (parsed from ``sample_json`` when it came as text)."""
-        if self.sample is None:
-            from evalcore import schema
-
-            return schema.Sample.model_validate_json(self.sample_json)
-        return self.sample
-
-    @property
-    def n_windows(self) -> int:
-        """Number of windows W."""
-        return int(self.start_ms.shape[0])
-
-
-@dataclass
-class _Prepared:
-    outcome: SampleOutcome
-    features: dict  # learn block id -> float32 (W, F)
+__all__ = ["Pipeline", "check_threshold_keys"]
 
 
 class Pipeline:
@@ -94,7 +39,7 @@ class Pipeline:
         self.decoders = {}
         self._checked: set[int] = set()
         self.n_workers = 0  # worker processes that prepared the samples (set by evalcore.engine.evaluate)
-        from evalcore.features import planned_feature_counts
+        from evalcore.pipeline.featurize import planned_feature_counts
 
         check_threshold_keys(options.thresholds, project.learn)  # run_bundle checked it before reading data
         n_dsp = planned_feature_counts(project)
@@ -150,10 +95,10 @@ class Pipeline:
     def outcomes(self, records, featurizer=None):
         """Yield a ``SampleOutcome`` per record, in order, running models in batches.
 
-        ``featurizer`` prepares records (``prepare(record) -> _Prepared``, and optionally
+        ``featurizer`` prepares records (``prepare(record) -> PreparedSample``, and optionally
         ``prepare_all(records)`` yielding them in order); the default reads the dataset and runs
-        the DSP blocks (``evalcore.features.SampleFeaturizer``), ``evalcore.parallel.PreparePool``
-        does the same in worker processes, ``evalcore.precomputed.FeatureSource`` serves
+        the DSP blocks (``evalcore.pipeline.featurize.SampleFeaturizer``), ``evalcore.pipeline.pool.PreparePool``
+        does the same in worker processes, ``evalcore.pipeline.precomputed.FeatureSource`` serves
         precomputed feature rows.
 
         With ``options.overlap`` (the default) the models of one batch run on a worker thread
@@ -163,7 +108,7 @@ class Pipeline:
         order, so results are the same bytes either way.
         """
         if featurizer is None:
-            from evalcore.features import SampleFeaturizer
+            from evalcore.pipeline.featurize import SampleFeaturizer
 
             featurizer = SampleFeaturizer(self.project, self.options)
         if not self.options.overlap:
@@ -187,7 +132,7 @@ class Pipeline:
 
     def _batches(self, records, featurizer):
         """Prepared samples grouped until they hold ``batch_rows`` windows."""
-        pending: list[_Prepared] = []
+        pending: list[PreparedSample] = []
         n_rows = 0
         prepare_all = getattr(featurizer, "prepare_all", None)
         for prepared in prepare_all(records) if prepare_all else map(featurizer.prepare, records):
@@ -199,7 +144,7 @@ class Pipeline:
         if pending:
             yield pending
 
-    def _infer(self, batch: list[_Prepared]) -> None:
+    def _infer(self, batch: list[PreparedSample]) -> None:
         """Run every learn block on the batch's windows and attach each sample's part."""
         counts = [p.outcome.n_windows for p in batch]
         splits = np.cumsum(counts)[:-1]
@@ -220,7 +165,7 @@ class Pipeline:
             backend.check_n_features(int(x.shape[1]))
         self._checked.add(lb.id)
 
-    def check_prepared(self, prepared: _Prepared) -> None:
+    def check_prepared(self, prepared: PreparedSample) -> None:
         """Check one prepared sample against the loaded blocks without running a model.
 
         Each model's input size is checked against the sample's feature rows (as the first batch

@@ -88,7 +88,7 @@ class DetectionReducer:
     """
 
     def __init__(self, runner, project, records, *, compat):
-        from evalcore.report import _threshold_entry
+        from evalcore.report.builder import _threshold_entry
 
         self.compat = compat
         self.runner = runner

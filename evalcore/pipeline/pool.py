@@ -135,7 +135,7 @@ def _init_worker(root=None, options=None) -> None:
     if root is None:  # forked: the featurizer was inherited
         return
     from evalcore.bundle import load_project
-    from evalcore.features import SampleFeaturizer
+    from evalcore.pipeline.featurize import SampleFeaturizer
 
     _FEATURIZER = SampleFeaturizer(load_project(root, follow_links=options.follow_links), options)
 
@@ -290,7 +290,7 @@ class PreparePool:
     """Worker processes that turn records into the pipeline's prepared samples.
 
     Use as a context manager; ``prepare_all(records)`` yields one prepared sample per record,
-    in order (the interface of ``evalcore.features.SampleFeaturizer.prepare_all``). An error in
+    in order (the interface of ``evalcore.pipeline.featurize.SampleFeaturizer.prepare_all``). An error in
     a worker (a bad file, with its path, sample and field) is raised in the parent as it is.
 
     Each worker has a pipe for its tasks and one for its results, so the parent knows which
@@ -325,7 +325,7 @@ class PreparePool:
         global _FEATURIZER
         import multiprocessing
 
-        from evalcore.features import SampleFeaturizer
+        from evalcore.pipeline.featurize import SampleFeaturizer
 
         self.start_method = _start_method()
         context = multiprocessing.get_context(self.start_method)
