@@ -124,7 +124,8 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
         Bad input, with the file, the sample and the field named.
     """
     from evalcore.bundle import load_project
-    from evalcore.pipeline.infer import Pipeline, check_threshold_keys
+    from evalcore.learn.thresholds import plan_blocks
+    from evalcore.pipeline.infer import Pipeline
     from evalcore.pipeline.pool import PreparePool, fewer_gc_passes, resolve_workers
     from evalcore.progress import Progress
     from evalcore.report.builder import ReportBuilder
@@ -132,7 +133,7 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
 
     options = options or RunOptions()
     project = load_project(bundle_dir, follow_links=options.follow_links)
-    check_threshold_keys(options.thresholds, project.learn)
+    plans = plan_blocks(project, options.thresholds)  # from the metadata: no model is loaded
     if options.variant is None:
         options = dataclasses.replace(options, variant=default_variant(project))
     featurizer, all_records = load_records(project, options)
@@ -147,9 +148,9 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
         # the run (a later run may fork)
         stack.callback(start_numba_warmup().join)
         stack.enter_context(fewer_gc_passes())
-        pipeline = Pipeline(project, options)
+        pipeline = Pipeline(project, options, plans, all_records)
         pipeline.n_workers = n_workers
-        builder = ReportBuilder(project, pipeline, all_records)
+        builder = ReportBuilder(project, plans, all_records, options)
         with Progress(len(records), "evaluating", enabled=not options.quiet) as progress:
             for outcome in pipeline.outcomes(records, featurizer):
                 builder.add(outcome)

@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["PreparedSample", "SampleOutcome"]
+__all__ = ["ANOMALY", "NO_ANOMALY", "BlockPlan", "PreparedSample", "RunLabels", "SampleOutcome", "StructuredDecisions",
+           "WindowDecisions", "run_labels"]
+
+#: Label of a window an anomaly block flags; of an anomaly-only impulse's normal window.
+ANOMALY = "anomaly"
+NO_ANOMALY = "no anomaly"
 
 
 @dataclass
@@ -32,8 +37,10 @@ class SampleOutcome:
         Expected label per window (None: unlabeled).
     window_interval_ms : float
         Spacing of the values the index ranges count (``classifications[].intervalMs``).
-    decisions : dict of int to BlockDecision
-        Per learn block id: raw per-window results and decisions.
+    outputs : dict of int to BlockOutput
+        Per learn block id: the block's raw output per window (``evalcore.learn.blocks``).
+    decided : WindowDecisions or StructuredDecisions or None
+        What the map decided of the sample once every block had run (``evalcore.learn.decide``).
     sample_json : str or None
         The ``Sample`` as the response's JSON text. A worker process sends this instead of the
         model: the text is what the report writes, and unpickling a ``Sample`` model cost more
@@ -47,8 +54,9 @@ class SampleOutcome:
     label_ranges: np.ndarray
     expected: list
     window_interval_ms: float
-    decisions: dict = field(default_factory=dict)
+    outputs: dict = field(default_factory=dict)
     sample_json: str | None = None
+    decided: object = None
 
     def sample_model(self):
         """The ``Sample`` model (parsed from ``sample_json`` when it came as text)."""
@@ -70,3 +78,163 @@ class PreparedSample:
 
     outcome: SampleOutcome
     features: dict  # learn block id -> float32 (W, F)
+
+
+@dataclass(frozen=True)
+class BlockPlan:
+    """One learn block as a run treats it, known before any model is loaded.
+
+    Built by ``evalcore.learn.thresholds.plan_blocks`` from the metadata and ``--threshold``; the
+    map's runners and the reduce read the same plans.
+
+    Attributes
+    ----------
+    spec : evalcore.bundle.LearnSpec
+    kind : str
+        ``classification``, ``regression``, ``anomaly-kmeans``, ``anomaly-gmm``,
+        ``object-detection`` or ``visual-anomaly``.
+    labels : tuple of str
+        What the block's outputs are named by (classes; ``anomaly``; ``value``).
+    threshold : float
+        The threshold in force.
+    multi_label : bool
+        One sigmoid score per label (``isMultiLabel``).
+    threshold_entry : evalcore.schema.BlockThreshold
+        The ``thresholds[]`` entry the response shows.
+    """
+
+    spec: object
+    kind: str
+    labels: tuple
+    threshold: float
+    multi_label: bool
+    threshold_entry: object
+
+    @property
+    def id(self) -> int:
+        """The learn block id."""
+        return self.spec.id
+
+
+@dataclass(frozen=True)
+class RunLabels:
+    """The label set of a run: the confusion matrix's labels and their codes.
+
+    ``labels`` = the classifier's classes (none for regression, ``no anomaly`` for anomaly blocks
+    alone), then ``uncertain`` and ``anomaly``, then the test labels the model does not know
+    (sorted; none for regression). Codes are positions in ``labels``.
+    """
+
+    classes: tuple
+    extras: tuple
+    labels: tuple
+    code_of: dict
+
+    @property
+    def n_classes(self) -> int:
+        """Number of model classes (the first codes)."""
+        return len(self.classes)
+
+
+def run_labels(plans: dict, records) -> RunLabels:
+    """The `RunLabels` of a run's block plans and its samples (all of them, whatever the shard)."""
+    kinds = [plan.kind for plan in plans.values()]
+    classifier = next((plan for plan in plans.values() if plan.kind == "classification"), None)
+    regression = "regression" in kinds
+    if classifier is not None:
+        classes = tuple(classifier.labels)
+    elif regression:
+        classes = ()
+    else:
+        classes = (NO_ANOMALY,)
+    extras = ("uncertain", ANOMALY)
+    seen = set(classes) | set(extras)
+    test_only = () if regression else tuple(sorted({lbl for r in records for lbl in _record_labels(r)} - seen))
+    labels = classes + extras + test_only
+    return RunLabels(classes=classes, extras=extras + test_only, labels=labels,
+                     code_of={name: i for i, name in enumerate(labels)})
+
+
+def _record_labels(record) -> list:
+    info = record.label
+    if info.kind == "label" and info.label is not None:
+        return [info.label]
+    if info.kind == "multi-label":
+        return [s.label for s in info.segments]
+    return []
+
+
+@dataclass
+class WindowDecisions:
+    """What the map decided of a window-labelled sample (classifier, regression, anomaly blocks).
+
+    Attributes
+    ----------
+    predicted : list of str, length W
+        The ``prediction`` text of each window.
+    correct : bool array of shape (W,)
+    expected_anomaly : bool array of shape (W,)
+    accuracy : (int32 array, int32 array, bool array or None) or None
+        The confusion matrix's update: expected codes, predicted codes, expected-anomaly flags
+        (None: no anomaly block); None for regression (its block's accumulator holds it).
+    metric_updates : dict of int to tuple
+        Per learn block id, the arguments of its metrics accumulator's ``update``.
+    """
+
+    predicted: list
+    correct: np.ndarray
+    expected_anomaly: np.ndarray
+    accuracy: tuple | None
+    metric_updates: dict
+
+
+@dataclass
+class StructuredDecisions:
+    """What the map decoded of an image sample of a detection or visual anomaly block.
+
+    Attributes
+    ----------
+    kind : str
+        ``boxes`` (SSD / YOLO), ``fomo`` or ``visual-anomaly``.
+    detections : Detections or None
+        Decoded boxes (``boxes``).
+    heatmap : float64 array (H, W, C) or None
+        The FOMO heat map (``fomo``; scored against the boxes by the reduce).
+    ground_truth : list of dict
+        The sample's boxes in model-input pixels: ``x, y, w, h`` and ``label`` (1-based class
+        index, -1 for a class the model does not know).
+    visual : object or None
+        ``evalcore.learn.visual_anomaly.VisualAnomalyResult`` (``visual-anomaly``).
+    """
+
+    kind: str
+    detections: object = None
+    heatmap: np.ndarray | None = None
+    ground_truth: list = field(default_factory=list)
+    visual: object = None
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Detections of one sample after the architecture's own filter / NMS.
+
+    Attributes
+    ----------
+    boxes : float64 array of shape (D, 4)
+        ``[ymin, xmin, ymax, xmax]`` normalised to the model input (not clipped).
+    labels : int32 array of shape (D,)
+        0-based training class index.
+    scores : float64 array of shape (D,)
+    """
+
+    boxes: np.ndarray
+    labels: np.ndarray
+    scores: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Detections:
+        """No detections."""
+        return cls(np.zeros((0, 4)), np.zeros(0, dtype=np.int32), np.zeros(0))
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])

@@ -120,22 +120,36 @@ def test_pages_equal_the_validated_pages(fixtures_dir, name, variant):
 # -- samples off the common path ------------------------------------------------------------------
 
 
-def _replay(fixtures_dir, name: str, change, *, decoders=None) -> ReportBuilder:
-    """A builder fed the outcomes of a float32 run of ``name``, each passed through ``change``."""
+def _replay(fixtures_dir, name: str, change, *, blocks=None) -> ReportBuilder:
+    """A builder fed a float32 run of ``name`` whose prepared outcomes pass through ``change``
+    before the models run (so the map decides on the changed sample); ``blocks`` keeps some
+    learn blocks only.
+    """
     from evalcore.data import load_dataset
+    from evalcore.learn.thresholds import plan_blocks
+    from evalcore.pipeline.featurize import SampleFeaturizer
     from evalcore.pipeline.infer import Pipeline
 
     bundle = fixtures_dir / name
     assert (bundle / "impulse.json").is_file(), f"committed fixture bundle missing: {bundle}"
     project = load_project(bundle)
+    if blocks is not None:
+        project = dataclasses.replace(project, learn=tuple(lb for lb in project.learn if blocks(lb)))
     records = list(load_dataset(project.dataset_dir, category="testing").records)
-    pipeline = Pipeline(project, RunOptions(variant="float32"))
-    if decoders is not None:
-        pipeline = SimpleNamespace(decoders=decoders(pipeline.decoders), options=pipeline.options, _real=pipeline)
-    builder = ReportBuilder(project, pipeline, records)
-    source = getattr(pipeline, "_real", pipeline)
-    for outcome in source.outcomes(records, None):
-        builder.add(change(outcome))
+    options = RunOptions(variant="float32")
+    plans = plan_blocks(project, {})
+    featurizer = SampleFeaturizer(project, options)
+
+    class Changed:
+        def prepare(self, record):
+            prepared = featurizer.prepare(record)
+            prepared.outcome = change(prepared.outcome)
+            return prepared
+
+    pipeline = Pipeline(project, options, plans, records)
+    builder = ReportBuilder(project, plans, records, options)
+    for outcome in pipeline.outcomes(records, Changed()):
+        builder.add(outcome)
     return builder
 
 
@@ -171,10 +185,7 @@ def test_lone_surrogate_label_falls_back_to_dumps(fixtures_dir):
 def test_anomaly_only_impulse_gives_the_validated_bytes(fixtures_dir):
     """Without it an impulse with only an anomaly block (``anomaly`` / ``no anomaly`` predictions,
     ``{"anomaly": score}`` results) would have no check: no fixture bundle is one."""
-    def only_anomaly(decoders):
-        return {k: r for k, r in decoders.items() if r.kind.startswith("anomaly")}
-
-    builder = _replay(fixtures_dir, "motion", lambda o: o, decoders=only_anomaly)
+    builder = _replay(fixtures_dir, "motion", lambda o: o, blocks=lambda lb: lb.kind.startswith("anomaly"))
     fast = builder.build_json()
     assert b'"prediction":"no anomaly"' in fast or b'"prediction":"anomaly"' in fast
     _assert_same(fast, dumps(builder.build()))

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalcore.errors import ModelError
+from evalcore.outcome import Detections
 
 __all__ = [
-    "Detections",
     "BoxWithScore",
     "DetectionDetails",
     "StructuredResult",
@@ -48,32 +48,6 @@ SUPPORTED_LAST_LAYERS = ("mobilenet-ssd", "yolov5", "yolov5v5-drpai", "yolox", "
 
 # TFLite SSD output names EI reads (``process_output_object_detection``): scores, classes, boxes.
 _SSD_NAMES = ("StatefulPartitionedCall:1", "StatefulPartitionedCall:2", "StatefulPartitionedCall:3")
-
-
-@dataclass(frozen=True)
-class Detections:
-    """Detections of one sample after the architecture's own filter / NMS.
-
-    Attributes
-    ----------
-    boxes : float64 array of shape (D, 4)
-        ``[ymin, xmin, ymax, xmax]`` normalised to the model input (not clipped).
-    labels : int32 array of shape (D,)
-        0-based training class index.
-    scores : float64 array of shape (D,)
-    """
-
-    boxes: np.ndarray
-    labels: np.ndarray
-    scores: np.ndarray
-
-    @classmethod
-    def empty(cls) -> Detections:
-        """No detections."""
-        return cls(np.zeros((0, 4)), np.zeros(0, dtype=np.int32), np.zeros(0))
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
 
 
 @dataclass(frozen=True)

@@ -102,8 +102,8 @@ class FomoSampleResult:
 
     @property
     def detections(self):
-        """The predicted boxes as :class:`evalcore.learn.detection.Detections`."""
-        from evalcore.learn.detection import Detections
+        """The predicted boxes as :class:`evalcore.outcome.Detections`."""
+        from evalcore.outcome import Detections
 
         return Detections(self.boxes, self.labels, self.scores)
 

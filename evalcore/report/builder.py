@@ -1,15 +1,9 @@
-"""The reduce: SampleOutcomes -> accumulators -> ``ClassifyJobResponse`` (and its pages).
+"""The reduce: decided SampleOutcomes -> accumulators -> ``ClassifyJobResponse`` (and its pages).
 
-What the impulse's learn blocks are decides the shape of the result:
-
-- a classifier (optionally with anomaly blocks): each window's predicted label is the
-  classifier's decision, overridden by ``anomaly`` when an anomaly block flags the window
-  (``evalcore.learn.classification``); the ``accuracy`` object counts windows;
-- a regression block: a window is good when ``|prediction - label| <= threshold``;
-- anomaly blocks alone: the predicted label is ``anomaly`` / ``no anomaly``.
-
-The ``*AccuracyScore`` fields are percentages (0-100) by default, fractions with ``--compat
-score-scale=fraction`` (``evalcore.metrics.classification``, "Score scale").
+The map decided every window (``evalcore.learn.decide``); here each sample's decisions update
+the accumulators (``evalcore.metrics``) and its ``result`` / ``predictions`` parts are written as
+JSON text. The ``*AccuracyScore`` fields are percentages (0-100) by default, fractions with
+``--compat score-scale=fraction`` (``evalcore.metrics.classification``, "Score scale").
 
 Which blocks can produce ``uncertain`` (``--compat uncertain-column``): only a classifier block
 (kind ``classification``), whose decision is ``uncertain`` when its scores do not reach the
@@ -19,6 +13,9 @@ classifier), with ``uncertain-column=when-present`` only where it occurs. Regres
 anomaly blocks alone, object detection (FOMO included) and visual anomaly detection never predict
 ``uncertain``: their matrices list it only if a window is labelled so (``when-present`` whatever
 the setting).
+
+A builder needs the project, the run's block plans and its records only: no model is loaded, so
+a reduce can be built where no model runtime is installed (``evalcore merge``).
 """
 
 from __future__ import annotations
@@ -26,9 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from evalcore.errors import BundleError
+from evalcore.outcome import ANOMALY, NO_ANOMALY, run_labels
 from evalcore.report.text import (
-    ANOMALY,
-    NO_ANOMALY,
     Entry,
     SampleData,
     SampleTexts,
@@ -43,49 +39,38 @@ __all__ = ["AccumulatorSet", "ReportBuilder", "paginate", "ANOMALY", "NO_ANOMALY
 # numpy's per-call cost is paid once per batch, not per sample).
 _TEXT_BATCH_WINDOWS = 4096
 
-_THRESHOLD_TEXT = {
-    "classification": ("min_score", "Minimum confidence score",
-                       "Windows whose top score is below this value are classified as uncertain"),
-    "regression": ("max_error", "Maximum absolute error",
-                   "Windows whose prediction is within this distance of the label count as correct"),
-    "anomaly-kmeans": ("min_anomaly_score", "Minimum anomaly score",
-                       "Windows scoring above this value are flagged as anomaly"),
-    "anomaly-gmm": ("min_anomaly_score", "Minimum anomaly score",
-                    "Windows scoring above this value are flagged as anomaly"),
-    "object-detection": ("min_score", "Minimum confidence score",
-                         "Boxes scoring below this value are not shown"),
-    "visual-anomaly": ("min_anomaly_score", "Minimum anomaly score",
-                       "Grid cells scoring at or above this value are flagged as anomaly"),
-}
-
-
 class ReportBuilder:
-    """Collects outcomes and builds the response.
+    """Collects decided outcomes and builds the response.
 
     Parameters
     ----------
     project : evalcore.bundle.Project
-    pipeline : evalcore.pipeline.infer.Pipeline
-        Its runners give labels and thresholds.
+    plans : dict of int to evalcore.outcome.BlockPlan
+        The run's learn blocks (``evalcore.learn.thresholds.plan_blocks``), in impulse order.
     records : sequence of SampleRecord
-        The samples of the run (their labels fix the accumulators' label sets up front).
+        Every sample of the run (their labels fix the accumulators' label sets up front).
+    options : evalcore.options.RunOptions
+        ``compat``, ``slice_by`` and ``category`` are read.
     """
 
-    def __init__(self, project, pipeline, records):
+    def __init__(self, project, plans: dict, records, options):
         from evalcore.metrics.classification import AccuracyOptions
 
         self.project = project
-        self.compat = compat = pipeline.options.compat
-        self.runners = pipeline.decoders
-        self.classifier = next((r for r in self.runners.values() if r.kind == "classification"), None)
-        self.regressor = next((r for r in self.runners.values() if r.kind == "regression"), None)
-        self.anomaly_blocks = [r for r in self.runners.values() if r.kind in ("anomaly-kmeans", "anomaly-gmm")]
-        structured = [r for r in self.runners.values() if r.kind in ("object-detection", "visual-anomaly")]
+        self.compat = compat = options.compat
+        self.runners = plans
+        self.classifier = next((r for r in plans.values() if r.kind == "classification"), None)
+        self.regressor = next((r for r in plans.values() if r.kind == "regression"), None)
+        self.anomaly_blocks = [r for r in plans.values() if r.kind in ("anomaly-kmeans", "anomaly-gmm")]
+        structured = [r for r in plans.values() if r.kind in ("object-detection", "visual-anomaly")]
+        self.run_labels = run_labels(plans, records)
+        self.labels = self.run_labels.labels
+        self.code_of = self.run_labels.code_of
         self.detector = None
         if structured:
             from evalcore.report.structured import DetectionReducer
 
-            if len(self.runners) > 1:
+            if len(plans) > 1:
                 raise BundleError(
                     "an impulse with an object-detection or visual anomaly block must have no other learn block",
                     path=project.root / "impulse.json", field="impulse.learnBlocks",
@@ -95,17 +80,6 @@ class ReportBuilder:
             raise BundleError("the impulse has no learn block evalcore can evaluate", path=project.root / "impulse.json")
         self.entries: list[Entry] = []  # one per sample, in add order (merge: sample-id order)
         self.n_windows = 0
-        if self.classifier is not None:
-            classes = self.classifier.labels
-        elif self.regressor is not None:
-            classes = ()
-        else:
-            classes = (NO_ANOMALY,)
-        extras = ("uncertain", ANOMALY)
-        seen = set(classes) | set(extras)
-        test_only = sorted({lbl for r in records for lbl in _record_labels(r)} - seen) if self.regressor is None else []
-        self.labels = tuple(classes) + extras + tuple(test_only)
-        self.code_of = {name: i for i, name in enumerate(self.labels)}
         accuracy_options = AccuracyOptions(
             uncertain_policy=compat["uncertain"],
             balanced_accuracy=compat["balanced-accuracy"],
@@ -113,17 +87,17 @@ class ReportBuilder:
             score_scale=compat["score-scale"],
             uncertain_column=compat["uncertain-column"] if self.classifier is not None else "when-present",
         )
-        self._accuracy_labels = (tuple(classes), extras + tuple(test_only), accuracy_options)
+        self._accuracy_labels = (self.run_labels.classes, self.run_labels.extras, accuracy_options)
         self.accuracy = self._new_accuracy()
         self.metrics = self._new_metrics()
         # where add() sends the current sample's windows: the builder itself (its `accuracy` and
         # `metrics`), then one AccumulatorSet per --slice-by key (evalcore.slices)
         self._targets: tuple = (self,)
-        self.slices = self._slice_groups(pipeline.options, records)
-        self.threshold_entries = {lb_id: _threshold_entry(r) for lb_id, r in self.runners.items()}
+        self.slices = self._slice_groups(options, records)
+        self.threshold_entries = {lb_id: r.threshold_entry for lb_id, r in plans.items()}
         self._pending: list[Entry] = []  # entries whose texts are not written yet
         self._pending_windows = 0
-        self.texts = SampleTexts(self.runners, self.threshold_entries, has_anomaly=bool(self.anomaly_blocks))
+        self.texts = SampleTexts(plans, self.threshold_entries, has_anomaly=bool(self.anomaly_blocks))
 
     def _new_accuracy(self):
         from evalcore.metrics.classification import ClassificationAccumulator
@@ -172,13 +146,19 @@ class ReportBuilder:
         if self.detector is not None:
             self._add_structured(outcome)
             return
-        predicted, correct, expected_anomaly = self._decide(outcome)
+        decided = outcome.decided
+        for target in self._targets:
+            if decided.accuracy is not None:
+                expected, predicted, is_anomaly = decided.accuracy
+                target.accuracy.update(expected, predicted, expected_is_anomaly=is_anomaly)
+            for lb_id, args in decided.metric_updates.items():
+                target.metrics[lb_id].update(*args)
         data = SampleData(
             sample_id=outcome.record.id, sample=outcome.sample, sample_json=outcome.sample_json,
-            values=tuple(outcome.decisions[r.spec.id].values for r in self.runners.values()),
+            values=tuple(outcome.outputs[lb_id].values for lb_id in self.runners),
             label_ranges=outcome.label_ranges, expected=list(outcome.expected),
             interval_ms=float(outcome.window_interval_ms), start_ms=outcome.start_ms, end_ms=outcome.end_ms,
-            predicted=predicted, correct=correct, expected_anomaly=expected_anomaly,
+            predicted=decided.predicted, correct=decided.correct, expected_anomaly=decided.expected_anomaly,
         )
         entry = Entry(data.sample_id, None, None, data)
         self.entries.append(entry)
@@ -192,7 +172,7 @@ class ReportBuilder:
 
         runner = self.detector.runner
         self.detector.sinks = tuple(target.detector for target in self._targets[1:])
-        entry, rows = self.detector.sample(outcome, outcome.decisions[runner.spec.id])
+        entry, rows = self.detector.sample(outcome, outcome.decided)
         result = schema.ModelResult.model_validate(
             {"sample_id": outcome.record.id, "sample": outcome.sample_model(), "classifications": [entry]}
         )
@@ -207,93 +187,6 @@ class ReportBuilder:
             is_anomaly = np.array([expected == ANOMALY])
             for target in self._targets:
                 target.accuracy.update(exp, pred, expected_is_anomaly=is_anomaly)
-
-    def _decide(self, outcome):
-        """Predicted label per window, correctness, expected anomaly outcome; updates accuracy."""
-        if self.regressor is not None:
-            return self._decide_regression(outcome)
-        n = outcome.n_windows
-        expected = outcome.expected
-        class_set = set(self.classifier.labels) if self.classifier is not None else set()
-        flag_of = {e: e is not None and (e == ANOMALY or (bool(class_set) and e not in class_set)) for e in set(expected)}
-        expected_anomaly = np.array([flag_of[e] for e in expected], dtype=bool)
-        anomaly = [(outcome.decisions[r.spec.id].values, r.threshold) for r in self.anomaly_blocks]
-        predicted_texts = None
-        if self.classifier is not None and getattr(self.classifier, "multi_label", False):
-            codes, predicted_texts = self._decide_multilabel(outcome, anomaly)
-        elif self.classifier is not None:
-            from evalcore.learn.classification import decode_classification
-
-            scores = outcome.decisions[self.classifier.spec.id].values
-            decoded = decode_classification(
-                scores, self.classifier.threshold, anomaly=anomaly,
-                classifier_inclusive=self.compat["classifier-threshold"] == ">=",
-                anomaly_inclusive=self.compat["anomaly-threshold"] == ">=",
-            )
-            codes = decoded.predicted
-            y_true = self._expected_codes(expected, only_classes=True)
-            keep = y_true >= 0  # EI drops test labels the model was not trained on
-            lb_id = self.classifier.spec.id
-            for target in self._targets:
-                target.metrics[lb_id].update(y_true[keep], scores[keep])
-        else:
-            flagged = np.zeros(n, dtype=bool)
-            inclusive = self.compat["anomaly-threshold"] == ">="
-            for values, thr in anomaly:
-                flagged |= (values >= thr) if inclusive else (values > thr)
-            codes = np.where(flagged, self.code_of[ANOMALY], self.code_of[NO_ANOMALY]).astype(np.int32)
-            expected = [None if e is None else (ANOMALY if e == ANOMALY else NO_ANOMALY) for e in expected]
-        exp_codes = self._expected_codes(expected)
-        if self.anomaly_blocks and self.classifier is not None and self.compat["unknown-label"] == "anomaly":
-            # A window whose label the classifier was not trained on is an expected anomaly:
-            # it is counted in the `anomaly` row, and predicting `anomaly` is correct for it.
-            exp_codes[expected_anomaly] = self.code_of[ANOMALY]
-        is_anomaly = expected_anomaly if self.anomaly_blocks else None
-        for target in self._targets:
-            target.accuracy.update(exp_codes, codes, expected_is_anomaly=is_anomaly)
-        names = self.labels
-        labels = predicted_texts if predicted_texts is not None else [names[c] for c in codes.tolist()]
-        correct = codes == exp_codes
-        return labels, correct, expected_anomaly
-
-    def _decide_multilabel(self, outcome, anomaly):
-        """Matrix codes and prediction texts of a multi-label classifier (evalcore.learn.multilabel)."""
-        from evalcore.learn.multilabel import decode_multilabel
-
-        scores = outcome.decisions[self.classifier.spec.id].values
-        y_true = self._expected_codes(outcome.expected, only_classes=True)
-        decoded = decode_multilabel(
-            scores, self.classifier.threshold, y_true, self.classifier.labels, anomaly=anomaly,
-            classifier_inclusive=self.compat["classifier-threshold"] == ">=",
-            anomaly_inclusive=self.compat["anomaly-threshold"] == ">=",
-        )
-        keep = y_true >= 0  # as for single-label blocks: windows with an untrained label are dropped
-        lb_id = self.classifier.spec.id
-        for target in self._targets:
-            target.metrics[lb_id].update(decoded.truth[keep], decoded.selected[keep], scores[keep])
-        return decoded.predicted, decoded.prediction
-
-    def _decide_regression(self, outcome):
-        from evalcore.jsonio import format_floats
-        from evalcore.learn.regression import decode_regression
-
-        values = outcome.decisions[self.regressor.spec.id].values
-        expected = np.array([_as_number(e, outcome) for e in outcome.expected], dtype=np.float64)
-        decoded = decode_regression(
-            values, expected, self.regressor.threshold, inclusive=self.compat["regression-threshold"] == "<="
-        )
-        lb_id = self.regressor.spec.id
-        for target in self._targets:
-            target.metrics[lb_id].update(values, expected)
-        labels = format_floats(np.asarray(decoded.value))
-        return labels, decoded.is_good, np.zeros(outcome.n_windows, dtype=bool)
-
-    def _expected_codes(self, expected, *, only_classes: bool = False) -> np.ndarray:
-        n_classes = len(self.classifier.labels) if (only_classes and self.classifier) else len(self.labels)
-        code_of = self.code_of
-        out = np.array([code_of.get(e, -1) if e is not None else -1 for e in expected], dtype=np.int32)
-        out[out >= n_classes] = -1
-        return out
 
     def _write_pending(self) -> None:
         """Write the texts of the entries added since the last call."""
@@ -541,43 +434,6 @@ def _additional_metrics(runner, acc, detector=None):
     if runner.kind == "classification":
         return classifier_additional_metrics(acc.compute())
     return regression_additional_metrics(acc.compute())
-
-
-def _threshold_entry(runner):
-    """The block's ``BlockThreshold`` as its metadata states it, with the value in force."""
-    from evalcore import schema
-    from evalcore.learn.blocks import THRESHOLD_KEYS
-
-    keys = THRESHOLD_KEYS.get(runner.kind, ())
-    for entry in getattr(runner.spec.metadata, "thresholds", None) or ():
-        if getattr(entry, "key", None) in keys:
-            return schema.BlockThreshold(
-                key=entry.key, description=entry.description or "", help_text=entry.help_text or "",
-                suggested_value=getattr(entry, "suggested_value", None), value=runner.threshold,
-            )
-    key, description, help_text = _THRESHOLD_TEXT.get(runner.kind, _THRESHOLD_TEXT["classification"])
-    return schema.BlockThreshold(key=key, description=description, help_text=help_text, value=runner.threshold)
-
-
-def _record_labels(record) -> list[str]:
-    info = record.label
-    if info.kind == "label" and info.label is not None:
-        return [info.label]
-    if info.kind == "multi-label":
-        return [s.label for s in info.segments]
-    return []
-
-
-def _as_number(label, outcome) -> float:
-    if label is None:
-        return float("nan")
-    try:
-        return float(label)
-    except ValueError as err:
-        raise BundleError(
-            f"a regression sample's label must be a number, got {label!r}",
-            path=outcome.record.path, sample=outcome.record.filename, field="label",
-        ) from err
 
 
 def paginate(response, page_size: int):

@@ -17,12 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalcore.jsonio import encode_string
+from evalcore.outcome import ANOMALY, NO_ANOMALY
 
-__all__ = ["ANOMALY", "NO_ANOMALY", "Entry", "SampleData", "SampleTexts", "model_texts",
+__all__ = ["Entry", "SampleData", "SampleTexts", "model_texts",
            "prediction_list_adapter", "splice"]
 
-ANOMALY = "anomaly"
-NO_ANOMALY = "no anomaly"
 
 
 class SampleTexts:
