@@ -100,7 +100,8 @@ class RunResult:
         )
 
 
-def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard: tuple[int, int] | None = None):
+def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard: tuple[int, int] | None = None,
+             keep_samples: bool = False):
     """Run the map and the reduce over a bundle's samples; returns the reduce state.
 
     Parameters
@@ -112,6 +113,9 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
     shard : (int, int), optional
         ``(i, n)``: evaluate only the samples at positions ``i, i+n, i+2n, ...``. Shards of one
         run merge (``ReportBuilder.merge``) into the same result as the whole run.
+    keep_samples : bool
+        Keep every sample's values in the reduce (``ReportBuilder(keep_samples=True)``); by
+        default memory stays flat and the response is streamed from disk.
 
     Returns
     -------
@@ -150,7 +154,7 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
         stack.enter_context(fewer_gc_passes())
         pipeline = Pipeline(project, options, plans, all_records)
         pipeline.n_workers = n_workers
-        builder = ReportBuilder(project, plans, all_records, options)
+        builder = ReportBuilder(project, plans, all_records, options, keep_samples=keep_samples)
         with Progress(len(records), "evaluating", enabled=not options.quiet) as progress:
             for outcome in pipeline.outcomes(records, featurizer):
                 builder.add(outcome)
@@ -228,14 +232,13 @@ def write_outputs(result: RunResult, *, out: str | Path | None, page_size: int |
             if info is not None:
                 transaction.stage(info, dumps(result.run_info()))
             if out is not None:
-                transaction.stage(out, result.response_json())
+                transaction.stage_chunks(out, result.builder.response_chunks())
             stale = []
             if pages is not None:
                 remove_leftover_temps(pages, is_page_name)
-                n_pages = 0
-                for k, page in enumerate(result.builder.pages_json(page_size)):
-                    transaction.stage(pages / f"page-{k}.json", page)
-                    n_pages = k + 1
+                n_pages = result.builder.page_count(page_size)
+                for k in range(n_pages):
+                    transaction.stage_chunks(pages / f"page-{k}.json", result.builder.page_chunks(k, page_size))
                 stale = stale_pages(pages, n_pages)
             # result.json last: a reader that sees the new result.json sees its sidecar and pages
             transaction.commit(remove=stale, last=tuple(files))

@@ -33,7 +33,7 @@ from typing import Any
 
 __all__ = [
     "dumps", "write_json_atomic", "format_number", "fragment", "encode_string", "format_floats",
-    "format_ints", "object_rows",
+    "format_ints", "object_rows", "escape_lone_surrogates",
 ]
 
 _MAX_SAFE_INT = 2**53 - 1
@@ -150,6 +150,15 @@ def _format_datetime(value: _dt.datetime) -> str:
         f'"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:'
         f'{utc.second:02d}.{utc.microsecond // 1000:03d}Z"'
     )
+
+
+def escape_lone_surrogates(text: str) -> str:
+    r"""JSON text with surrogate code points: pairs joined, lone ones escaped as ``\udxxx``.
+
+    For text `fragment` wrote (it leaves surrogates as they are): the result encodes to UTF-8.
+    """
+    paired = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", paired)
 
 
 def _encode_str_js(text: str) -> str:

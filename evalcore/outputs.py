@@ -62,7 +62,12 @@ class OutputTransaction:
         self._folders: set[Path] = set()
 
     def stage(self, target: Path, data: bytes) -> None:
-        """Write ``data`` to a new temporary file next to ``target`` (nothing visible changes).
+        """Write ``data`` to a new temporary file next to ``target`` (nothing visible changes)."""
+        self.stage_chunks(target, (data,))
+
+    def stage_chunks(self, target: Path, chunks) -> None:
+        """Write the bytes of the iterable ``chunks`` to a new temporary file next to ``target``
+        (nothing visible changes; the content is never whole in memory).
 
         Raises
         ------
@@ -78,7 +83,8 @@ class OutputTransaction:
         self._staged.append((tmp, target))
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                for data in chunks:
+                    handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
         except OSError as err:

@@ -21,7 +21,8 @@ from evalcore import schema
 from evalcore.bundle import load_project
 from evalcore.engine import RunOptions, evaluate
 from evalcore.jsonio import dumps, format_floats, format_ints, format_number, object_rows
-from evalcore.report.builder import ReportBuilder, paginate
+from evalcore.report.builder import ReportBuilder
+from evalcore.report.pages import paginate
 from evalcore.report.text import SampleTexts
 from tests.test_engine import ALL_BUNDLES
 
@@ -57,7 +58,7 @@ def _run(fixtures_dir, name: str, variant: str, shard=None) -> ReportBuilder:
     if key not in _RUNS:
         bundle = fixtures_dir / name
         assert (bundle / "impulse.json").is_file(), f"committed fixture bundle missing: {bundle}"
-        _RUNS[key] = evaluate(bundle, RunOptions(variant=variant), shard=shard)[0]
+        _RUNS[key] = evaluate(bundle, RunOptions(variant=variant), shard=shard, keep_samples=True)[0]
     return _RUNS[key]
 
 
@@ -97,7 +98,8 @@ def test_fast_bytes_pass_strict_validation(fixtures_dir, name, variant):
 def test_three_shard_merge_gives_the_same_bytes(fixtures_dir, name, variant):
     """Without it a sharded run could order or join the per-sample texts differently from one run."""
     whole = _run(fixtures_dir, name, variant).build_json()
-    parts = [evaluate(fixtures_dir / name, RunOptions(variant=variant), shard=(i, 3))[0] for i in range(3)]
+    parts = [evaluate(fixtures_dir / name, RunOptions(variant=variant), shard=(i, 3), keep_samples=True)[0]
+             for i in range(3)]
     merged = parts[2].merge(parts[0]).merge(parts[1])
     _assert_same(merged.build_json(), whole)
     _assert_same(dumps(merged.build()), whole)
@@ -147,7 +149,7 @@ def _replay(fixtures_dir, name: str, change, *, blocks=None) -> ReportBuilder:
             return prepared
 
     pipeline = Pipeline(project, options, plans, records)
-    builder = ReportBuilder(project, plans, records, options)
+    builder = ReportBuilder(project, plans, records, options, keep_samples=True)
     for outcome in pipeline.outcomes(records, Changed()):
         builder.add(outcome)
     return builder
@@ -198,7 +200,7 @@ def test_validated_path_samples_mix_with_text_path_samples(fixtures_dir, monkeyp
     calls = iter(range(10**6))
     original = SampleTexts._text_ok
     monkeypatch.setattr(SampleTexts, "_text_ok", lambda self, data: next(calls) % 2 == 0 and original(self, data))
-    builder = evaluate(fixtures_dir / "motion", RunOptions(variant="float32"))[0]
+    builder = evaluate(fixtures_dir / "motion", RunOptions(variant="float32"), keep_samples=True)[0]
     _assert_same(builder.build_json(), whole)
 
 
@@ -208,7 +210,7 @@ def test_small_text_batches_give_the_same_bytes(fixtures_dir, monkeypatch):
 
     whole = _run(fixtures_dir, "regression", "float32").build_json()
     monkeypatch.setattr(evalcore.report.builder, "_TEXT_BATCH_WINDOWS", 7)
-    builder = evaluate(fixtures_dir / "regression", RunOptions(variant="float32"))[0]
+    builder = evaluate(fixtures_dir / "regression", RunOptions(variant="float32"), keep_samples=True)[0]
     _assert_same(builder.build_json(), whole)
 
 

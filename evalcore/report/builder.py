@@ -23,17 +23,17 @@ from __future__ import annotations
 import numpy as np
 
 from evalcore.errors import BundleError
-from evalcore.outcome import ANOMALY, NO_ANOMALY, run_labels
+from evalcore.outcome import ANOMALY, run_labels
+from evalcore.report.pages import SampleSpool, page_chunks, response_chunks, to_utf8
 from evalcore.report.text import (
     Entry,
     SampleData,
     SampleTexts,
     model_texts,
     prediction_list_adapter,
-    splice,
 )
 
-__all__ = ["AccumulatorSet", "ReportBuilder", "paginate", "ANOMALY", "NO_ANOMALY"]
+__all__ = ["AccumulatorSet", "ReportBuilder"]
 
 # Windows of pending samples from which their texts are written (one column pass per batch:
 # numpy's per-call cost is paid once per batch, not per sample).
@@ -51,9 +51,15 @@ class ReportBuilder:
         Every sample of the run (their labels fix the accumulators' label sets up front).
     options : evalcore.options.RunOptions
         ``compat``, ``slice_by`` and ``category`` are read.
+    keep_samples : bool
+        Keep every sample's plain values so that `build` validates them on their own path (the
+        byte tests do): memory then grows with the samples. By default nothing of a sample is
+        kept once its texts are in the spool, and `build` parses the written text.
+    spool_dir : str or Path, optional
+        Where the per-sample texts wait for the output (``evalcore.report.pages.SampleSpool``).
     """
 
-    def __init__(self, project, plans: dict, records, options):
+    def __init__(self, project, plans: dict, records, options, *, keep_samples: bool = False, spool_dir=None):
         from evalcore.metrics.classification import AccuracyOptions
 
         self.project = project
@@ -78,7 +84,9 @@ class ReportBuilder:
             self.detector = DetectionReducer(structured[0], project, records, compat=compat)
         elif self.classifier is None and self.regressor is None and not self.anomaly_blocks:
             raise BundleError("the impulse has no learn block evalcore can evaluate", path=project.root / "impulse.json")
-        self.entries: list[Entry] = []  # one per sample, in add order (merge: sample-id order)
+        self.keep_samples = keep_samples
+        self.entries: list[Entry] = []  # with keep_samples: one per sample, in spool order
+        self.spool = SampleSpool(spool_dir)  # every sample's texts, in add order (merge: sample-id order)
         self.n_windows = 0
         accuracy_options = AccuracyOptions(
             uncertain_policy=compat["uncertain"],
@@ -137,8 +145,8 @@ class ReportBuilder:
         """Add one sample's outcome: its ``result`` entry, its predictions, the accumulators.
 
         The sample's parts of the response are written as JSON text (`SampleTexts.write`, a batch of
-        samples at a time), not validated: ``build_json`` joins them. The plain values are kept
-        so that ``build`` can still give the validated model, with the same bytes.
+        samples at a time), not validated, and go to the spool; nothing of the sample is kept
+        (but with ``keep_samples``).
         """
         self.n_windows += outcome.n_windows
         if self.slices is not None:
@@ -161,7 +169,6 @@ class ReportBuilder:
             predicted=decided.predicted, correct=decided.correct, expected_anomaly=decided.expected_anomaly,
         )
         entry = Entry(data.sample_id, None, None, data)
-        self.entries.append(entry)
         self._pending.append(entry)
         self._pending_windows += len(data.start_ms)
         if self._pending_windows >= _TEXT_BATCH_WINDOWS:
@@ -178,7 +185,7 @@ class ReportBuilder:
         )
         predictions = prediction_list_adapter().validate_python(rows)
         texts = model_texts(result, predictions)
-        self.entries.append(Entry(outcome.record.id, texts[0], texts[1], (result, predictions)))
+        self._spool_entries([Entry(outcome.record.id, texts[0], texts[1], (result, predictions))])
         if runner.kind == "visual-anomaly":
             row = rows[0]
             expected = row.get("expected_anomaly_outcome")
@@ -189,18 +196,25 @@ class ReportBuilder:
                 target.accuracy.update(exp, pred, expected_is_anomaly=is_anomaly)
 
     def _write_pending(self) -> None:
-        """Write the texts of the entries added since the last call."""
+        """Write the texts of the entries added since the last call, and spool them."""
         if self._pending:
             self.texts.write(self._pending)
+            self._spool_entries(self._pending)
             self._pending = []
             self._pending_windows = 0
+
+    def _spool_entries(self, entries: list) -> None:
+        for entry in entries:
+            self.spool.append(entry.sample_id, to_utf8(entry.result_json), to_utf8(entry.rows_json or ""))
+        if self.keep_samples:
+            self.entries.extend(entries)
 
     # -- dataset -------------------------------------------------------------------------------
 
     def merge(self, other: ReportBuilder) -> ReportBuilder:
         """Fold another shard of the same run into this one; returns self.
 
-        Accumulators merge by their declared rule; per-sample entries are put back in sample-id
+        Accumulators merge by their declared rule; per-sample texts are put back in sample-id
         order (the order a single run writes), so a sharded run gives the same bytes.
         """
         if other.labels != self.labels:
@@ -210,48 +224,81 @@ class ReportBuilder:
             self.slices.merge(other.slices)
         self._write_pending()
         other._write_pending()
-        self.entries = sorted(self.entries + other.entries, key=lambda e: e.sample_id)
+        spool = SampleSpool.merged([self.spool, other.spool])
+        self.spool.close()
+        self.spool = spool
+        if self.keep_samples:
+            self.entries = sorted(self.entries + other.entries, key=lambda e: e.sample_id)
         self.n_windows += other.n_windows
         return self
 
     @property
     def n_samples(self) -> int:
         """Number of samples added (merged shards included)."""
-        return len(self.entries)
+        return len(self.spool) + len(self._pending)
+
+    def _kept_entries(self) -> list:
+        self._write_pending()
+        if not self.keep_samples:
+            raise RuntimeError("the samples' values were not kept (ReportBuilder(keep_samples=True))")
+        return self.entries
 
     @property
     def results(self) -> list:
-        """The validated ``result[]`` entries (builds them: use `n_samples` to count)."""
-        return [self.texts.entry_models(entry)[0] for entry in self.entries]
+        """The validated ``result[]`` entries (built from the response's text unless samples were kept)."""
+        if not self.keep_samples:
+            return self.build().result
+        return [self.texts.entry_models(entry)[0] for entry in self._kept_entries()]
 
     @property
     def predictions(self) -> list:
-        """The validated ``predictions[]`` rows (builds them)."""
-        rows = [row for entry in self.entries for row in self.texts.entry_models(entry)[1]]
+        """The validated ``predictions[]`` rows."""
+        if not self.keep_samples:
+            return self.build().predictions
+        rows = [row for entry in self._kept_entries() for row in self.texts.entry_models(entry)[1]]
         return prediction_list_adapter().validate_python(rows)
 
     def build(self):
         """The validated ``ClassifyJobResponse`` of everything added.
 
-        `build_json` gives the same bytes as ``jsonio.dumps(build())`` without building it.
+        With ``keep_samples`` it is built from the samples' values, on a path of its own (the
+        byte tests hold it to the text's bytes); otherwise the response's text is parsed.
         """
+        from evalcore import schema
+
+        if not self.keep_samples:
+            return schema.ClassifyJobResponse.model_validate_json(self.build_json())
         results, rows = [], []
-        for entry in self.entries:
+        for entry in self._kept_entries():
             result, entry_rows = self.texts.entry_models(entry)
             results.append(result)
             rows.extend(entry_rows)
         return self._response(results, prediction_list_adapter().validate_python(rows))
 
-    def build_json(self) -> bytes:
-        """``jsonio.dumps(self.build())``, from the per-sample texts written by `add`."""
-        from evalcore.jsonio import dumps, fragment
+    def response_chunks(self):
+        """Yield the bytes of ``jsonio.dumps(self.build())``, streamed from the spool."""
+        from evalcore.jsonio import fragment
 
         self._write_pending()
-        text = splice(fragment(self._response([], [])), self.entries, [e.rows_json for e in self.entries])
-        try:
-            return text.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate in a label: dumps's slower string writer
-            return dumps(self.build())
+        yield from response_chunks(fragment(self._response([], [])), self.spool)
+
+    def build_json(self) -> bytes:
+        """``jsonio.dumps(self.build())`` in one bytes object (`response_chunks` streams it)."""
+        return b"".join(self.response_chunks())
+
+    def page_count(self, page_size: int) -> int:
+        """Number of pages of ``page_size`` samples (one empty page when there is no sample)."""
+        return max(1, -(-self.n_samples // page_size))
+
+    def page_chunks(self, k: int, page_size: int):
+        """Yield the bytes of page ``k`` of ``paginate(self.build(), page_size)``, from the spool."""
+        from evalcore import schema
+        from evalcore.jsonio import fragment
+
+        self._write_pending()
+        total = self.n_samples
+        head = fragment(schema.ClassifyJobResponsePage(success=True, result=[], predictions=[], total_count=total))
+        yield from page_chunks(head, self.spool, k * page_size, min(total, (k + 1) * page_size))
 
     def pages_json(self, page_size: int):
         """``jsonio.dumps`` of each page of ``paginate(self.build(), page_size)``, in order.
@@ -262,28 +309,8 @@ class ReportBuilder:
             One ``ClassifyJobResponsePage`` per ``page_size`` samples (one empty page when
             there is no sample).
         """
-        from evalcore import schema
-        from evalcore.jsonio import dumps, fragment
-
-        self._write_pending()
-        entries = self.entries
-        total = len(entries)
-        # As paginate: a page holds the rows of every sample whose id is on the page.
-        by_sample: dict = {}
-        for e in entries:
-            if e.rows_json:
-                by_sample.setdefault(e.sample_id, []).append(e.rows_json)
-        head = fragment(schema.ClassifyJobResponsePage(success=True, result=[], predictions=[], total_count=total))
-        pages = None
-        for k, start in enumerate(range(0, max(total, 1), page_size)):
-            chunk = entries[start : start + page_size]
-            text = splice(head, chunk, [rows for e in chunk for rows in by_sample.get(e.sample_id, ())])
-            try:
-                yield text.encode("utf-8")
-            except UnicodeEncodeError:
-                if pages is None:
-                    pages = list(paginate(self.build(), page_size))
-                yield dumps(pages[k])
+        for k in range(self.page_count(page_size)):
+            yield b"".join(self.page_chunks(k, page_size))
 
     def _response(self, results: list, predictions: list):
         """``ClassifyJobResponse`` with the given ``result`` and ``predictions`` and the dataset numbers."""
@@ -434,21 +461,3 @@ def _additional_metrics(runner, acc, detector=None):
     if runner.kind == "classification":
         return classifier_additional_metrics(acc.compute())
     return regression_additional_metrics(acc.compute())
-
-
-def paginate(response, page_size: int):
-    """Split a response into ``ClassifyJobResponsePage``s of ``page_size`` samples each.
-
-    Each page holds ``page_size`` entries of ``result`` (in order) and the predictions of those
-    samples; ``totalCount`` is the number of samples, as Studio's page endpoint reports it.
-    """
-    from evalcore import schema
-
-    total = len(response.result)
-    by_sample: dict[int, list] = {}
-    for p in response.predictions:
-        by_sample.setdefault(p.sample_id, []).append(p)
-    for start in range(0, max(total, 1), page_size):
-        chunk = response.result[start : start + page_size]
-        preds = [p for r in chunk for p in by_sample.get(r.sample_id, [])]
-        yield schema.ClassifyJobResponsePage(success=True, result=chunk, predictions=preds, total_count=total)

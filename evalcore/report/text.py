@@ -20,7 +20,7 @@ from evalcore.jsonio import encode_string
 from evalcore.outcome import ANOMALY, NO_ANOMALY
 
 __all__ = ["Entry", "SampleData", "SampleTexts", "model_texts",
-           "prediction_list_adapter", "splice"]
+           "prediction_list_adapter"]
 
 
 
@@ -249,22 +249,6 @@ def prediction_list_adapter():
 
         _PREDICTIONS_ADAPTER = TypeAdapter(list[schema.ModelPrediction])
     return _PREDICTIONS_ADAPTER
-
-
-_EMPTY_HEAD = '{"success":true,"result":[],"predictions":[]'
-
-
-def splice(head: str, entries: list, rows: list[str]) -> str:
-    """The response (or page) text: its ``result`` / ``predictions`` filled with sample texts.
-
-    ``head`` is the text of the same response with both lists empty.
-    """
-    if not head.startswith(_EMPTY_HEAD):
-        raise RuntimeError(f"unexpected response head {head[:80]!r}")
-    return "".join((
-        '{"success":true,"result":[', ",".join([e.result_json for e in entries]),
-        '],"predictions":[', ",".join([r for r in rows if r]), "]", head[len(_EMPTY_HEAD):],
-    ))
 
 
 class Entry:
