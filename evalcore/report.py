@@ -9,7 +9,7 @@ What the impulse's learn blocks are decides the shape of the result:
 - anomaly blocks alone: the predicted label is ``anomaly`` / ``no anomaly``.
 
 The ``*AccuracyScore`` fields are percentages (0-100) by default, fractions with ``--compat
-score-scale=fraction`` (``evalcore.metrics.classification``, "Score scale").
+score-scale=fraction`` (``evalcore.metrics.accuracy``, "Score scale").
 
 Which blocks can produce ``uncertain`` (``--compat uncertain-column``): only a classifier block
 (kind ``classification``), whose decision is ``uncertain`` when its scores do not reach the
@@ -72,7 +72,7 @@ class ReportBuilder:
     """
 
     def __init__(self, project, pipeline, records):
-        from evalcore.metrics.classification import AccuracyOptions
+        from evalcore.metrics.accuracy import AccuracyOptions
 
         self.project = project
         self.compat = compat = pipeline.options.compat
@@ -126,7 +126,7 @@ class ReportBuilder:
         self.texts = SampleTexts(self.runners, self.threshold_entries, has_anomaly=bool(self.anomaly_blocks))
 
     def _new_accuracy(self):
-        from evalcore.metrics.classification import ClassificationAccumulator
+        from evalcore.metrics.accuracy import ClassificationAccumulator
 
         if self.regressor is not None:
             return None

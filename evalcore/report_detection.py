@@ -241,7 +241,7 @@ class DetectionReducer:
 
     def _boxes(self, outcome, outputs, gt, label):
         from evalcore.learn.detection import decode_detections, detection_details, prediction_bounding_boxes
-        from evalcore.metrics.od_map import per_image_map
+        from evalcore.metrics.ei_map import per_image_map
 
         det = decode_detections(self.last_layer, outputs, input_width=self.width, input_height=self.height,
                                 threshold=self.runner.threshold)
@@ -295,7 +295,7 @@ class DetectionReducer:
 
     def accuracy_summary(self):
         """The ``accuracy`` object of an object-detection block (module notes)."""
-        from evalcore.metrics.classification import AccuracySummary, GoodBad, ratio_score
+        from evalcore.metrics.accuracy import AccuracySummary, GoodBad, ratio_score
 
         good, bad = self.good, self.bad
         per_class = GoodBad(good, bad) if self.compat["detection-summary"] == "counts" else GoodBad(0, 0)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evalcore.errors import ConfigError
-from evalcore.metrics.classification import (
+from evalcore.metrics.accuracy import (
     AccuracyOptions,
     ClassificationAccumulator,
     GoodBad,

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evalcore.errors import ConfigError
-from evalcore.metrics.classification import GoodBad
+from evalcore.metrics.accuracy import GoodBad
 from evalcore.metrics.regression import RegressionAccumulator
 
 # math.fsum (exactly rounded) vs numpy's pairwise mean inside sklearn: a few ulps apart.

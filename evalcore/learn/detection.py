@@ -212,7 +212,7 @@ def detection_details(detections: Detections, *, map_score: float | None = None,
     ----------
     detections : Detections
     map_score : float, optional
-        Per-image mAP (``evalcore.metrics.od_map.per_image_map`` for non-FOMO heads; F1 for FOMO).
+        Per-image mAP (``evalcore.metrics.ei_map.per_image_map`` for non-FOMO heads; F1 for FOMO).
     f1 : float, optional
         Per-image F1 when the head has one (FOMO); omitted otherwise.
 

@@ -431,7 +431,7 @@ class CocoAccumulator:
                                      np.asarray(det_scores, np.float64).reshape(-1))
 
     def update_from_ei(self, image_index, bounding_boxes, raw_detections):
-        """``update`` from EI-shaped lists, as ``od_map.per_image_map_details`` takes them.
+        """``update`` from EI-shaped lists, as ``ei_map.per_image_map_details`` takes them.
 
         Parameters
         ----------
@@ -496,7 +496,7 @@ class CocoAccumulator:
         det_scores = np.concatenate([p[4] for p in parts] + [np.zeros(0)])
         result = self._coco(gt_img, gt_boxes, gt_cls, det_img, det_boxes, det_cls, det_scores,
                             stats0_max_dets, undefined)
-        from evalcore.metrics.od_map import besdev_map
+        from evalcore.metrics.ei_map import besdev_map
 
         besdev, _ = besdev_map(det_img, det_cls, det_scores, det_boxes, gt_img, gt_cls,
                                gt_boxes, num_classes=self.num_classes)

@@ -15,7 +15,7 @@ Compatibility notes
   (``report_accuracy=True``; Studio's regression page shows an accuracy from the threshold), on
   the scale of ``score_scale``: ``"percent"`` (0-100, the default, as Studio's classification
   scores: studio-evidence.md E3/E4) or ``"fraction"`` (0-1); computed as
-  :func:`evalcore.metrics.classification.ratio_score` does (one rounding from the counts).
+  :func:`evalcore.metrics.accuracy.ratio_score` does (one rounding from the counts).
 - ``summaryPerClass``, ``confusionMatrixValues`` and ``allLabels`` are empty for regression:
   there are no classes (undocumented; the API requires the keys).
 - Explained variance follows sklearn's ``force_finite=True``: a constant target gives 1.0 for a
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalcore.errors import ConfigError
-from evalcore.metrics.classification import SCORE_SCALES, AccuracySummary, GoodBad, ratio_score
+from evalcore.metrics.accuracy import SCORE_SCALES, AccuracySummary, GoodBad, ratio_score
 
 __all__ = ["RegressionMetrics", "RegressionAccumulator"]
 
