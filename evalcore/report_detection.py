@@ -116,7 +116,7 @@ class DetectionReducer:
                                   path=runner.spec.metadata_path, field="objectDetectionLastLayer")
             _check_last_layer(runner, self.last_layer)
             if self.last_layer == "fomo":
-                from evalcore.metrics.fomo import FomoAccumulator
+                from evalcore.metrics.fomo_dataset import FomoAccumulator
 
                 self.fomo = FomoAccumulator(len(self.class_names) + 1)
             else:
@@ -136,7 +136,7 @@ class DetectionReducer:
         other.sinks = ()
         other.positions = None
         if self.fomo is not None:
-            from evalcore.metrics.fomo import FomoAccumulator
+            from evalcore.metrics.fomo_dataset import FomoAccumulator
 
             other.fomo = FomoAccumulator(self.fomo.n_classes)
         if self.coco is not None:
@@ -210,7 +210,8 @@ class DetectionReducer:
 
     def _fomo(self, outcome, heatmap, gt, label):
         from evalcore.learn.detection import prediction_bounding_boxes
-        from evalcore.learn.fomo import fomo_details, fomo_sample_result, fomo_structured_result
+        from evalcore.learn.fomo import fomo_details, fomo_detections, fomo_structured_result
+        from evalcore.metrics.fomo import fomo_sample_result
 
         res = fomo_sample_result(np.asarray(heatmap, dtype=np.float64), gt, (self.width, self.height),
                                  self.runner.threshold, len(self.class_names) + 1)
@@ -227,7 +228,7 @@ class DetectionReducer:
         }]
         entry["details"] = [self._details(details)]
         entry["object_detection_last_layer"] = "fomo"
-        boxes = [_box_dict(b) for b in prediction_bounding_boxes(res.detections, self.class_names)]
+        boxes = [_box_dict(b) for b in prediction_bounding_boxes(fomo_detections(res), self.class_names)]
         predicted = self._predicted_names(res.labels, res.scores)
         row = self._prediction(outcome, label, predicted, res.f1 >= GOOD_SCORE, f1_score=float(res.f1),
                                bounding_boxes=boxes)

@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from evalcore.learn.fomo import fomo_details, fomo_sample_result, fomo_structured_result
-from evalcore.metrics.fomo import FomoAccumulator, classification_report_from_counts
+from evalcore.learn.fomo import fomo_details, fomo_structured_result
+from evalcore.metrics.fomo import fomo_sample_result
+from evalcore.metrics.fomo_dataset import FomoAccumulator, classification_report_from_counts
 from tests.conftest import GOLDEN, require_shared
 
 FOLDER = require_shared(GOLDEN / "fomo")

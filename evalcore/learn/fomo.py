@@ -1,117 +1,22 @@
-"""FOMO per-sample scoring, as Edge Impulse's classify job does it (``run_segmentation_inference``).
+"""FOMO on the map side: heat map -> boxes, and the Studio entries of a scored image.
 
-The steps and their quirks are those of shared/golden/README.md "fomo" (points 1–7) and
-reference/ei-semantics.md Q4:
-
-1. heat map (H, W, K) -> cells with ``prob > threshold`` (strict) -> single-pass fused boxes
-   (:func:`kernels.centroids.fuse_heatmap_cells`);
-2. ground truth ``{x, y, w, h, label}`` in input pixels (label 1-based, -1 = test label not
-   in training; ``w == 0`` or ``h == 0`` dropped) -> ``(y, x, y+h, x+w) * (1/S)``, a multiply
-   by the precomputed reciprocal (this shows in the last bit);
-3. centroids (row, col) matched greedily and many-to-one within 0.2
-   (:func:`kernels.centroids.match_nearest_centroids`);
-4. flat label lists -> confusion -> non-background P/R/F1 (``mAP`` = F1, legacy);
-5. ``debugInfoJson`` = ``json.dumps`` with default separators, EI's key order.
+:func:`decode_fomo` fuses the cells of a heat map into boxes (Edge Impulse's
+``run_segmentation_inference``, step 1 of shared/golden/README.md "fomo"); the scoring against
+ground truth (steps 2–5) is :func:`evalcore.metrics.fomo.fomo_sample_result`, whose result
+:func:`fomo_details` and :func:`fomo_structured_result` turn into Studio's entries. This module
+does not import ``evalcore.metrics`` (learn and metrics are siblings): it reads the result's
+``boxes``, ``labels``, ``scores``, ``precision``, ``recall``, ``f1`` and ``debug_info_json``.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import numpy as np
 
-from evalcore.errors import BundleError, ModelError
-from evalcore.metrics.fomo import non_background_prf
+from evalcore.errors import ModelError
 
-__all__ = [
-    "FomoSampleResult",
-    "fomo_sample_result",
-    "decode_fomo",
-    "fomo_details",
-    "fomo_structured_result",
-    "MIN_NORMALISED_DISTANCE",
-]
-
-#: EI's hard-coded centroid matching radius (normalised units, inclusive).
-MIN_NORMALISED_DISTANCE = 0.2
-
-_DEBUG_KEYS = (
-    "y_trues",
-    "y_preds",
-    "assignments",
-    "normalised_min_distance",
-    "all_pairwise_distances",
-    "unassigned_y_true_idxs",
-    "unassigned_y_pred_idxs",
-)
-
-
-@dataclass(frozen=True)
-class FomoSampleResult:
-    """What EI's ``run_segmentation_inference`` returns for one image, plus the pooled-count state.
-
-    Attributes
-    ----------
-    boxes : float64 array of shape (D, 4)
-        Fused predicted boxes ``[row0, col0, row1, col1]`` in 0..1 (= ``[ymin, xmin, ymax, xmax]``).
-    labels : int32 array of shape (D,)
-        0-based class index (heat-map channel − 1).
-    scores : float64 array of shape (D,)
-    precision, recall, f1 : float
-        Non-background metrics of this sample's flat label lists.
-    debug_info_json : str
-        Studio's ``debugInfoJson`` string.
-    y_true_labels, y_pred_labels : int32 arrays of shape (n_label_entries_unpadded,)
-        The flat label lists before the (0, 0) padding: assignments, unassigned predictions,
-        unassigned ground truths, in EI's order.
-    n_cells : int
-        H·W; the lists are padded with (0, 0) up to this length.
-    label_pair_counts : int64 array of shape (K+1, K+1)
-        Counts of (true, predicted) pairs of the padded lists indexed ``[true+1, pred+1]``
-        (index 0 = label -1); the state :class:`evalcore.metrics.fomo.FomoAccumulator` pools.
-    """
-
-    boxes: np.ndarray
-    labels: np.ndarray
-    scores: np.ndarray
-    precision: float
-    recall: float
-    f1: float
-    debug_info_json: str
-    y_true_labels: np.ndarray
-    y_pred_labels: np.ndarray
-    n_cells: int
-    label_pair_counts: np.ndarray
-
-    @property
-    def map_score(self) -> float:
-        """Studio's ``mAP`` key for FOMO: EI sets it to F1 (kept for the legacy API)."""
-        return self.f1
-
-    @property
-    def confusion_matrix(self) -> np.ndarray:
-        """int64 (K, K) confusion over labels 0..K-1 (pairs with label -1 dropped, as sklearn)."""
-        return self.label_pair_counts[1:, 1:].copy()
-
-    @property
-    def n_label_entries(self) -> int:
-        """Length of the padded flat lists: max(H·W, unpadded length)."""
-        return max(self.n_cells, int(self.y_true_labels.shape[0]))
-
-    @property
-    def detections(self):
-        """The predicted boxes as :class:`evalcore.learn.detection.Detections`."""
-        from evalcore.learn.detection import Detections
-
-        return Detections(self.boxes, self.labels, self.scores)
-
-    def flat_labels(self):
-        """The padded flat (y_true, y_pred) int32 lists exactly as EI builds them."""
-        n_pad = self.n_label_entries - int(self.y_true_labels.shape[0])
-        pad = np.zeros(n_pad, dtype=np.int32)
-        return np.concatenate([self.y_true_labels, pad]), np.concatenate([self.y_pred_labels, pad])
+__all__ = ["decode_fomo", "fomo_detections", "fomo_details", "fomo_structured_result"]
 
 
 def decode_fomo(heatmap, threshold):
@@ -139,78 +44,22 @@ def decode_fomo(heatmap, threshold):
     return boxes, (channels - 1).astype(np.int32), scores
 
 
-def fomo_sample_result(
-    heatmap,
-    bounding_boxes: Sequence[Mapping],
-    input_wh,
-    threshold: float,
-    n_classes: int | None = None,
-) -> FomoSampleResult:
-    """Score one image the way EI's classify job scores FOMO.
+def fomo_detections(result):
+    """A scored image's predicted boxes as :class:`evalcore.learn.detection.Detections`.
+
+    ``result`` is an :class:`evalcore.metrics.fomo.FomoSampleResult` (read by attribute).
+    """
+    from evalcore.learn.detection import Detections
+
+    return Detections(result.boxes, result.labels, result.scores)
+
+
+def fomo_details(result):
+    """Studio ``details`` entry for a FOMO image: boxes, 0-based labels, scores, ``mAP`` = F1, F1.
 
     Parameters
     ----------
-    heatmap : float array of shape (H, W, K) or (1, H, W, K)
-        Dequantised softmax output (float32 from the model is fine: it is compared as float64).
-    bounding_boxes : sequence of mappings
-        Ground truth ``{x, y, w, h, label}`` (``width``/``height`` accepted for ``w``/``h``):
-        input pixels, label 1-based in training order, -1 for a label absent from training.
-    input_wh : int or (int, int)
-        Model input size S (square), or ``(width, height)``. EI only supports square inputs;
-        for ``(width, height)`` rows are scaled by 1/height and columns by 1/width.
-    threshold : float
-        The block's minimum confidence rating.
-    n_classes : int, optional
-        K including background; must equal the heat map's channel count when given.
-
-    Returns
-    -------
-    FomoSampleResult
-
-    Raises
-    ------
-    ModelError
-        The heat map is not (H, W, K) float or disagrees with ``n_classes``.
-    BundleError
-        A ground-truth box lacks a field or has a label outside -1..K-1.
-    """
-    from kernels.centroids import fuse_heatmap_cells, match_nearest_centroids
-
-    grid = _as_heatmap(heatmap)
-    n_rows, n_cols, n_channels = grid.shape
-    if n_classes is not None and int(n_classes) != n_channels:
-        raise ModelError(f"fomo heat map has {n_channels} channels, expected n_classes {n_classes} (incl. background)")
-    pred_boxes, pred_channels, pred_scores = fuse_heatmap_cells(grid, float(threshold))
-    true_boxes, true_labels = _ground_truth_boxes(bounding_boxes, input_wh, n_channels)
-
-    pred_centroids = _centroids(pred_boxes)
-    true_centroids = _centroids(true_boxes)
-    matched, matched_d, pair_p, pair_t, pair_d = match_nearest_centroids(
-        pred_centroids, pred_channels, true_centroids, true_labels, MIN_NORMALISED_DISTANCE
-    )
-    y_true, y_pred = _flat_label_lists(matched, pred_channels, true_labels)
-    counts = _label_pair_counts(y_true, y_pred, n_rows * n_cols, n_channels)
-    precision, recall, f1 = non_background_prf(counts[1:, 1:])
-    debug_json = _debug_info_json(
-        true_centroids, true_labels, pred_centroids, pred_channels, matched, matched_d, pair_p, pair_t, pair_d
-    )
-    return FomoSampleResult(
-        boxes=pred_boxes,
-        labels=(pred_channels - 1).astype(np.int32),
-        scores=pred_scores,
-        precision=precision,
-        recall=recall,
-        f1=f1,
-        debug_info_json=debug_json,
-        y_true_labels=y_true,
-        y_pred_labels=y_pred,
-        n_cells=n_rows * n_cols,
-        label_pair_counts=counts,
-    )
-
-
-def fomo_details(result: FomoSampleResult):
-    """Studio ``details`` entry for a FOMO image: boxes, 0-based labels, scores, ``mAP`` = F1, F1.
+    result : evalcore.metrics.fomo.FomoSampleResult
 
     Returns
     -------
@@ -218,15 +67,15 @@ def fomo_details(result: FomoSampleResult):
     """
     from evalcore.learn.detection import detection_details
 
-    return detection_details(result.detections, map_score=result.map_score, f1=result.f1)
+    return detection_details(fomo_detections(result), map_score=result.map_score, f1=result.f1)
 
 
-def fomo_structured_result(result: FomoSampleResult, class_names: Sequence[str]):
+def fomo_structured_result(result, class_names: Sequence[str]):
     """Studio ``structuredResult`` entry for a FOMO image (labels as training class names).
 
     Parameters
     ----------
-    result : FomoSampleResult
+    result : evalcore.metrics.fomo.FomoSampleResult
     class_names : sequence of str
         Training labels without background, index = 0-based label.
 
@@ -268,83 +117,3 @@ def _as_heatmap(heatmap) -> np.ndarray:
     return np.ascontiguousarray(grid, dtype=np.float64)
 
 
-def _ground_truth_boxes(bounding_boxes, input_wh, n_channels):
-    """EI GT conversion: drop zero-size, transpose to (row, col), multiply by 1/size."""
-    if isinstance(input_wh, (tuple, list)):
-        width, height = (float(v) for v in input_wh)
-    else:
-        width = height = float(input_wh)
-    row_scale, col_scale = 1.0 / height, 1.0 / width
-    rows, labels = [], []
-    for i, box in enumerate(bounding_boxes):
-        try:
-            x, y = box["x"], box["y"]
-            w = box["w"] if "w" in box else box["width"]
-            h = box["h"] if "h" in box else box["height"]
-            label = int(box["label"])
-        except (KeyError, TypeError, ValueError) as err:
-            raise BundleError(
-                f"bounding box needs x, y, w, h and an integer label ({err!r})", field=f"boundingBoxes[{i}]"
-            ) from err
-        if w == 0 or h == 0:
-            continue
-        if not -1 <= label < n_channels:
-            raise BundleError(
-                f"bounding box label must be in -1..{n_channels - 1} (1-based, -1 = not in training), got {label}",
-                field=f"boundingBoxes[{i}].label",
-            )
-        # x + w / y + h in Python (exact for int pixels), then the reciprocal multiply
-        rows.append([y * row_scale, x * col_scale, (y + h) * row_scale, (x + w) * col_scale])
-        labels.append(label)
-    return np.array(rows, dtype=np.float64).reshape(-1, 4), np.array(labels, dtype=np.int32)
-
-
-def _centroids(boxes: np.ndarray) -> np.ndarray:
-    """(row, col) centroids ``((r0 + r1) / 2, (c0 + c1) / 2)`` as float64 (D, 2)."""
-    out = np.empty((boxes.shape[0], 2), dtype=np.float64)
-    out[:, 0] = (boxes[:, 0] + boxes[:, 2]) / 2
-    out[:, 1] = (boxes[:, 1] + boxes[:, 3]) / 2
-    return out
-
-
-def _flat_label_lists(matched, pred_labels, true_labels):
-    """Assignments (l, l), unassigned preds (0, l), unassigned trues (l, 0), ascending index."""
-    assigned = matched >= 0
-    unassigned_true = np.ones(true_labels.shape[0], dtype=bool)
-    unassigned_true[matched[assigned]] = False
-    lone_pred = pred_labels[~assigned]
-    lone_true = true_labels[unassigned_true]
-    y_true = np.concatenate([pred_labels[assigned], np.zeros_like(lone_pred), lone_true]).astype(np.int32)
-    y_pred = np.concatenate([pred_labels[assigned], lone_pred, np.zeros_like(lone_true)]).astype(np.int32)
-    return y_true, y_pred
-
-
-def _label_pair_counts(y_true, y_pred, n_cells, n_channels):
-    """(K+1)×(K+1) pair counts of the lists padded with (0, 0) to ``n_cells``."""
-    counts = np.zeros((n_channels + 1, n_channels + 1), dtype=np.int64)
-    np.add.at(counts, (y_true.astype(np.int64) + 1, y_pred.astype(np.int64) + 1), 1)
-    counts[1, 1] += max(n_cells - y_true.shape[0], 0)
-    return counts
-
-
-def _debug_info_json(t_xy, t_labels, p_xy, p_labels, matched, matched_d, pair_p, pair_t, pair_d) -> str:
-    """Studio's ``debugInfoJson``: EI's key order, ``json.dumps`` default separators."""
-    assigned = np.flatnonzero(matched >= 0)
-    unassigned_true = np.ones(t_labels.shape[0], dtype=bool)
-    unassigned_true[matched[assigned]] = False
-    info = {
-        "y_trues": [{"x": r, "y": c, "label": lab} for (r, c), lab in zip(t_xy.tolist(), t_labels.tolist())],
-        "y_preds": [{"x": r, "y": c, "label": lab} for (r, c), lab in zip(p_xy.tolist(), p_labels.tolist())],
-        "assignments": [
-            {"yp": int(p), "yt": int(matched[p]), "label": int(p_labels[p]), "distance": float(matched_d[p])}
-            for p in assigned
-        ],
-        "normalised_min_distance": MIN_NORMALISED_DISTANCE,
-        "all_pairwise_distances": [[p, t, d] for p, t, d in zip(pair_p.tolist(), pair_t.tolist(), pair_d.tolist())],
-        "unassigned_y_true_idxs": np.flatnonzero(unassigned_true).tolist(),
-        "unassigned_y_pred_idxs": np.flatnonzero(matched < 0).tolist(),
-    }
-    if t_labels.shape[0] == 0 and p_labels.shape[0] == 0:
-        # EI's matcher returns early with only these three keys when both lists are empty
-        info = {k: info[k] for k in ("assignments", "unassigned_y_true_idxs", "unassigned_y_pred_idxs")}
-    return json.dumps({k: info[k] for k in _DEBUG_KEYS if k in info})
