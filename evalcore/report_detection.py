@@ -120,7 +120,7 @@ class DetectionReducer:
 
                 self.fomo = FomoAccumulator(len(self.class_names) + 1)
             else:
-                from evalcore.metrics.coco import CocoAccumulator
+                from evalcore.metrics.ei_coco import CocoAccumulator
 
                 self.coco = CocoAccumulator(len(self.class_names), self.width, self.height)
 
@@ -140,7 +140,7 @@ class DetectionReducer:
 
             other.fomo = FomoAccumulator(self.fomo.n_classes)
         if self.coco is not None:
-            from evalcore.metrics.coco import CocoAccumulator
+            from evalcore.metrics.ei_coco import CocoAccumulator
 
             other.coco = CocoAccumulator(self.coco.num_classes, self.coco.width, self.coco.height)
         return other

@@ -345,7 +345,7 @@ def _kinds() -> dict[str, type]:
 
     They import this module, so it loads them here, on first use, not at import.
     """
-    from evalcore.metrics import accuracy, classifier_scores, coco, fomo_dataset, multilabel, regression  # noqa: F401
+    from evalcore.metrics import accuracy, classifier_scores, ei_coco, fomo_dataset, multilabel, regression  # noqa: F401
 
     return _REGISTRY
 

@@ -297,12 +297,14 @@ class ClassificationAccumulator(AccumulatorBase):
         options = state_field(fields, "options", "dict")
         if set(options) != set(AccuracyOptions.__dataclass_fields__):
             raise ConfigError(f"field options must hold {sorted(AccuracyOptions.__dataclass_fields__)}")
+        n = len(labels)  # arrays first: the (n, n) allocation below is no bigger than the data
+        counts = state_array(arrays, "counts", np.int64, (n, n), nonnegative=True)
+        anomaly_counts = state_array(arrays, "anomaly_counts", np.int64, (2, 2), nonnegative=True)
         acc = cls(labels[:n_classes], labels[n_classes:], options=AccuracyOptions(**options),
                   uncertain_label=state_field(fields, "uncertain_label", "str"),
                   anomaly_label=state_field(fields, "anomaly_label", "str"))
-        n = len(labels)
-        acc.counts[...] = state_array(arrays, "counts", np.int64, (n, n), nonnegative=True)
-        acc.anomaly_counts[...] = state_array(arrays, "anomaly_counts", np.int64, (2, 2), nonnegative=True)
+        acc.counts[...] = counts
+        acc.anomaly_counts[...] = anomaly_counts
         return acc
 
     def compute(self) -> AccuracySummary:

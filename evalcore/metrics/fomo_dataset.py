@@ -173,9 +173,10 @@ class FomoAccumulator(AccumulatorBase):
 
     @classmethod
     def _from_state(cls, fields, arrays) -> FomoAccumulator:
-        acc = cls(state_field(fields, "n_classes", "int"))
-        k = acc.n_classes + 1
-        acc.label_pair_counts[...] = state_array(arrays, "label_pair_counts", np.int64, (k, k), nonnegative=True)
+        k = state_field(fields, "n_classes", "int") + 1  # arrays first: allocate no more than the data
+        counts = state_array(arrays, "label_pair_counts", np.int64, (k, k), nonnegative=True)
+        acc = cls(k - 1)
+        acc.label_pair_counts[...] = counts
         acc.n_samples = int(state_array(arrays, "n_samples", np.int64, (1,), nonnegative=True)[0])
         return acc
 
