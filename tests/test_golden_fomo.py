@@ -90,29 +90,6 @@ def test_fomo_datasets_match_golden(golden):
         assert got.classification_report == want["classification_report"], dataset["id"]
 
 
-def test_accumulator_merge_equals_single_pass(golden):
-    """Sharding samples across workers must not change one bit of the pooled result."""
-    cases, arrays = golden
-    by_id = {c["id"]: c for c in cases["cases"]}
-    dataset = max(cases["datasets"], key=lambda d: len(d["sample_case_ids"]))
-    results = [_run(by_id[i], arrays) for i in dataset["sample_case_ids"]]
-    n_classes = dataset["num_classes_including_background"]
-    single = FomoAccumulator(n_classes)
-    for r in results:
-        single.update(r)
-    rng = np.random.default_rng(0)
-    for _ in range(5):
-        shards = [FomoAccumulator(n_classes) for _ in range(3)]
-        for r, shard in zip(results, rng.integers(0, 3, size=len(results))):
-            shards[shard].update(r)
-        merged = FomoAccumulator(n_classes).merge(shards[2]).merge(shards[0]).merge(shards[1])
-        merged.merge(FomoAccumulator(n_classes))  # an empty shard changes nothing
-        a, b = merged.compute(), single.compute()
-        assert a.n_samples == b.n_samples and np.array_equal(a.confusion_matrix, b.confusion_matrix)
-        assert (a.precision, a.recall, a.f1) == (b.precision, b.recall, b.f1)
-        assert a.classification_report == b.classification_report
-
-
 @pytest.mark.oracle
 def test_report_matches_sklearn_with_unknown_labels():
     """Label -1 (test label not in training) must appear in the report but not in the confusion matrix."""

@@ -316,6 +316,8 @@ class ClassifierMetricsAccumulator(AccumulatorBase):
         probs = state_array(arrays, "probs", np.float64, (y_true.shape[0], n_classes))
         if y_true.size and (y_true.min() < 0 or y_true.max() >= n_classes):
             raise ConfigError(f"array y_true must lie in 0..{n_classes - 1}")
+        if np.isnan(probs).any():
+            raise ConfigError("array probs holds NaN")
         acc._labels, acc._probs = [y_true], [probs]
         return acc
 

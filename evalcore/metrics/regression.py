@@ -61,7 +61,16 @@ class RegressionMetrics:
 
 
 def _mean(values: np.ndarray) -> float:
-    return math.fsum(values.tolist()) / values.shape[0]
+    try:
+        return math.fsum(values.tolist()) / values.shape[0]
+    except OverflowError:
+        # a partial sum passed the largest double (values near 1e308): sum at 2**-64 scale (exact
+        # but for subnormal parts, negligible here); ±inf only when the mean itself does not fit
+        scaled = math.fsum(math.ldexp(v, -64) for v in values.tolist()) / values.shape[0]
+        try:
+            return math.ldexp(scaled, 64)
+        except OverflowError:
+            return math.copysign(math.inf, scaled)
 
 
 def _explained_variance(y_true: np.ndarray, y_pred: np.ndarray) -> float:
