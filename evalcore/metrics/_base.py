@@ -42,8 +42,10 @@ __all__ = [
     "STATE_FORMAT_VERSION",
     "STATE_MAGIC",
     "check_mergeable",
+    "decode_accumulators",
     "decode_any",
     "decode_state",
+    "encode_accumulators",
     "encode_state",
     "state_array",
     "state_field",
@@ -294,6 +296,44 @@ def decode_any(data):
     return cls.from_bytes(data)
 
 
+#: kind of the container :func:`encode_accumulators` writes.
+BUNDLE_KIND = "accumulators"
+
+
+def encode_accumulators(accumulators: Mapping[str, Accumulator], meta: Mapping | None = None) -> bytes:
+    """Several named accumulators (and JSON ``meta`` values, e.g. sample counts) as one state.
+
+    Each accumulator's ``to_bytes()`` is an ``|u1`` array named after it, in a container of kind
+    ``"accumulators"``; :func:`decode_accumulators` reads it back.
+    """
+    arrays = {name: np.frombuffer(acc.to_bytes(), dtype=np.uint8) for name, acc in accumulators.items()}
+    return encode_state(BUNDLE_KIND, 1, {"names": list(arrays), "meta": dict(meta or {})}, arrays)
+
+
+def decode_accumulators(data) -> tuple[dict, dict]:
+    """Read :func:`encode_accumulators` output: ``({name: accumulator}, meta)``.
+
+    Raises
+    ------
+    ConfigError
+        Anything :func:`decode_state` or :func:`decode_any` rejects in the container or an item.
+    """
+    fields, arrays = decode_state(data, BUNDLE_KIND, 1)
+    try:
+        names = state_field(fields, "names", "str_list")
+        meta = state_field(fields, "meta", "dict")
+    except ConfigError as err:
+        raise ConfigError(f"accumulator state ({BUNDLE_KIND}): {err}") from None
+    if set(fields) != {"names", "meta"} or names != list(arrays):
+        raise ConfigError(f"accumulator state ({BUNDLE_KIND}): names do not match the arrays")
+    out = {}
+    for name in names:
+        if arrays[name].dtype != np.uint8 or arrays[name].ndim != 1:
+            raise ConfigError(f"accumulator state ({BUNDLE_KIND}): item {name!r} must be |u1 bytes")
+        out[name] = decode_any(arrays[name].tobytes())
+    return out, meta
+
+
 # --- checked access to decoded values ---------------------------------------------------------
 
 
@@ -345,7 +385,15 @@ def _kinds() -> dict[str, type]:
 
     They import this module, so it loads them here, on first use, not at import.
     """
-    from evalcore.metrics import accuracy, classifier_scores, ei_coco, fomo_dataset, multilabel, regression  # noqa: F401
+    from evalcore.metrics import (  # noqa: F401
+        accuracy,
+        classifier_scores,
+        ei_coco,
+        fomo_dataset,
+        good_bad,
+        multilabel,
+        regression,
+    )
 
     return _REGISTRY
 
