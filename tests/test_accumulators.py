@@ -380,3 +380,15 @@ def test_named_accumulators_round_trip_in_one_state():
     for n in range(0, len(data), 97):
         with pytest.raises(ConfigError):
             decode_accumulators(data[:n])
+
+
+@pytest.mark.parametrize(("kind", "field"), [("classifier-scores", "n_classes"), ("multilabel", "n_labels"),
+                                             ("coco", "num_classes")])
+def test_a_forged_class_count_is_refused(kind, field):
+    """Without it a state with no windows but 2**40 classes would decode and exhaust memory in compute()."""
+    _, _, header, payload = _split(CASES[kind][0]().to_bytes())
+    header["fields"][field] = 2**40
+    for array in header["arrays"]:
+        array["shape"] = [2**40 if n == 3 else n for n in array["shape"]]
+    with pytest.raises(ConfigError, match=f"field {field} must be classes, got {2**40}"):
+        ACCUMULATOR_KINDS[kind].from_bytes(_join(header, payload))

@@ -38,6 +38,7 @@ __all__ = [
     "ACCUMULATOR_KINDS",  # noqa: F822 (module __getattr__, below)
     "Accumulator",
     "AccumulatorBase",
+    "MAX_STATE_CLASSES",
     "STATE_DTYPES",
     "STATE_FORMAT_VERSION",
     "STATE_MAGIC",
@@ -47,6 +48,7 @@ __all__ = [
     "decode_state",
     "encode_accumulators",
     "encode_state",
+    "read_header",
     "state_array",
     "state_field",
 ]
@@ -57,6 +59,10 @@ STATE_MAGIC = b"EVCSTATE"
 STATE_FORMAT_VERSION = 1
 #: dtype strings an encoded array may have (little-endian numbers and bools; nothing else).
 STATE_DTYPES = ("|b1", "|u1", "<i4", "<i8", "<f4", "<f8")
+
+#: Most classes (labels) a decoded state may declare: ``compute`` allocates per class (COCO) or per
+#: class pair (confusion matrices), so a forged count must not reach it.
+MAX_STATE_CLASSES = 1 << 16
 
 _PREFIX = struct.Struct("<8sII")  # magic, format version, header length
 _MAX_NDIM = 8
@@ -189,7 +195,7 @@ def read_header(data) -> tuple[dict, memoryview]:
     """Check the container and return (header, array section); ``ConfigError`` on any problem."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ConfigError(f"accumulator state must be bytes, got {type(data).__name__}")
-    view = memoryview(data).cast("B")
+    view = memoryview(data.tobytes() if isinstance(data, memoryview) else data)
     if len(view) < _PREFIX.size or bytes(view[:len(STATE_MAGIC)]) != STATE_MAGIC:
         raise ConfigError("accumulator state: not an evalcore accumulator state (bad magic)")
     _, fmt, n_header = _PREFIX.unpack_from(view)
@@ -341,7 +347,8 @@ def state_field(fields: Mapping, name: str, kind: str):
     """``fields[name]`` checked against ``kind``; ``ConfigError`` naming the field otherwise.
 
     ``kind``: ``"int"`` (not bool), ``"float"`` (int or float, returned as float), ``"bool"``,
-    ``"str"``, ``"str?"`` (str or None), ``"str_list"`` or ``"dict"``.
+    ``"str"``, ``"str?"`` (str or None), ``"str_list"``, ``"dict"``, or ``"classes"`` (an int
+    in 0..:data:`MAX_STATE_CLASSES`).
     """
     if name not in fields:
         raise ConfigError(f"field {name} is missing")
@@ -354,9 +361,11 @@ def state_field(fields: Mapping, name: str, kind: str):
         "str?": lambda v: v is None or isinstance(v, str),
         "str_list": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
         "dict": lambda v: isinstance(v, dict),
+        "classes": lambda v: type(v) is int and 0 <= v <= MAX_STATE_CLASSES,
     }[kind](value)
     if not ok:
-        raise ConfigError(f"field {name} must be {kind}, got {type(value).__name__}")
+        got = value if kind == "classes" and type(value) is int else type(value).__name__
+        raise ConfigError(f"field {name} must be {kind}, got {got}")
     return float(value) if kind == "float" else value
 
 

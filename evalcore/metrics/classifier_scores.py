@@ -308,9 +308,7 @@ class ClassifierMetricsAccumulator(AccumulatorBase):
 
     @classmethod
     def _from_state(cls, fields, arrays) -> ClassifierMetricsAccumulator:
-        n_classes = state_field(fields, "n_classes", "int")
-        if n_classes < 0:
-            raise ConfigError(f"field n_classes must be >= 0, got {n_classes}")
+        n_classes = state_field(fields, "n_classes", "classes")
         acc = cls(n_classes, zero_rows=state_field(fields, "zero_rows", "str"))
         y_true = state_array(arrays, "y_true", np.int64, (None,))
         probs = state_array(arrays, "probs", np.float64, (y_true.shape[0], n_classes))

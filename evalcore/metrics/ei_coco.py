@@ -220,9 +220,10 @@ class CocoAccumulator(AccumulatorBase):
 
     @classmethod
     def _from_state(cls, fields, arrays):
-        config = [state_field(fields, name, "int") for name in ("num_classes", "width", "height")]
-        if config[0] < 0 or min(config[1:]) < 1:
-            raise ConfigError(f"num_classes must be >= 0 and width, height >= 1, got {config}")
+        config = [state_field(fields, "num_classes", "classes")]
+        config += [state_field(fields, name, "int") for name in ("width", "height")]
+        if min(config[1:]) < 1:
+            raise ConfigError(f"width and height must be >= 1, got {config[1:]}")
         acc = cls(*config)
         image = state_array(arrays, "image", np.int64, (None,))
         n_gt = state_array(arrays, "n_gt", np.int64, image.shape, nonnegative=True)

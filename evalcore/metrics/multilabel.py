@@ -284,9 +284,7 @@ class MultiLabelMetricsAccumulator(AccumulatorBase):
 
     @classmethod
     def _from_state(cls, fields, arrays) -> MultiLabelMetricsAccumulator:
-        n_labels = state_field(fields, "n_labels", "int")
-        if n_labels < 0:
-            raise ConfigError(f"field n_labels must be >= 0, got {n_labels}")
+        n_labels = state_field(fields, "n_labels", "classes")
         acc = cls(n_labels, average=state_field(fields, "average", "str"))
         truth = state_array(arrays, "truth", np.bool_, (None, n_labels))
         pred = state_array(arrays, "pred", np.bool_, truth.shape)
