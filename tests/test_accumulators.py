@@ -242,6 +242,14 @@ def test_mismatched_config_raises_merge_error_naming_the_field(kind):
     assert acc.to_bytes() == before  # a refused merge leaves the state alone
 
 
+def test_any_label_text_round_trips():
+    """Without it a label with non-ASCII text (or a lone surrogate from a JSON file) could not be saved."""
+    acc = ClassificationAccumulator(("café", "\ud800", "a\"b\n"))
+    acc.update(np.array([0, 1, 2]), np.array([0, 2, 2]))
+    back = ClassificationAccumulator.from_bytes(acc.to_bytes())
+    assert back.labels == acc.labels and _result(back) == _result(acc)
+
+
 def test_merge_error_message_shows_both_values():
     """Without it a user merging shard states would not see which setting differed, nor how."""
     with pytest.raises(MergeError, match=r"^cannot merge: n_classes differs \(4 vs 5\)$"):

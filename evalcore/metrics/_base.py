@@ -187,7 +187,8 @@ def encode_state(kind: str, version: int, fields: Mapping, arrays: Mapping[str, 
         blobs.append(blob)
         offset += len(blob)
     header = {"kind": kind, "version": int(version), "fields": dict(fields), "arrays": specs}
-    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    # ASCII JSON (\u escapes): any str round-trips, a lone surrogate in a label included
+    text = json.dumps(header, separators=(",", ":")).encode("ascii")
     return b"".join([_PREFIX.pack(STATE_MAGIC, STATE_FORMAT_VERSION, len(text)), text, *blobs])
 
 
