@@ -154,7 +154,7 @@ def test_empty_and_no_anomaly_information():
 
 
 def test_config_errors():
-    """Duplicate labels, bad options, mismatched shapes and merging different label spaces must raise."""
+    """Duplicate labels, bad options and mismatched shapes must raise (merges: tests/test_accumulators.py)."""
     with pytest.raises(ConfigError, match="duplicates"):
         ClassificationAccumulator(["a", "uncertain"])
     with pytest.raises(ConfigError):
@@ -166,8 +166,6 @@ def test_config_errors():
     acc = ClassificationAccumulator(CLASSES)
     with pytest.raises(ConfigError):
         acc.update(np.array([0, 1]), np.array([0]))
-    with pytest.raises(ConfigError):
-        acc.merge(ClassificationAccumulator(("x", "y")))
 
 
 def _names(codes, labels):

@@ -84,5 +84,3 @@ def test_accumulator_drops_unknown_test_labels():
     assert acc.compute().n_windows == 2
     with pytest.raises(ConfigError):
         acc.update(np.array([0]), np.zeros((1, 3)))
-    with pytest.raises(ConfigError):
-        acc.merge(ClassifierMetricsAccumulator(3))
