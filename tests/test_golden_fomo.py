@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
-from evalcore.learn.fomo import fomo_details, fomo_structured_result
-from evalcore.metrics.fomo import fomo_sample_result
+from evalcore.learn.fomo import decode_fomo, fomo_details, fomo_structured_result
+from evalcore.metrics.fomo import fomo_sample_result, score_fomo_detections
 from evalcore.metrics.fomo_dataset import FomoAccumulator, classification_report_from_counts
 from tests.conftest import GOLDEN, require_shared
 
@@ -69,6 +70,25 @@ def test_fomo_sample_matches_golden(golden, case_id):
     assert result.n_label_entries == expected["n_label_entries"]
     assert json.loads(result.debug_info_json) == expected["debugInfo"]
     assert result.debug_info_json == expected["debugInfoJson"]
+
+
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_scoring_decoded_boxes_equals_scoring_the_heat_map(golden, case_id):
+    """Without it a reduce that scores the map's decoded boxes could write other bytes than one given the heat map."""
+    cases, arrays = golden
+    case = next(c for c in cases["cases"] if c["id"] == case_id)
+    inputs = case["inputs"]
+    heatmap = arrays[inputs["heatmap_key"]]
+    decoded = decode_fomo(heatmap, inputs["minimum_confidence_rating"])
+    grid_shape = np.shape(heatmap)[-3:]
+    got = score_fomo_detections(*decoded, grid_shape, inputs["boundingBoxes"], inputs["input_width_height"])
+    want = _run(case, arrays)
+    for field in dataclasses.fields(want):
+        a, b = getattr(got, field.name), getattr(want, field.name)
+        if isinstance(b, np.ndarray):
+            assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), field.name
+        else:
+            assert a == b, field.name
 
 
 @pytest.mark.oracle

@@ -37,6 +37,7 @@ __all__ = [
     "MIN_NORMALISED_DISTANCE",
     "fomo_sample_result",
     "non_background_prf",
+    "score_fomo_detections",
 ]
 
 #: EI's hard-coded centroid matching radius (normalised units, inclusive).
@@ -175,16 +176,53 @@ def fomo_sample_result(
     BundleError
         A ground-truth box lacks a field or has a label outside -1..K-1.
     """
-    from kernels.centroids import fuse_heatmap_cells, match_nearest_centroids
+    from kernels.centroids import fuse_heatmap_cells
 
     grid = _as_heatmap(heatmap)
-    n_rows, n_cols, n_channels = grid.shape
+    n_channels = grid.shape[2]
     if n_classes is not None and int(n_classes) != n_channels:
         raise ModelError(f"fomo heat map has {n_channels} channels, expected n_classes {n_classes} (incl. background)")
     pred_boxes, pred_channels, pred_scores = fuse_heatmap_cells(grid, float(threshold))
+    return score_fomo_detections(pred_boxes, (pred_channels - 1).astype(np.int32), pred_scores, grid.shape,
+                                 bounding_boxes, input_wh)
+
+
+def score_fomo_detections(boxes, labels, scores, grid_shape, bounding_boxes: Sequence[Mapping],
+                          input_wh) -> FomoSampleResult:
+    """Score one image's decoded FOMO boxes (steps 2–5 of the module notes).
+
+    The same result as :func:`fomo_sample_result` on the heat map the boxes were decoded from,
+    for a reduce that receives decoded boxes (:func:`evalcore.learn.fomo.decode_fomo` in the map).
+
+    Parameters
+    ----------
+    boxes : float64 array of shape (D, 4)
+        ``[ymin, xmin, ymax, xmax]`` in 0..1, as ``decode_fomo`` returns them.
+    labels : int32 array of shape (D,)
+        0-based class index (0..K-2).
+    scores : float64 array of shape (D,)
+    grid_shape : (int, int, int)
+        The heat map's (H, W, K), background channel included.
+    bounding_boxes, input_wh
+        As in :func:`fomo_sample_result`.
+
+    Returns
+    -------
+    FomoSampleResult
+
+    Raises
+    ------
+    BundleError
+        A ground-truth box lacks a field or has a label outside -1..K-1.
+    """
+    from kernels.centroids import match_nearest_centroids
+
+    n_rows, n_cols, n_channels = (int(n) for n in grid_shape)
+    labels = np.asarray(labels, dtype=np.int32)
+    pred_channels = labels + np.int32(1)
     true_boxes, true_labels = _ground_truth_boxes(bounding_boxes, input_wh, n_channels)
 
-    pred_centroids = _centroids(pred_boxes)
+    pred_centroids = _centroids(boxes)
     true_centroids = _centroids(true_boxes)
     matched, matched_d, pair_p, pair_t, pair_d = match_nearest_centroids(
         pred_centroids, pred_channels, true_centroids, true_labels, MIN_NORMALISED_DISTANCE
@@ -196,9 +234,9 @@ def fomo_sample_result(
         true_centroids, true_labels, pred_centroids, pred_channels, matched, matched_d, pair_p, pair_t, pair_d
     )
     return FomoSampleResult(
-        boxes=pred_boxes,
-        labels=(pred_channels - 1).astype(np.int32),
-        scores=pred_scores,
+        boxes=boxes,
+        labels=labels,
+        scores=scores,
         precision=precision,
         recall=recall,
         f1=f1,
