@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["ANOMALY", "NO_ANOMALY", "BlockPlan", "PreparedSample", "RunLabels", "SampleOutcome", "StructuredDecisions",
+__all__ = ["ANOMALY", "NO_ANOMALY", "BlockPlan", "BoxWithScore", "Detections", "PreparedSample", "RunLabels", "SampleOutcome", "StructuredDecisions",
            "WindowDecisions", "run_labels"]
 
 #: Label of a window an anomaly block flags; of an anomaly-only impulse's normal window.
@@ -197,9 +197,9 @@ class StructuredDecisions:
     kind : str
         ``boxes`` (SSD / YOLO), ``fomo`` or ``visual-anomaly``.
     detections : Detections or None
-        Decoded boxes (``boxes``).
-    heatmap : float64 array (H, W, C) or None
-        The FOMO heat map (``fomo``; scored against the boxes by the reduce).
+        Decoded boxes (``boxes``, ``fomo``: FOMO's fused cells, ``[ymin, xmin, ymax, xmax]`` in 0..1).
+    grid_shape : (int, int, int) or None
+        The FOMO heat map's (H, W, K), background channel included.
     ground_truth : list of dict
         The sample's boxes in model-input pixels: ``x, y, w, h`` and ``label`` (1-based class
         index, -1 for a class the model does not know).
@@ -209,7 +209,7 @@ class StructuredDecisions:
 
     kind: str
     detections: object = None
-    heatmap: np.ndarray | None = None
+    grid_shape: tuple | None = None
     ground_truth: list = field(default_factory=list)
     visual: object = None
 
@@ -238,3 +238,19 @@ class Detections:
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
+
+
+@dataclass(frozen=True)
+class BoxWithScore:
+    """Studio ``BoundingBoxWithScore``: ``label`` name, box and score.
+
+    In ``predictions[].boundingBoxes`` x/y/width/height are ratios of the input (0..1); in a
+    visual-anomaly ``AnomalyResult.boxes`` they are input pixels.
+    """
+
+    label: str
+    x: float
+    y: float
+    width: float
+    height: float
+    score: float

@@ -262,7 +262,7 @@ def test_coco_renumbered_is_the_subsets_own_run():
     """A slice's COCO images, added under sample ids, computed as a run on them alone numbers them."""
     import numpy as np
 
-    from evalcore.metrics.coco import CocoAccumulator
+    from evalcore.metrics.ei_coco import CocoAccumulator
 
     rng = np.random.default_rng(3)
     images = []

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from evalcore.errors import BundleError
-from evalcore.outcome import ANOMALY, NO_ANOMALY, StructuredDecisions, WindowDecisions
+from evalcore.outcome import ANOMALY, NO_ANOMALY, Detections, StructuredDecisions, WindowDecisions
 
 __all__ = ["Decider", "ground_truth_in_input"]
 
@@ -161,7 +161,11 @@ class Decider:
             )
         gt = self._ground_truth(outcome)
         if self.last_layer == "fomo":
-            return StructuredDecisions("fomo", heatmap=np.asarray(outputs[0], dtype=np.float64), ground_truth=gt)
+            from evalcore.learn.fomo import decode_fomo, heatmap_shape
+
+            boxes, labels, scores = decode_fomo(outputs[0], plan.threshold)
+            return StructuredDecisions("fomo", detections=Detections(boxes, labels, scores),
+                                       grid_shape=heatmap_shape(outputs[0]), ground_truth=gt)
         from evalcore.learn.detection import decode_detections
 
         det = decode_detections(self.last_layer, outputs, input_width=self.width, input_height=self.height,

@@ -41,6 +41,7 @@ from typing import Literal
 import numpy as np
 
 from evalcore.errors import ConfigError
+from evalcore.metrics._base import AccumulatorBase, state_array, state_field
 
 __all__ = [
     "ClassifierMetrics",
@@ -247,7 +248,7 @@ def calculate_classification_metrics(y_true, probs, num_classes: int) -> dict:
     return classifier_metrics(y_true, probs, num_classes).to_ei_dict()
 
 
-class ClassifierMetricsAccumulator:
+class ClassifierMetricsAccumulator(AccumulatorBase):
     """Mergeable state for :func:`classifier_metrics`: the windows' true labels and probabilities.
 
     AUC needs every score, so the state concatenates (int64 labels, float64 probabilities).
@@ -262,7 +263,12 @@ class ClassifierMetricsAccumulator:
         Passed to :func:`classifier_metrics`.
     """
 
+    kind = "classifier-scores"
+    state_version = 1
+
     def __init__(self, n_classes: int, *, zero_rows: Literal["uniform", "raise"] = "uniform"):
+        if zero_rows not in ("uniform", "raise"):
+            raise ConfigError(f"zero_rows must be 'uniform' or 'raise', got {zero_rows!r}")
         self.n_classes = int(n_classes)
         self.zero_rows = zero_rows
         self._labels: list[np.ndarray] = []
@@ -287,16 +293,39 @@ class ClassifierMetricsAccumulator:
         self._probs.append(probs[keep])
 
     def merge(self, other: ClassifierMetricsAccumulator) -> ClassifierMetricsAccumulator:
-        """Append ``other``'s windows (same K required); returns self."""
-        if other.n_classes != self.n_classes:
-            raise ConfigError(f"cannot merge {other.n_classes}-class metrics into {self.n_classes}-class")
+        """Append ``other``'s windows (same K and zero-row rule, else ``MergeError``); returns self."""
+        self._check_mergeable(other)
         self._labels.extend(other._labels)
         self._probs.extend(other._probs)
         return self
 
-    def compute(self) -> ClassifierMetrics:
-        """:func:`classifier_metrics` over every window added so far."""
+    def _config(self) -> dict:
+        return {"n_classes": self.n_classes, "zero_rows": self.zero_rows}
+
+    def _arrays(self) -> dict:
+        y_true, probs = self._windows()
+        return {"y_true": y_true, "probs": probs}
+
+    @classmethod
+    def _from_state(cls, fields, arrays) -> ClassifierMetricsAccumulator:
+        n_classes = state_field(fields, "n_classes", "classes")
+        acc = cls(n_classes, zero_rows=state_field(fields, "zero_rows", "str"))
+        y_true = state_array(arrays, "y_true", np.int64, (None,))
+        probs = state_array(arrays, "probs", np.float64, (y_true.shape[0], n_classes))
+        if y_true.size and (y_true.min() < 0 or y_true.max() >= n_classes):
+            raise ConfigError(f"array y_true must lie in 0..{n_classes - 1}")
+        if np.isnan(probs).any():
+            raise ConfigError("array probs holds NaN")
+        acc._labels, acc._probs = [y_true], [probs]
+        return acc
+
+    def _windows(self) -> tuple[np.ndarray, np.ndarray]:
         y_true = np.concatenate(self._labels) if self._labels else np.zeros(0, dtype=np.int64)
         probs = (np.concatenate(self._probs) if self._probs
                  else np.zeros((0, self.n_classes), dtype=np.float64))
+        return y_true, probs
+
+    def compute(self) -> ClassifierMetrics:
+        """:func:`classifier_metrics` over every window added so far."""
+        y_true, probs = self._windows()
         return classifier_metrics(y_true, probs, self.n_classes, zero_rows=self.zero_rows)

@@ -67,6 +67,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalcore.errors import ConfigError
+from evalcore.metrics._base import AccumulatorBase, state_array, state_field
 
 __all__ = [
     "AVERAGES",
@@ -228,7 +229,7 @@ def multilabel_metrics(truth, pred, scores) -> MultiLabelMetrics:
     )
 
 
-class MultiLabelMetricsAccumulator:
+class MultiLabelMetricsAccumulator(AccumulatorBase):
     """Mergeable state for :func:`multilabel_metrics`: the windows' truth, selection and scores.
 
     AUC needs every score, so the state concatenates (as ``ClassifierMetricsAccumulator`` does);
@@ -241,6 +242,9 @@ class MultiLabelMetricsAccumulator:
     average : {"weighted", "micro", "macro", "samples"}
         The reading its ``additionalMetrics`` entries use (``--compat multilabel-average``).
     """
+
+    kind = "multilabel"
+    state_version = 1
 
     def __init__(self, n_labels: int, *, average: str = "weighted"):
         if average not in AVERAGES:
@@ -261,16 +265,33 @@ class MultiLabelMetricsAccumulator:
         self._scores.append(scores)
 
     def merge(self, other: MultiLabelMetricsAccumulator) -> MultiLabelMetricsAccumulator:
-        """Append ``other``'s windows (same K and reading required); returns self."""
-        if other.n_labels != self.n_labels or other.average != self.average:
-            raise ConfigError(
-                f"cannot merge multi-label metrics of {other.n_labels} labels ({other.average}) "
-                f"into {self.n_labels} labels ({self.average})"
-            )
+        """Append ``other``'s windows (same K and reading, else ``MergeError``); returns self."""
+        self._check_mergeable(other)
         self._truth.extend(other._truth)
         self._pred.extend(other._pred)
         self._scores.extend(other._scores)
         return self
+
+    def _config(self) -> dict:
+        return {"n_labels": self.n_labels, "average": self.average}
+
+    def _arrays(self) -> dict:
+        k = self.n_labels
+        if not self._truth:
+            return {"truth": np.zeros((0, k), bool), "pred": np.zeros((0, k), bool), "scores": np.zeros((0, k))}
+        return {"truth": np.concatenate(self._truth), "pred": np.concatenate(self._pred),
+                "scores": np.concatenate(self._scores)}
+
+    @classmethod
+    def _from_state(cls, fields, arrays) -> MultiLabelMetricsAccumulator:
+        n_labels = state_field(fields, "n_labels", "classes")
+        acc = cls(n_labels, average=state_field(fields, "average", "str"))
+        truth = state_array(arrays, "truth", np.bool_, (None, n_labels))
+        pred = state_array(arrays, "pred", np.bool_, truth.shape)
+        scores = state_array(arrays, "scores", np.float64, truth.shape)
+        if truth.shape[0]:
+            acc.update(truth, pred, scores)
+        return acc
 
     def compute(self) -> MultiLabelMetrics:
         """:func:`multilabel_metrics` over every window added so far."""

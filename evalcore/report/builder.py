@@ -3,7 +3,7 @@
 The map decided every window (``evalcore.learn.decide``); here each sample's decisions update
 the accumulators (``evalcore.metrics``) and its ``result`` / ``predictions`` parts are written as
 JSON text. The ``*AccuracyScore`` fields are percentages (0-100) by default, fractions with
-``--compat score-scale=fraction`` (``evalcore.metrics.classification``, "Score scale").
+``--compat score-scale=fraction`` (``evalcore.metrics.accuracy``, "Score scale").
 
 Which blocks can produce ``uncertain`` (``--compat uncertain-column``): only a classifier block
 (kind ``classification``), whose decision is ``uncertain`` when its scores do not reach the
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evalcore.errors import BundleError
+from evalcore.errors import BundleError, MergeError
 from evalcore.outcome import ANOMALY, run_labels
 from evalcore.report.pages import SampleSpool, page_chunks, response_chunks, to_utf8
 from evalcore.report.text import (
@@ -60,7 +60,7 @@ class ReportBuilder:
     """
 
     def __init__(self, project, plans: dict, records, options, *, keep_samples: bool = False, spool_dir=None):
-        from evalcore.metrics.classification import AccuracyOptions
+        from evalcore.metrics.accuracy import AccuracyOptions
 
         self.project = project
         self.compat = compat = options.compat
@@ -108,7 +108,7 @@ class ReportBuilder:
         self.texts = SampleTexts(plans, self.threshold_entries, has_anomaly=bool(self.anomaly_blocks))
 
     def _new_accuracy(self):
-        from evalcore.metrics.classification import ClassificationAccumulator
+        from evalcore.metrics.accuracy import ClassificationAccumulator
 
         if self.regressor is not None:
             return None
@@ -218,7 +218,7 @@ class ReportBuilder:
         order (the order a single run writes), so a sharded run gives the same bytes.
         """
         if other.labels != self.labels:
-            raise BundleError("cannot merge runs with different label sets", path=self.project.root)
+            raise MergeError(f"cannot merge: labels differ ({list(self.labels)} vs {list(other.labels)})")
         _merge_accumulators(self, other)
         if self.slices is not None:
             self.slices.merge(other.slices)

@@ -43,6 +43,7 @@ from dataclasses import asdict
 import numpy as np
 
 from evalcore.errors import BundleError
+from evalcore.metrics.good_bad import GoodBadAccumulator
 
 __all__ = ["GOOD_SCORE", "DetectionReducer"]
 
@@ -77,8 +78,7 @@ class DetectionReducer:
         self.class_names = runner.labels
         meta = runner.spec.metadata
         self.last_layer = getattr(meta, "object_detection_last_layer", None) if meta is not None else None
-        self.good = 0
-        self.bad = 0
+        self.counts = GoodBadAccumulator()  # images good / bad (module notes)
         self.fomo = None
         self.coco = None
         # reducers of --slice-by slices (`slice_copy`) that the current sample's numbers also go to
@@ -88,11 +88,11 @@ class DetectionReducer:
                 raise BundleError("an object-detection block needs objectDetectionLastLayer in its metadata",
                                   path=runner.spec.metadata_path, field="objectDetectionLastLayer")
             if self.last_layer == "fomo":
-                from evalcore.metrics.fomo import FomoAccumulator
+                from evalcore.metrics.fomo_dataset import FomoAccumulator
 
                 self.fomo = FomoAccumulator(len(self.class_names) + 1)
             else:
-                from evalcore.metrics.coco import CocoAccumulator
+                from evalcore.metrics.ei_coco import CocoAccumulator
 
                 self.coco = CocoAccumulator(len(self.class_names), self.width, self.height)
 
@@ -104,15 +104,15 @@ class DetectionReducer:
         whatever samples the slice turns out to hold.
         """
         other = copy.copy(self)
-        other.good = other.bad = 0
+        other.counts = GoodBadAccumulator()
         other.sinks = ()
         other.positions = None
         if self.fomo is not None:
-            from evalcore.metrics.fomo import FomoAccumulator
+            from evalcore.metrics.fomo_dataset import FomoAccumulator
 
             other.fomo = FomoAccumulator(self.fomo.n_classes)
         if self.coco is not None:
-            from evalcore.metrics.coco import CocoAccumulator
+            from evalcore.metrics.ei_coco import CocoAccumulator
 
             other.coco = CocoAccumulator(self.coco.num_classes, self.coco.width, self.coco.height)
         return other
@@ -129,7 +129,7 @@ class DetectionReducer:
         if decided.kind == "visual-anomaly":
             return self._visual_anomaly(outcome, decided.visual, label)
         if decided.kind == "fomo":
-            return self._fomo(outcome, decided.heatmap, decided.ground_truth, label)
+            return self._fomo(outcome, decided, label)
         return self._boxes(outcome, decided.detections, decided.ground_truth, label)
 
     def _base(self, outcome, result_count: int) -> dict:
@@ -147,10 +147,7 @@ class DetectionReducer:
 
     def _score(self, score: float) -> None:
         for reducer in (self, *self.sinks):
-            if score >= GOOD_SCORE:
-                reducer.good += 1
-            else:
-                reducer.bad += 1
+            reducer.counts.update(bool(score >= GOOD_SCORE))
 
     def _prediction(self, outcome, label, predicted: str, correct, **extra) -> dict:
         row = {"sample_id": outcome.record.id, "start_ms": 0.0, "end_ms": 0.0, "prediction": predicted}
@@ -170,12 +167,18 @@ class DetectionReducer:
                 names.append(name)
         return ", ".join(names)
 
-    def _fomo(self, outcome, heatmap, gt, label):
-        from evalcore.learn.detection import prediction_bounding_boxes
-        from evalcore.learn.fomo import fomo_details, fomo_sample_result, fomo_structured_result
+    def _fomo(self, outcome, decided, label):
+        from evalcore.metrics.fomo import score_fomo_detections
+        from evalcore.report.boxes import (
+            fomo_details,
+            fomo_detections,
+            fomo_structured_result,
+            prediction_bounding_boxes,
+        )
 
-        res = fomo_sample_result(np.asarray(heatmap, dtype=np.float64), gt, (self.width, self.height),
-                                 self.runner.threshold, len(self.class_names) + 1)
+        det = decided.detections
+        res = score_fomo_detections(det.boxes, det.labels, det.scores, decided.grid_shape, decided.ground_truth,
+                                    (self.width, self.height))
         for reducer in (self, *self.sinks):
             reducer.fomo.update(res)
         self._score(res.f1)
@@ -189,7 +192,7 @@ class DetectionReducer:
         }]
         entry["details"] = [self._details(details)]
         entry["object_detection_last_layer"] = "fomo"
-        boxes = [_box_dict(b) for b in prediction_bounding_boxes(res.detections, self.class_names)]
+        boxes = [_box_dict(b) for b in prediction_bounding_boxes(fomo_detections(res), self.class_names)]
         predicted = self._predicted_names(res.labels, res.scores)
         row = self._prediction(outcome, label, predicted, res.f1 >= GOOD_SCORE, f1_score=float(res.f1),
                                bounding_boxes=boxes)
@@ -202,8 +205,8 @@ class DetectionReducer:
                 "m_ap": d["map_score"], "f1": d["f1"]}
 
     def _boxes(self, outcome, det, gt, label):
-        from evalcore.learn.detection import detection_details, prediction_bounding_boxes
-        from evalcore.metrics.od_map import per_image_map
+        from evalcore.metrics.ei_map import per_image_map
+        from evalcore.report.boxes import detection_details, prediction_bounding_boxes
 
         raw = [{"box_ymin_xmin_ymax_xmax": list(b), "label": int(lbl), "score": float(s)}
                for b, lbl, s in zip(det.boxes.tolist(), det.labels.tolist(), det.scores.tolist())]
@@ -226,8 +229,7 @@ class DetectionReducer:
         correct = None if expected is None else res.prediction == expected
         if correct is not None:
             for reducer in (self, *self.sinks):
-                reducer.good += int(correct)
-                reducer.bad += int(not correct)
+                reducer.counts.update(bool(correct))
         entry = self._base(outcome, 1)
         entry["result"] = [{"anomaly": float(res.max_score)}]
         entry["anomaly_result"] = [{
@@ -242,8 +244,7 @@ class DetectionReducer:
 
     def merge(self, other: DetectionReducer) -> DetectionReducer:
         """Fold another shard's counts and accumulators into this one; returns self."""
-        self.good += other.good
-        self.bad += other.bad
+        self.counts.merge(other.counts)
         if self.fomo is not None:
             self.fomo.merge(other.fomo)
         if self.coco is not None:
@@ -252,9 +253,9 @@ class DetectionReducer:
 
     def accuracy_summary(self):
         """The ``accuracy`` object of an object-detection block (module notes)."""
-        from evalcore.metrics.classification import AccuracySummary, GoodBad, ratio_score
+        from evalcore.metrics.accuracy import AccuracySummary, GoodBad, ratio_score
 
-        good, bad = self.good, self.bad
+        good, bad = self.counts.good, self.counts.bad
         per_class = GoodBad(good, bad) if self.compat["detection-summary"] == "counts" else GoodBad(0, 0)
         return AccuracySummary(
             total_summary=GoodBad(good, bad), summary_per_class={F1_PSEUDO_CLASS: per_class},
