@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 
 from evalcore.errors import ConfigError
 
-__all__ = ["COMPAT_SETTINGS", "RunOptions", "parse_compat"]
+__all__ = ["COMPAT_SETTINGS", "SLICE_KINDS", "RunOptions", "parse_compat", "parse_slice_keys"]
+
+#: Keys that are not metadata names.
+SLICE_KINDS = ("label", "device", "category")
+_METADATA = "metadata."
 
 
 #: ``--compat NAME=VALUE`` settings: each open Studio rule (README, "Compatibility notes"),
@@ -71,8 +75,6 @@ class RunOptions:
     slice_by: tuple[str, ...] = ()
 
     def __post_init__(self):
-        from evalcore.slices import parse_slice_keys
-
         parse_slice_keys(self.slice_by)  # raises ConfigError for an unknown key
         if self.variant not in (None, "float32", "int8", "akida"):
             raise ConfigError(f"variant must be one of float32, int8, akida, got {self.variant!r}")
@@ -119,6 +121,23 @@ class RunOptions:
 
 
 def _slice_keys(items) -> tuple[str, ...]:
-    from evalcore.slices import parse_slice_keys
-
     return parse_slice_keys(items)
+
+
+def parse_slice_keys(items) -> tuple[str, ...]:
+    """Check ``--slice-by`` values; return them without repeats, in the order given.
+
+    Raises
+    ------
+    ConfigError
+        A key that is neither ``metadata.NAME`` nor one of `SLICE_KINDS`.
+    """
+    keys: dict[str, None] = {}
+    for item in items or ():
+        if item in SLICE_KINDS or (item.startswith(_METADATA) and len(item) > len(_METADATA)):
+            keys.setdefault(item, None)
+            continue
+        raise ConfigError(
+            f"--slice-by takes metadata.NAME, {', '.join(SLICE_KINDS[:-1])} or {SLICE_KINDS[-1]}, got {item!r}"
+        )
+    return tuple(keys)

@@ -19,15 +19,7 @@ import numpy as np
 import pytest
 
 from evalcore.errors import ConfigError, MergeError
-from evalcore.metrics._base import (
-    ACCUMULATOR_KINDS,
-    STATE_MAGIC,
-    Accumulator,
-    AccumulatorBase,
-    decode_accumulators,
-    decode_any,
-    encode_accumulators,
-)
+from evalcore.metrics._base import STATE_MAGIC, Accumulator, AccumulatorBase
 from evalcore.metrics.accuracy import AccuracyOptions, ClassificationAccumulator
 from evalcore.metrics.classifier_scores import ClassifierMetricsAccumulator
 from evalcore.metrics.ei_coco import CocoAccumulator
@@ -36,6 +28,7 @@ from evalcore.metrics.fomo_dataset import FomoAccumulator
 from evalcore.metrics.good_bad import GoodBadAccumulator
 from evalcore.metrics.multilabel import MultiLabelMetricsAccumulator
 from evalcore.metrics.regression import RegressionAccumulator
+from evalcore.metrics.states import ACCUMULATOR_KINDS, decode_accumulators, decode_any, encode_accumulators
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # COCO stats with nothing to average
 

@@ -17,7 +17,8 @@ from evalcore.cli import main
 from evalcore.engine import RunOptions, evaluate, run_bundle, slices_path, write_outputs
 from evalcore.errors import ConfigError
 from evalcore.jsonio import dumps
-from evalcore.slices import MISSING, parse_slice_keys, slices_document, table_rows
+from evalcore.options import parse_slice_keys
+from evalcore.slices import MISSING, slices_document, table_rows
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = REPO_ROOT / "fixtures"

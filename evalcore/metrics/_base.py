@@ -35,7 +35,6 @@ import numpy as np
 from evalcore.errors import ConfigError, MergeError
 
 __all__ = [
-    "ACCUMULATOR_KINDS",  # noqa: F822 (module __getattr__, below)
     "Accumulator",
     "AccumulatorBase",
     "MAX_STATE_CLASSES",
@@ -43,10 +42,7 @@ __all__ = [
     "STATE_FORMAT_VERSION",
     "STATE_MAGIC",
     "check_mergeable",
-    "decode_accumulators",
-    "decode_any",
     "decode_state",
-    "encode_accumulators",
     "encode_state",
     "read_header",
     "state_array",
@@ -287,60 +283,6 @@ def _decode_array(kind, i, spec, payload, expected_offset):
     return name, array, offset + nbytes
 
 
-def decode_any(data):
-    """Rebuild an accumulator of whatever kind ``data`` holds (:data:`ACCUMULATOR_KINDS`).
-
-    Raises
-    ------
-    ConfigError
-        Unknown kind, or anything :func:`decode_state` rejects.
-    """
-    header, _ = read_header(data)
-    cls = _kinds().get(header["kind"])
-    if cls is None:
-        raise ConfigError(f"accumulator state: unknown kind {header['kind']!r} "
-                          f"(known: {', '.join(sorted(_kinds()))})")
-    return cls.from_bytes(data)
-
-
-#: kind of the container :func:`encode_accumulators` writes.
-BUNDLE_KIND = "accumulators"
-
-
-def encode_accumulators(accumulators: Mapping[str, Accumulator], meta: Mapping | None = None) -> bytes:
-    """Several named accumulators (and JSON ``meta`` values, e.g. sample counts) as one state.
-
-    Each accumulator's ``to_bytes()`` is an ``|u1`` array named after it, in a container of kind
-    ``"accumulators"``; :func:`decode_accumulators` reads it back.
-    """
-    arrays = {name: np.frombuffer(acc.to_bytes(), dtype=np.uint8) for name, acc in accumulators.items()}
-    return encode_state(BUNDLE_KIND, 1, {"names": list(arrays), "meta": dict(meta or {})}, arrays)
-
-
-def decode_accumulators(data) -> tuple[dict, dict]:
-    """Read :func:`encode_accumulators` output: ``({name: accumulator}, meta)``.
-
-    Raises
-    ------
-    ConfigError
-        Anything :func:`decode_state` or :func:`decode_any` rejects in the container or an item.
-    """
-    fields, arrays = decode_state(data, BUNDLE_KIND, 1)
-    try:
-        names = state_field(fields, "names", "str_list")
-        meta = state_field(fields, "meta", "dict")
-    except ConfigError as err:
-        raise ConfigError(f"accumulator state ({BUNDLE_KIND}): {err}") from None
-    if set(fields) != {"names", "meta"} or names != list(arrays):
-        raise ConfigError(f"accumulator state ({BUNDLE_KIND}): names do not match the arrays")
-    out = {}
-    for name in names:
-        if arrays[name].dtype != np.uint8 or arrays[name].ndim != 1:
-            raise ConfigError(f"accumulator state ({BUNDLE_KIND}): item {name!r} must be |u1 bytes")
-        out[name] = decode_any(arrays[name].tobytes())
-    return out, meta
-
-
 # --- checked access to decoded values ---------------------------------------------------------
 
 
@@ -386,30 +328,6 @@ def state_array(arrays: Mapping, name: str, dtype, shape: tuple, *, nonnegative:
 
 # --- the registry -----------------------------------------------------------------------------
 
-# kind -> class; each class registers itself when its module is imported (__init_subclass__)
+# kind -> class; each class registers itself when its module is imported (__init_subclass__);
+# evalcore.metrics.states imports every accumulator module and exposes the full registry
 _REGISTRY: dict[str, type] = {}
-
-
-def _kinds() -> dict[str, type]:
-    """The registry with every accumulator module of the package loaded.
-
-    They import this module, so it loads them here, on first use, not at import.
-    """
-    from evalcore.metrics import (  # noqa: F401
-        accuracy,
-        classifier_scores,
-        ei_coco,
-        fomo_dataset,
-        good_bad,
-        multilabel,
-        regression,
-    )
-
-    return _REGISTRY
-
-
-def __getattr__(name: str):
-    """``ACCUMULATOR_KINDS``: kind -> accumulator class, every kind of the package (PEP 562)."""
-    if name == "ACCUMULATOR_KINDS":
-        return _kinds()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
