@@ -41,7 +41,7 @@ from typing import Literal
 import numpy as np
 
 from evalcore.errors import ConfigError
-from evalcore.metrics._base import AccumulatorBase, state_array, state_field
+from evalcore.metrics._base import AccumulatorBase, RowStore, state_array, state_field
 
 __all__ = [
     "ClassifierMetrics",
@@ -118,11 +118,13 @@ class ClassifierMetrics:
         }
 
 
-def _renormalise(probs: np.ndarray, zero_rows: str) -> np.ndarray:
+def _renormalise(probs: np.ndarray, zero_rows: str, first_row: int = 0) -> np.ndarray:
+    """Rows divided by their sums, in float64 (rows ``first_row``... of the whole set, for messages)."""
+    probs = probs.astype(np.float64, copy=False)
     row_sum = probs.sum(axis=1, keepdims=True)
     if (row_sum == 0).any():
         if zero_rows == "raise":
-            bad = int(np.flatnonzero(row_sum[:, 0] == 0)[0])
+            bad = first_row + int(np.flatnonzero(row_sum[:, 0] == 0)[0])
             raise ConfigError(f"probability row {bad} sums to 0; cannot renormalise")
         probs = probs.copy()
         probs[row_sum[:, 0] == 0] = 1.0
@@ -155,8 +157,17 @@ def _weighted(values: np.ndarray, weights: np.ndarray) -> float | None:
     return float(np.multiply(values, weights, dtype=np.float64).sum() / total)
 
 
-def _roc_auc(y_true, probs, labels, n_classes) -> float | None:
-    from kernels.ranking import roc_auc_binary, roc_auc_ovr
+#: Rows renormalised at a time: every per-window step below is row-local, so working in chunks
+#: gives the same bits as whole arrays, without float64 copies of the whole test set.
+_CHUNK_ROWS = 1 << 16
+
+
+def _chunks(n: int):
+    return (slice(start, min(n, start + _CHUNK_ROWS)) for start in range(0, n, _CHUNK_ROWS))
+
+
+def _roc_auc(y_true, probs, labels, n_classes, zero_rows) -> float | None:
+    from kernels.ranking import roc_auc_binary
 
     n_present = np.unique(y_true).size
     if n_classes == 2:
@@ -165,14 +176,25 @@ def _roc_auc(y_true, probs, labels, n_classes) -> float | None:
         return roc_auc_binary(y_true == 1, labels.astype(np.float64))
     if n_classes < 2 or n_present != n_classes:
         return None
-    return float(np.mean(roc_auc_ovr(y_true, probs)))
+    # one-vs-rest, one renormalised column at a time (kernels.ranking.roc_auc_ovr's per-class rule)
+    column = np.empty(y_true.shape[0], dtype=np.float64)
+    per_class = np.empty(n_classes, dtype=np.float64)
+    for k in range(n_classes):
+        for rows in _chunks(y_true.shape[0]):
+            column[rows] = _renormalise(probs[rows], zero_rows, rows.start)[:, k]
+        per_class[k] = roc_auc_binary(y_true == k, column)
+    return float(np.mean(per_class))
 
 
-def _log_loss(y_true, probs) -> float:
-    clipped = np.clip(probs, _EPS, 1 - _EPS)
-    clipped = clipped / clipped.sum(axis=1)[:, np.newaxis]
-    picked = clipped[np.arange(y_true.shape[0]), y_true]
-    return math.fsum((-np.log(picked)).tolist()) / y_true.shape[0]
+def _log_loss(y_true, probs, zero_rows) -> float:
+    def terms():
+        for rows in _chunks(y_true.shape[0]):
+            clipped = np.clip(_renormalise(probs[rows], zero_rows, rows.start), _EPS, 1 - _EPS)
+            clipped = clipped / clipped.sum(axis=1)[:, np.newaxis]
+            picked = clipped[np.arange(clipped.shape[0]), y_true[rows]]
+            yield from (-np.log(picked)).tolist()
+
+    return math.fsum(terms()) / y_true.shape[0]
 
 
 def classifier_metrics(y_true, probs, n_classes: int, *,
@@ -184,7 +206,7 @@ def classifier_metrics(y_true, probs, n_classes: int, *,
     y_true : integer array of shape (N,)
         True class index per window, ``0..K-1`` (map unknown test labels out beforehand).
     probs : float array of shape (N, K)
-        Model output per window.
+        Model output per window (float32 is kept as it is and widened a chunk at a time).
     n_classes : int
         K.
     zero_rows : {"uniform", "raise"}
@@ -202,19 +224,22 @@ def classifier_metrics(y_true, probs, n_classes: int, *,
     from kernels.confusion import confusion_matrix
 
     y_true = np.asarray(y_true)
-    probs = np.asarray(probs, dtype=np.float64)
+    probs = np.asarray(probs)
+    if probs.dtype not in (np.float32, np.float64):
+        probs = probs.astype(np.float64)
     if probs.ndim != 2 or probs.shape[1] != n_classes or y_true.shape != (probs.shape[0],):
         raise ConfigError(
             f"need y_true (N,) and probs (N, {n_classes}), got {y_true.shape} and {probs.shape}"
         )
     if y_true.size and (y_true.min() < 0 or y_true.max() >= n_classes):
         raise ConfigError(f"true labels must lie in 0..{n_classes - 1}")
-    if np.isnan(probs).any():
+    if any(np.isnan(probs[rows]).any() for rows in _chunks(probs.shape[0])):
         raise ConfigError("probabilities contain NaN")
     y_true = y_true.astype(np.int64)
     n = y_true.shape[0]
-    probs = _renormalise(probs, zero_rows) if n else probs
-    labels = np.argmax(probs, axis=1) if n else np.zeros(0, dtype=np.int64)
+    labels = np.zeros(n, dtype=np.int64)
+    for rows in _chunks(n):
+        labels[rows] = np.argmax(_renormalise(probs[rows], zero_rows, rows.start), axis=1)
     cm = confusion_matrix(y_true, labels, n_classes)
     present, precision, recall, f1, support = _prf(cm)
     has = n > 0
@@ -232,8 +257,8 @@ def classifier_metrics(y_true, probs, n_classes: int, *,
         weighted_precision=_weighted(precision, support),
         weighted_recall=_weighted(recall, support),
         weighted_f1=_weighted(f1, support),
-        roc_auc=_roc_auc(y_true, probs, labels, n_classes) if has else None,
-        loss=_log_loss(y_true, probs) if has else None,
+        roc_auc=_roc_auc(y_true, probs, labels, n_classes, zero_rows) if has else None,
+        loss=_log_loss(y_true, probs, zero_rows) if has else None,
         n_windows=n,
     )
 
@@ -251,7 +276,8 @@ def calculate_classification_metrics(y_true, probs, num_classes: int) -> dict:
 class ClassifierMetricsAccumulator(AccumulatorBase):
     """Mergeable state for :func:`classifier_metrics`: the windows' true labels and probabilities.
 
-    AUC needs every score, so the state concatenates (int64 labels, float64 probabilities).
+    AUC needs every score, so the state keeps every window's label and probabilities (compactly:
+    `RowStore`); ``to_bytes`` writes them as int64 / float64.
     :meth:`compute` is independent of the order of windows (see the module notes), so any split
     merges to the same result.
 
@@ -271,8 +297,8 @@ class ClassifierMetricsAccumulator(AccumulatorBase):
             raise ConfigError(f"zero_rows must be 'uniform' or 'raise', got {zero_rows!r}")
         self.n_classes = int(n_classes)
         self.zero_rows = zero_rows
-        self._labels: list[np.ndarray] = []
-        self._probs: list[np.ndarray] = []
+        self._labels = RowStore(np.int32)  # classes < MAX_STATE_CLASSES
+        self._probs = RowStore("float")
 
     def update(self, y_true, probs) -> None:
         """Add windows; those whose true label is outside ``0..K-1`` (not a training label) are dropped.
@@ -283,7 +309,9 @@ class ClassifierMetricsAccumulator(AccumulatorBase):
         probs : float array of shape (W, K)
         """
         y_true = np.asarray(y_true).astype(np.int64).reshape(-1)
-        probs = np.asarray(probs, dtype=np.float64)
+        probs = np.asarray(probs)
+        if probs.dtype not in (np.float32, np.float64):
+            probs = probs.astype(np.float64)
         if probs.ndim != 2 or probs.shape != (y_true.shape[0], self.n_classes):
             raise ConfigError(
                 f"need probs of shape ({y_true.shape[0]}, {self.n_classes}), got {probs.shape}"
@@ -304,7 +332,7 @@ class ClassifierMetricsAccumulator(AccumulatorBase):
 
     def _arrays(self) -> dict:
         y_true, probs = self._windows()
-        return {"y_true": y_true, "probs": probs}
+        return {"y_true": y_true, "probs": probs.astype(np.float64, copy=False)}
 
     @classmethod
     def _from_state(cls, fields, arrays) -> ClassifierMetricsAccumulator:
@@ -316,14 +344,13 @@ class ClassifierMetricsAccumulator(AccumulatorBase):
             raise ConfigError(f"array y_true must lie in 0..{n_classes - 1}")
         if np.isnan(probs).any():
             raise ConfigError("array probs holds NaN")
-        acc._labels, acc._probs = [y_true], [probs]
+        acc._labels.append(y_true)
+        acc._probs.append(probs)
         return acc
 
     def _windows(self) -> tuple[np.ndarray, np.ndarray]:
-        y_true = np.concatenate(self._labels) if self._labels else np.zeros(0, dtype=np.int64)
-        probs = (np.concatenate(self._probs) if self._probs
-                 else np.zeros((0, self.n_classes), dtype=np.float64))
-        return y_true, probs
+        """Labels (int64) and probabilities (float32 while every update was: exact either way)."""
+        return self._labels.array(np.int64), self._probs.array(tail=(self.n_classes,))
 
     def compute(self) -> ClassifierMetrics:
         """:func:`classifier_metrics` over every window added so far."""

@@ -67,7 +67,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalcore.errors import ConfigError
-from evalcore.metrics._base import AccumulatorBase, state_array, state_field
+from evalcore.metrics._base import AccumulatorBase, RowStore, state_array, state_field
 
 __all__ = [
     "AVERAGES",
@@ -251,9 +251,9 @@ class MultiLabelMetricsAccumulator(AccumulatorBase):
             raise ConfigError(f"multi-label average must be one of {', '.join(AVERAGES)}, got {average!r}")
         self.n_labels = int(n_labels)
         self.average = average
-        self._truth: list[np.ndarray] = []
-        self._pred: list[np.ndarray] = []
-        self._scores: list[np.ndarray] = []
+        self._truth = RowStore(np.bool_)
+        self._pred = RowStore(np.bool_)
+        self._scores = RowStore("float")
 
     def update(self, truth, pred, scores) -> None:
         """Add windows: bool truth and selection, float scores, each of shape (W, K)."""
@@ -276,11 +276,12 @@ class MultiLabelMetricsAccumulator(AccumulatorBase):
         return {"n_labels": self.n_labels, "average": self.average}
 
     def _arrays(self) -> dict:
-        k = self.n_labels
-        if not self._truth:
-            return {"truth": np.zeros((0, k), bool), "pred": np.zeros((0, k), bool), "scores": np.zeros((0, k))}
-        return {"truth": np.concatenate(self._truth), "pred": np.concatenate(self._pred),
-                "scores": np.concatenate(self._scores)}
+        truth, pred, scores = self._windows()
+        return {"truth": truth, "pred": pred, "scores": scores}
+
+    def _windows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        k = (self.n_labels,)
+        return self._truth.array(tail=k), self._pred.array(tail=k), self._scores.array(np.float64, k)
 
     @classmethod
     def _from_state(cls, fields, arrays) -> MultiLabelMetricsAccumulator:
@@ -295,13 +296,7 @@ class MultiLabelMetricsAccumulator(AccumulatorBase):
 
     def compute(self) -> MultiLabelMetrics:
         """:func:`multilabel_metrics` over every window added so far."""
-        k = self.n_labels
-        if not self._truth:
-            empty = np.zeros((0, k), dtype=bool)
-            return multilabel_metrics(empty, empty, np.zeros((0, k)))
-        return multilabel_metrics(
-            np.concatenate(self._truth), np.concatenate(self._pred), np.concatenate(self._scores)
-        )
+        return multilabel_metrics(*self._windows())
 
 
 def _entry_names(average: str) -> Mapping[str, str]:

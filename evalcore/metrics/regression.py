@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalcore.errors import ConfigError
-from evalcore.metrics._base import AccumulatorBase, state_array, state_field
+from evalcore.metrics._base import AccumulatorBase, RowStore, state_array, state_field
 from evalcore.metrics.accuracy import SCORE_SCALES, AccuracySummary, GoodBad, ratio_score
 
 __all__ = ["RegressionMetrics", "RegressionAccumulator"]
@@ -108,8 +108,8 @@ class RegressionAccumulator(AccumulatorBase):
         self.inclusive = inclusive
         self.report_accuracy = report_accuracy
         self.score_scale = score_scale
-        self._predicted: list[np.ndarray] = []
-        self._expected: list[np.ndarray] = []
+        self._predicted = RowStore("float")
+        self._expected = RowStore("float")
 
     def update(self, predicted, expected) -> None:
         """Add windows: float arrays of shape (W,) (predicted may be (W, 1))."""
@@ -143,13 +143,13 @@ class RegressionAccumulator(AccumulatorBase):
                   report_accuracy=state_field(fields, "report_accuracy", "bool"),
                   score_scale=state_field(fields, "score_scale", "str"))
         predicted = state_array(arrays, "predicted", np.float64, (None,))
-        acc._predicted = [predicted]
-        acc._expected = [state_array(arrays, "expected", np.float64, predicted.shape)]
+        acc._predicted.append(predicted)
+        acc._expected.append(state_array(arrays, "expected", np.float64, predicted.shape))
         return acc
 
     def _windows(self) -> tuple[np.ndarray, np.ndarray]:
-        y_pred = np.concatenate(self._predicted) if self._predicted else np.zeros(0)
-        y_true = np.concatenate(self._expected) if self._expected else np.zeros(0)
+        y_pred = self._predicted.array(np.float64)
+        y_true = self._expected.array(np.float64)
         return y_pred, y_true
 
     def compute(self) -> RegressionMetrics:
