@@ -100,8 +100,47 @@ class RunResult:
         )
 
 
+@dataclass
+class RunPlan:
+    """What a run reads, known before any model is loaded: the project, the options (variant
+    filled in), the learn blocks' plans, the records (all of them, whatever the shard) and the
+    precomputed-feature source (None: the dataset is featurized).
+    """
+
+    project: object
+    options: RunOptions
+    plans: dict
+    records: list
+    source: object = None
+
+
+def plan_run(bundle_dir: str | Path, options: RunOptions | None = None) -> RunPlan:
+    """Load and check the bundle, plan the learn blocks and list the records (no model is loaded)."""
+    from evalcore.bundle import load_project
+    from evalcore.learn.thresholds import plan_blocks
+
+    options = options or RunOptions()
+    project = load_project(bundle_dir, follow_links=options.follow_links)
+    plans = plan_blocks(project, options.thresholds)
+    if options.variant is None:
+        options = dataclasses.replace(options, variant=default_variant(project))
+    source, records = load_records(project, options)
+    return RunPlan(project, options, plans, records, source)
+
+
+def options_info(options: RunOptions, n_workers: int) -> dict:
+    """The run's options as the run-info sidecar shows them."""
+    return {
+        "category": options.category, "features": options.features, "thresholds": options.thresholds,
+        "akidaDevice": options.akida_device, "threads": options.threads, "batchRows": options.batch_rows,
+        "overlap": options.overlap, "workers": n_workers,
+        "compat": options.compat,
+        **({"sliceBy": list(options.slice_by)} if options.slice_by else {}),
+    }
+
+
 def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard: tuple[int, int] | None = None,
-             keep_samples: bool = False):
+             keep_samples: bool = False, positions=None):
     """Run the map and the reduce over a bundle's samples; returns the reduce state.
 
     Parameters
@@ -113,6 +152,8 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
     shard : (int, int), optional
         ``(i, n)``: evaluate only the samples at positions ``i, i+n, i+2n, ...``. Shards of one
         run merge (``ReportBuilder.merge``) into the same result as the whole run.
+    positions : sequence of int, optional
+        Evaluate only the samples at these record positions (in this order); not with ``shard``.
     keep_samples : bool
         Keep every sample's values in the reduce (``ReportBuilder(keep_samples=True)``); by
         default memory stays flat and the response is streamed from disk.
@@ -127,21 +168,17 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
     BundleError, ConfigError, ModelError
         Bad input, with the file, the sample and the field named.
     """
-    from evalcore.bundle import load_project
-    from evalcore.learn.thresholds import plan_blocks
     from evalcore.pipeline.infer import Pipeline
     from evalcore.pipeline.pool import PreparePool, fewer_gc_passes, resolve_workers
     from evalcore.progress import Progress
     from evalcore.report.builder import ReportBuilder
     from evalcore.warmup import start_numba_warmup
 
-    options = options or RunOptions()
-    project = load_project(bundle_dir, follow_links=options.follow_links)
-    plans = plan_blocks(project, options.thresholds)  # from the metadata: no model is loaded
-    if options.variant is None:
-        options = dataclasses.replace(options, variant=default_variant(project))
-    featurizer, all_records = load_records(project, options)
+    plan = plan_run(bundle_dir, options)  # from the metadata: no model is loaded yet
+    project, options, plans, featurizer, all_records = plan.project, plan.options, plan.plans, plan.source, plan.records
     records = all_records if shard is None else all_records[shard[0] :: shard[1]]
+    if positions is not None:
+        records = [all_records[p] for p in positions]
     n_workers = 0 if featurizer is not None else resolve_workers(options.workers, len(records))
     with contextlib.ExitStack() as stack:
         if n_workers > 0:
@@ -175,13 +212,7 @@ def run_bundle(bundle_dir: str | Path, options: RunOptions | None = None) -> Run
         engines=pipeline.engines(),
         variant=pipeline.options.variant,
         blocks=pipeline.describe(),
-        options={
-            "category": options.category, "features": options.features, "thresholds": options.thresholds,
-            "akidaDevice": options.akida_device, "threads": options.threads, "batchRows": options.batch_rows,
-            "overlap": options.overlap, "workers": pipeline.n_workers,
-            "compat": options.compat,
-            **({"sliceBy": list(options.slice_by)} if options.slice_by else {}),
-        },
+        options=options_info(options, pipeline.n_workers),
     )
 
 

@@ -140,6 +140,10 @@ class SampleSpool:
             start += len(data)
             yield data
 
+    def size(self, which: str) -> int:
+        """Bytes of ``results`` or ``rows`` written so far."""
+        return self._result_end if which == "results" else self._rows_end
+
     def all_of(self, which: str):
         """Yield the whole ``results`` or ``rows`` text, in chunks."""
         self.finish()
