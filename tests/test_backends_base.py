@@ -11,6 +11,7 @@ from evalcore.backends import Backend, load_backend
 from evalcore.backends.base import PROBE_ROWS
 from evalcore.backends.quant import QuantParams, dequantize, quantize
 from evalcore.errors import BackendUnavailableError, ConfigError, ModelError
+from tests.naive import naive_quantize
 
 
 def first_difference(a: np.ndarray, b: np.ndarray) -> str:
@@ -47,14 +48,6 @@ def assert_agreement(reference: np.ndarray, other: np.ndarray, tolerance: float)
 
 
 # --------------------------------------------------------------------------- quantisation
-def naive_quantize(x: np.ndarray, scale: float, zero_point: int, dtype) -> np.ndarray:
-    """Element by element: float32 divide and add, Python's round-half-even, clip, cast."""
-    info = np.iinfo(dtype)
-    out = []
-    for value in x.ravel().tolist():
-        t = np.float32(np.float32(value) / np.float32(scale)) + np.float32(zero_point)
-        out.append(min(max(round(float(np.float32(t))), info.min), info.max))
-    return np.array(out, dtype=dtype).reshape(x.shape)
 
 
 def test_quantize_matches_naive_on_random_values():
