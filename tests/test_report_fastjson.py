@@ -23,7 +23,7 @@ from evalcore.engine import RunOptions, evaluate
 from evalcore.jsonio import dumps, format_floats, format_ints, format_number, object_rows
 from evalcore.report import ReportBuilder, paginate
 from evalcore.report_text import SampleTexts
-from tests.test_engine import ALL_BUNDLES
+from tests._helpers import ALL_BUNDLES
 
 VARIANTS = ["float32", "int8"]
 # The float32 / int8 variants each fixture bundle has (test_variant_table_is_the_bundles_own keeps
