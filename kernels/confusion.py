@@ -12,13 +12,15 @@ the ``-1`` Edge Impulse gives a test label the model was not trained on) is skip
 ``sklearn.metrics.confusion_matrix(..., labels=range(K))`` drops it.
 
 Speed (issue 14, benchmarks/bench_confusion.py): a one-pair-at-a-time scatter-add costs ~1 ns a
-pair whatever the dtype, so narrow labels gained nothing. For K <= 16 and long inputs the labels
-are read eight bytes at a time instead ("SWAR": SIMD within a register): when every label in a
-word is below 16, ``(t << 4) | p`` makes a 4+4-bit pair code per lane in two operations, two
-neighbouring codes index one cell of a 65536-cell table of code *pairs*, and the table is folded
-into the K x K matrix at the end. A word holding any label >= 16 or negative (sign bits set) takes
-the exact per-pair path. That is half a store per pair and a few shifts per word, instead of a
-load, a check, a multiply and a store per pair.
+pair whatever the dtype, so narrow labels gained nothing. For K <= 16 on long inputs, 1-, 2- and
+4-byte labels are read as 8-byte words instead ("SWAR", SIMD within a register): when every label
+of a word is below 16, ``(t << 4) | p`` makes a one-byte code per lane in two operations, two
+neighbouring codes form a 16-bit pair code that indexes a 65536-cell table, and the table is
+folded into the K x K matrix at the end (codes holding a label K..15 are dropped there). A word
+holding a label >= 16 or negative (high or sign bits set) is counted pair by pair with the exact
+check. That is half a table increment per pair and a few shifts per word, instead of a load, a
+range check, a multiply and an increment per pair. 8-byte labels stay pair by pair: reading
+them is already slower than counting.
 """
 
 from __future__ import annotations
@@ -69,14 +71,14 @@ def _good_bad_into(y_true, y_pred, n_classes, flat_counts):
 _WORD_MAX_CLASSES = 16
 #: Shortest input the word path serves; below it folding the 65536-cell table would dominate.
 _WORD_MIN_PAIRS = 1 << 18
-#: Labels narrowed to bytes at a time (wider labels): two 4 KB buffers that stay in L1.
-_BLOCK = 4096
 #: Words per table fold: at most 4 increments a word, so a uint32 cell cannot overflow.
 _WORDS_PER_FOLD = 1 << 29
+
+
 @njit(cache=True)
 def _pairs_int8(words_true, words_pred, lo, hi, pair_counts):
-    """Count the pair codes of 1-byte-label words from ``lo`` to the first word with a label
-    outside 0..15 (returned; ``hi`` when none). Numba JIT-compiled.
+    """Count the pair codes of 1-byte-label words from ``lo`` up to the first word holding a
+    label outside 0..15 (its index is returned; ``hi`` when none). Numba JIT-compiled.
 
     Eight codes ``(t << 4) | p`` sit one per byte; each 16 bits is a pair code.
     """
@@ -95,60 +97,37 @@ def _pairs_int8(words_true, words_pred, lo, hi, pair_counts):
 
 
 @njit(cache=True)
-def _narrow(labels, out):
-    """``out[j]`` = ``labels[j]`` as one byte when it is in 0..15, else 255. Numba JIT-compiled.
-
-    A branch-free select the compiler vectorises (given a slice: an offset index defeats it);
-    any label of 16 or more (or negative) is out of range for K <= 16, so 255 (also out of
-    range) stands for all of them.
-    """
-    for j in range(out.shape[0]):
-        v = labels[j]
-        out[j] = np.uint8(v) if (v >= 0) & (v < 16) else np.uint8(255)
-
-
-@njit(cache=True)
-def _count_bytes(bytes_true, bytes_pred, lo, hi, n_classes, flat_counts):
-    """Pair by pair over one-byte labels ``lo:hi`` (unsigned), exact range check."""
-    for i in range(lo, hi):
-        t, p = bytes_true[i], bytes_pred[i]
-        if t < n_classes and p < n_classes:
-            flat_counts[t * n_classes + p] += 1
+def _pairs_int16(words_true, words_pred, lo, hi, pair_counts):
+    """As ``_pairs_int8`` for 2-byte labels: four codes in the low bytes of 16-bit lanes."""
+    high = np.uint64(0xFFF0FFF0FFF0FFF0)
+    one = np.uint32(1)
+    for w in range(lo, hi):
+        t, p = words_true[w], words_pred[w]
+        if (t | p) & high:
+            return w
+        codes = (t << 4) | p
+        pair_counts[np.int64((codes & 0xFF) | ((codes >> 8) & 0xFF00))] += one
+        pair_counts[np.int64(((codes >> 32) & 0xFF) | ((codes >> 40) & 0xFF00))] += one
+    return hi
 
 
 @njit(cache=True)
-def _confusion_narrowed_into(y_true, y_pred, n_classes, flat_counts):
-    """The word path for labels wider than a byte: blocks narrowed to bytes, then the 1-byte loop.
+def _pairs_int32(words_true, words_pred, lo, hi, pair_counts):
+    """As ``_pairs_int8`` for 4-byte labels, two words a step (``lo``, ``hi`` even).
 
-    Each block of ``_BLOCK`` labels is narrowed into two small buffers (vectorised, the pass
-    that reads the input) and counted by ``_pairs_int8`` while the buffers sit in L1. The few
-    words holding an out-of-range byte are counted by ``_count_bytes``.
+    The four labels of two words are packed into bytes 0, 1, 4 and 5 (``w0 | w1 << 8``), which
+    gives two pair codes, as for 1-byte labels; the returned index is the step's first word.
     """
-    pair_counts = np.zeros(1 << 16, np.uint32)
-    buf_true = np.empty(_BLOCK, np.uint8)
-    buf_pred = np.empty(_BLOCK, np.uint8)
-    words_true = buf_true.view(np.uint64)
-    words_pred = buf_pred.view(np.uint64)
-    n = y_true.shape[0]
-    whole = n - n % _BLOCK
-    since_fold = 0
-    for start in range(0, whole, _BLOCK):
-        _narrow(y_true[start:start + _BLOCK], buf_true)
-        _narrow(y_pred[start:start + _BLOCK], buf_pred)
-        w = 0
-        n_words = _BLOCK // 8
-        while w < n_words:
-            w = _pairs_int8(words_true, words_pred, w, n_words, pair_counts)
-            if w < n_words:
-                _count_bytes(buf_true, buf_pred, 8 * w, 8 * w + 8, n_classes, flat_counts)
-                w += 1
-        since_fold += n_words
-        if since_fold >= _WORDS_PER_FOLD:
-            _fold_pairs(pair_counts, n_classes, flat_counts)
-            since_fold = 0
-    _fold_pairs(pair_counts, n_classes, flat_counts)
-    if whole < n:
-        _confusion_into(y_true[whole:], y_pred[whole:], n_classes, flat_counts)
+    high = np.uint64(0xFFFFFFF0FFFFFFF0)
+    one = np.uint32(1)
+    for w in range(lo, hi, 2):
+        t0, t1, p0, p1 = words_true[w], words_true[w + 1], words_pred[w], words_pred[w + 1]
+        if (t0 | t1 | p0 | p1) & high:
+            return w
+        codes = ((t0 | (t1 << 8)) << 4) | p0 | (p1 << 8)
+        pair_counts[np.int64(codes & 0xFFFF)] += one
+        pair_counts[np.int64((codes >> 32) & 0xFFFF)] += one
+    return hi
 
 
 @njit(cache=True)
@@ -170,41 +149,52 @@ def _fold_pairs(pair_counts, n_classes, flat_counts):
 
 
 @njit(cache=True)
-def _confusion_words_into(words_true, words_pred, y_true, y_pred, n_classes, flat_counts):
-    """The word path for one-byte labels over whole words. Numba JIT-compiled.
+def _confusion_words_into(words_true, words_pred, label_bytes, y_true, y_pred, n_classes,
+                          flat_counts):
+    """The word path over whole steps of words. Numba JIT-compiled.
 
-    ``_pairs_int8`` runs until a word holds a label outside 0..15; that word's labels are
-    counted by ``_confusion_into`` from the label arrays, then the loop resumes.
+    The hot loop of the label width runs until a step holds a label outside 0..15; that step's
+    labels are counted by ``_confusion_into`` from the label arrays, then the loop resumes.
     """
     pair_counts = np.zeros(1 << 16, np.uint32)
     n_words = words_true.shape[0]
+    step = 2 if label_bytes == 4 else 1
+    per_word = 8 // label_bytes
     for lo in range(0, n_words, _WORDS_PER_FOLD):
         hi = min(lo + _WORDS_PER_FOLD, n_words)
         w = lo
         while w < hi:
-            w = _pairs_int8(words_true, words_pred, w, hi, pair_counts)
+            if label_bytes == 1:
+                w = _pairs_int8(words_true, words_pred, w, hi, pair_counts)
+            elif label_bytes == 2:
+                w = _pairs_int16(words_true, words_pred, w, hi, pair_counts)
+            else:
+                w = _pairs_int32(words_true, words_pred, w, hi, pair_counts)
             if w < hi:
-                _confusion_into(y_true[8 * w:8 * w + 8], y_pred[8 * w:8 * w + 8], n_classes,
-                                flat_counts)
-                w += 1
+                first, last = w * per_word, (w + step) * per_word
+                _confusion_into(y_true[first:last], y_pred[first:last], n_classes, flat_counts)
+                w += step
         _fold_pairs(pair_counts, n_classes, flat_counts)
 
 
 def _count_pairs(y_true, y_pred, n_classes, flat_counts):
-    """Dispatch: the word path for K <= 16 on long inputs, else pair by pair."""
+    """Dispatch: the word path for K <= 16 on long, aligned labels of 1, 2 or 4 bytes (both
+    arrays the same width), else pair by pair (8-byte labels are bound by reading them anyway).
+    """
     n = y_true.shape[0]
-    if n_classes > _WORD_MAX_CLASSES or n < _WORD_MIN_PAIRS:
+    width = y_true.dtype.itemsize
+    if (n_classes > _WORD_MAX_CLASSES or n < _WORD_MIN_PAIRS or width == 8
+            or y_pred.dtype.itemsize != width
+            or not (y_true.flags.c_contiguous and y_pred.flags.c_contiguous)
+            or y_true.ctypes.data % 8 or y_pred.ctypes.data % 8):
         _confusion_into(y_true, y_pred, n_classes, flat_counts)
-    elif (y_true.dtype.itemsize == 1 and y_pred.dtype.itemsize == 1 and y_true.flags.c_contiguous
-            and y_pred.flags.c_contiguous and not y_true.ctypes.data % 8
-            and not y_pred.ctypes.data % 8):
-        whole = n - n % 8
-        _confusion_words_into(y_true[:whole].view(np.uint64), y_pred[:whole].view(np.uint64),
-                              y_true, y_pred, n_classes, flat_counts)
-        if whole < n:
-            _confusion_into(y_true[whole:], y_pred[whole:], n_classes, flat_counts)
-    else:
-        _confusion_narrowed_into(y_true, y_pred, n_classes, flat_counts)
+        return
+    step = 16 // width if width == 4 else 8 // width  # labels per step of the hot loop
+    whole = n - n % step
+    _confusion_words_into(y_true[:whole].view(np.uint64), y_pred[:whole].view(np.uint64), width,
+                          y_true, y_pred, n_classes, flat_counts)
+    if whole < n:
+        _confusion_into(y_true[whole:], y_pred[whole:], n_classes, flat_counts)
 
 
 def _check_labels(y_true, y_pred, n_classes):

@@ -114,14 +114,13 @@ def _with_strays(rng, y_true, y_pred, rate=0.002):
 @pytest.mark.parametrize("dtype", LABEL_DTYPES + [np.uint16, np.int32, np.uint32])
 @pytest.mark.parametrize("k", [1, 10, 16])
 def test_word_path_matches_naive(monkeypatch, dtype, k):
-    """Without it the K <= 16 word path (eight 1-byte labels a word; wider labels narrowed to
-    bytes first) could miscount a lane, a word with a stray label, the tail or an offset view."""
+    """Without it the K <= 16 word path (1-, 2- and 4-byte labels read as 8-byte words) could
+    miscount a lane, a word with a stray label, the tail or an offset view."""
     import kernels.confusion as confusion
 
     monkeypatch.setattr(confusion, "_WORD_MIN_PAIRS", 0)  # the word path on small arrays
-    monkeypatch.setattr(confusion, "_BLOCK", 64)  # several narrowing blocks and a tail
     rng = np.random.default_rng(k)
-    for n in (0, 7, 8, 63, 64, 200, 1001):
+    for n in (0, 3, 7, 8, 9, 15, 16, 63, 64, 200, 1001):
         y_true, y_pred = _with_strays(rng, *_random_labels(rng, n, k, dtype))
         want = naive_confusion_matrix(y_true, y_pred, k)
         _assert_same(confusion_matrix(y_true, y_pred, k), want)
