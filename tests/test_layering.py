@@ -169,6 +169,8 @@ ALLOWED = {
     "report": {"errors", "jsonio", "metrics", "outcome", "schema", "slices"},
     "engine": {"bundle", "errors", "jsonio", "learn", "metrics", "options", "outputs", "pipeline", "progress",
                "report", "slices", "warmup"},
+    # parts of a run and their merge (evalcore run --shard / evalcore merge), above the engine
+    "shards": {"engine", "errors", "metrics", "options", "outputs", "pipeline", "report"},
     # side commands, beside the engine
     "inspect": {"bundle", "data", "errors", "learn", "options", "pipeline", "progress", "report"},
     "compare_sources": {"errors"},

@@ -260,7 +260,7 @@ def sliding_normalize(values: np.ndarray, win_size: int, *, variance: bool) -> n
 
     The window sums run one row at a time, in row order, like numpy's reduction over axis 0 of a
     (win_size, columns) block in the reference, so the results are bit-identical to it (numba
-    kernels in ``_kernels``). The float32 std path divides by ``float32(win_size)`` as numpy 1.21
+    kernels in ``kernels.cmvn``). The float32 std path divides by ``float32(win_size)`` as numpy 1.21
     did (value-based casting).
 
     Parameters
@@ -274,7 +274,8 @@ def sliding_normalize(values: np.ndarray, win_size: int, *, variance: bool) -> n
     -------
     float32 array of shape (W, F, C)
     """
-    from evalcore.dsp._kernels import _sliding_mean_centre, _sliding_std_scale
+    from kernels.cmvn import sliding_mean_centre as _sliding_mean_centre
+    from kernels.cmvn import sliding_std_scale as _sliding_std_scale
 
     rows = _mirrored_rows(values.shape[1], win_size)
     values = np.ascontiguousarray(values, dtype=np.float64)
