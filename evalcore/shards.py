@@ -39,7 +39,7 @@ _PREFIX = struct.Struct("<8sIQ")
 _MAX_HEADER = 64 << 20
 _SECTIONS = ("accumulators", "positions", "index", "results", "rows")
 #: Header fields two parts of one run must share (the merge names the first that differs).
-_SAME = ("evalcore", "fingerprint", "variant", "options", "labels", "records")
+_SAME = ("evalcore", "variant", "options", "records", "labels", "fingerprint")
 
 
 # -- the part's side -------------------------------------------------------------------------------

@@ -186,7 +186,7 @@ ALLOWED = {
     "serve": {"errors", "jsonio"},
     "pull": {"errors"},
     "cli": {"bench", "check", "coco_eval", "compare", "compare_sources", "engine", "errors", "inspect", "jsonio",
-            "options", "pull", "report_html", "serve", "slices"},
+            "options", "pull", "report_html", "serve", "shards", "slices"},
     "__main__": {"cli"},
 }
 
