@@ -145,11 +145,14 @@ def generate_features(block: str, implementation_version: int, raw_data: Sequenc
     try:
         # The fast path: a configuration this process has already validated for windows of this
         # shape. Parameter types are part of the key: `True == 1`, but only one of them is valid.
-        run_one, labels, fft_used, config_type, shape = _PREPARED[
+        prepared = _PREPARED.get(
             (block, implementation_version, type(implementation_version), raw_data.shape, len(axes), sampling_freq,
-             *params.items(), *map(type, params.values()))]
-    except (KeyError, TypeError, AttributeError):  # not seen yet, unhashable, or not an array
+             *params.items(), *map(type, params.values())))
+    except (TypeError, AttributeError):  # unhashable, or not an array
+        prepared = None
+    if prepared is None:  # (outside the except clause, so its errors do not chain to this one)
         return _generate_checked(block, implementation_version, raw_data, axes, sampling_freq, params)
+    run_one, labels, fft_used, config_type, shape = prepared
     out: dict[str, Any] = {
         "features": run_one(raw_data if raw_data.dtype is _FLOAT64 else raw_data.astype(np.float64)),
         "graphs": [],
