@@ -1,8 +1,11 @@
 """Entry points of the DSP package: per-window ``generate_features`` and batched ``compute_features``.
 
 Both validate a configuration into a :class:`~evalcore.dsp._plan.BlockPlan` once (cached per
-configuration) and run it; ``generate_features`` runs a batch of one window, so a window's
-features are the same whichever entry point computes them.
+configuration) and run it; ``generate_features`` runs a batch of one window (or the plan's
+``run_one``, equal to it), so a window's features are the same whichever entry point computes
+them. ``generate_features`` is called once per window in Edge Impulse's convention, so it also
+keeps a table of the configurations it has validated (``_PREPARED``): a repeated call skips the
+parameter parsing, the checks and the plan lookup.
 """
 
 from __future__ import annotations
@@ -145,9 +148,7 @@ def generate_features(block: str, implementation_version: int, raw_data: Sequenc
     try:
         # The fast path: a configuration this process has already validated for windows of this
         # shape. Parameter types are part of the key: `True == 1`, but only one of them is valid.
-        prepared = _PREPARED.get(
-            (block, implementation_version, type(implementation_version), raw_data.shape, len(axes), sampling_freq,
-             *params.items(), *map(type, params.values())))
+        prepared = _PREPARED.get(_prepared_key(block, implementation_version, raw_data, axes, sampling_freq, params))
     except (TypeError, AttributeError):  # unhashable, or not an array
         prepared = None
     if prepared is None:  # (outside the except clause, so its errors do not chain to this one)
@@ -169,6 +170,17 @@ def generate_features(block: str, implementation_version: int, raw_data: Sequenc
 _PREPARED: dict[tuple, tuple] = {}
 _MAX_PREPARED = 128
 _FLOAT64 = np.dtype(np.float64)
+
+
+def _prepared_key(block: str, implementation_version: int, raw_data: np.ndarray, axes: Sequence[str],
+                  sampling_freq: float, params: dict[str, Any]) -> tuple:
+    """Key of ``_PREPARED``: everything a plan depends on, parameter types included.
+
+    Raises AttributeError when ``raw_data`` is not an array, TypeError when a value is unhashable
+    (``_PREPARED.get``) or ``axes`` has no length.
+    """
+    return (block, implementation_version, type(implementation_version), raw_data.shape, len(axes), sampling_freq,
+            *params.items(), *map(type, params.values()))
 
 
 def _generate_checked(block: str, implementation_version: int, raw_data: Any, axes: Sequence[str],
@@ -197,8 +209,7 @@ def _generate_checked(block: str, implementation_version: int, raw_data: Any, ax
         if len(_PREPARED) >= _MAX_PREPARED:
             _PREPARED.clear()
         labels = None if plan.labels is None else tuple(plan.labels)
-        _PREPARED[(block, implementation_version, type(implementation_version), raw_data.shape, len(axes),
-                   sampling_freq, *params.items(), *map(type, params.values()))] = (
+        _PREPARED[_prepared_key(block, implementation_version, raw_data, axes, sampling_freq, params)] = (
             run_one, labels, tuple(plan.fft_used), plan.output_config["type"], dict(plan.output_config["shape"]))
     return out
 
