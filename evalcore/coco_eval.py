@@ -23,12 +23,9 @@ What pycocotools does with each field, and what we do:
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import json
 import math
-import mmap
-import os
-import signal
 import threading
 import warnings
 from dataclasses import dataclass
@@ -159,142 +156,63 @@ def evaluate_coco(gt, dt, *, max_dets=MAX_DETS, iou_thresholds=None, stats0_max_
 def load_coco_files(gt_path, dt_path):
     """Read and check a ground-truth file and a results file; see ``CocoData``.
 
-    Files in the common form (integer ids) are decoded straight into columns
-    (``evalcore.coco_columns``); any other file goes through ``json`` and ``load_coco``'s
-    record-by-record checks, which also word every error. Both give the same arrays.
-
-    The first call in a process also sets up the evaluation kernels (numba's ~1 s of imports and
-    cache loads) while a forked child reads the files (see ``_load_while``), so the first
-    ``evaluate`` does not pay for it.
+    The first call in a process sets up the evaluation kernels first (numba's import and the
+    kernels' cache loads, ~0.4 s; see ``_set_up_kernels``), so the first ``evaluate`` does not
+    pay for it and the results file can be read by the compiled scanner
+    (``evalcore.coco_columns.scan_results``). The ground truth, and a results file the scanner
+    declines, are decoded into columns with msgspec (``evalcore.coco_columns``); any other file
+    goes through ``json`` and ``load_coco``'s record-by-record checks, which also word every
+    error. All three give the same arrays.
     """
-    if _kernels_ready or not _can_fork():
-        return _load_files(gt_path, dt_path)
-    return _load_while(gt_path, dt_path, _set_up_kernels)
+    if not _kernels_ready:
+        _set_up_kernels()
+    return _load_files(gt_path, dt_path)
 
 
-# --- reading the files while the kernels are set up ----------------------------------------------
+# --- numba's set-up --------------------------------------------------------------------------------
 
 _kernels_ready = False  # the kernels have been loaded in this process (numba's set-up is paid)
 
 
 def _set_up_kernels():
-    """Load both kernels (numba's CPU target and their cached machine code) on a one-box set.
+    """Load the kernels (numba's CPU target and their cached machine code) on a one-box set.
 
-    The arrays have the dtypes and layouts ``load_coco_files`` gives, so the real call finds the
-    same compiled signatures.
+    The arrays have the dtypes and layouts ``load_coco_files`` gives, so the real calls find the
+    same compiled signatures. While this process has a single thread, cached code is loaded
+    without numba's full target refresh (``kernels._cache.loading_without_refresh``: 0.3-0.5 s
+    of imports, ``scipy.linalg`` among them, that machine code read from the cache never uses).
     """
     global _kernels_ready
+    from evalcore.coco_columns import scan_results
+    from kernels._cache import loading_without_refresh
+
     one = np.zeros(1, np.int64)
     box = np.array([[0.0, 0.0, 1.0, 1.0]])
     tiny = CocoData(image_ids=one, category_ids=one, gt_image=one, gt_category=one, gt_xywh=box,
                     gt_area=np.ones(1), gt_is_crowd=np.zeros(1, bool),
                     gt_id_is_zero=np.zeros(1, bool), dt_image=one, dt_category=one,
                     dt_score=np.ones(1), dt_xywh=box.copy())
-    with warnings.catch_warnings():
+    loading = loading_without_refresh if threading.active_count() == 1 else contextlib.nullcontext
+    with warnings.catch_warnings(), loading():
         warnings.simplefilter("ignore")
         tiny.evaluate()
+        scan_results(b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}]')
     _kernels_ready = True
-
-
-def _can_fork():
-    """Forking is safe here: POSIX, and no other Python thread (it could hold a lock)."""
-    return hasattr(os, "fork") and threading.active_count() == 1
-
-
-def _load_while(gt_path, dt_path, work):
-    """``_load_files`` in a forked child while this process runs ``work()``; same result.
-
-    Decoding is Python work that holds the GIL, as is numba's set-up, so a thread would not
-    overlap them; a child process does, on another core. The child copies the arrays into
-    memory shared with this process (an anonymous mapping made before the fork, twice the files'
-    size: decoded columns take fewer bytes than their JSON text) and sends their layout and the
-    texts of its ``CocoInputWarning``s, which are issued again here, over a pipe; nothing is
-    pickled. If the child fails for any reason (a bad file, a warning of another kind, columns
-    larger than the mapping, a crash), this process reads the files itself, so errors and
-    warnings are raised here, as without a child.
-    """
-    try:
-        capacity = 2 * (os.path.getsize(gt_path) + os.path.getsize(dt_path)) + 4096
-    except OSError:
-        work()
-        return _load_files(gt_path, dt_path)  # raises the error that names the file
-    shared = mmap.mmap(-1, capacity)
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        os.close(read_fd)
-        _child_send(write_fd, shared, gt_path, dt_path)
-    os.close(write_fd)
-    try:
-        with os.fdopen(read_fd, "rb") as pipe:
-            work()
-            received = _receive(pipe, shared)
-    except BaseException:
-        os.kill(pid, signal.SIGKILL)  # e.g. Ctrl-C: the child must not outlive us
-        os.waitpid(pid, 0)
-        raise
-    os.waitpid(pid, 0)
-    if received is None:
-        return _load_files(gt_path, dt_path)
-    data, warned = received
-    for message in warned:
-        warnings.warn(message, CocoInputWarning, stacklevel=3)
-    return data
-
-
-_ALIGN = 64  # each array starts on a cache line (numba's "aligned" arrays, as np.empty gives)
-
-
-def _child_send(fd, shared, gt_path, dt_path):
-    status = 1
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            data = _load_files(gt_path, dt_path)
-        layout, offset = [], 0
-        for field in dataclasses.fields(data):
-            array = np.ascontiguousarray(getattr(data, field.name))
-            end = offset + array.nbytes
-            if end > len(shared):
-                raise MemoryError("columns larger than the shared mapping")
-            shared[offset:end] = array.reshape(-1).view(np.uint8).data
-            layout.append([array.dtype.str, list(array.shape), offset])
-            offset = -(-end // _ALIGN) * _ALIGN
-        if all(issubclass(w.category, CocoInputWarning) for w in caught):
-            with os.fdopen(fd, "wb") as pipe:
-                pipe.write(json.dumps({"arrays": layout,
-                                       "warnings": [str(w.message) for w in caught]}).encode())
-            status = 0
-    except BaseException:  # noqa: BLE001 - the parent reads the files itself and reports
-        pass
-    finally:
-        os._exit(status)
-
-
-def _receive(pipe, shared):
-    """``(CocoData, warning texts)`` from the child, or None if it sent nothing."""
-    message = pipe.read()
-    if not message:
-        return None
-    meta = json.loads(message)
-    arrays = []
-    for dtype, shape, offset in meta["arrays"]:
-        dtype = np.dtype(dtype)
-        count = math.prod(shape)
-        arrays.append(np.frombuffer(shared, dtype, count, offset).reshape(shape))
-    names = [f.name for f in dataclasses.fields(CocoData)]
-    return CocoData(**dict(zip(names, arrays, strict=True))), meta["warnings"]
 
 
 def _load_files(gt_path, dt_path):
     """``load_coco_files`` in this process."""
-    from evalcore.coco_columns import decode_ground_truth, decode_results
+    from evalcore.coco_columns import decode_ground_truth, decode_results, scan_results
 
     gt_bytes = _read_bytes(gt_path)
     gt_cols = decode_ground_truth(gt_bytes)
     gt = _parse_json(gt_bytes, gt_path) if gt_cols is None else None
     dt_bytes = _read_bytes(dt_path)
-    dt_cols = decode_results(dt_bytes) if gt_cols is not None else None
+    dt_cols = None
+    if gt_cols is not None:
+        dt_cols = scan_results(dt_bytes) if _kernels_ready else None
+        if dt_cols is None:
+            dt_cols = decode_results(dt_bytes)
     if dt_cols is None:
         if gt is None:
             gt = _parse_json(gt_bytes, gt_path)
@@ -460,6 +378,8 @@ def _columns(records, fields, name, source):
         bbox = cols["bbox"] if n else np.zeros((0, 4))
         ok = n == 0 or (bbox.ndim == 2 and bbox.shape[1] == 4 and bbox.dtype.kind in "iuf"
                         and bool(np.all(np.isfinite(bbox))))
+        # one value a record (a list such as [1] in every record would make a 2-d column)
+        ok = ok and all(n == 0 or cols[key].ndim == 1 for key in cols if key not in ("bbox", "area"))
         if n and "score" in cols:
             score = cols["score"]
             ok = ok and score.dtype.kind in "iuf" and bool(np.all(np.isfinite(score)))

@@ -5,13 +5,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import os
 import warnings
 
 import numpy as np
 import pytest
 
-from evalcore import coco_eval
 from evalcore.coco_columns import decode_ground_truth, decode_results
 from evalcore.coco_eval import (
     CocoInputWarning,
@@ -290,25 +288,3 @@ def test_column_decoder_declines_what_it_does_not_handle():
     assert decode_results(b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1], "score": 1}]') is None
     assert decode_results(b'[{"image_id": true, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}]') is None
     assert decode_results(b"[{") is None
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
-def test_reading_in_a_child_gives_the_same_data_warnings_and_errors(tmp_path):
-    """``load_coco_files``' first call reads in a forked child: same arrays, warnings, errors."""
-    gt = _gt()
-    gt["annotations"].append({"id": 9, "image_id": 2, "category_id": 3, "bbox": [1, 1, 2, 2]})
-    gt_path, dt_path = _write(tmp_path, gt, _dt())
-    ran = []
-    with pytest.warns(CocoInputWarning, match="1 ground-truth annotations") as child_warned:
-        from_child = coco_eval._load_while(gt_path, dt_path, lambda: ran.append(os.getpid()))
-    assert ran == [os.getpid()] and len(child_warned) == 1
-    with pytest.warns(CocoInputWarning):
-        here = coco_eval._load_files(gt_path, dt_path)
-    for field in dataclasses.fields(here):
-        a, b = getattr(from_child, field.name), getattr(here, field.name)
-        assert (a.dtype, a.shape, a.tobytes()) == (b.dtype, b.shape, b.tobytes()), field.name
-    gt["images"].append({"id": "x"})
-    gt_path.write_text(json.dumps(gt))
-    with pytest.raises(BundleError) as info:
-        coco_eval._load_while(gt_path, dt_path, lambda: None)
-    assert info.value.field == "images" and info.value.path == str(gt_path)
