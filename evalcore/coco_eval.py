@@ -312,12 +312,29 @@ def _sorted_ids(records, name, source):
 
 
 def _lookup(ids, values):
-    """Rank of each value in the sorted ``ids`` and whether it is there."""
+    """Rank of each value in the sorted ``ids`` and whether it is there.
+
+    Where it is not there, the rank is some valid index (callers drop or refuse those rows).
+    Integer ids spanning a range not much larger than the values are looked up in a table
+    indexed by id (one gather; a binary search of 500k detections took 0.05 s).
+    """
     values = np.asarray(values)
     if ids.size == 0 or values.size == 0 or ids.dtype.kind != values.dtype.kind:
         return np.zeros(values.size, np.int64), np.zeros(values.size, bool)
+    if ids.dtype.kind in "iu" and int(ids[-1]) - int(ids[0]) < _TABLE_SLOTS_PER_VALUE * values.size:
+        low, high = ids[0], ids[-1]
+        table = np.full(int(high) - int(low) + 1, -1, np.int64)
+        table[ids - low] = np.arange(ids.size)
+        rank = table[np.clip(values, low, high) - low]
+        ok = rank >= 0
+        ok &= values >= low
+        ok &= values <= high
+        return np.maximum(rank, 0), ok
     rank = np.minimum(np.searchsorted(ids, values), ids.size - 1)
     return rank.astype(np.int64), ids[rank] == values
+
+
+_TABLE_SLOTS_PER_VALUE = 4  # a lookup table is used when it is at most this many slots a value
 
 
 def _check_record(rec, i, fields, name, source):
@@ -482,6 +499,10 @@ def _results_arrays(image_values, category_values, bbox, score, img_ids, cat_ids
         raise BundleError(f"image_id {raw_image_id(i)!r} is not an image of the ground truth",
                           path=source, field=f"[{i}].image_id")
     category, cat_ok = _lookup(cat_ids, category_values)
-    _warn_dropped(int((~cat_ok).sum()), "detections", "category", source)
+    dropped = int((~cat_ok).sum())
+    _warn_dropped(dropped, "detections", "category", source)
+    if not dropped:  # no copy
+        return {"image": image, "category": category, "score": np.ascontiguousarray(score),
+                "bbox": np.ascontiguousarray(bbox)}
     return {"image": image[cat_ok], "category": category[cat_ok], "score": score[cat_ok],
             "bbox": np.ascontiguousarray(bbox[cat_ok])}

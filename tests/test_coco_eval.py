@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
+from evalcore import coco_eval
 from evalcore.coco_columns import decode_ground_truth, decode_results
 from evalcore.coco_eval import (
     CocoInputWarning,
@@ -288,3 +289,18 @@ def test_column_decoder_declines_what_it_does_not_handle():
     assert decode_results(b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1], "score": 1}]') is None
     assert decode_results(b'[{"image_id": true, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}]') is None
     assert decode_results(b"[{") is None
+
+
+def test_id_lookup_table_agrees_with_a_binary_search():
+    """``_lookup``'s table (small id ranges) finds what ``np.searchsorted`` finds."""
+    rng = np.random.default_rng(0)
+    extremes = np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).max])
+    for trial in range(300):
+        ids = np.unique(rng.integers(-50, 50, rng.integers(1, 20)))
+        values = rng.integers(-60, 60, rng.integers(1, 30))
+        if trial % 3 == 0:
+            values = np.concatenate([values, extremes])
+        rank, ok = coco_eval._lookup(ids, values)
+        expected = np.minimum(np.searchsorted(ids, values), ids.size - 1)
+        assert rank.dtype == np.int64 and (ok == (ids[expected] == values)).all()
+        assert (rank[ok] == expected[ok]).all()

@@ -19,6 +19,8 @@ from evalcore.cli import main
 from evalcore.coco_columns import decode_results, scan_results
 from kernels import coco_json
 
+pytestmark = pytest.mark.filterwarnings("ignore::evalcore.metrics.coco.UndefinedCocoStatWarning")
+
 
 def _bits(x):
     return struct.pack("<d", float(x))
