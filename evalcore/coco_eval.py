@@ -205,14 +205,15 @@ def _load_files(gt_path, dt_path):
     from evalcore.coco_columns import decode_ground_truth, decode_results, scan_results
 
     gt_bytes = _read_bytes(gt_path)
+    dt_bytes = _read_bytes(dt_path)
+    scanned = _in_background(scan_results, dt_bytes) if _kernels_ready else lambda: None
     gt_cols = decode_ground_truth(gt_bytes)
     gt = _parse_json(gt_bytes, gt_path) if gt_cols is None else None
-    dt_bytes = _read_bytes(dt_path)
-    dt_cols = None
-    if gt_cols is not None:
-        dt_cols = scan_results(dt_bytes) if _kernels_ready else None
-        if dt_cols is None:
-            dt_cols = decode_results(dt_bytes)
+    dt_cols = scanned()
+    if gt_cols is None:
+        dt_cols = None
+    elif dt_cols is None:
+        dt_cols = decode_results(dt_bytes)
     if dt_cols is None:
         if gt is None:
             gt = _parse_json(gt_bytes, gt_path)
@@ -232,6 +233,33 @@ def _load_files(gt_path, dt_path):
                           dt_cols["score"], img_ids, cat_ids, dt_path,
                           lambda i: int(dt_cols["image_id"][i]))
     return _coco_data(gt_arrays, det)
+
+
+def _in_background(function, *args):
+    """Run ``function(*args)`` on a thread; returns a callable that waits and gives its result.
+
+    For compiled code that releases the GIL (the results scan), so that this thread's work
+    (decoding the ground truth) runs meanwhile. An exception is raised again by the waiter.
+    """
+    outcome = []
+
+    def run():
+        try:
+            outcome.append((True, function(*args)))
+        except BaseException as err:  # noqa: BLE001 - handed to the waiting thread
+            outcome.append((False, err))
+
+    thread = threading.Thread(target=run, name="evalcore-coco-scan", daemon=True)
+    thread.start()
+
+    def wait():
+        thread.join()
+        done, value = outcome[0]
+        if not done:
+            raise value
+        return value
+
+    return wait
 
 
 def load_coco(gt, dt, *, gt_source=None, dt_source=None):
