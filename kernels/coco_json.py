@@ -46,7 +46,7 @@ _MAX_EXACT = 2 ** 53
 _MAX_DIGITS = 17  # kept in an int64 mantissa; more means the slow path
 _MAX_POW10_U64 = 19  # 10**19 is the largest power of ten in a uint64
 _POW10_U64 = np.array([10 ** k for k in range(_MAX_POW10_U64 + 1)], dtype=np.uint64)
-_U0, _U1, _U32, _U64 = np.uint64(0), np.uint64(1), np.uint64(32), np.uint64(64)
+_U32, _U64 = np.uint64(32), np.uint64(64)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _TWO52 = 2 ** 52
 _KEYS = (b"image_id", b"category_id", b"bbox", b"score")

@@ -143,6 +143,10 @@ def test_scanner_hands_long_numbers_to_float():
     assert scanned["bbox"].tolist() == [[0.1234567890123456789, 1e300, 2.0, 3.0]]
     assert scanned["score"].tolist() == [12345678901234567890123.0]
     assert scan_results(b" [ ] ")["score"].shape == (0,)
+    long = "0.12345678901234567890123"  # more numbers for float() than records: declined
+    many = json.dumps([{"image_id": 1, "category_id": 2, "bbox": [long] * 4, "score": long}] * 50)
+    many = many.replace(f'"{long}"', long).encode()
+    assert scan_results(many) is None and decode_results(many)["score"].shape == (50,)
 
 
 @pytest.mark.parametrize(
