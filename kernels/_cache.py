@@ -14,7 +14,6 @@ command that only loads cached kernels (``coco-eval``) skips 0.3-0.5 s of import
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 
@@ -44,30 +43,33 @@ def ensure_cache_dir() -> None:
 ensure_cache_dir()
 
 
-@contextlib.contextmanager
-def loading_without_refresh():
+class loading_without_refresh:  # noqa: N801 - used like a function: ``with loading_without_refresh():``
     """While active, a dispatcher loading from the cache initialises only numba's runtime.
 
     For a single-threaded set-up step (it patches numba's ``Cache`` class for its duration).
     With a numba whose cache class has another shape, it changes nothing.
     """
-    from numba.core import caching
-    from numba.core.runtime import rtsys
 
-    cache_class = caching.Cache
-    full = cache_class.__dict__.get("load_overload")
-    if full is None or not hasattr(cache_class, "_load_overload") \
-            or not hasattr(cache_class, "_guard_against_spurious_io_errors"):
-        yield
-        return
+    def __enter__(self):
+        from numba.core import caching
+        from numba.core.runtime import rtsys
 
-    def load_overload(self, sig, target_context):
-        rtsys.initialize(target_context)  # what cached machine code needs (refresh() did it)
-        with self._guard_against_spurious_io_errors():
-            return self._load_overload(sig, target_context)
+        self._class = caching.Cache
+        self._full = self._class.__dict__.get("load_overload")
+        if self._full is None or not hasattr(self._class, "_load_overload") \
+                or not hasattr(self._class, "_guard_against_spurious_io_errors"):
+            self._full = None
+            return self
 
-    cache_class.load_overload = load_overload
-    try:
-        yield
-    finally:
-        cache_class.load_overload = full
+        def load_overload(cache, sig, target_context):
+            rtsys.initialize(target_context)  # what cached machine code needs (refresh() did it)
+            with cache._guard_against_spurious_io_errors():
+                return cache._load_overload(sig, target_context)
+
+        self._class.load_overload = load_overload
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._full is not None:
+            self._class.load_overload = self._full
+        return False
