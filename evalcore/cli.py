@@ -320,7 +320,7 @@ def _cmd_compare(args) -> int:
     else:
         sys.stdout.write(diff.to_text(max_diffs=args.max_diffs))
         if args.json is not None:
-            from evalcore.jsonio import write_json_atomic
+            from evalcore.outputs import write_json_atomic
 
             try:
                 write_json_atomic(args.json, diff.to_json().encode("utf-8"))
@@ -357,7 +357,7 @@ def _cmd_bench(args) -> int:
     if args.json is not None:
         import json
 
-        from evalcore.jsonio import write_json_atomic
+        from evalcore.outputs import write_json_atomic
 
         try:
             write_json_atomic(args.json, (json.dumps(report.to_dict(), indent=2) + "\n").encode())

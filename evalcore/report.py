@@ -274,7 +274,7 @@ class ReportBuilder:
         return decoded.predicted, decoded.prediction
 
     def _decide_regression(self, outcome):
-        from evalcore.jsonio import format_floats
+        from evalcore.jsnumber import format_floats
         from evalcore.learn.regression import decode_regression
 
         values = outcome.decisions[self.regressor.spec.id].values
