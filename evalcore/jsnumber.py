@@ -9,13 +9,14 @@ written as the double nearest to it, as a JavaScript number would hold it.
 Python's ``repr`` already gives the shortest round-trip digits, so every formatter here starts
 from it and rewrites only the notation. `format_number` does that for one value (``jsonio``'s
 writer, scalars of the response); `format_floats` does it for a whole array (the per-window
-columns of a run: scores, start and end times) with one ``repr`` pass and array-wide string
-operations for the values whose notation differs, so the cost a value does not depend on how
-many of a model's scores are below 1e-4.
+columns of a run: scores, start and end times) with ``repr`` mapped over the array and, for the
+values whose notation differs (a confident model's scores below 1e-4), string operations over
+each group of them at once instead of a Python function per value.
 """
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any
 
 __all__ = ["format_number", "format_float", "format_int", "format_floats", "format_ints"]
@@ -138,52 +139,54 @@ def format_floats(values: Any) -> list[str]:
 
 
 def _other_texts(values) -> list[str]:
-    """Texts of values that are neither plain nor integral below 2**53: NaN, +-Infinity,
-    integral 2**53 < |x| < 1e16 (repr + ".0"), and the exponent form of repr (|x| < 1e-4, >= 1e16).
+    """Texts of the values that are neither plain nor integral below 2**53, a group at a time.
+
+    The groups follow the notation of repr, which is decided by magnitude alone (the shortest
+    round-trip digits of x are below 1e-5 exactly when x is below the double 1e-5): integral
+    2**53 < |x| < 1e16 (``9007199254740994.0``), exponent forms below 1e-4 and from 1e16, and
+    NaN and +-Infinity (``null``). Each group's texts are rewritten with string operations over
+    the whole group, never a Python function per value.
     """
     import numpy as np
 
-    strings = getattr(np, "strings", None)
-    if not hasattr(strings, "partition"):
-        # numpy before 2.x has no array-wide string functions: the same text one value at a time.
-        return list(map(format_float, values.tolist()))
-    texts = np.array(list(map(_float_repr, values.tolist())))
-    finite = np.isfinite(values)
-    exponent_form = finite & ((np.abs(values) < 1e-4) | (np.abs(values) >= 1e16))
-    whole = finite & ~exponent_form
-    out = np.full(values.size, "null", dtype=object)
-    if whole.any():
-        out[whole] = strings.partition(texts[whole], ".")[0].tolist()  # 9007199254740994.0
-    if exponent_form.any():
-        out[exponent_form] = _js_exponent_texts(texts[exponent_form], values[exponent_form] < 0)
+    out = np.full(values.size, "null", dtype=object)  # NaN, +-Infinity
+    magnitude = np.where(np.isfinite(values), np.abs(values), np.nan)  # NaN compares False below
+
+    def rewrite(mask, rewriter, *args) -> None:
+        if mask.any():
+            out[mask] = rewriter(list(map(_float_repr, values[mask].tolist())), *args)
+
+    rewrite((magnitude >= 1e-4) & (magnitude < 1e16), _without_dot_zero)
+    rewrite((magnitude < 1e-6) | (magnitude >= 1e21), _exponent_without_zero)
+    rewrite((magnitude >= 1e-6) & (magnitude < 1e-5), _fixed_small, -6)
+    rewrite((magnitude >= 1e-5) & (magnitude < 1e-4), _fixed_small, -5)
+    for exp10 in range(16, 21):
+        group = (magnitude >= 10.0**exp10) & (magnitude < 10.0 ** (exp10 + 1))
+        rewrite(group, _fixed_large, exp10, values[group] < 0)
     return out.tolist()
 
 
-def _js_exponent_texts(texts, negative) -> list[str]:
-    """JavaScript's texts of values whose repr is in exponent form (``1.5e-05``, ``-2e+16``).
+def _without_dot_zero(texts: list[str]) -> list[str]:
+    """``9007199254740994.0`` -> ``9007199254740994``."""
+    return list(map(str.removesuffix, texts, repeat(".0")))
 
-    JavaScript writes exponent 1e-6 <= |x| < 1e-4 and 1e16 <= |x| < 1e21 in fixed notation and
-    the exponent of the others without a leading zero (``1.5e-7``, repr ``1.5e-07``).
-    """
-    import numpy as np
 
-    strings = np.strings
-    mantissa, _, exponent = strings.partition(texts, "e")
-    exp10 = exponent.astype(np.int64)
-    out = strings.replace(texts, "e-0", "e-")
-    small = (exp10 >= -6) & (exp10 < 0)
-    large = (exp10 >= 16) & (exp10 <= 20)
-    if small.any() or large.any():
-        digits = strings.replace(strings.lstrip(mantissa, "-"), ".", "")
-        sign = np.where(negative, "-", "")
-        # 1.5e-05 -> 0.000015: "0." then -exp10 - 1 zeros, then the digits.
-        zeros_before = strings.multiply("0", np.maximum(-exp10 - 1, 0))
-        fixed_small = strings.add(strings.add(strings.add(sign, "0."), zeros_before), digits)
-        # 1.25e+17 -> 125000000000000000: the digits, then zeros up to exp10 + 1 digits.
-        zeros_after = strings.multiply("0", np.maximum(exp10 + 1 - strings.str_len(digits), 0))
-        fixed_large = strings.add(strings.add(sign, digits), zeros_after)
-        out = np.where(small, fixed_small, np.where(large, fixed_large, out))
-    return out.tolist()
+def _exponent_without_zero(texts: list[str]) -> list[str]:
+    """``1.5e-07`` -> ``1.5e-7``; ``1e+21`` stays (JavaScript's exponent has no leading zero)."""
+    return "|".join(texts).replace("e-0", "e-").split("|")
+
+
+def _fixed_small(texts: list[str], exp10: int) -> list[str]:
+    """Texts ``d.ddde-0<k>`` of one exponent (-5 or -6) -> ``0.0000dddd``, JavaScript's fixed form."""
+    zeros = "0." + "0" * (-exp10 - 1)
+    digits = "|".join(texts).replace(f"e-0{-exp10}", "").replace(".", "")  # 15|-7
+    return (zeros + digits.replace("|", "|" + zeros)).replace(zeros + "-", "-" + zeros).split("|")
+
+
+def _fixed_large(texts: list[str], exp10: int, negative) -> list[str]:
+    """Texts ``d.ddde+<exp10>`` (16 <= exp10 <= 20) -> the digits then zeros, exp10 + 1 digits."""
+    digits = "|".join(texts).replace(f"e+{exp10}", "").replace(".", "").split("|")
+    return list(map(str.ljust, digits, (exp10 + 1 + negative).tolist(), repeat("0")))
 
 
 def format_ints(values: Any) -> list[str]:

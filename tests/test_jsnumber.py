@@ -75,10 +75,3 @@ def test_format_floats_of_one_kind(kind):
     }[kind]
     assert _first_difference(values, format_floats(values)) is None
     assert format_floats(values.reshape(-1, 2)) == format_floats(values)
-
-
-def test_format_floats_without_array_string_functions(monkeypatch):
-    """Without it numpy before 2.x (no ``numpy.strings``) would fail or write other text."""
-    values = _sample(1)[:20_000]
-    monkeypatch.setattr(np, "strings", None)
-    assert _first_difference(values, format_floats(values)) is None
