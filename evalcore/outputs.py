@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from evalcore.errors import ConfigError
+from evalcore.jsonio import dumps
 
 __all__ = ["LOCK_WAIT_S", "OutputTransaction", "locked_folders", "remove_leftover_temps", "stale_pages",
            "is_page_name", "write_json_atomic", "fsync_directory"]
@@ -151,12 +152,7 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
         When ``obj`` cannot be serialised (nothing is written then).
     """
     target = Path(path)
-    if isinstance(obj, (bytes, bytearray, memoryview)):
-        data = bytes(obj)
-    else:
-        from evalcore.jsonio import dumps
-
-        data = dumps(obj)
+    data = bytes(obj) if isinstance(obj, (bytes, bytearray, memoryview)) else dumps(obj)
     fd, tmp = _create_temp(target)
     try:
         with os.fdopen(fd, "wb") as handle:
