@@ -84,7 +84,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=1024, help="windows per model call (default 1024)")
     p.add_argument("--workers", type=_workers_arg, default=None, metavar="N|auto",
                    help="worker processes reading and featurizing samples; 0 = in the main process (default "
-                   "auto: one per CPU but one and at least two, on 2+ CPUs, when the dataset has 64 "
+                   "auto: one per CPU but one and at least two, on 2+ CPUs, when the dataset has 2000 "
                    "samples or more and workers can be forked, as on Linux; else 0)")
     p.add_argument("--no-overlap", action="store_true",
                    help="run the models on the main thread instead of overlapping them with reading and reporting")
@@ -401,7 +401,7 @@ def _cmd_compare(args) -> int:
     else:
         sys.stdout.write(diff.to_text(max_diffs=args.max_diffs))
         if args.json is not None:
-            from evalcore.jsonio import write_json_atomic
+            from evalcore.outputs import write_json_atomic
 
             try:
                 write_json_atomic(args.json, diff.to_json().encode("utf-8"))
@@ -438,7 +438,7 @@ def _cmd_bench(args) -> int:
     if args.json is not None:
         import json
 
-        from evalcore.jsonio import write_json_atomic
+        from evalcore.outputs import write_json_atomic
 
         try:
             write_json_atomic(args.json, (json.dumps(report.to_dict(), indent=2) + "\n").encode())

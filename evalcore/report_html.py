@@ -669,7 +669,7 @@ def render_report(view: ResultView, *, other: ResultView | None = None, worst: i
 def write_report(result: str | Path, out: str | Path, *, compare: str | Path | None = None,
                  bundle: str | Path | None = None, worst: int = 12) -> None:
     """Read ``result`` (and ``compare``), render the page and write it to ``out`` atomically."""
-    from evalcore.jsonio import write_json_atomic
+    from evalcore.outputs import write_json_atomic
 
     if worst < 0:
         raise ConfigError(f"--worst must be >= 0, got {worst}")

@@ -15,7 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evalcore.jsonio import dumps, format_number, write_json_atomic
+from evalcore.jsnumber import format_number
+from evalcore.jsonio import dumps
+from evalcore.outputs import write_json_atomic
 from tests.naive import naive_js_number
 
 # (value, JSON.stringify(Number(value)) in node v20)

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from evalcore import schema
 from evalcore.bundle import load_project
 from evalcore.engine import RunOptions, evaluate
-from evalcore.jsonio import dumps, format_floats, format_ints, format_number, object_rows
+from evalcore.jsnumber import format_floats, format_ints, format_number
+from evalcore.jsonio import dumps, object_rows
 from evalcore.report.builder import ReportBuilder
 from evalcore.report.pages import paginate
 from evalcore.report.text import SampleTexts

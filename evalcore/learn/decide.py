@@ -124,7 +124,7 @@ class Decider:
         )
 
     def _regression(self, outcome) -> WindowDecisions:
-        from evalcore.jsonio import format_floats
+        from evalcore.jsnumber import format_floats
         from evalcore.learn.regression import decode_regression
 
         lb_id = self.regressor.id

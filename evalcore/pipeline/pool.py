@@ -34,9 +34,12 @@ from evalcore.errors import EvalcoreError, WorkerDiedError
 
 __all__ = ["PreparePool", "resolve_workers", "available_cpus", "fewer_gc_passes", "AUTO_MIN_SAMPLES"]
 
-#: Below this many samples ``--workers auto`` stays in one process: starting workers would cost
-#: more than it saves.
-AUTO_MIN_SAMPLES = 64
+#: Below this many samples ``--workers auto`` stays in one process: workers would cost more than
+#: they save. Measured on 2 CPUs with Edge Impulse motion samples (10 s, 3 axes, 17.7 KB of CBOR,
+#: 21 windows each), whole ``evalcore run`` processes, two workers against none in interleaved
+#: pairs (benchmarks/README.md, "--workers auto"): 1.00x at 64 samples, 1.40x at 256, 1.64x at
+#: 1,000 (slower), 0.93x at 2,000 and 0.88x at 5,000 (faster).
+AUTO_MIN_SAMPLES = 2000
 
 #: ``--workers auto`` uses at most this many processes (the parent's model thread and reduce
 #: need a core too, and a bundle's files come from one disk).

@@ -101,7 +101,7 @@ class FeatureSource:
                     raise BundleError(f"label index {v} is outside 1..{len(names)} (classNames)",
                                       path=first.y_path, field=f"y[{i}]")
             return out
-        from evalcore.jsonio import format_number
+        from evalcore.jsnumber import format_number
 
         return [format_number(float(v)) for v in y.tolist()]
 

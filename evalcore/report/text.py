@@ -53,7 +53,8 @@ class SampleTexts:
         evalcore itself produces (a non-float array, a label that is not a str, mismatched
         lengths) is validated instead (`_validated_texts`), which raises as before.
         """
-        from evalcore.jsonio import format_ints, format_number, fragment, object_rows
+        from evalcore.jsnumber import format_ints, format_number
+        from evalcore.jsonio import fragment, object_rows
 
         fast = []
         for entry in entries:
@@ -98,7 +99,7 @@ class SampleTexts:
 
         ``labels`` holds the JSON text of each window's expected label (``""`` when it has none).
         """
-        from evalcore.jsonio import format_floats, format_number
+        from evalcore.jsnumber import format_floats, format_number
 
         sample_ids = []
         for d in datas:
@@ -160,7 +161,8 @@ class SampleTexts:
         cached = self._block_json.get(runner.spec.id)
         if cached is None:
             from evalcore import schema
-            from evalcore.jsonio import format_number, fragment
+            from evalcore.jsnumber import format_number
+            from evalcore.jsonio import fragment
 
             threshold = self.threshold_entries[runner.spec.id]
             if (type(runner.spec.block) is schema.ImpulseLearnBlock and type(runner.threshold) is float
@@ -306,7 +308,8 @@ def _values_ok(runner, values, n_windows: int) -> bool:
 
 def _window_results(runner, values: np.ndarray) -> list[str]:
     """A block's per-window ``result`` objects as text (values checked by `_values_ok`)."""
-    from evalcore.jsonio import format_floats, object_rows
+    from evalcore.jsnumber import format_floats
+    from evalcore.jsonio import object_rows
 
     if runner.kind == "classification":
         keys = tuple(runner.labels)
