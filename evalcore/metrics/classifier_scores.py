@@ -162,36 +162,58 @@ def _weighted(values: np.ndarray, weights: np.ndarray) -> float | None:
 _CHUNK_ROWS = 1 << 16
 
 
-def _chunks(n: int):
-    return (slice(start, min(n, start + _CHUNK_ROWS)) for start in range(0, n, _CHUNK_ROWS))
+def _row_blocks(probs) -> list[tuple[int, np.ndarray]]:
+    """(first row, rows) pieces of ``probs``: an (N, K) array in chunks, or a list of (n, K) blocks."""
+    if isinstance(probs, np.ndarray):
+        return [(start, probs[start : start + _CHUNK_ROWS]) for start in range(0, probs.shape[0], _CHUNK_ROWS)]
+    out, start = [], 0
+    for block in probs:
+        out.append((start, block))
+        start += block.shape[0]
+    return out
 
 
-def _roc_auc(y_true, probs, labels, n_classes, zero_rows) -> float | None:
-    from kernels.ranking import roc_auc_binary
+def _roc_auc(y_true, blocks, labels, n_classes, zero_rows) -> float | None:
+    from kernels.ranking import roc_auc_binary, roc_auc_sorted
 
-    n_present = np.unique(y_true).size
+    n_present = int(np.count_nonzero(np.bincount(y_true, minlength=n_classes)))
     if n_classes == 2:
         if n_present < 2:
             return None
         return roc_auc_binary(y_true == 1, labels.astype(np.float64))
     if n_classes < 2 or n_present != n_classes:
         return None
-    # one-vs-rest, one renormalised column at a time (kernels.ranking.roc_auc_ovr's per-class rule)
-    column = np.empty(y_true.shape[0], dtype=np.float64)
+    # one-vs-rest, class by class (kernels.ranking.roc_auc_ovr's rule): the renormalised column
+    # goes straight into its positive and negative halves, each sorted in place
     per_class = np.empty(n_classes, dtype=np.float64)
     for k in range(n_classes):
-        for rows in _chunks(y_true.shape[0]):
-            column[rows] = _renormalise(probs[rows], zero_rows, rows.start)[:, k]
-        per_class[k] = roc_auc_binary(y_true == k, column)
+        is_positive = y_true == k
+        n_pos = int(np.count_nonzero(is_positive))
+        pos, neg = np.empty(n_pos), np.empty(y_true.shape[0] - n_pos)
+        at_pos = at_neg = 0
+        for start, block in blocks:
+            column = _renormalise(block, zero_rows, start)[:, k]
+            mask = is_positive[start : start + block.shape[0]]
+            taken = column[mask]
+            pos[at_pos : at_pos + taken.shape[0]] = taken
+            at_pos += taken.shape[0]
+            rest = column[~mask]
+            neg[at_neg : at_neg + rest.shape[0]] = rest
+            at_neg += rest.shape[0]
+        del is_positive
+        pos.sort()
+        neg.sort()
+        per_class[k] = roc_auc_sorted(pos, neg)
+        del pos, neg
     return float(np.mean(per_class))
 
 
-def _log_loss(y_true, probs, zero_rows) -> float:
+def _log_loss(y_true, blocks, zero_rows) -> float:
     def terms():
-        for rows in _chunks(y_true.shape[0]):
-            clipped = np.clip(_renormalise(probs[rows], zero_rows, rows.start), _EPS, 1 - _EPS)
+        for start, block in blocks:
+            clipped = np.clip(_renormalise(block, zero_rows, start), _EPS, 1 - _EPS)
             clipped = clipped / clipped.sum(axis=1)[:, np.newaxis]
-            picked = clipped[np.arange(clipped.shape[0]), y_true[rows]]
+            picked = clipped[np.arange(clipped.shape[0]), y_true[start : start + block.shape[0]]]
             yield from (-np.log(picked)).tolist()
 
     return math.fsum(terms()) / y_true.shape[0]
@@ -205,8 +227,9 @@ def classifier_metrics(y_true, probs, n_classes: int, *,
     ----------
     y_true : integer array of shape (N,)
         True class index per window, ``0..K-1`` (map unknown test labels out beforehand).
-    probs : float array of shape (N, K)
-        Model output per window (float32 is kept as it is and widened a chunk at a time).
+    probs : float array of shape (N, K), or a list of (n, K) blocks of its rows in order
+        Model output per window (float32 is kept as it is and widened a block at a time; every
+        per-window step is row-local, so blocks give the same bits as one array).
     n_classes : int
         K.
     zero_rows : {"uniform", "raise"}
@@ -224,22 +247,26 @@ def classifier_metrics(y_true, probs, n_classes: int, *,
     from kernels.confusion import confusion_matrix
 
     y_true = np.asarray(y_true)
-    probs = np.asarray(probs)
-    if probs.dtype not in (np.float32, np.float64):
-        probs = probs.astype(np.float64)
-    if probs.ndim != 2 or probs.shape[1] != n_classes or y_true.shape != (probs.shape[0],):
-        raise ConfigError(
-            f"need y_true (N,) and probs (N, {n_classes}), got {y_true.shape} and {probs.shape}"
-        )
+    blocks = []
+    for start, block in _row_blocks(probs if isinstance(probs, list) else np.asarray(probs)):
+        block = np.asarray(block)
+        if block.dtype not in (np.float32, np.float64):
+            block = block.astype(np.float64)
+        if block.ndim != 2 or block.shape[1] != n_classes:
+            raise ConfigError(f"need probs of shape (N, {n_classes}), got rows of shape {block.shape}")
+        blocks.append((start, block))
+    n_rows = sum(block.shape[0] for _, block in blocks)
+    if y_true.shape != (n_rows,):
+        raise ConfigError(f"need y_true (N,) and probs (N, {n_classes}), got {y_true.shape} and {n_rows} rows")
     if y_true.size and (y_true.min() < 0 or y_true.max() >= n_classes):
         raise ConfigError(f"true labels must lie in 0..{n_classes - 1}")
-    if any(np.isnan(probs[rows]).any() for rows in _chunks(probs.shape[0])):
+    if any(np.isnan(block).any() for _, block in blocks):
         raise ConfigError("probabilities contain NaN")
-    y_true = y_true.astype(np.int64)
+    y_true = y_true.astype(np.int32 if n_classes < 2**31 else np.int64, copy=False)
     n = y_true.shape[0]
-    labels = np.zeros(n, dtype=np.int64)
-    for rows in _chunks(n):
-        labels[rows] = np.argmax(_renormalise(probs[rows], zero_rows, rows.start), axis=1)
+    labels = np.zeros(n, dtype=y_true.dtype)
+    for start, block in blocks:
+        labels[start : start + block.shape[0]] = np.argmax(_renormalise(block, zero_rows, start), axis=1)
     cm = confusion_matrix(y_true, labels, n_classes)
     present, precision, recall, f1, support = _prf(cm)
     has = n > 0
@@ -257,8 +284,8 @@ def classifier_metrics(y_true, probs, n_classes: int, *,
         weighted_precision=_weighted(precision, support),
         weighted_recall=_weighted(recall, support),
         weighted_f1=_weighted(f1, support),
-        roc_auc=_roc_auc(y_true, probs, labels, n_classes, zero_rows) if has else None,
-        loss=_log_loss(y_true, probs, zero_rows) if has else None,
+        roc_auc=_roc_auc(y_true, blocks, labels, n_classes, zero_rows) if has else None,
+        loss=_log_loss(y_true, blocks, zero_rows) if has else None,
         n_windows=n,
     )
 
@@ -353,6 +380,6 @@ class ClassifierMetricsAccumulator(AccumulatorBase):
         return self._labels.array(np.int64), self._probs.array(tail=(self.n_classes,))
 
     def compute(self) -> ClassifierMetrics:
-        """:func:`classifier_metrics` over every window added so far."""
-        y_true, probs = self._windows()
-        return classifier_metrics(y_true, probs, self.n_classes, zero_rows=self.zero_rows)
+        """:func:`classifier_metrics` over every window added so far (the probabilities block by block)."""
+        return classifier_metrics(self._labels.array(np.int32), self._probs.blocks(), self.n_classes,
+                                  zero_rows=self.zero_rows)
