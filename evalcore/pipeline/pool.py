@@ -37,8 +37,8 @@ __all__ = ["PreparePool", "resolve_workers", "available_cpus", "fewer_gc_passes"
 #: Below this many samples ``--workers auto`` stays in one process: workers would cost more than
 #: they save. Measured on 2 CPUs with Edge Impulse motion samples (10 s, 3 axes, 17.7 KB of CBOR,
 #: 21 windows each), whole ``evalcore run`` processes, two workers against none in interleaved
-#: pairs (benchmarks/README.md, "--workers auto"): 1.00x at 64 samples, 1.40x at 256, 1.64x at
-#: 1,000 (slower), 0.93x at 2,000 and 0.88x at 5,000 (faster).
+#: pairs (benchmarks/README.md, "--workers auto"): 1.00x at 64 samples, 1.40x at 256, 1.64x and
+#: 1.02x at 1,000 (two rounds), 0.93x and 1.02x at 2,000 (the break-even), 0.88x and 0.86x at 5,000.
 AUTO_MIN_SAMPLES = 2000
 
 #: ``--workers auto`` uses at most this many processes (the parent's model thread and reduce
