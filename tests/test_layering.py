@@ -183,8 +183,10 @@ ALLOWED = {
     "report_html": {"compare", "compare_sources", "data", "engine", "errors", "jsonio", "options", "report_svg"},
     "serve": {"errors", "jsonio"},
     "pull": {"errors"},
-    "cli": {"bench", "check", "coco_eval", "compare", "compare_sources", "engine", "errors", "inspect", "jsonio",
-            "options", "pull", "report_html", "serve", "slices"},
+    # executors spread a run's samples (the Dask executor: chunks of samples, shard states merged)
+    "executors": {"errors", "progress", "shards"},
+    "cli": {"bench", "check", "coco_eval", "compare", "compare_sources", "engine", "errors", "executors", "inspect",
+            "jsonio", "options", "pull", "report_html", "serve", "slices"},
     "__main__": {"cli"},
 }
 
