@@ -32,7 +32,7 @@ from pathlib import Path
 
 from evalcore.errors import BackendUnavailableError, ConfigError, WorkerDiedError
 
-__all__ = ["DASK_EXTRA_MESSAGE", "DaskSettings", "run_on_dask", "split_positions"]
+__all__ = ["DASK_EXTRA_MESSAGE", "DaskSettings", "local_cluster_options", "run_on_dask", "split_positions"]
 
 DASK_EXTRA_MESSAGE = "--executor dask needs the dask extra: pip install 'evalcore[dask]'"
 #: Default chunking: about this many chunks per worker thread, so a slow chunk or a lost worker
@@ -133,6 +133,18 @@ def run_on_dask(bundle_dir: str | Path, options, settings: DaskSettings):
     return result
 
 
+def local_cluster_options(n_workers: int) -> dict:
+    """``distributed.LocalCluster`` options of the run's own cluster: worker processes of one thread
+    on loopback, no dashboard, and no log lines (errors reach the user as evalcore's one line).
+
+    The scheduler always serves a few HTTP routes (health, metrics); without a dashboard it would
+    take port 8787, or warn that another cluster has it: it gets a free loopback port instead.
+    """
+    return {"n_workers": n_workers, "threads_per_worker": 1, "processes": True, "host": "127.0.0.1",
+            "dashboard_address": None, "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"},
+            "silence_logs": logging.CRITICAL}
+
+
 def _import_distributed():
     try:
         import distributed
@@ -155,10 +167,7 @@ class _connect:
     def __enter__(self):
         d, s = self.distributed, self.settings
         if s.scheduler is None:
-            self.cluster = d.LocalCluster(
-                n_workers=s.n_workers or DEFAULT_LOCAL_WORKERS, threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
-            )
+            self.cluster = d.LocalCluster(**local_cluster_options(s.n_workers or DEFAULT_LOCAL_WORKERS))
             self.client = d.Client(self.cluster)
             return self.client
         try:
@@ -217,8 +226,8 @@ def _died_message(err, chunks: list[list[int]], i: int) -> str:
     where = f"samples at record positions {chunk[0]}..{chunk[-1]}" if chunk else "an empty chunk"
     tries = getattr(err, "allowed_failures", None)
     times = "" if tries is None else f" {tries + 1} times"
-    return (f"a dask worker died{times} while evaluating {where} (chunk {i + 1} of {len(chunks)}): "
-            "killed for memory, or from outside; no output was written")
+    return (f"the dask worker evaluating {where} (chunk {i + 1} of {len(chunks)}) died{times}, killed for "
+            "memory or from outside; no output was written")
 
 
 # -- in the worker process -------------------------------------------------------------------
