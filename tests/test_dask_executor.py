@@ -130,6 +130,23 @@ def test_dask_run_writes_the_bytes_of_a_single_run(name, address, tmp_path):
         assert got == want
 
 
+def test_slices_and_standard_output_match_a_single_run(address, tmp_path, capsysbinary):
+    """Without it the executor could drop --slice-by from the merged run or print a different
+    response on --out - than it writes."""
+    bundle = str(FIXTURES / "motion-sliced")
+    slices = ["--slice-by", "metadata.site", "--slice-by", "label"]
+    local, spread = tmp_path / "local", tmp_path / "dask"
+    local.mkdir()
+    spread.mkdir()
+    assert main(["run", bundle, "--out", str(local / "r.json"), "-q", "--workers", "0", *slices]) == 0
+    assert main(["run", bundle, "--out", str(spread / "r.json"), "-q", "--executor", "dask", "--scheduler", address,
+                 *slices]) == 0
+    assert _files(spread) == _files(local) and "r.slices.json" in _files(local)
+    capsysbinary.readouterr()
+    assert main(["run", bundle, "--out", "-", "-q", "--executor", "dask", "--scheduler", address]) == 0
+    assert capsysbinary.readouterr().out == (local / "r.json").read_bytes()
+
+
 # -- errors ------------------------------------------------------------------------------------
 
 
