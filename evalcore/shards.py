@@ -39,7 +39,7 @@ _PREFIX = struct.Struct("<8sIQ")
 _MAX_HEADER = 64 << 20
 _SECTIONS = ("accumulators", "positions", "index", "results", "rows")
 #: Header fields two parts of one run must share (the merge names the first that differs).
-_SAME = ("evalcore", "fingerprint", "variant", "options", "labels", "records")
+_SAME = ("evalcore", "variant", "options", "records", "labels", "fingerprint")
 
 
 # -- the part's side -------------------------------------------------------------------------------
@@ -143,7 +143,7 @@ def state_chunks(builder, plan, positions, info: dict):
     header = {
         "evalcore": __version__,
         "bundle": str(plan.project.root),
-        "fingerprint": bundle_fingerprint(plan.project, plan.options.variant),
+        "fingerprint": bundle_digest(plan.project, plan.options.variant),
         "variant": plan.options.variant,
         "options": _options_key(plan.options),
         "labels": list(builder.labels),
@@ -169,7 +169,7 @@ def _options_key(options) -> dict:
             "compat": dict(sorted(options.compat.items())), "sliceBy": list(options.slice_by)}
 
 
-def bundle_fingerprint(project, variant: str) -> str:
+def bundle_digest(project, variant: str) -> str:
     """SHA-256 over what decides a run's numbers: the impulse, DSP and learn files, the variant's
     model files and the dataset's label files (not the sample data: too large to hash per part).
     """
@@ -425,7 +425,7 @@ def merge_states(sources, *, bundle=None, names=None, spool_dir=None):
                              thresholds=dict(opts["thresholds"]), compat=dict(opts["compat"]),
                              slice_by=tuple(opts["sliceBy"]))
         plan = plan_run(bundle or header["bundle"], options)
-        fingerprint = bundle_fingerprint(plan.project, plan.options.variant)
+        fingerprint = bundle_digest(plan.project, plan.options.variant)
         if fingerprint != header["fingerprint"]:
             raise MergeError(f"cannot merge: the bundle {plan.project.root} is not the one the shards ran on "
                              "(its impulse, metadata, model or label files differ)")

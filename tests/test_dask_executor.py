@@ -188,6 +188,7 @@ def test_without_dask_installed_one_line_exit_2(fixtures_dir, tmp_path, capsys, 
     (["--executor", "dask", "--scheduler", "tcp://127.0.0.1:8786", "--dask-workers", "2"],
      "--dask-workers sizes the local cluster"),
     (["--executor", "dask", "--workers", "2"], "--workers sizes the local executor's process pool"),
+    (["--executor", "dask", "--shard", "0/2", "--state", "s.state"], "--shard evaluates one part of a run"),
 ])
 def test_dask_options_are_checked_before_the_run(fixtures_dir, tmp_path, capsys, argv, message):
     """Without it a Dask option given to the local executor, or two sizes at once, would be ignored."""

@@ -169,6 +169,8 @@ ALLOWED = {
     "report": {"errors", "jsonio", "metrics", "outcome", "schema", "slices"},
     "engine": {"bundle", "errors", "jsonio", "learn", "metrics", "options", "outputs", "pipeline", "progress",
                "report", "slices", "warmup"},
+    # parts of a run and their merge (evalcore run --shard / evalcore merge), above the engine
+    "shards": {"engine", "errors", "metrics", "options", "outputs", "pipeline", "report"},
     # side commands, beside the engine
     "inspect": {"bundle", "data", "errors", "learn", "options", "pipeline", "progress", "report"},
     "compare_sources": {"errors"},
@@ -186,7 +188,7 @@ ALLOWED = {
     # executors spread a run's samples (the Dask executor: chunks of samples, shard states merged)
     "executors": {"errors", "progress", "shards"},
     "cli": {"bench", "check", "coco_eval", "compare", "compare_sources", "engine", "errors", "executors", "inspect",
-            "jsonio", "options", "pull", "report_html", "serve", "slices"},
+            "jsonio", "options", "pull", "report_html", "serve", "shards", "slices"},
     "__main__": {"cli"},
 }
 

@@ -24,7 +24,7 @@ from evalcore.jsonio import dumps, format_floats, format_ints, format_number, ob
 from evalcore.report.builder import ReportBuilder
 from evalcore.report.pages import paginate
 from evalcore.report.text import SampleTexts
-from tests.test_engine import ALL_BUNDLES
+from tests._helpers import ALL_BUNDLES
 
 VARIANTS = ["float32", "int8"]
 # The float32 / int8 variants each fixture bundle has (test_variant_table_is_the_bundles_own keeps

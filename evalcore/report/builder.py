@@ -27,7 +27,7 @@ from evalcore.outcome import ANOMALY, run_labels
 from evalcore.report.pages import SampleSpool, page_chunks, response_chunks, to_utf8
 from evalcore.report.text import (
     Entry,
-    SampleData,
+    SampleRows,
     SampleTexts,
     model_texts,
     prediction_list_adapter,
@@ -161,7 +161,7 @@ class ReportBuilder:
                 target.accuracy.update(expected, predicted, expected_is_anomaly=is_anomaly)
             for lb_id, args in decided.metric_updates.items():
                 target.metrics[lb_id].update(*args)
-        data = SampleData(
+        data = SampleRows(
             sample_id=outcome.record.id, sample=outcome.sample, sample_json=outcome.sample_json,
             values=tuple(outcome.outputs[lb_id].values for lb_id in self.runners),
             label_ranges=outcome.label_ranges, expected=list(outcome.expected),

@@ -19,7 +19,7 @@ import numpy as np
 from evalcore.jsonio import encode_string
 from evalcore.outcome import ANOMALY, NO_ANOMALY
 
-__all__ = ["Entry", "SampleData", "SampleTexts", "model_texts",
+__all__ = ["Entry", "SampleRows", "SampleTexts", "model_texts",
            "prediction_list_adapter"]
 
 
@@ -125,7 +125,7 @@ class SampleTexts:
             for values in zip(*columns)
         ]
 
-    def _text_ok(self, data: SampleData) -> bool:
+    def _text_ok(self, data: SampleRows) -> bool:
         """Whether `write` takes the sample (its values have the types it writes)."""
         from evalcore import schema
 
@@ -176,7 +176,7 @@ class SampleTexts:
             self._block_json[runner.spec.id] = cached
         return cached or None
 
-    def plain_result(self, data: SampleData) -> dict:
+    def plain_result(self, data: SampleRows) -> dict:
         """The sample's ``ModelResult`` as plain values (snake_case keys), for validation."""
         expected_labels = [
             {"start_index": a, "end_index": b, "label": e if e is not None else ""}
@@ -210,7 +210,7 @@ class SampleTexts:
             sample = schema.Sample.model_validate_json(data.sample_json)
         return {"sample_id": data.sample_id, "sample": sample, "classifications": classifications}
 
-    def plain_rows(self, data: SampleData) -> list[dict]:
+    def plain_rows(self, data: SampleRows) -> list[dict]:
         """The sample's ``predictions[]`` rows as plain values (snake_case keys), for validation."""
         has_anomaly = self.has_anomaly
         correct, expected_anomaly = data.correct, data.expected_anomaly
@@ -231,7 +231,7 @@ class SampleTexts:
         """(validated ``ModelResult``, plain or validated prediction rows) of one sample."""
         from evalcore import schema
 
-        if isinstance(entry.data, SampleData):
+        if isinstance(entry.data, SampleRows):
             return schema.ModelResult.model_validate(self.plain_result(entry.data)), self.plain_rows(entry.data)
         return entry.data
 
@@ -255,7 +255,7 @@ class Entry:
     """One sample of the response: its ``result[]`` entry and ``predictions[]`` rows as JSON text.
 
     ``data`` is what `SampleTexts.entry_models` validates when the model is asked for: a
-    `SampleData`, or (ModelResult, list of ModelPrediction) already validated.
+    `SampleRows`, or (ModelResult, list of ModelPrediction) already validated.
     """
 
     __slots__ = ("sample_id", "result_json", "rows_json", "data")
@@ -268,7 +268,7 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
-class SampleData:
+class SampleRows:
     """The values of one classifier / regression / anomaly sample that the response shows.
 
     ``values`` holds one array per learn block, in the order of ``ReportBuilder.runners``:
