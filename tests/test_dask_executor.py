@@ -298,9 +298,9 @@ def test_cli_with_its_own_local_cluster_writes_the_bytes_of_a_single_run(tmp_pat
     command) could differ from the library path, print Dask's logs, or leave workers behind."""
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     write_outputs(run_bundle(FIXTURES / "motion", RunOptions(workers=0)), out=tmp_path / "a.json")
-    spread = subprocess.run([sys.executable, "-m", "evalcore", "run", str(FIXTURES / "motion"),
+    spread = subprocess.run([sys.executable, "-m", "evalcore", "run", "fixtures/motion",  # relative, as typed
                              "--out", str(tmp_path / "b.json"), "--executor", "dask", "--dask-workers", "2",
-                             "--page-size", "4", "--out-dir", str(tmp_path / "pages")], env=env,
+                             "--page-size", "4", "--out-dir", str(tmp_path / "pages")], env=env, cwd=REPO_ROOT,
                             capture_output=True, text=True, timeout=300)
     assert spread.returncode == 0, spread.stderr
     assert (tmp_path / "b.json").read_bytes() == (tmp_path / "a.json").read_bytes()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import tempfile
 import threading
 import time
 import uuid
@@ -97,7 +98,7 @@ def run_on_dask(bundle_dir: str | Path, options, settings: DaskSettings):
     Parameters
     ----------
     bundle_dir : str or Path
-        The bundle folder (made absolute: workers may run elsewhere).
+        The bundle folder (made absolute for a running cluster: its workers run elsewhere).
     options : evalcore.options.RunOptions
         The run's options; inside a task samples are read in the worker process (``workers=0``).
     settings : DaskSettings
@@ -118,15 +119,20 @@ def run_on_dask(bundle_dir: str | Path, options, settings: DaskSettings):
 
     distributed = _import_distributed()
     t0 = time.perf_counter()
-    bundle = Path(bundle_dir).resolve()
+    # the local cluster's workers share this process's folder, so errors name the bundle as given;
+    # a running cluster's workers may not: they get the absolute path
+    bundle = Path(bundle_dir) if settings.scheduler is None else Path(bundle_dir).absolute()
     task_options = dataclasses.replace(options, workers=0, quiet=True)
     n_samples = count_samples(bundle, task_options)  # a bad bundle fails here, before any cluster starts
-    with _connect(distributed, settings) as client:
-        n_threads = _worker_threads(client, settings)
-        size = settings.chunk_samples or default_chunk_samples(n_samples, n_threads)
-        chunks = split_positions(n_samples, size)
-        states = _map_chunks(client, distributed, str(bundle), task_options, chunks, quiet=settings.quiet)
-    result = merge_states(states, bundle=bundle)
+    with tempfile.TemporaryDirectory(prefix="evalcore-dask-") as spool:
+        with _connect(distributed, settings) as client:
+            n_threads = _worker_threads(client, settings)
+            size = settings.chunk_samples or default_chunk_samples(n_samples, n_threads)
+            chunks = split_positions(n_samples, size)
+            states = _map_chunks(client, distributed, str(bundle), task_options, chunks, Path(spool),
+                                 quiet=settings.quiet)
+        # the merged run copies what it needs out of the state files before they are removed
+        result = merge_states(states, bundle=bundle, names=[f"chunk {i + 1}" for i in range(len(states))])
     result.seconds = time.perf_counter() - t0
     result.options = {**result.options, "executor": {"kind": "dask", "workerThreads": n_threads,
                                                      "chunks": len(chunks), "chunkSamples": size}}
@@ -198,23 +204,30 @@ def _worker_threads(client, settings: DaskSettings) -> int:
     return max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
 
 
-def _map_chunks(client, distributed, bundle: str, options, chunks: list[list[int]], *, quiet: bool) -> list[bytes]:
-    """One task per chunk; their states in chunk order. The first failing task ends the run."""
+def _map_chunks(client, distributed, bundle: str, options, chunks: list[list[int]], spool: Path, *,
+                quiet: bool) -> list[Path]:
+    """One task per chunk; the paths of their states in chunk order. The first failing task ends
+    the run. Each state is written to ``spool`` as it arrives and its future released, so neither
+    the client nor the workers hold more than a chunk's state at a time for long.
+    """
     from evalcore.progress import Progress
 
     run_id = uuid.uuid4().hex[:12]
     futures = [client.submit(_run_part, bundle, options, chunk, key=f"evalcore-part-{run_id}-{i}")
                for i, chunk in enumerate(chunks)]
     index = {future.key: i for i, future in enumerate(futures)}
-    states: list[bytes | None] = [None] * len(chunks)
+    states = [spool / f"chunk-{i:06d}.state" for i in range(len(chunks))]
     try:
         with Progress(sum(map(len, chunks)), "evaluating on dask", enabled=not quiet) as progress:
             for future in distributed.as_completed(futures):
                 i = index[future.key]
                 try:
-                    states[i] = future.result()
+                    states[i].write_bytes(future.result())
                 except distributed.KilledWorker as err:
                     raise WorkerDiedError(_died_message(err, chunks, i)) from None
+                except OSError as err:  # the temporary folder is full or gone
+                    raise ConfigError(f"cannot keep chunk {i + 1}'s state in {spool}: {err.strerror or err}") from err
+                future.release()
                 progress.update(len(chunks[i]))
     finally:
         client.cancel(futures)
