@@ -27,7 +27,7 @@ import numpy as np
 
 from evalcore.errors import ConfigError
 
-__all__ = ["SampleSpool", "paginate", "page_chunks", "response_chunks", "to_utf8"]
+__all__ = ["SampleSpool", "paginate", "page_chunks", "remove_orphan_spools", "response_chunks", "to_utf8"]
 
 #: Bytes copied at a time from a spool into an output file.
 _COPY_CHUNK = 1 << 20
@@ -64,7 +64,8 @@ class SampleSpool:
 
     def __init__(self, folder=None):
         try:
-            self.path = Path(tempfile.mkdtemp(prefix="evalcore-spool-", dir=folder))
+            remove_orphan_spools(folder)
+            self.path = Path(tempfile.mkdtemp(prefix=f"{_SPOOL_PREFIX}{os.getpid()}-", dir=folder))
             self._results = open(self.path / "results", "w+b")  # noqa: SIM115 (closed by close())
             self._rows = open(self.path / "rows", "w+b")  # noqa: SIM115
             self._index_file = open(self.path / "index", "w+b")  # noqa: SIM115
@@ -166,6 +167,39 @@ class SampleSpool:
             out.append(int(row[0]), result, rows)
         out.finish()
         return out
+
+
+_SPOOL_PREFIX = "evalcore-spool-"
+
+
+def remove_orphan_spools(folder=None) -> list[Path]:
+    """Delete the spool folders of runs that were killed (their process is gone).
+
+    A spool folder is named after its process id; a run removes its own when it ends, so one whose
+    process no longer exists was left by a run killed by a signal (or the machine going down).
+    """
+    removed = []
+    base = Path(folder or tempfile.gettempdir())
+    with contextlib.suppress(OSError):
+        for entry in base.iterdir():
+            name = entry.name
+            if not name.startswith(_SPOOL_PREFIX) or not entry.is_dir() or entry.is_symlink():
+                continue
+            pid = name[len(_SPOOL_PREFIX):].partition("-")[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _by_id(k: int, index: np.ndarray, ids_sorted: bool):
