@@ -241,7 +241,7 @@ def _kill_stalled_attempts(client, marker_dir: Path, stalls: int, errors: list) 
                 assert time.monotonic() < deadline, f"attempt {k} never started"
                 time.sleep(0.05)
             pid = int(marker.read_text())
-            assert pid in client.run(os.getpid).values(), "the stalled task is not in a worker process"
+            assert pid in client.run(os.getpid, on_error="ignore").values(), "the stalled task is not in a worker"
             os.kill(pid, signal.SIGKILL)
     except BaseException as err:  # reported by the test thread
         errors.append(err)
