@@ -110,6 +110,20 @@ def test_a_worker_process_keeps_one_runner_per_run(fixtures_dir, monkeypatch):
     assert executor._RUNNER == [] and closed == [first, other]
 
 
+def test_a_killed_runs_state_folder_is_removed_by_the_next_run(tmp_path):
+    """Without it every dask run killed mid-way would leave its chunk states in the temporary folder."""
+    from evalcore.report.pages import remove_orphan_spools
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    dead, alive = tmp_path / (executor.state_folder_prefix(int(gone.stdout)) + "x"), tmp_path / (
+        executor.state_folder_prefix(os.getpid()) + "y")
+    dead.mkdir()
+    alive.mkdir()
+    assert remove_orphan_spools(tmp_path) == [dead]
+    assert not dead.exists() and alive.is_dir()
+
+
 # -- same bytes --------------------------------------------------------------------------------
 
 

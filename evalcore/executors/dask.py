@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import os
 import tempfile
 import threading
 import time
@@ -124,7 +125,7 @@ def run_on_dask(bundle_dir: str | Path, options, settings: DaskSettings):
     bundle = Path(bundle_dir) if settings.scheduler is None else Path(bundle_dir).absolute()
     task_options = dataclasses.replace(options, workers=0, quiet=True)
     n_samples = count_samples(bundle, task_options)  # a bad bundle fails here, before any cluster starts
-    with tempfile.TemporaryDirectory(prefix="evalcore-dask-") as spool:
+    with tempfile.TemporaryDirectory(prefix=state_folder_prefix(os.getpid())) as spool:
         with _connect(distributed, settings) as client:
             n_threads = _worker_threads(client, settings)
             size = settings.chunk_samples or default_chunk_samples(n_samples, n_threads)
@@ -137,6 +138,14 @@ def run_on_dask(bundle_dir: str | Path, options, settings: DaskSettings):
     result.options = {**result.options, "executor": {"kind": "dask", "workerThreads": n_threads,
                                                      "chunks": len(chunks), "chunkSamples": size}}
     return result
+
+
+def state_folder_prefix(pid: int) -> str:
+    """Name prefix of the temporary folder holding a run's chunk states. It follows the run spools'
+    naming (``report.pages.remove_orphan_spools``), so the folder of a killed run is removed by
+    the next run on the machine, as a killed run's spool is.
+    """
+    return f"evalcore-spool-{pid}-dask-"
 
 
 def local_cluster_options(n_workers: int) -> dict:
