@@ -4,7 +4,7 @@ into the bytes a single run writes.
 Why this shape: the map of a run is per sample and its reduce state saves and merges
 (``evalcore.shards``), so a distributed run needs no scheduler of ours. Record positions
 ``0..n-1`` are cut into contiguous chunks; each chunk is one Dask task that returns a shard state
-(bytes, no pickle); the client merges the states in chunk order with ``shards.merge_states``. Each
+(bytes in the shards' checked container, not a pickled object); the client merges the states in chunk order with ``shards.merge_states``. Each
 worker process loads the bundle and its models once (`_worker_runner`: one ``PartRunner`` per
 process, kept between tasks). Without ``--scheduler`` the run starts a ``distributed.LocalCluster``
 of worker processes on loopback and closes it at the end; with an address it connects to that
@@ -183,7 +183,11 @@ class _connect:
         d, s = self.distributed, self.settings
         if s.scheduler is None:
             self.cluster = d.LocalCluster(**local_cluster_options(s.n_workers or DEFAULT_LOCAL_WORKERS))
-            self.client = d.Client(self.cluster)
+            try:
+                self.client = d.Client(self.cluster)
+            except BaseException:
+                self.cluster.close()
+                raise
             return self.client
         try:
             self.client = d.Client(s.scheduler, timeout=_CONNECT_TIMEOUT_S)
@@ -209,8 +213,7 @@ def _worker_threads(client, settings: DaskSettings) -> int:
         except TimeoutError:
             raise ConfigError(f"the dask scheduler at {settings.scheduler} has no workers "
                               f"(waited {_WORKERS_TIMEOUT_S} s)") from None
-    workers = client.scheduler_info().get("workers", {})
-    return max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
+    return max(1, sum(client.nthreads().values()))
 
 
 def _map_chunks(client, distributed, bundle: str, options, chunks: list[list[int]], spool: Path, *,
