@@ -41,7 +41,8 @@ from typing import Literal
 import numpy as np
 
 from evalcore.errors import ConfigError
-from evalcore.metrics._base import AccumulatorBase, RowStore, state_array, state_field
+from evalcore.metrics._base import AccumulatorBase, state_array, state_field
+from evalcore.metrics._rows import RowStore
 
 __all__ = [
     "ClassifierMetrics",
