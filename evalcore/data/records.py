@@ -165,7 +165,8 @@ class RecordTable(Sequence):
 
     A test set of 10^5 samples held as objects cost ~1 KB a sample (strings, the object, and the
     heap left fragmented by the label-file parse); here each sample is its characters in two
-    joined strings plus a few array slots (~150 B), so memory stays flat as the test set grows.
+    joined strings plus a few array slots (~100 B; a file path is its folder, shared, and its
+    ``rel_path``), so memory stays flat as the test set grows.
     Records compare equal field by field, so callers see no difference; a slice is a list.
     """
 
@@ -176,13 +177,18 @@ class RecordTable(Sequence):
         self._value_index: dict = {}
         self._boxes: dict = {}
         self._metadata: dict = {}
-        ids, filenames, files, rels, codes = [], [], [], [], array("i")
+        self._files: dict = {}  # the file paths that are not their folder + rel_path
+        ids, filenames, rels, codes = [], [], [], array("i")
         for k, r in enumerate(records):  # one pass: no list of every record object
             ids.append(r.id)
             filenames.append(r.filename)
-            files.append(r.file)
             rels.append(r.rel_path)
-            codes.extend((self._code(r.category), self._code(r.label), self._code(r.label_source)))
+            folder = r.file[: len(r.file) - len(r.rel_path)] if r.rel_path and r.file.endswith(r.rel_path) else None
+            if folder is None:
+                self._files[k] = r.file
+                folder = ""
+            codes.extend((self._code(r.category), self._code(r.label), self._code(r.label_source),
+                          self._code(folder)))
             if r.bounding_boxes:
                 self._boxes[k] = r.bounding_boxes
             if r.metadata is not None:
@@ -190,9 +196,8 @@ class RecordTable(Sequence):
         self._n = len(ids)
         self._ids = np.array(ids, dtype=np.int64)
         self._filenames, self._filename_at = _join(filenames)
-        self._files, self._file_at = _join(files)
         self._rels, self._rel_at = _join(rels)
-        self._codes = np.frombuffer(codes, dtype=np.int32).reshape(self._n, 3).copy()
+        self._codes = np.frombuffer(codes, dtype=np.int32).reshape(self._n, 4).copy()
 
     def _code(self, value) -> int:
         try:
@@ -219,10 +224,11 @@ class RecordTable(Sequence):
         return (self._record(k) for k in range(self._n))
 
     def _record(self, k: int) -> SampleRecord:
-        category, label, source = self._codes[k].tolist()
+        category, label, source, folder = self._codes[k].tolist()
+        rel_path = _cut(self._rels, self._rel_at, k)
         return SampleRecord(
             id=int(self._ids[k]), filename=_cut(self._filenames, self._filename_at, k),
-            file=_cut(self._files, self._file_at, k), rel_path=_cut(self._rels, self._rel_at, k),
+            file=self._files.get(k) or self._values[folder] + rel_path, rel_path=rel_path,
             category=self._values[category], label=self._values[label],
             bounding_boxes=self._boxes.get(k, ()), metadata=self._metadata.get(k),
             label_source=self._values[source],
