@@ -41,3 +41,22 @@ def test_empty_store_has_the_row_shape():
     """Without it an accumulator with no window would compute on a wrongly shaped array."""
     assert RowStore("float").array(np.float64, (4,)).shape == (0, 4)
     assert RowStore(np.int32).array().dtype == np.int32
+
+
+def test_spilled_blocks_read_back_exactly(monkeypatch):
+    """Without it a block written to the store's temporary file could come back shifted, short or
+    in another dtype (the AUC of other windows), also after a float64 update widens the store."""
+    monkeypatch.setattr(_rows, "_BLOCK_ROWS", 5)
+    rng = np.random.default_rng(8)
+    parts = [rng.random((int(n), 2)).astype(np.float32) for n in rng.integers(1, 9, 30)]
+    spilled, kept = RowStore("float"), RowStore("float", spill=False)
+    for part in parts:
+        spilled.append(part)
+        kept.append(part)
+    assert spilled._file is not None and all(isinstance(p, tuple) for p in spilled._sealed)
+    assert np.array_equal(spilled.array(), np.concatenate(parts))
+    assert [b.tolist() for b in spilled.blocks()] == [b.tolist() for b in kept.blocks()]
+    wide = rng.random((3, 2))
+    spilled.append(wide)
+    assert spilled.dtype == np.float64
+    assert np.array_equal(spilled.array(), np.concatenate([*[p.astype(np.float64) for p in parts], wide]))

@@ -35,6 +35,7 @@ Compatibility notes
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -168,15 +169,31 @@ def _label_dtype(n_classes: int):
     return np.int8 if n_classes <= 127 else np.int16 if n_classes <= 32767 else np.int32
 
 
-def _row_blocks(probs) -> list[tuple[int, np.ndarray]]:
-    """(first row, rows) pieces of ``probs``: an (N, K) array in chunks, or a list of (n, K) blocks."""
-    if isinstance(probs, np.ndarray):
-        return [(start, probs[start : start + _CHUNK_ROWS]) for start in range(0, probs.shape[0], _CHUNK_ROWS)]
-    out, start = [], 0
-    for block in probs:
-        out.append((start, block))
-        start += block.shape[0]
-    return out
+class _Pieces:
+    """(first row, rows) pieces of ``probs``, re-iterable: an (N, K) array in chunks, or a sequence
+    of (n, K) blocks (each read when reached: ``metrics._rows.RowStore`` keeps them on disk).
+    """
+
+    def __init__(self, probs):
+        self.probs = probs
+        if isinstance(probs, np.ndarray):
+            self.sizes = [min(_CHUNK_ROWS, probs.shape[0] - s) for s in range(0, probs.shape[0], _CHUNK_ROWS)]
+        else:
+            self.sizes = None
+
+    def __iter__(self):
+        start = 0
+        if self.sizes is not None:
+            for size in self.sizes:
+                yield start, self.probs[start : start + size]
+                start += size
+            return
+        for block in self.probs:
+            block = np.asarray(block)
+            if block.dtype not in (np.float32, np.float64):
+                block = block.astype(np.float64)
+            yield start, block
+            start += block.shape[0]
 
 
 def _roc_auc(y_true, blocks, labels, n_classes, zero_rows) -> float | None:
@@ -253,15 +270,14 @@ def classifier_metrics(y_true, probs, n_classes: int, *,
     from kernels.confusion import confusion_matrix
 
     y_true = np.asarray(y_true)
-    blocks = []
-    for start, block in _row_blocks(probs if isinstance(probs, list) else np.asarray(probs)):
-        block = np.asarray(block)
-        if block.dtype not in (np.float32, np.float64):
-            block = block.astype(np.float64)
+    if isinstance(probs, np.ndarray) and probs.dtype not in (np.float32, np.float64):
+        probs = probs.astype(np.float64)
+    blocks = _Pieces(probs if isinstance(probs, np.ndarray | Sequence) else np.asarray(probs))
+    n_rows = 0
+    for _, block in blocks:
         if block.ndim != 2 or block.shape[1] != n_classes:
             raise ConfigError(f"need probs of shape (N, {n_classes}), got rows of shape {block.shape}")
-        blocks.append((start, block))
-    n_rows = sum(block.shape[0] for _, block in blocks)
+        n_rows += block.shape[0]
     if y_true.shape != (n_rows,):
         raise ConfigError(f"need y_true (N,) and probs (N, {n_classes}), got {y_true.shape} and {n_rows} rows")
     if y_true.size and (y_true.min() < 0 or y_true.max() >= n_classes):
