@@ -44,6 +44,7 @@ CONFIGS = {
 
 
 def link_or_copy(src: Path, dst: Path) -> None:
+    """Hard-link ``src`` to ``dst`` (no disk, no copy time); copy it where links are refused."""
     try:
         os.link(src, dst)
     except OSError:
@@ -116,12 +117,12 @@ def format_row(row: dict) -> str:
 def run(sizes: list[int], configs: list[str], work: Path) -> list[dict]:
     """Measure every (configuration, size); sizes in the outer loop so a long run reports early."""
     bundles = {n: build_motion(work, n) for n in sizes}
-    run_once(bundles[sizes[0]], CONFIGS["w0"], work / "out")  # warm numba cache and page cache
+    run_once(bundles[sizes[0]], CONFIGS["w0"], work / "out-memory")  # warm numba cache and page cache
     rows, first = [], {}
     print(HEADER, flush=True)
     for n in sizes:
         for name in configs:
-            row = dict(run_once(bundles[n], CONFIGS[name], work / "out"), config=name)
+            row = dict(run_once(bundles[n], CONFIGS[name], work / "out-memory"), config=name)
             base = first.setdefault(name, row)
             row["rss_ratio"] = row["peak_rss_mb"] / base["peak_rss_mb"]
             row["pss_ratio"] = (row["tree_pss_mb"] / base["tree_pss_mb"]

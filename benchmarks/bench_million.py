@@ -183,13 +183,13 @@ def run(args) -> list[dict]:
         configs.remove("dask")
     small = build_tabular(args.work, args.small, args.windows_per_sample)
     large = build_tabular(args.work, args.windows, args.windows_per_sample)
-    run_once(small, CONFIGS["one"], args.work / "out")  # warm numba cache and page cache
+    run_once(small, CONFIGS["one"], args.work / "out-million")  # warm numba cache and page cache
     rows = []
     print(HEADER, flush=True)
     for name in configs:
-        base = dict(run_once(small, CONFIGS[name], args.work / "out"), config=name, rss_ratio=1.0)
+        base = dict(run_once(small, CONFIGS[name], args.work / "out-million"), config=name, rss_ratio=1.0)
         print(format_row(base), flush=True)
-        row = dict(run_once(large, CONFIGS[name], args.work / "out"), config=name)
+        row = dict(run_once(large, CONFIGS[name], args.work / "out-million"), config=name)
         row["rss_ratio"] = row["peak_rss_mb"] / base["peak_rss_mb"]
         print(format_row(row), flush=True)
         rows += [base, row]
