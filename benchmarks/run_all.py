@@ -128,10 +128,10 @@ COCO_PEERS = ["pycocotools", "faster-coco-eval", "hotcoco", "ultrafast-pycocotoo
 
 def bench_coco(ctx: Context) -> list[dict]:
     """COCO evaluate + accumulate in-process vs the four peers (bench_coco.py)."""
-    options = ["--libs", ",".join(["evalcore", *COCO_PEERS]), "--data-dir", str(ctx.work / "coco")]
+    options = ["--libs", ",".join(["evalcore", *COCO_PEERS])]
     options += ["--quick"] if ctx.quick else []
     out = ctx.json_path("coco")
-    _, cmd = ctx.run("bench_coco.py", options, ["--json", str(out)])
+    _, cmd = ctx.run("bench_coco.py", options, ["--data-dir", str(ctx.work / "coco"), "--json", str(out)])
     rows = []
     for set_name, results in json.loads(out.read_text()).items():
         ours = results.get("evalcore", {}).get("eval_acc")
@@ -160,9 +160,8 @@ def parse_coco_cli(text: str) -> dict[str, float]:
 def bench_coco_cli(ctx: Context) -> list[dict]:
     """``evalcore coco-eval`` as a whole process vs the Rust peers' scripts (bench_coco_cli.py)."""
     peers = ["hotcoco", "ultrafast-pycocotools"]
-    options = ["--rounds", "1" if ctx.quick else "7", "--peers", ",".join(peers),
-               "--data-dir", str(ctx.work / "coco")]
-    text, cmd = ctx.run("bench_coco_cli.py", options)
+    options = ["--rounds", "1" if ctx.quick else "7", "--peers", ",".join(peers)]
+    text, cmd = ctx.run("bench_coco_cli.py", options, ["--data-dir", str(ctx.work / "coco")])
     medians = parse_coco_cli(text)
     if "evalcore" not in medians:
         raise RuntimeError("bench_coco_cli.py printed no evalcore row")
