@@ -18,7 +18,10 @@ the 1k peak. Memory figures are robust on a shared machine; the seconds are not.
 Usage::
 
     python benchmarks/bench_memory.py [--sizes 1000,5000,20000,100000] [--configs w0,auto,pages]
-                                      [--work DIR] [--json FILE]
+                                      [--work DIR] [--json FILE] [--evalcore SOURCE_TREE]
+
+``--evalcore`` measures another source tree (e.g. ``git archive <commit> | tar -x -C /tmp/before``)
+on the same bundles, for a before/after pair.
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ def build_motion(work: Path, n_samples: int) -> Path:
     return bundle
 
 
-def run_once(bundle: Path, config: list[str], out_dir: Path) -> dict:
+def run_once(bundle: Path, config: list[str], out_dir: Path, tree: Path = ROOT) -> dict:
     """One fresh ``evalcore run`` child: seconds, peak RSS, tree PSS, samples and windows."""
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
@@ -93,7 +96,7 @@ def run_once(bundle: Path, config: list[str], out_dir: Path) -> dict:
         pages.mkdir()
     argv = [sys.executable, "-m", "evalcore", "run", str(bundle), "--out", str(out_dir / "result.json"), "-q",
             *options]
-    row = measure(argv, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    row = measure(argv, env=dict(os.environ, PYTHONPATH=str(tree)))
     info = json.loads((out_dir / "result.run.json").read_text())
     row.update(samples=info["samples"], windows=info["windows"])
     return row
@@ -114,15 +117,15 @@ def format_row(row: dict) -> str:
             f"{_fmt(row['pss_ratio'], '8.2f')} {row['seconds']:8.1f}")
 
 
-def run(sizes: list[int], configs: list[str], work: Path) -> list[dict]:
+def run(sizes: list[int], configs: list[str], work: Path, tree: Path = ROOT) -> list[dict]:
     """Measure every (configuration, size); sizes in the outer loop so a long run reports early."""
     bundles = {n: build_motion(work, n) for n in sizes}
-    run_once(bundles[sizes[0]], CONFIGS["w0"], work / "out-memory")  # warm numba cache and page cache
+    run_once(bundles[sizes[0]], CONFIGS["w0"], work / "out-memory", tree)  # warm numba cache and page cache
     rows, first = [], {}
     print(HEADER, flush=True)
     for n in sizes:
         for name in configs:
-            row = dict(run_once(bundles[n], CONFIGS[name], work / "out-memory"), config=name)
+            row = dict(run_once(bundles[n], CONFIGS[name], work / "out-memory", tree), config=name)
             base = first.setdefault(name, row)
             row["rss_ratio"] = row["peak_rss_mb"] / base["peak_rss_mb"]
             row["pss_ratio"] = (row["tree_pss_mb"] / base["tree_pss_mb"]
@@ -139,6 +142,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--configs", default=",".join(CONFIGS), help=f"comma-separated subset of {list(CONFIGS)}")
     parser.add_argument("--work", type=Path, default=None, help="keep the built bundles here (default: a temp dir)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
+    parser.add_argument("--evalcore", type=Path, default=ROOT,
+                        help="evalcore source tree to measure, e.g. a `git archive` of an older commit "
+                             "(default: this checkout)")
     args = parser.parse_args(argv)
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
     args.configs = [c for c in args.configs.split(",") if c]
@@ -154,7 +160,7 @@ def main(argv=None) -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="evalcore-bench-memory-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        rows = run(args.sizes, args.configs, work)
+        rows = run(args.sizes, args.configs, work, args.evalcore.resolve())
         if args.json:
             args.json.write_text(json.dumps(rows, indent=1))
     finally:

@@ -19,7 +19,7 @@ Issue 16's goal: the 1M-window peak within 1.3x of the 100k-window peak.
 Usage::
 
     python benchmarks/bench_million.py [--windows 1000000] [--small 100000] [--configs one,auto,dask]
-                                       [--work DIR] [--json FILE]
+                                       [--work DIR] [--json FILE] [--evalcore SOURCE_TREE]
 """
 
 from __future__ import annotations
@@ -144,20 +144,20 @@ def build_tabular(work: Path, n_windows: int, windows_per_sample: int) -> Path:
     return bundle
 
 
-def has_executor() -> bool:
-    """Whether this evalcore's ``run`` has ``--executor`` (issue 16's Dask executor)."""
+def has_executor(tree: Path = ROOT) -> bool:
+    """Whether the evalcore in ``tree`` has ``run --executor`` (issue 16's Dask executor)."""
     proc = subprocess.run([sys.executable, "-m", "evalcore", "run", "--help"], capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT)), check=False)
+                          env=dict(os.environ, PYTHONPATH=str(tree)), check=False)
     return "--executor" in proc.stdout
 
 
-def run_once(bundle: Path, config: list[str], out_dir: Path) -> dict:
+def run_once(bundle: Path, config: list[str], out_dir: Path, tree: Path = ROOT) -> dict:
     """One fresh ``evalcore run`` child: seconds, peak RSS, tree PSS, samples and windows."""
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
     argv = [sys.executable, "-m", "evalcore", "run", str(bundle), "--out", str(out_dir / "result.json"), "-q",
             *config]
-    row = measure(argv, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    row = measure(argv, env=dict(os.environ, PYTHONPATH=str(tree)))
     info = json.loads((out_dir / "result.run.json").read_text())
     row.update(samples=info["samples"], windows=info["windows"])
     return row
@@ -178,18 +178,18 @@ def format_row(row: dict) -> str:
 def run(args) -> list[dict]:
     """Measure the small then the large bundle for every configuration."""
     configs = list(args.configs)
-    if "dask" in configs and not has_executor():
+    if "dask" in configs and not has_executor(args.evalcore):
         print("dask: skipped, `evalcore run --help` has no --executor yet (issue 16 part 2)", flush=True)
         configs.remove("dask")
     small = build_tabular(args.work, args.small, args.windows_per_sample)
     large = build_tabular(args.work, args.windows, args.windows_per_sample)
-    run_once(small, CONFIGS["one"], args.work / "out-million")  # warm numba cache and page cache
+    run_once(small, CONFIGS["one"], args.work / "out-million", args.evalcore)  # warm numba cache and page cache
     rows = []
     print(HEADER, flush=True)
     for name in configs:
-        base = dict(run_once(small, CONFIGS[name], args.work / "out-million"), config=name, rss_ratio=1.0)
+        base = dict(run_once(small, CONFIGS[name], args.work / "out-million", args.evalcore), config=name, rss_ratio=1.0)
         print(format_row(base), flush=True)
-        row = dict(run_once(large, CONFIGS[name], args.work / "out-million"), config=name)
+        row = dict(run_once(large, CONFIGS[name], args.work / "out-million", args.evalcore), config=name)
         row["rss_ratio"] = row["peak_rss_mb"] / base["peak_rss_mb"]
         print(format_row(row), flush=True)
         rows += [base, row]
@@ -205,7 +205,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--configs", default=",".join(CONFIGS), help=f"comma-separated subset of {list(CONFIGS)}")
     parser.add_argument("--work", type=Path, default=None, help="keep the built bundles here (default: a temp dir)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
+    parser.add_argument("--evalcore", type=Path, default=ROOT,
+                        help="evalcore source tree to measure, e.g. a `git archive` of an older commit "
+                             "(default: this checkout)")
     args = parser.parse_args(argv)
+    args.evalcore = args.evalcore.resolve()
     args.configs = [c for c in args.configs.split(",") if c]
     unknown = sorted(set(args.configs) - set(CONFIGS))
     if unknown or min(args.windows, args.small, args.windows_per_sample) < 1:
