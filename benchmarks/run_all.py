@@ -4,8 +4,9 @@ Runs each script of ``benchmarks/`` in its own process with small but meaningful
 (``--quick``: a smoke pass of a few minutes), reads its figures (``--json`` where the script has
 it, else its printed table), and rewrites the table between ``<!-- run_all:begin -->`` and
 ``<!-- run_all:end -->`` in ``benchmarks/README.md`` (appended with a heading when the markers are
-missing). Each row is one figure: evalcore's value, its anchor measured in the same script run
-(interleaved where the script interleaves), and ``ratio = evalcore / anchor`` (time or memory:
+missing; with ``--only``, only the rows of the benchmarks run are replaced). Each row is one
+figure: evalcore's value, its anchor measured in the same script run (interleaved where the
+script interleaves), and ``ratio = evalcore / anchor`` (time or memory:
 below 1 evalcore is faster or smaller), with the command that produced it. A benchmark that
 cannot run here (no Edge Impulse checkout for the DSP anchor, no chromium, a peer library not
 installed, an option evalcore does not have yet) gives a row that says so instead of a ratio; a
@@ -327,6 +328,11 @@ def bench_report(ctx: Context) -> list[dict]:
                 full / empty, cmd)]
 
 
+SCRIPTS = {
+    "run": "bench_run.py", "dsp": "bench_dsp.py", "coco": "bench_coco.py", "coco-cli": "bench_coco_cli.py",
+    "confusion": "bench_confusion.py", "cli-start": "run_all.py --only cli-start", "memory": "bench_memory.py",
+    "million": "bench_million.py", "backend": "bench_backend.py", "kws": "bench_kws.py", "report": "bench_report.py",
+}
 BENCHMARKS = {
     "run": bench_run, "dsp": bench_dsp, "coco": bench_coco, "coco-cli": bench_coco_cli,
     "confusion": bench_confusion, "cli-start": bench_cli_start, "memory": bench_memory,
@@ -348,14 +354,57 @@ def ratio_text(ratio: float) -> str:
     return f"{ratio:.2f}" if ratio >= 0.1 else f"{ratio:.2g}"
 
 
-def format_table(rows: list[dict], header: str) -> str:
-    """The markdown between the markers: one line saying how it was made, then the table."""
-    lines = [header, "", "| figure | evalcore | anchor | ratio | command |", "|---|---|---|---|---|"]
+TABLE_HEAD = ["| figure | evalcore | anchor | ratio | command |", "|---|---|---|---|---|"]
+
+
+def table_lines(rows: list[dict]) -> list[str]:
+    """The markdown lines of ``rows``."""
+    lines = []
     for r in rows:
         ratio = ratio_text(r["ratio"]) if r["ratio"] is not None else (r["note"] or "-")
         lines.append(f"| {_cell(r['figure'])} | {_cell(r['evalcore'])} | {_cell(r['anchor'])} | "
                      f"{_cell(ratio)} | `{r['command']}` |")
-    return "\n".join(lines)
+    return lines
+
+
+def format_table(rows: list[dict], header: str) -> str:
+    """The markdown between the markers: one line saying how it was made, then the table."""
+    return "\n".join([header, "", *TABLE_HEAD, *table_lines(rows)])
+
+
+def bench_of_line(line: str) -> str | None:
+    """Which benchmark a table line came from, read from its command cell."""
+    command = line.rstrip().rstrip("|").rsplit("|", 1)[-1]
+    for name, script in SCRIPTS.items():
+        if f"benchmarks/{script} " in command + " " or re.search(rf"--only {re.escape(name)}(?![\w-])", command):
+            return name
+    return None
+
+
+def merge_table(old: str, rows: list[dict], rerun: list[str], update: str) -> str:
+    """The table ``old`` with the rows of the ``rerun`` benchmarks replaced by ``rows``.
+
+    For ``--only``: the other benchmarks' rows stay as they were, in ``BENCHMARKS`` order, and
+    the header line gains ``update`` (what was re-run, when).
+    """
+    lines = [line for line in old.splitlines() if line.strip()]
+    header = lines[0] if lines and not lines[0].startswith("|") else ""
+    kept: dict[str | None, list[str]] = {}
+    for line in lines:
+        if line.startswith("|") and line not in TABLE_HEAD:
+            kept.setdefault(bench_of_line(line), []).append(line)
+    new = {name: table_lines([r for r in rows if r.get("bench") == name]) for name in rerun}
+    body = []
+    for name in BENCHMARKS:
+        body += new[name] if name in rerun else kept.get(name, [])
+    body += kept.get(None, [])
+    return "\n".join([f"{header} {update}".strip(), "", *TABLE_HEAD, *body])
+
+
+def current_table(text: str) -> str | None:
+    """The text between the markers, or None when there are none."""
+    start, end = text.find(BEGIN), text.find(END)
+    return text[start + len(BEGIN):end].strip("\n") if start != -1 and end > start else None
 
 
 def rewrite_readme(text: str, table: str) -> str:
@@ -418,14 +467,15 @@ def run_all(args: argparse.Namespace, work: Path) -> list[dict]:
         if args.only and name not in args.only:
             continue
         try:
-            rows += bench(ctx)
+            rows += [dict(r, bench=name) for r in bench(ctx)]
         except Skip as why:
             print(f"{name}: skipped: {why}", flush=True)
-            rows.append(row(_what(bench), "-", "-", None, f"run_all.py --only {name}", note=f"skipped: {why}"))
+            rows.append(dict(row(_what(bench), "-", "-", None, f"run_all.py --only {name}", note=f"skipped: {why}"),
+                             bench=name))
         except (RuntimeError, subprocess.SubprocessError, OSError, ValueError, KeyError) as err:
             print(f"{name}: FAILED: {err}", flush=True)
-            rows.append(row(_what(bench), "-", "-", None, f"run_all.py --only {name}",
-                            note=f"failed: {str(err)[-200:]}"))
+            rows.append(dict(row(_what(bench), "-", "-", None, f"run_all.py --only {name}",
+                                 note=f"failed: {str(err)[-200:]}"), bench=name))
     return rows
 
 
@@ -440,10 +490,19 @@ def main(argv=None) -> int:
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
-    table = format_table(rows, _header(args, time.perf_counter() - start))
+    seconds = time.perf_counter() - start
+    text = args.readme.read_text(encoding="utf-8") if args.readme.is_file() else ""
+    old = current_table(text)
+    if args.only and old:
+        when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        mode = " --quick" if args.quick else ""
+        update = f"Rows of {', '.join(args.only)} re-run with `--only {','.join(args.only)}{mode}` on {when}."
+        table = merge_table(old, rows, args.only, update)
+    else:
+        table = format_table(rows, _header(args, seconds))
     print("\n" + table)
     if not args.no_write:
-        write_atomically(args.readme, rewrite_readme(args.readme.read_text(encoding="utf-8"), table))
+        write_atomically(args.readme, rewrite_readme(text, table))
         print(f"\nrewrote the table in {args.readme}")
     return 0
 

@@ -166,3 +166,24 @@ def test_run_all_keeps_going_past_a_skip_and_a_failure(run_all, tmp_path, monkey
     assert "| fine figure | 1 s | 4 s | 0.25 |" in text
     assert "| A benchmark with no anchor here | - | - | skipped: no anchor |" in text
     assert "failed: it broke" in text
+
+
+def test_only_replaces_its_own_rows_and_keeps_the_others(run_all):
+    old = "\n".join([
+        "made by a full pass", "", *run_all.TABLE_HEAD,
+        "| run vs ORT | 1 s | 0.1 s | 10.00 | `python benchmarks/bench_run.py --samples 1000` |",
+        "| coco in-process | 1 s | 2 s | 0.50 | `python benchmarks/bench_coco.py --quick` |",
+        "| coco whole command | - | - | skipped: x | `run_all.py --only coco-cli` |",
+        "| old memory | 900 MB | 240 MB | 3.75 | `python benchmarks/bench_memory.py --sizes 1000,10000` |",
+        "| hand-written line | a | b | c | `elsewhere` |",
+    ])
+    assert run_all.bench_of_line(old.splitlines()[6]) == "coco-cli"
+    assert run_all.bench_of_line(old.splitlines()[5]) == "coco"
+    new = [dict(run_all.row("new memory", "250 MB", "240 MB", 250 / 240, "python benchmarks/bench_memory.py"),
+                bench="memory")]
+    merged = run_all.merge_table(old, new, ["memory"], "Rows of memory re-run.").splitlines()
+    assert merged[0] == "made by a full pass Rows of memory re-run."
+    body = merged[4:]
+    assert [line.split("|")[1].strip() for line in body] == [
+        "run vs ORT", "coco in-process", "coco whole command", "new memory", "hand-written line"]
+    assert "1.04" in body[3]
