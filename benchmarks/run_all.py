@@ -171,14 +171,26 @@ def bench_coco_cli(ctx: Context) -> list[dict]:
             for peer in peers if peer in medians]
 
 
+_PAIR = r"([\d.]+)/\s*[\d.]+"  # "min/median" cells of bench_confusion.py after issue 14
+
+
 def parse_confusion(text: str) -> list[dict]:
-    """The confusion rows and the binary AUC line from bench_confusion.py's printed output."""
+    """The confusion rows and the binary AUC line from bench_confusion.py's printed output.
+
+    Reads both table forms: ``dtype MB anchor kernel ...`` (one best-of time per cell, the
+    anchor a ``.sum()``) and ``dtype MB floor kernel ...`` with ``min/median`` cells (the floor
+    the faster of a numba read loop and ``.sum()``); the min is taken.
+    """
     found = []
     for line in text.splitlines():
-        parts = line.split()
-        if len(parts) >= 5 and parts[0] in ("int64", "int32", "int8"):
-            found.append({"figure": f"confusion matrix, {parts[0]} labels, vs `.sum()` over the same bytes",
-                          "ours": float(parts[3]), "anchor": float(parts[2]), "unit": "ms"})
+        new = re.match(rf"^\s*(int64|int32|int8)\s+\d+\s+{_PAIR}\s+{_PAIR}\s", line)
+        old = re.match(r"^\s*(int64|int32|int8)\s+\d+\s+([\d.]+)\s+([\d.]+)\s", line)
+        if new:
+            found.append({"figure": f"confusion matrix, {new.group(1)} labels, vs reading the same bytes (floor)",
+                          "ours": float(new.group(3)), "anchor": float(new.group(2)), "unit": "ms"})
+        elif old:
+            found.append({"figure": f"confusion matrix, {old.group(1)} labels, vs `.sum()` over the same bytes",
+                          "ours": float(old.group(3)), "anchor": float(old.group(2)), "unit": "ms"})
         m = re.match(r"argsort anchor\s+([\d.]+)\s+kernel\s+([\d.]+)", line.strip())
         if m:
             found.append({"figure": "ROC AUC binary vs one `np.argsort`", "ours": float(m.group(2)),

@@ -114,9 +114,20 @@ ultrafast-pycocotools         0.64      0.71             1.00
 """
 
 
+CONFUSION_MIN_MEDIAN_OUT = """\
+confusion matrix, N = 1e+06, K = 10 (ms, min/median of 3 interleaved rounds)
+ dtype  MB read       floor      kernel  x floor   pair loop  x floor  bincount  sklearn
+ int64       16  0.83/ 0.90  0.95/ 1.10     1.14 12.00/13.00    14.46      4.41        -
+  int8        2  0.05/ 0.06  0.40/ 0.41     8.00  1.20/ 1.30    24.00      4.50        -
+"""
+
+
 def test_parsers_read_the_printed_tables(run_all):
     confusion = run_all.parse_confusion(CONFUSION_OUT)
     assert [(c["ours"], c["anchor"]) for c in confusion] == [(11.9, 10.3), (13.3, 1.2), (593.0, 2689.0)]
+    confusion = run_all.parse_confusion(CONFUSION_MIN_MEDIAN_OUT)
+    assert [(c["ours"], c["anchor"]) for c in confusion] == [(0.95, 0.83), (0.40, 0.05)]
+    assert "floor" in confusion[0]["figure"]
     assert run_all.parse_coco_cli(COCO_CLI_OUT) == {"evalcore": 1.62, "evalcore before": 4.38,
                                                      "ultrafast-pycocotools": 0.71}
     backend = run_all.parse_backend("model   mode   ours us/win  anchor us/win  anchor/ours\n"
