@@ -16,6 +16,10 @@ of the same length and rate as that case's input):
 - batched: evalcore's ``compute_features`` on ``--batch`` windows a call (what the engine does).
 
 The three are timed interleaved, ``--rounds`` times, each for ``--seconds``; medians are printed.
+For the raw block, whose Edge Impulse version does almost nothing, a fourth figure is timed in the
+same rounds, the "floor": a function with ``generate_features``' signature, called the same way,
+that only returns ``raw_data * scale_axes`` (no checks, no result dict): less than any
+implementation of the block can do. It is printed under the table with the highest ratio it allows.
 The ratio is EI's ms/window divided by evalcore's (above 1 means faster than Edge Impulse). Before
 timing, the first windows' features of both sides are compared at the golden README's tolerance
 ("parity" column). Without ``--ei-path`` there is no anchor: only evalcore's figures are printed,
@@ -166,6 +170,11 @@ def _parity(block: str, ours: list[np.ndarray], theirs: list[list[float]]) -> st
     return f"{'ok' if ok else 'FAIL'} {worst:.0e}"
 
 
+def _raw_floor(block, implementation_version, raw_data, axes, sampling_freq, scale_axes=1, **params):
+    """The raw block's floor: generate_features' signature and the block's one multiply, nothing else."""
+    return raw_data if scale_axes == 1 else raw_data * scale_axes
+
+
 def _measure(label: str, case: dict, args, tmp: Path) -> dict:
     block, version = case["block"], case["implementation_version"]
     axes, fs, params = case["axes"], case["sampling_freq"], case["params"]
@@ -179,10 +188,15 @@ def _measure(label: str, case: dict, args, tmp: Path) -> dict:
     def batch():
         return compute_features(block, version, windows, axes, fs, params)
 
+    def floor_call():
+        return _raw_floor(block, version, next(rows), axes, fs, **params)
+
     n_check = 4
     ours = [generate_features(block, version, windows[i], axes, fs, **params)["features"] for i in range(n_check)]
     batch()  # warm plans and numba dispatchers
     row = {"label": label, "case": case["id"], "features": len(ours[0]), "ei": [], "one": [], "batched": []}
+    if block == "raw":
+        row["floor"] = []
     ei = None
     if args.ei_path:
         ei = EIBlock(args.ei_python, args.ei_path, block)
@@ -195,7 +209,8 @@ def _measure(label: str, case: dict, args, tmp: Path) -> dict:
         ei.request(op="time", seconds=min(args.seconds, 0.1))  # warm
     try:
         for r in range(args.rounds):
-            steps = ["ei", "one", "batched"] if r % 2 == 0 else ["batched", "one", "ei"]
+            steps = ["ei", "one", "batched"] + (["floor"] if "floor" in row else [])
+            steps = steps if r % 2 == 0 else steps[::-1]
             for step in steps:
                 if step == "ei" and ei is not None:
                     row["ei"].append(ei.request(op="time", seconds=args.seconds)["ms_per_call"])
@@ -203,6 +218,8 @@ def _measure(label: str, case: dict, args, tmp: Path) -> dict:
                     row["one"].append(_timed(one_window, args.seconds, 1))
                 elif step == "batched":
                     row["batched"].append(_timed(batch, args.seconds, len(windows)))
+                elif step == "floor":
+                    row["floor"].append(_timed(floor_call, args.seconds, 1))
     finally:
         if ei is not None:
             ei.close()
@@ -247,6 +264,11 @@ def main(argv: list[str] | None = None) -> None:
             r2 = f"{ei / row['batched']:6.1f}" if ei else f"{'-':>6s}"
             print(f"{label:27s} {case_id:25s} {row['features']:6d} {ei_text} {row['one']:11.4f} {r1} "
                   f"{row['batched']:9.4f} {r2} {row.get('parity', '-'):>10s}", flush=True)
+    for row in rows:
+        if "floor" in row:
+            best = f"; EI / floor = {row['ei'] / row['floor']:.1f}, the highest ratio possible" if row["ei"] else ""
+            print(f"\nfloor ({row['label']}): generate_features' signature returning raw_data * scale_axes, "
+                  f"called the same way: {row['floor']:.4f} ms/call{best}")
     if rows and rows[0].get("ei_env"):
         print(f"\nEdge Impulse side: {rows[0]['ei_env']}; evalcore side: python {sys.version.split()[0]}, "
               f"numpy {np.__version__}")

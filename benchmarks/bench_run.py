@@ -171,7 +171,7 @@ def _features(bundle: Path) -> np.ndarray:
     from evalcore.bundle import load_project
     from evalcore.data import load_dataset
     from evalcore.engine import RunOptions
-    from evalcore.features import SampleFeaturizer
+    from evalcore.pipeline.featurize import SampleFeaturizer
 
     project = load_project(bundle)
     featurizer = SampleFeaturizer(project, RunOptions(variant="float32"))

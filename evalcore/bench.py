@@ -4,7 +4,7 @@ For every variant (float32, int8, akida) and every learn block the bench reports
 CPU and with the engine ``evalcore run`` uses (``evalcore.backends.load_backend``):
 
 - **DSP time per window**: the bundle's DSP blocks run by the run's own featurizer
-  (``evalcore.features.SampleFeaturizer``) over the test samples; only the DSP blocks and their
+  (``evalcore.pipeline.featurize.SampleFeaturizer``) over the test samples; only the DSP blocks and their
   ``normalizeData`` are timed (``SampleFeaturizer.dsp_ns``), with the cutting of the windows they
   take (chunk by chunk, as a run does), not reading or decoding. DSP works on the windows of a
   sample in chunks, so one window's time is not observable: the
@@ -416,11 +416,12 @@ def _featurize(project, options: BenchOptions) -> _Features:
     """Every test window's feature rows per learn block, and the DSP time per window."""
     import numpy as np
 
-    from evalcore.engine import RunOptions, _use_precomputed
+    from evalcore.options import RunOptions
+    from evalcore.pipeline.sources import use_precomputed
 
     run_opts = RunOptions(category=options.category, quiet=True)
-    if _use_precomputed(project, run_opts):
-        from evalcore.precomputed import FeatureSource
+    if use_precomputed(project, run_opts):
+        from evalcore.pipeline.precomputed import FeatureSource
 
         source = FeatureSource(project, options.category)
         prepared = [source.prepare(r) for r in source.records(options.category)]
@@ -428,7 +429,7 @@ def _featurize(project, options: BenchOptions) -> _Features:
     else:
         from evalcore.data import load_dataset
         from evalcore.errors import BundleError
-        from evalcore.features import SampleFeaturizer
+        from evalcore.pipeline.featurize import SampleFeaturizer
 
         records = list(load_dataset(project.dataset_dir, category=options.category).records)
         if not records:
@@ -497,8 +498,9 @@ def _bench_variant(bundle_dir, project, variant: str, feats: _Features, options:
 
 def _accuracy(bundle_dir, variant: str, options: BenchOptions) -> dict:
     """The main metric of a normal ``run_bundle`` with this variant (akida: software backend)."""
-    from evalcore.engine import RunOptions, run_bundle
+    from evalcore.engine import run_bundle
     from evalcore.metrics.additional import format_metric_value
+    from evalcore.options import RunOptions
 
     opts = RunOptions(variant=variant, category=options.category, threads=options.threads,
                       batch_rows=options.batch_size, quiet=True,

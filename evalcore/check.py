@@ -696,7 +696,7 @@ def write_report(path: str | Path, data: bytes, option: str) -> None:
     ConfigError
         The file cannot be written (missing folder, no permission, a directory, ...).
     """
-    from evalcore.jsonio import write_json_atomic
+    from evalcore.outputs import write_json_atomic
 
     try:
         write_json_atomic(path, data)  # bytes are written as they are

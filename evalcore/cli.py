@@ -50,7 +50,7 @@ def _variants_arg(text: str) -> tuple[str, ...]:
 
 def _compat_help() -> str:
     """``NAME=a|b`` for every ``--compat`` setting, default first (from the one table in engine.py)."""
-    from evalcore.engine import COMPAT_SETTINGS  # standard library only at import time
+    from evalcore.options import COMPAT_SETTINGS  # standard library only at import time
 
     return ", ".join(f"{name}={'|'.join(values)}" for name, (values, _) in COMPAT_SETTINGS.items())
 
@@ -84,7 +84,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=1024, help="windows per model call (default 1024)")
     p.add_argument("--workers", type=_workers_arg, default=None, metavar="N|auto",
                    help="worker processes reading and featurizing samples; 0 = in the main process (default "
-                   "auto: one per CPU but one and at least two, on 2+ CPUs, when the dataset has 64 "
+                   "auto: one per CPU but one and at least two, on 2+ CPUs, when the dataset has 2000 "
                    "samples or more and workers can be forked, as on Linux; else 0)")
     p.add_argument("--no-overlap", action="store_true",
                    help="run the models on the main thread instead of overlapping them with reading and reporting")
@@ -109,9 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="evaluate a bundle and write the ClassifyJobResponse JSON")
     _add_run_options(p)
-    p.add_argument("--out", required=True,
+    p.add_argument("--out", default=None,
                    help="output JSON file (written atomically with its sidecar <name>.run.json), or - for "
-                   "standard output (the sidecar then goes only where --run-json says)")
+                   "standard output (the sidecar then goes only where --run-json says); required unless --shard")
+    p.add_argument("--shard", default=None, metavar="I/N",
+                   help="evaluate only shard I of N (samples at positions I, I+N, ...; 0 <= I < N) and save its "
+                   "state to --state instead of writing a result; `evalcore merge` joins the states")
+    p.add_argument("--state", default=None, metavar="FILE", help="where --shard saves the shard's state")
     p.add_argument("--run-json", default=None, metavar="FILE",
                    help="where to write the run-info sidecar (default: next to --out as <name>.run.json; "
                    "none with --out -)")
@@ -128,6 +132,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="then compare the result with BUNDLE/studio/classify-result.json (Studio's own) and "
                    "exit as compare does (0 same, 1 different); --rtol, --atol, --strict as for compare")
     _add_compare_options(p, defaults=False)
+
+    p = sub.add_parser("merge", help="join the states of `run --shard` into the result a single run writes")
+    p.add_argument("states", nargs="+", metavar="STATE", help="every shard's state file (any order)")
+    p.add_argument("--out", required=True, help="output JSON file, or - for standard output (as run --out)")
+    p.add_argument("--bundle", default=None, metavar="BUNDLE",
+                   help="the bundle the shards ran on (default: the path their states name); only its metadata "
+                   "and labels are read, no model is loaded")
+    p.add_argument("--run-json", default=None, metavar="FILE", help="as run --run-json")
+    p.add_argument("--slices-json", default=None, metavar="FILE", help="as run --slices-json")
+    p.add_argument("--page-size", type=int, default=None, help="also write ClassifyJobResponsePage files")
+    p.add_argument("--out-dir", default=None, help="folder for the page files (with --page-size)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on standard error")
 
     p = sub.add_parser("inspect", help="validate a bundle and print what a run would do")
     p.add_argument("bundle", help="bundle folder")
@@ -233,6 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_run(args) -> int:
     from evalcore.engine import RunOptions, check_output_path, run_bundle, write_outputs
 
+    if args.shard is not None or args.state is not None:
+        return _run_shard(args)
+    if args.out is None:
+        from evalcore.errors import ConfigError
+
+        raise ConfigError("run needs --out FILE (or --shard I/N --state FILE)")
     to_stdout = args.out == "-"
     out = None if to_stdout else args.out
     check_output_path(out, page_size=args.page_size, out_dir=args.out_dir, bundle=args.bundle, run_json=args.run_json,
@@ -263,6 +285,65 @@ def _cmd_run(args) -> int:
         diff = compare_files(studio, args.out, rtol=args.rtol, atol=args.atol, strict=args.strict)
         sys.stdout.write(diff.to_text(max_diffs=20))
         return EXIT_OK if diff.equal else EXIT_COMPARE_DIFFERENT
+    return EXIT_OK
+
+
+def _run_shard(args) -> int:
+    """``run --shard I/N --state FILE``: evaluate one shard and save its state (``evalcore.shards``)."""
+    import time
+    from pathlib import Path
+
+    from evalcore.engine import RunOptions, RunResult, check_output_path, evaluate, options_info, plan_run
+    from evalcore.errors import ConfigError
+    from evalcore.shards import shard_positions, write_state
+
+    if args.shard is None or args.state is None:
+        raise ConfigError("--shard and --state go together: --shard I/N --state FILE")
+    given = [name for name, value in (("--out", args.out), ("--page-size", args.page_size), ("--out-dir", args.out_dir),
+                                       ("--run-json", args.run_json), ("--slices-json", args.slices_json))
+             if value is not None] + (["--compare"] if args.compare else [])
+    if given:
+        raise ConfigError(f"{given[0]} is for a whole run; a shard writes only its --state (evalcore merge writes "
+                          "the result)")
+    i, sep, n = args.shard.partition("/")
+    if not sep or not i.strip().isdigit() or not n.strip().isdigit():
+        raise ConfigError(f"--shard takes I/N (two whole numbers, 0 <= I < N), got {args.shard!r}")
+    check_output_path(args.state, bundle=args.bundle)
+    if Path(args.state).name.endswith(".json"):
+        raise ConfigError(f"--state {args.state} is a binary shard state, not JSON: name it e.g. shard-{i}.state")
+    opts = RunOptions.from_cli(args)
+    t0 = time.perf_counter()
+    plan = plan_run(args.bundle, opts)
+    positions = shard_positions(len(plan.records), (int(i), int(n)))
+    builder, pipeline = evaluate(args.bundle, opts, positions=positions)
+    result = RunResult(builder=builder, n_samples=builder.n_samples, n_windows=builder.n_windows,
+                       seconds=time.perf_counter() - t0, engines=pipeline.engines(), variant=pipeline.options.variant,
+                       blocks=pipeline.describe(), options=options_info(pipeline.options, pipeline.n_workers))
+    write_state(args.state, result, plan, positions)
+    if not args.quiet:
+        sys.stderr.write(f"shard {int(i)}/{int(n)}: {result.n_samples} of {len(plan.records)} samples "
+                         f"({result.n_windows} windows) in {result.seconds:.2f} s, state {args.state}\n")
+    return EXIT_OK
+
+
+def _cmd_merge(args) -> int:
+    """``evalcore merge STATE... --out FILE``: the result a single run writes, from the shards' states."""
+    from evalcore.engine import check_output_path, write_outputs
+    from evalcore.shards import merge_states
+
+    to_stdout = args.out == "-"
+    out = None if to_stdout else args.out
+    result = merge_states(args.states, bundle=args.bundle)
+    check_output_path(out, page_size=args.page_size, out_dir=args.out_dir, bundle=result.builder.project.root,
+                      run_json=args.run_json, slices_json=args.slices_json, slices=result.builder.slices is not None)
+    write_outputs(result, out=out, page_size=args.page_size, out_dir=args.out_dir, run_json=args.run_json,
+                  slices_json=args.slices_json)
+    if to_stdout:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(result.response_json())
+        sys.stdout.buffer.flush()
+    if not args.quiet:
+        sys.stderr.write(result.summary_line().replace("evaluated", f"merged {len(args.states)} shards:", 1) + "\n")
     return EXIT_OK
 
 
@@ -320,7 +401,7 @@ def _cmd_compare(args) -> int:
     else:
         sys.stdout.write(diff.to_text(max_diffs=args.max_diffs))
         if args.json is not None:
-            from evalcore.jsonio import write_json_atomic
+            from evalcore.outputs import write_json_atomic
 
             try:
                 write_json_atomic(args.json, diff.to_json().encode("utf-8"))
@@ -357,7 +438,7 @@ def _cmd_bench(args) -> int:
     if args.json is not None:
         import json
 
-        from evalcore.jsonio import write_json_atomic
+        from evalcore.outputs import write_json_atomic
 
         try:
             write_json_atomic(args.json, (json.dumps(report.to_dict(), indent=2) + "\n").encode())
@@ -419,7 +500,7 @@ def _cmd_report(args) -> int:
 
 _COMMANDS = {"run": _cmd_run, "inspect": _cmd_inspect, "compare": _cmd_compare, "check": _cmd_check,
              "bench": _cmd_bench, "coco-eval": _cmd_coco_eval, "serve": _cmd_serve,
-             "report": _cmd_report, "pull": _cmd_pull}
+             "report": _cmd_report, "pull": _cmd_pull, "merge": _cmd_merge}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,12 +23,9 @@ What pycocotools does with each field, and what we do:
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import json
 import math
-import mmap
-import os
-import signal
 import threading
 import warnings
 from dataclasses import dataclass
@@ -159,142 +156,64 @@ def evaluate_coco(gt, dt, *, max_dets=MAX_DETS, iou_thresholds=None, stats0_max_
 def load_coco_files(gt_path, dt_path):
     """Read and check a ground-truth file and a results file; see ``CocoData``.
 
-    Files in the common form (integer ids) are decoded straight into columns
-    (``evalcore.coco_columns``); any other file goes through ``json`` and ``load_coco``'s
-    record-by-record checks, which also word every error. Both give the same arrays.
-
-    The first call in a process also sets up the evaluation kernels (numba's ~1 s of imports and
-    cache loads) while a forked child reads the files (see ``_load_while``), so the first
-    ``evaluate`` does not pay for it.
+    The first call in a process sets up the evaluation kernels first (numba's import and the
+    kernels' cache loads, ~0.4 s; see ``_set_up_kernels``), so the first ``evaluate`` does not
+    pay for it and the results file can be read by the compiled scanner
+    (``evalcore.coco_columns.scan_results``). The ground truth, and a results file the scanner
+    declines, are decoded into columns with msgspec (``evalcore.coco_columns``); any other file
+    goes through ``json`` and ``load_coco``'s record-by-record checks, which also word every
+    error. All three give the same arrays.
     """
-    if _kernels_ready or not _can_fork():
-        return _load_files(gt_path, dt_path)
-    return _load_while(gt_path, dt_path, _set_up_kernels)
+    if not _kernels_ready:
+        _set_up_kernels()
+    return _load_files(gt_path, dt_path)
 
 
-# --- reading the files while the kernels are set up ----------------------------------------------
+# --- numba's set-up --------------------------------------------------------------------------------
 
 _kernels_ready = False  # the kernels have been loaded in this process (numba's set-up is paid)
 
 
 def _set_up_kernels():
-    """Load both kernels (numba's CPU target and their cached machine code) on a one-box set.
+    """Load the kernels (numba's CPU target and their cached machine code) on a one-box set.
 
-    The arrays have the dtypes and layouts ``load_coco_files`` gives, so the real call finds the
-    same compiled signatures.
+    The arrays have the dtypes and layouts ``load_coco_files`` gives, so the real calls find the
+    same compiled signatures. While this process has a single thread, cached code is loaded
+    without numba's full target refresh (``kernels._cache.loading_without_refresh``: 0.3-0.5 s
+    of imports, ``scipy.linalg`` among them, that machine code read from the cache never uses).
     """
     global _kernels_ready
+    from evalcore.coco_columns import scan_results
+    from kernels._cache import loading_without_refresh
+
     one = np.zeros(1, np.int64)
     box = np.array([[0.0, 0.0, 1.0, 1.0]])
     tiny = CocoData(image_ids=one, category_ids=one, gt_image=one, gt_category=one, gt_xywh=box,
                     gt_area=np.ones(1), gt_is_crowd=np.zeros(1, bool),
                     gt_id_is_zero=np.zeros(1, bool), dt_image=one, dt_category=one,
                     dt_score=np.ones(1), dt_xywh=box.copy())
-    with warnings.catch_warnings():
+    loading = loading_without_refresh if threading.active_count() == 1 else contextlib.nullcontext
+    with warnings.catch_warnings(), loading():
         warnings.simplefilter("ignore")
         tiny.evaluate()
+        scan_results(b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}]')
     _kernels_ready = True
-
-
-def _can_fork():
-    """Forking is safe here: POSIX, and no other Python thread (it could hold a lock)."""
-    return hasattr(os, "fork") and threading.active_count() == 1
-
-
-def _load_while(gt_path, dt_path, work):
-    """``_load_files`` in a forked child while this process runs ``work()``; same result.
-
-    Decoding is Python work that holds the GIL, as is numba's set-up, so a thread would not
-    overlap them; a child process does, on another core. The child copies the arrays into
-    memory shared with this process (an anonymous mapping made before the fork, twice the files'
-    size: decoded columns take fewer bytes than their JSON text) and sends their layout and the
-    texts of its ``CocoInputWarning``s, which are issued again here, over a pipe; nothing is
-    pickled. If the child fails for any reason (a bad file, a warning of another kind, columns
-    larger than the mapping, a crash), this process reads the files itself, so errors and
-    warnings are raised here, as without a child.
-    """
-    try:
-        capacity = 2 * (os.path.getsize(gt_path) + os.path.getsize(dt_path)) + 4096
-    except OSError:
-        work()
-        return _load_files(gt_path, dt_path)  # raises the error that names the file
-    shared = mmap.mmap(-1, capacity)
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        os.close(read_fd)
-        _child_send(write_fd, shared, gt_path, dt_path)
-    os.close(write_fd)
-    try:
-        with os.fdopen(read_fd, "rb") as pipe:
-            work()
-            received = _receive(pipe, shared)
-    except BaseException:
-        os.kill(pid, signal.SIGKILL)  # e.g. Ctrl-C: the child must not outlive us
-        os.waitpid(pid, 0)
-        raise
-    os.waitpid(pid, 0)
-    if received is None:
-        return _load_files(gt_path, dt_path)
-    data, warned = received
-    for message in warned:
-        warnings.warn(message, CocoInputWarning, stacklevel=3)
-    return data
-
-
-_ALIGN = 64  # each array starts on a cache line (numba's "aligned" arrays, as np.empty gives)
-
-
-def _child_send(fd, shared, gt_path, dt_path):
-    status = 1
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            data = _load_files(gt_path, dt_path)
-        layout, offset = [], 0
-        for field in dataclasses.fields(data):
-            array = np.ascontiguousarray(getattr(data, field.name))
-            end = offset + array.nbytes
-            if end > len(shared):
-                raise MemoryError("columns larger than the shared mapping")
-            shared[offset:end] = array.reshape(-1).view(np.uint8).data
-            layout.append([array.dtype.str, list(array.shape), offset])
-            offset = -(-end // _ALIGN) * _ALIGN
-        if all(issubclass(w.category, CocoInputWarning) for w in caught):
-            with os.fdopen(fd, "wb") as pipe:
-                pipe.write(json.dumps({"arrays": layout,
-                                       "warnings": [str(w.message) for w in caught]}).encode())
-            status = 0
-    except BaseException:  # noqa: BLE001 - the parent reads the files itself and reports
-        pass
-    finally:
-        os._exit(status)
-
-
-def _receive(pipe, shared):
-    """``(CocoData, warning texts)`` from the child, or None if it sent nothing."""
-    message = pipe.read()
-    if not message:
-        return None
-    meta = json.loads(message)
-    arrays = []
-    for dtype, shape, offset in meta["arrays"]:
-        dtype = np.dtype(dtype)
-        count = math.prod(shape)
-        arrays.append(np.frombuffer(shared, dtype, count, offset).reshape(shape))
-    names = [f.name for f in dataclasses.fields(CocoData)]
-    return CocoData(**dict(zip(names, arrays, strict=True))), meta["warnings"]
 
 
 def _load_files(gt_path, dt_path):
     """``load_coco_files`` in this process."""
-    from evalcore.coco_columns import decode_ground_truth, decode_results
+    from evalcore.coco_columns import decode_ground_truth, decode_results, scan_results
 
     gt_bytes = _read_bytes(gt_path)
+    dt_bytes = _read_bytes(dt_path)
+    scanned = _in_background(scan_results, dt_bytes) if _kernels_ready else lambda: None
     gt_cols = decode_ground_truth(gt_bytes)
     gt = _parse_json(gt_bytes, gt_path) if gt_cols is None else None
-    dt_bytes = _read_bytes(dt_path)
-    dt_cols = decode_results(dt_bytes) if gt_cols is not None else None
+    dt_cols = scanned()
+    if gt_cols is None:
+        dt_cols = None
+    elif dt_cols is None:
+        dt_cols = decode_results(dt_bytes)
     if dt_cols is None:
         if gt is None:
             gt = _parse_json(gt_bytes, gt_path)
@@ -314,6 +233,33 @@ def _load_files(gt_path, dt_path):
                           dt_cols["score"], img_ids, cat_ids, dt_path,
                           lambda i: int(dt_cols["image_id"][i]))
     return _coco_data(gt_arrays, det)
+
+
+def _in_background(function, *args):
+    """Run ``function(*args)`` on a thread; returns a callable that waits and gives its result.
+
+    For compiled code that releases the GIL (the results scan), so that this thread's work
+    (decoding the ground truth) runs meanwhile. An exception is raised again by the waiter.
+    """
+    outcome = []
+
+    def run():
+        try:
+            outcome.append((True, function(*args)))
+        except BaseException as err:  # noqa: BLE001 - handed to the waiting thread
+            outcome.append((False, err))
+
+    thread = threading.Thread(target=run, name="evalcore-coco-scan", daemon=True)
+    thread.start()
+
+    def wait():
+        thread.join()
+        done, value = outcome[0]
+        if not done:
+            raise value
+        return value
+
+    return wait
 
 
 def load_coco(gt, dt, *, gt_source=None, dt_source=None):
@@ -394,12 +340,29 @@ def _sorted_ids(records, name, source):
 
 
 def _lookup(ids, values):
-    """Rank of each value in the sorted ``ids`` and whether it is there."""
+    """Rank of each value in the sorted ``ids`` and whether it is there.
+
+    Where it is not there, the rank is some valid index (callers drop or refuse those rows).
+    Integer ids spanning a range not much larger than the values are looked up in a table
+    indexed by id (one gather; a binary search of 500k detections took 0.05 s).
+    """
     values = np.asarray(values)
     if ids.size == 0 or values.size == 0 or ids.dtype.kind != values.dtype.kind:
         return np.zeros(values.size, np.int64), np.zeros(values.size, bool)
+    if ids.dtype.kind in "iu" and int(ids[-1]) - int(ids[0]) < _TABLE_SLOTS_PER_VALUE * values.size:
+        low, high = ids[0], ids[-1]
+        table = np.full(int(high) - int(low) + 1, -1, np.int64)
+        table[ids - low] = np.arange(ids.size)
+        rank = table[np.clip(values, low, high) - low]
+        ok = rank >= 0
+        ok &= values >= low
+        ok &= values <= high
+        return np.maximum(rank, 0), ok
     rank = np.minimum(np.searchsorted(ids, values), ids.size - 1)
     return rank.astype(np.int64), ids[rank] == values
+
+
+_TABLE_SLOTS_PER_VALUE = 4  # a lookup table is used when it is at most this many slots a value
 
 
 def _check_record(rec, i, fields, name, source):
@@ -460,6 +423,8 @@ def _columns(records, fields, name, source):
         bbox = cols["bbox"] if n else np.zeros((0, 4))
         ok = n == 0 or (bbox.ndim == 2 and bbox.shape[1] == 4 and bbox.dtype.kind in "iuf"
                         and bool(np.all(np.isfinite(bbox))))
+        # one value a record (a list such as [1] in every record would make a 2-d column)
+        ok = ok and all(n == 0 or cols[key].ndim == 1 for key in cols if key not in ("bbox", "area"))
         if n and "score" in cols:
             score = cols["score"]
             ok = ok and score.dtype.kind in "iuf" and bool(np.all(np.isfinite(score)))
@@ -562,6 +527,10 @@ def _results_arrays(image_values, category_values, bbox, score, img_ids, cat_ids
         raise BundleError(f"image_id {raw_image_id(i)!r} is not an image of the ground truth",
                           path=source, field=f"[{i}].image_id")
     category, cat_ok = _lookup(cat_ids, category_values)
-    _warn_dropped(int((~cat_ok).sum()), "detections", "category", source)
+    dropped = int((~cat_ok).sum())
+    _warn_dropped(dropped, "detections", "category", source)
+    if not dropped:  # no copy
+        return {"image": image, "category": category, "score": np.ascontiguousarray(score),
+                "bbox": np.ascontiguousarray(bbox)}
     return {"image": image[cat_ok], "category": category[cat_ok], "score": score[cat_ok],
             "bbox": np.ascontiguousarray(bbox[cat_ok])}

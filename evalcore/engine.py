@@ -11,125 +11,16 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evalcore.errors import BundleError, ConfigError
+from evalcore.errors import ConfigError
+from evalcore.options import COMPAT_SETTINGS, RunOptions, parse_compat
+from evalcore.pipeline.sources import default_variant, load_records
 
-__all__ = ["RunOptions", "RunResult", "default_variant", "evaluate", "load_records", "run_bundle", "slices_path",
-           "write_outputs"]
-
-
-#: ``--compat NAME=VALUE`` settings: each open Studio rule (README, "Compatibility notes"),
-#: name -> (allowed values, default). The defaults are the documented readings.
-COMPAT_SETTINGS: dict[str, tuple[tuple[str, ...], str]] = {
-    "uncertain": (("bad", "exclude"), "bad"),
-    "balanced-accuracy": (("mean_recall", "anomaly_mean"), "mean_recall"),
-    "confusion-values": (("counts", "percent"), "counts"),
-    "classifier-threshold": ((">=", ">"), ">="),
-    "anomaly-threshold": ((">", ">="), ">"),
-    "regression-threshold": (("<=", "<"), "<="),
-    "unknown-label": (("anomaly", "label"), "anomaly"),
-    "trailing-window": (("drop", "pad"), "drop"),
-    "resample": (("linear", "poly", "refuse"), "linear"),
-    # studio-evidence.md: E3/E4 (percent), E1 (uncertain column), E2 (F1 score counts), E5 (names, -1)
-    "score-scale": (("percent", "fraction"), "percent"),
-    "uncertain-column": (("always", "when-present"), "always"),
-    "detection-summary": (("zero", "counts"), "zero"),
-    "detection-metric-names": (("bracketed", "plain"), "bracketed"),
-    "detection-undefined": (("minus-one", "omit"), "minus-one"),
-    "multilabel-average": (("weighted", "micro", "macro", "samples"), "weighted"),
-}
-
-
-def parse_compat(items) -> dict[str, str]:
-    """``["uncertain=exclude", ...]`` -> a full settings dict (defaults filled in)."""
-    out = {name: default for name, (_, default) in COMPAT_SETTINGS.items()}
-    for item in items or ():
-        name, sep, value = item.partition("=")
-        if not sep or name not in COMPAT_SETTINGS:
-            raise ConfigError(
-                f"--compat takes NAME=VALUE with NAME one of {', '.join(COMPAT_SETTINGS)}, got {item!r}"
-            )
-        allowed = COMPAT_SETTINGS[name][0]
-        if value not in allowed:
-            raise ConfigError(f"--compat {name} must be one of {', '.join(allowed)}, got {value!r}")
-        out[name] = value
-    return out
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """Options of one ``evalcore run``; every open Studio rule is one of these (README, Compatibility notes)."""
-
-    variant: str | None = None
-    category: str = "testing"
-    thresholds: dict[str, float] = field(default_factory=dict)
-    features: str = "auto"
-    akida_device: str = "auto"
-    threads: int = 1
-    batch_rows: int = 1024
-    overlap: bool = True
-    workers: int | None = None
-    quiet: bool = True
-    compat: dict[str, str] = field(default_factory=lambda: parse_compat(()))
-    follow_links: bool = False
-    slice_by: tuple[str, ...] = ()
-
-    def __post_init__(self):
-        from evalcore.slices import parse_slice_keys
-
-        parse_slice_keys(self.slice_by)  # raises ConfigError for an unknown key
-        if self.variant not in (None, "float32", "int8", "akida"):
-            raise ConfigError(f"variant must be one of float32, int8, akida, got {self.variant!r}")
-        if self.threads < 1:
-            raise ConfigError(f"threads must be >= 1, got {self.threads}")
-        if self.batch_rows < 1:
-            raise ConfigError(f"batch size must be >= 1, got {self.batch_rows}")
-        if self.workers is not None and self.workers < 0:
-            raise ConfigError(f"workers must be >= 0, got {self.workers}")
-        for key, value in self.thresholds.items():
-            if not math.isfinite(value):
-                raise ConfigError(f"--threshold {key} must be a finite number, got {value!r}")
-
-    @classmethod
-    def from_cli(cls, args) -> RunOptions:
-        """Build options from the parsed ``evalcore run`` arguments."""
-        thresholds: dict[str, float] = {}
-        for item in args.threshold:
-            key, sep, value = item.rpartition("=")
-            if not sep or not key:
-                raise ConfigError(f"--threshold takes BLOCK=VALUE, got {item!r}")
-            try:
-                number = float(value)
-            except ValueError as err:
-                raise ConfigError(f"--threshold value must be a number, got {value!r} in {item!r}") from err
-            if not math.isfinite(number):
-                raise ConfigError(f"--threshold value must be a finite number, got {value!r} in {item!r}")
-            thresholds[key.strip()] = number
-        return cls(
-            variant=args.variant,
-            category=args.category,
-            thresholds=thresholds,
-            features=args.features,
-            akida_device=args.akida_device,
-            threads=args.threads,
-            batch_rows=args.batch_size,
-            overlap=not args.no_overlap,
-            workers=args.workers,
-            quiet=args.quiet,
-            compat=parse_compat(args.compat),
-            follow_links=getattr(args, "follow_links", False),
-            slice_by=_slice_keys(getattr(args, "slice_by", None)),
-        )
-
-
-def _slice_keys(items) -> tuple[str, ...]:
-    from evalcore.slices import parse_slice_keys
-
-    return parse_slice_keys(items)
+__all__ = ["COMPAT_SETTINGS", "RunOptions", "RunResult", "default_variant", "evaluate", "load_records", "parse_compat",
+           "run_bundle", "slices_path", "write_outputs"]
 
 
 @dataclass
@@ -209,7 +100,47 @@ class RunResult:
         )
 
 
-def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard: tuple[int, int] | None = None):
+@dataclass
+class RunPlan:
+    """What a run reads, known before any model is loaded: the project, the options (variant
+    filled in), the learn blocks' plans, the records (all of them, whatever the shard) and the
+    precomputed-feature source (None: the dataset is featurized).
+    """
+
+    project: object
+    options: RunOptions
+    plans: dict
+    records: list
+    source: object = None
+
+
+def plan_run(bundle_dir: str | Path, options: RunOptions | None = None) -> RunPlan:
+    """Load and check the bundle, plan the learn blocks and list the records (no model is loaded)."""
+    from evalcore.bundle import load_project
+    from evalcore.learn.thresholds import plan_blocks
+
+    options = options or RunOptions()
+    project = load_project(bundle_dir, follow_links=options.follow_links)
+    plans = plan_blocks(project, options.thresholds)
+    if options.variant is None:
+        options = dataclasses.replace(options, variant=default_variant(project))
+    source, records = load_records(project, options)
+    return RunPlan(project, options, plans, records, source)
+
+
+def options_info(options: RunOptions, n_workers: int) -> dict:
+    """The run's options as the run-info sidecar shows them."""
+    return {
+        "category": options.category, "features": options.features, "thresholds": options.thresholds,
+        "akidaDevice": options.akida_device, "threads": options.threads, "batchRows": options.batch_rows,
+        "overlap": options.overlap, "workers": n_workers,
+        "compat": options.compat,
+        **({"sliceBy": list(options.slice_by)} if options.slice_by else {}),
+    }
+
+
+def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard: tuple[int, int] | None = None,
+             keep_samples: bool = False, positions=None):
     """Run the map and the reduce over a bundle's samples; returns the reduce state.
 
     Parameters
@@ -221,6 +152,11 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
     shard : (int, int), optional
         ``(i, n)``: evaluate only the samples at positions ``i, i+n, i+2n, ...``. Shards of one
         run merge (``ReportBuilder.merge``) into the same result as the whole run.
+    positions : sequence of int, optional
+        Evaluate only the samples at these record positions (in this order); not with ``shard``.
+    keep_samples : bool
+        Keep every sample's values in the reduce (``ReportBuilder(keep_samples=True)``); by
+        default memory stays flat and the response is streamed from disk.
 
     Returns
     -------
@@ -232,20 +168,17 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
     BundleError, ConfigError, ModelError
         Bad input, with the file, the sample and the field named.
     """
-    from evalcore.bundle import load_project
-    from evalcore.parallel import PreparePool, fewer_gc_passes, resolve_workers
-    from evalcore.pipeline import Pipeline, check_threshold_keys
+    from evalcore.pipeline.infer import Pipeline
+    from evalcore.pipeline.pool import PreparePool, fewer_gc_passes, resolve_workers
     from evalcore.progress import Progress
-    from evalcore.report import ReportBuilder
+    from evalcore.report.builder import ReportBuilder
     from evalcore.warmup import start_numba_warmup
 
-    options = options or RunOptions()
-    project = load_project(bundle_dir, follow_links=options.follow_links)
-    check_threshold_keys(options.thresholds, project.learn)
-    if options.variant is None:
-        options = dataclasses.replace(options, variant=default_variant(project))
-    featurizer, all_records = load_records(project, options)
+    plan = plan_run(bundle_dir, options)  # from the metadata: no model is loaded yet
+    project, options, plans, featurizer, all_records = plan.project, plan.options, plan.plans, plan.source, plan.records
     records = all_records if shard is None else all_records[shard[0] :: shard[1]]
+    if positions is not None:
+        records = [all_records[p] for p in positions]
     n_workers = 0 if featurizer is not None else resolve_workers(options.workers, len(records))
     with contextlib.ExitStack() as stack:
         if n_workers > 0:
@@ -256,63 +189,14 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
         # the run (a later run may fork)
         stack.callback(start_numba_warmup().join)
         stack.enter_context(fewer_gc_passes())
-        pipeline = Pipeline(project, options)
+        pipeline = Pipeline(project, options, plans, all_records)
         pipeline.n_workers = n_workers
-        builder = ReportBuilder(project, pipeline, all_records)
+        builder = ReportBuilder(project, plans, all_records, options, keep_samples=keep_samples)
         with Progress(len(records), "evaluating", enabled=not options.quiet) as progress:
             for outcome in pipeline.outcomes(records, featurizer):
                 builder.add(outcome)
                 progress.update(1)
     return builder, pipeline
-
-
-def load_records(project, options: RunOptions):
-    """The samples of ``options.category`` a run reads, and where their features come from.
-
-    Returns
-    -------
-    (FeatureSource or None, list of SampleRecord)
-        The precomputed-feature source (``--features``; None: the dataset, featurized by
-        ``evalcore.features.SampleFeaturizer``) and the records, in run order.
-
-    Raises
-    ------
-    BundleError
-        The category has no samples, or a dataset / features file is bad.
-    """
-    from evalcore.data import load_dataset
-
-    featurizer = None
-    if _use_precomputed(project, options):
-        from evalcore.precomputed import FeatureSource
-
-        featurizer = FeatureSource(project, options.category)
-        records = featurizer.records(options.category)
-    else:
-        records = list(load_dataset(project.dataset_dir, category=options.category,
-                                    follow_links=options.follow_links).records)
-    if not records:
-        raise BundleError(f"the dataset has no {options.category} samples", path=project.dataset_dir)
-    return featurizer, records
-
-
-def _use_precomputed(project, options) -> bool:
-    """``--features``: ``precomputed`` needs ``features/``; ``auto`` uses it only without ``dataset/``."""
-    if options.features == "precomputed":
-        if project.features_dir is None:
-            raise ConfigError("--features precomputed needs a features/ folder in the bundle")
-        return True
-    if options.features == "auto":
-        return project.features_dir is not None and not project.dataset_dir.is_dir()
-    return False
-
-
-def default_variant(project) -> str:
-    """float32 when every model-backed block has it, else the first variant the bundle has."""
-    available = project.available_variants
-    if not available or "float32" in available:
-        return "float32"
-    return available[0]
 
 
 def run_bundle(bundle_dir: str | Path, options: RunOptions | None = None) -> RunResult:
@@ -328,13 +212,7 @@ def run_bundle(bundle_dir: str | Path, options: RunOptions | None = None) -> Run
         engines=pipeline.engines(),
         variant=pipeline.options.variant,
         blocks=pipeline.describe(),
-        options={
-            "category": options.category, "features": options.features, "thresholds": options.thresholds,
-            "akidaDevice": options.akida_device, "threads": options.threads, "batchRows": options.batch_rows,
-            "overlap": options.overlap, "workers": pipeline.n_workers,
-            "compat": options.compat,
-            **({"sliceBy": list(options.slice_by)} if options.slice_by else {}),
-        },
+        options=options_info(options, pipeline.n_workers),
     )
 
 
@@ -385,14 +263,13 @@ def write_outputs(result: RunResult, *, out: str | Path | None, page_size: int |
             if info is not None:
                 transaction.stage(info, dumps(result.run_info()))
             if out is not None:
-                transaction.stage(out, result.response_json())
+                transaction.stage_chunks(out, result.builder.response_chunks())
             stale = []
             if pages is not None:
                 remove_leftover_temps(pages, is_page_name)
-                n_pages = 0
-                for k, page in enumerate(result.builder.pages_json(page_size)):
-                    transaction.stage(pages / f"page-{k}.json", page)
-                    n_pages = k + 1
+                n_pages = result.builder.page_count(page_size)
+                for k in range(n_pages):
+                    transaction.stage_chunks(pages / f"page-{k}.json", result.builder.page_chunks(k, page_size))
                 stale = stale_pages(pages, n_pages)
             # result.json last: a reader that sees the new result.json sees its sidecar and pages
             transaction.commit(remove=stale, last=tuple(files))

@@ -11,6 +11,7 @@ import functools
 __all__ = [
     "EvalcoreError",
     "ConfigError",
+    "MergeError",
     "BundleError",
     "ModelError",
     "BackendUnavailableError",
@@ -24,6 +25,12 @@ class EvalcoreError(Exception):
 
 class ConfigError(EvalcoreError, ValueError):
     """A command-line or configuration value is invalid."""
+
+
+class MergeError(ConfigError):
+    """Two accumulators (or shard states) cannot be merged; the message names the first field
+    that differs, e.g. ``cannot merge: n_classes differs (4 vs 5)``.
+    """
 
 
 class BundleError(EvalcoreError, ValueError):

@@ -3,7 +3,7 @@
 Every check goes through the code a run uses, so that a bundle ``inspect`` accepts is one ``run``
 reads (and a bad file fails here with the line a run would print):
 
-- the project is loaded as a run loads it (``bundle.load_project``, ``engine.load_records``);
+- the project is loaded as a run loads it (``bundle.load_project``, ``pipeline.sources.load_records``);
 - every model file of every variant present is opened by its runtime (``pipeline.Pipeline``: the
   session or interpreter is created, no inference runs) and its input size checked against the
   DSP output planned for it; a variant whose runtime is not installed is reported as not checked;
@@ -168,8 +168,9 @@ def inspect_bundle(bundle_dir: str | Path, *, category: str = "testing", quiet: 
         The first bad file, as a run would report it.
     """
     from evalcore.bundle import load_project
-    from evalcore.engine import RunOptions, load_records
-    from evalcore.features import SampleFeaturizer, planned_feature_counts
+    from evalcore.options import RunOptions
+    from evalcore.pipeline.featurize import SampleFeaturizer, planned_feature_counts
+    from evalcore.pipeline.sources import load_records
 
     root = Path(bundle_dir)
     if _is_dataset_export(root):
@@ -177,11 +178,12 @@ def inspect_bundle(bundle_dir: str | Path, *, category: str = "testing", quiet: 
     project = load_project(root, follow_links=follow_links)
     options = RunOptions(category=category, follow_links=follow_links)
     source, records = load_records(project, options)
-    pipelines, checks = _open_models(project, options)
-    if pipelines and pipelines[0].project is project:  # the default variant's, with every learn block
-        from evalcore.report import ReportBuilder
+    from evalcore.learn.thresholds import plan_blocks
+    from evalcore.report.builder import ReportBuilder
 
-        ReportBuilder(project, pipelines[0], records)  # the reduce's checks of labels and blocks
+    pipelines, checks = _open_models(project, options, records)
+    # the reduce's checks of labels and blocks: from the metadata, whether a runtime is installed or not
+    ReportBuilder(project, plan_blocks(project, options.thresholds), records, options)
     featurizer = source or SampleFeaturizer(project, options, max_windows=1)
     first = featurizer.prepare(records[0])
     for pipeline in pipelines:
@@ -227,17 +229,18 @@ def inspect_bundle(bundle_dir: str | Path, *, category: str = "testing", quiet: 
     )
 
 
-def _open_models(project, options) -> tuple[list, dict[str, str]]:
+def _open_models(project, options, records) -> tuple[list, dict[str, str]]:
     """Load the pipeline of every variant present: each model file is opened and its input size
     checked against the planned DSP output, each block's metadata against its model.
 
     Returns the loaded pipelines (the run's default variant first, with every learn block, when
     its runtime is installed) and the check of each variant: ``OPENED`` or why it was not checked
-    (its runtime is not installed; then the reduce's checks are skipped too).
+    (its runtime is not installed).
     """
-    from evalcore.engine import default_variant
     from evalcore.errors import BackendUnavailableError
-    from evalcore.pipeline import Pipeline
+    from evalcore.learn.thresholds import plan_blocks
+    from evalcore.pipeline.infer import Pipeline
+    from evalcore.pipeline.sources import default_variant
 
     default = default_variant(project)
     present = {v for lb in project.learn for v in lb.models}
@@ -250,7 +253,8 @@ def _open_models(project, options) -> tuple[list, dict[str, str]]:
                 project, learn=tuple(lb for lb in project.learn if not lb.needs_model or variant in lb.models)
             )
         try:
-            pipelines.append(Pipeline(blocks, dataclasses.replace(options, variant=variant)))
+            plans = plan_blocks(blocks, options.thresholds)
+            pipelines.append(Pipeline(blocks, dataclasses.replace(options, variant=variant), plans, records))
         except BackendUnavailableError as err:
             checks[variant] = f"not checked: {err}"
         else:

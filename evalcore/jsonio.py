@@ -5,11 +5,8 @@ Rules (reference/api-schema.md, "Serialization quirks"):
 - compact: no spaces, no trailing newline; UTF-8 without ``\\u`` escapes for non-ASCII;
   ``\\b \\f \\n \\r \\t \\" \\\\`` and other C0 controls as ``\\u00xx``; a lone surrogate as
   ``\\udxxx`` (well-formed ``JSON.stringify``);
-- numbers as JavaScript's ``Number#toString``: shortest round-trip digits, no ``.0`` on
-  integral values (``16``), fixed notation for 1e-7 < |x| < 1e21 (``0.000001``,
-  ``100000000000000000000``), otherwise exponent form ``1e-7`` / ``1e+21``; ``-0`` -> ``0``;
-  NaN and +-Infinity -> ``null``; an int beyond +-(2**53 - 1) is written as the double nearest
-  to it, as a JavaScript number would hold it;
+- numbers as JavaScript's ``Number#toString`` (``16``, ``0.000001``, ``1e-7``, ``1e+21``; NaN
+  and +-Infinity as ``null``), written by `evalcore.jsnumber`;
 - dates as ``Date#toISOString()``: ``YYYY-MM-DDTHH:mm:ss.sssZ`` in UTC (truncated to ms);
 - object keys in insertion order (model field order), except that keys which are array indices
   (``"0"``, ``"1"``, ... below 2**32 - 1) come first in ascending numeric order, as in every
@@ -23,99 +20,17 @@ The output is deterministic: the same object gives the same bytes.
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import re
-import secrets
 from collections.abc import Callable
 from json.encoder import encode_basestring as _encode_str
-from pathlib import Path
 from typing import Any
 
-__all__ = [
-    "dumps", "write_json_atomic", "format_number", "fragment", "encode_string", "format_floats",
-    "format_ints", "object_rows",
-]
+from evalcore.jsnumber import format_float, format_int
 
-_MAX_SAFE_INT = 2**53 - 1
+__all__ = ["dumps", "encode_string", "escape_lone_surrogates", "fragment", "object_rows"]
+
 _MAX_ARRAY_INDEX = 2**32 - 2
-_float_repr = float.__repr__
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _format_float_slow(value: float) -> str:
-    """Format a float that repr does not already give in JavaScript form (exponent, nan, inf)."""
-    if value != value or value in (float("inf"), float("-inf")):
-        return "null"
-    if value == 0.0:
-        return "0"
-    sign = "-" if value < 0 else ""
-    mantissa, _, exponent = _float_repr(abs(value)).partition("e")
-    int_part, _, frac_part = mantissa.partition(".")
-    all_digits = int_part + frac_part
-    digits = all_digits.lstrip("0")
-    # value = 0.<digits> * 10**point, with digits[0] != "0" (ECMA-262 Number::toString's n).
-    point = len(int_part) + (int(exponent) if exponent else 0) - (len(all_digits) - len(digits))
-    digits = digits.rstrip("0")
-    n_digits = len(digits)
-    if n_digits <= point <= 21:
-        text = digits + "0" * (point - n_digits)
-    elif 0 < point <= 21:
-        text = digits[:point] + "." + digits[point:]
-    elif -6 < point <= 0:
-        text = "0." + "0" * -point + digits
-    else:
-        exp10 = point - 1
-        head = digits[0] + ("." + digits[1:] if n_digits > 1 else "")
-        text = head + ("e+" if exp10 >= 0 else "e-") + str(abs(exp10))
-    return sign + text
-
-
-def _format_float(value: float) -> str:
-    # Fast path: for 1e-4 <= |x| < 1e16 Python's repr already has JavaScript's digits and
-    # fixed notation; only a trailing ".0" differs. Everything else (exponent form, nan, inf)
-    # contains an "e" or an "n" and takes the slow path.
-    text = _float_repr(value)
-    if text[-2:] == ".0":
-        return text[:-2] if value else "0"
-    if "e" in text or "n" in text:
-        return _format_float_slow(value)
-    return text
-
-
-def _format_int(value: int) -> str:
-    if -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
-        return str(value)
-    try:
-        return _format_float(float(value))
-    except OverflowError:
-        # Beyond the double range: JavaScript would hold +-Infinity, written as null.
-        return "null"
-
-
-def format_number(value: int | float) -> str:
-    """Format a number as JavaScript's ``String(x)`` / ``JSON.stringify`` does.
-
-    Parameters
-    ----------
-    value : int or float
-        The number (``bool`` is not a number here).
-
-    Returns
-    -------
-    str
-        ``"16"``, ``"62.5"``, ``"1e-7"``, ``"1e+21"``; ``"null"`` for NaN and +-Infinity
-        (what ``JSON.stringify`` writes; ``String(NaN)`` would be ``"NaN"``).
-
-    Examples
-    --------
-    >>> format_number(16.0), format_number(1e-7), format_number(2**53 + 1)
-    ('16', '1e-7', '9007199254740992')
-    """
-    if type(value) is bool:
-        raise TypeError("format_number expects an int or a float, got bool")
-    if isinstance(value, int):
-        return _format_int(int(value))
-    return _format_float(float(value))
 
 
 def _is_array_index(key: str) -> bool:
@@ -150,6 +65,15 @@ def _format_datetime(value: _dt.datetime) -> str:
         f'"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:'
         f'{utc.second:02d}.{utc.microsecond // 1000:03d}Z"'
     )
+
+
+def escape_lone_surrogates(text: str) -> str:
+    r"""JSON text with surrogate code points: pairs joined, lone ones escaped as ``\udxxx``.
+
+    For text `fragment` wrote (it leaves surrogates as they are): the result encodes to UTF-8.
+    """
+    paired = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", paired)
 
 
 def _encode_str_js(text: str) -> str:
@@ -198,9 +122,9 @@ class _Writer:
         if kind is str:
             append(self.encode_str(value))
         elif kind is float:
-            append(_format_float(value))
+            append(format_float(value))
         elif kind is int:
-            append(_format_int(value))
+            append(format_int(value))
         elif kind is dict:
             self._write_dict(value)
         elif kind is list or kind is tuple:
@@ -231,11 +155,11 @@ class _Writer:
             sep = ","
             kind = type(item)
             if kind is float:
-                append(_format_float(item))
+                append(format_float(item))
             elif kind is str:
                 append(encode_str(item))
             elif kind is int:
-                append(_format_int(item))
+                append(format_int(item))
             else:
                 write(item)
         append("]")
@@ -293,11 +217,11 @@ class _Writer:
             append(prefix)
             kind = type(item)
             if kind is float:
-                append(_format_float(item))
+                append(format_float(item))
             elif kind is str:
                 append(encode_str(item))
             elif kind is int:
-                append(_format_int(item))
+                append(format_int(item))
             else:
                 write(item)
         append("}")
@@ -313,8 +237,8 @@ def _format_bool(value: bool) -> str:
 
 
 _COLUMN_FORMATTERS: dict[type, Callable[[Any], str]] = {
-    float: _format_float,
-    int: _format_int,
+    float: format_float,
+    int: format_int,
     str: _encode_str,
     bool: _format_bool,
 }
@@ -397,49 +321,6 @@ def encode_string(text: str) -> str:
     return _encode_str(text)
 
 
-def format_floats(values: Any) -> list[str]:
-    """JavaScript text of each number of a float array, as `format_number` gives it.
-
-    Parameters
-    ----------
-    values : array_like of float, any shape
-        Converted to float64 (exact for float16 / float32).
-
-    Returns
-    -------
-    list of str
-        One text per value, in C order of the flattened array.
-    """
-    import numpy as np
-
-    flat = np.ascontiguousarray(values, dtype=np.float64).ravel()
-    with np.errstate(invalid="ignore"):
-        magnitude = np.abs(flat)
-        # An integral |x| < 2**53 is written as the integer (-0 as 0); repr already is
-        # JavaScript's text for a non-integral |x| in [1e-4, 1e16) (see _format_float).
-        whole = np.floor(flat) == flat
-        integral = whole & (magnitude <= _MAX_SAFE_INT)
-        plain = (magnitude >= 1e-4) & (magnitude < 1e16) & ~whole
-    if integral.all():
-        return list(map(str, flat.astype(np.int64).tolist()))
-    items = flat.tolist()
-    texts = list(map(_float_repr, items))
-    if not plain.all():
-        for i in np.flatnonzero(~plain).tolist():
-            texts[i] = _format_float(items[i])
-    return texts
-
-
-def format_ints(values: Any) -> list[str]:
-    """JavaScript text of each integer of an int array (flattened, C order); see `format_number`."""
-    import numpy as np
-
-    items = np.asarray(values).ravel().tolist()
-    if items and (max(items) > _MAX_SAFE_INT or min(items) < -_MAX_SAFE_INT):
-        return [_format_int(int(v)) for v in items]
-    return list(map(str, items))
-
-
 def object_rows(keys: tuple[str, ...], columns: list[list[str]]) -> list[str]:
     """JSON objects with the same keys from columns of ready value texts.
 
@@ -474,67 +355,3 @@ def _stitch_rows(prefixes: tuple, columns: list[list[str]]) -> list[str]:
         return [head + value + "}" for value in columns[0]]
     template = "".join(prefix.replace("%", "%%") + "%s" for prefix in prefixes) + "}"
     return [template % values for values in zip(*columns)]
-
-
-def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
-    """Write JSON (or ready-made bytes) to ``path`` atomically.
-
-    The data goes to a temporary file in the same directory, is flushed and fsync'ed, and then
-    replaces ``path`` with ``os.replace``. On any failure the temporary file is removed and
-    ``path`` is left as it was (absent, or the previous file).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Destination file; its directory must exist.
-    obj : bytes, bytearray, memoryview, or anything `dumps` accepts
-        Bytes are written as they are; anything else is serialised with `dumps` first.
-
-    Raises
-    ------
-    OSError
-        When the directory is not writable, the disk is full, ...
-    TypeError
-        When ``obj`` cannot be serialised (nothing is written then).
-    """
-    target = Path(path)
-    data = bytes(obj) if isinstance(obj, (bytes, bytearray, memoryview)) else dumps(obj)
-    directory = target.parent
-    for _ in range(100):
-        tmp = directory / f".{target.name}.{secrets.token_hex(6)}.tmp"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        break
-    else:  # pragma: no cover - 100 collisions of 48 random bits
-        raise FileExistsError(f"cannot create a temporary file next to {target}")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException as err:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if isinstance(err, OSError) and err.filename is None:  # a write error (disk full) names no file
-            raise OSError(err.errno, err.strerror, str(target)) from err
-        raise
-    fsync_directory(directory)
-
-
-def fsync_directory(directory: Path) -> None:
-    """Make renames in ``directory`` durable (skipped where the platform or file system cannot)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

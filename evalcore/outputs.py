@@ -4,7 +4,7 @@ A run writes ``result.json``, its sidecar ``result.run.json`` and, with ``--page
 pages ``page-<k>.json``. They must describe the same run, so they are written together:
 
 1. every file goes to a hidden temporary file next to its target
-   (``.<target name>.<12 hex digits>.tmp``, the pattern of ``jsonio.write_json_atomic``), is
+   (``.<target name>.<12 hex digits>.tmp``, the pattern of `write_json_atomic`), is
    flushed and fsync'ed. This is the step that fails on a full disk, a read-only folder or a
    bad path; it changes nothing visible and its temporary files are removed on any failure;
 2. only when every file is staged, the temporary files are renamed over their targets (pages
@@ -14,6 +14,9 @@ pages ``page-<k>.json``. They must describe the same run, so they are written to
 Renames need no space, so step 2 does not fail for the reasons step 1 does; a process killed
 in the middle of either step leaves at most hidden temporary files, which the next run into
 the same folder removes (only names of evalcore's own temp pattern for the files it writes).
+
+A single file (``evalcore compare --json``, ``check``, the HTML report) is written the same way
+on its own by `write_json_atomic`.
 
 The folders written to are locked (``flock`` on the folder itself, so no lock file is left
 behind) from before the leftover clean-up to after the renames: two runs writing the same
@@ -30,19 +33,20 @@ import re
 import secrets
 import time
 from pathlib import Path
+from typing import Any
 
 from evalcore.errors import ConfigError
-from evalcore.jsonio import fsync_directory
+from evalcore.jsonio import dumps
 
 __all__ = ["LOCK_WAIT_S", "OutputTransaction", "locked_folders", "remove_leftover_temps", "stale_pages",
-           "is_page_name"]
+           "is_page_name", "write_json_atomic", "fsync_directory"]
 
 #: Seconds a run waits for another run writing to the same folder before it gives up.
 LOCK_WAIT_S = 30.0
 
 _LOCK_POLL_S = 0.05
 
-#: Hidden temporary files of ``jsonio.write_json_atomic`` and of this module.
+#: Hidden temporary files of `write_json_atomic` and `OutputTransaction`.
 _TEMP_NAME = re.compile(r"\.(?P<target>.+)\.[0-9a-f]{12}\.tmp")
 
 #: Page files of ``--page-size``: ``page-0.json``, ``page-1.json``, ...
@@ -62,7 +66,12 @@ class OutputTransaction:
         self._folders: set[Path] = set()
 
     def stage(self, target: Path, data: bytes) -> None:
-        """Write ``data`` to a new temporary file next to ``target`` (nothing visible changes).
+        """Write ``data`` to a new temporary file next to ``target`` (nothing visible changes)."""
+        self.stage_chunks(target, (data,))
+
+    def stage_chunks(self, target: Path, chunks) -> None:
+        """Write the bytes of the iterable ``chunks`` to a new temporary file next to ``target``
+        (nothing visible changes; the content is never whole in memory).
 
         Raises
         ------
@@ -78,7 +87,8 @@ class OutputTransaction:
         self._staged.append((tmp, target))
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                for data in chunks:
+                    handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
         except OSError as err:
@@ -124,6 +134,59 @@ def _create_temp(target: Path) -> tuple[int, Path]:
         except FileExistsError:
             continue
     raise FileExistsError(f"cannot create a temporary file next to {target}")  # pragma: no cover
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
+    """Write JSON (or ready-made bytes) to ``path`` atomically.
+
+    The data goes to a temporary file in the same directory, is flushed and fsync'ed, and then
+    replaces ``path`` with ``os.replace``. On any failure the temporary file is removed and
+    ``path`` is left as it was (absent, or the previous file).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file; its directory must exist.
+    obj : bytes, bytearray, memoryview, or anything ``jsonio.dumps`` accepts
+        Bytes are written as they are; anything else is serialised with ``jsonio.dumps`` first.
+
+    Raises
+    ------
+    OSError
+        When the directory is not writable, the disk is full, ...
+    TypeError
+        When ``obj`` cannot be serialised (nothing is written then).
+    """
+    target = Path(path)
+    data = bytes(obj) if isinstance(obj, (bytes, bytearray, memoryview)) else dumps(obj)
+    fd, tmp = _create_temp(target)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException as err:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if isinstance(err, OSError) and err.filename is None:  # a write error (disk full) names no file
+            raise OSError(err.errno, err.strerror, str(target)) from err
+        raise
+    fsync_directory(target.parent)
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make renames in ``directory`` durable (skipped where the platform or file system cannot)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def remove_leftover_temps(folder: Path, is_ours) -> list[Path]:

@@ -464,7 +464,8 @@ def precision_recall(bundle: str | Path, info: dict | None):
     The run uses the variant, category, thresholds and ``--compat`` settings the result's sidecar
     records, so its numbers are the result's. None when the bundle has no COCO-scored detector.
     """
-    from evalcore.engine import RunOptions, parse_compat, run_bundle
+    from evalcore.engine import run_bundle
+    from evalcore.options import RunOptions, parse_compat
 
     options = (info or {}).get("options") or {}
     compat = options.get("compat") if isinstance(options.get("compat"), dict) else {}
@@ -668,7 +669,7 @@ def render_report(view: ResultView, *, other: ResultView | None = None, worst: i
 def write_report(result: str | Path, out: str | Path, *, compare: str | Path | None = None,
                  bundle: str | Path | None = None, worst: int = 12) -> None:
     """Read ``result`` (and ``compare``), render the page and write it to ``out`` atomically."""
-    from evalcore.jsonio import write_json_atomic
+    from evalcore.outputs import write_json_atomic
 
     if worst < 0:
         raise ConfigError(f"--worst must be >= 0, got {worst}")

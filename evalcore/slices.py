@@ -28,39 +28,17 @@ from __future__ import annotations
 import json
 
 from evalcore.errors import ConfigError
+from evalcore.options import SLICE_KINDS
 
-__all__ = ["MISSING", "SLICE_KINDS", "SliceGroups", "check_keys_exist", "parse_slice_keys", "sample_value",
-           "slices_document", "table_text"]
+__all__ = ["MISSING", "SliceGroups", "check_keys_exist", "sample_value", "slices_document", "table_text"]
 
 #: The slice of the samples that have no value for the key.
 MISSING = "(missing)"
-
-#: Keys that are not metadata names.
-SLICE_KINDS = ("label", "device", "category")
 
 _METADATA = "metadata."
 
 #: Rows of the table printed on standard error (the file holds all of them).
 _PRINTED_ROWS = 10
-
-
-def parse_slice_keys(items) -> tuple[str, ...]:
-    """Check ``--slice-by`` values; return them without repeats, in the order given.
-
-    Raises
-    ------
-    ConfigError
-        A key that is neither ``metadata.NAME`` nor one of `SLICE_KINDS`.
-    """
-    keys: dict[str, None] = {}
-    for item in items or ():
-        if item in SLICE_KINDS or (item.startswith(_METADATA) and len(item) > len(_METADATA)):
-            keys.setdefault(item, None)
-            continue
-        raise ConfigError(
-            f"--slice-by takes metadata.NAME, {', '.join(SLICE_KINDS[:-1])} or {SLICE_KINDS[-1]}, got {item!r}"
-        )
-    return tuple(keys)
 
 
 def check_keys_exist(keys, records, *, category: str) -> None:

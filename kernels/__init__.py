@@ -1,7 +1,7 @@
 """Numerical kernels: numpy arrays in, numpy arrays out, numba ``@njit(cache=True)`` inside.
 
 No import of evalcore or pydantic, no I/O, no printing. Import a submodule
-(``kernels.confusion``, ``kernels.boxes``, ...) to use its kernels; importing ``kernels`` alone
+(``kernels.confusion``, ``kernels.besdev_ap``, ...) to use its kernels; importing ``kernels`` alone
 compiles nothing.
 """
 

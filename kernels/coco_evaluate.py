@@ -2,9 +2,10 @@
 
 Mirrors pycocotools 2.0.11 ``COCOeval.computeIoU`` + ``evaluateImg`` (bbox) bit for bit; the rules
 are listed in reference/perf-anchors.md section 1.3. Instead of one Python call per (image,
-category, area range), the whole data set is grouped with counting sorts and matched in a single
-jitted pass. The output is a *match table*: one row per kept detection with a code per (area
-range, IoU threshold), rows already in the order phase 2 (``kernels.coco_accumulate``) walks.
+category, area range), the whole data set is grouped with counting sorts (``kernels.coco_order``)
+and matched in a single jitted pass (IoU from ``kernels.iou``). The output is a *match table*:
+one row per kept detection with a code per (area range, IoU threshold), rows already in the
+order phase 2 (``kernels.coco_accumulate``) walks.
 
 Letters: D detections, G ground truths, K categories, I images, A area ranges, T IoU thresholds.
 """
@@ -19,6 +20,8 @@ from numba import njit
 from kernels import _cache  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
 from kernels._checks import check_1d as _check_1d
 from kernels._checks import check_boxes as _check_boxes
+from kernels.coco_order import group, order_detections
+from kernels.iou import iou_xywh_pair
 
 #: Match-table codes: an unmatched (false positive) detection, a true positive, an ignored one.
 CODE_FP = 0
@@ -27,284 +30,6 @@ CODE_IGNORED = 2
 
 # pycocotools caps every IoU threshold at 1 - 1e-10 before matching (``min([t, 1-1e-10])``).
 _IOU_CAP = 1.0 - 1e-10
-# Ranges longer than this are sorted by radix (branch-free), shorter ones by merge sort.
-_RADIX_MIN = 1024
-
-
-@njit(cache=True)
-def _fmin(a, b):
-    """C ``fmin``: the non-NaN operand wins."""
-    return b if (b < a or np.isnan(a)) else a
-
-
-@njit(cache=True)
-def _fmax(a, b):
-    """C ``fmax``: the non-NaN operand wins."""
-    return b if (b > a or np.isnan(a)) else a
-
-
-@njit(cache=True)
-def _iou_xywh_pair(dx, dy, dw, dh, gx, gy, gw, gh, is_crowd):
-    """IoU of one [x, y, w, h] pair in double, the operation order of cocoapi ``bbIou``.
-
-    A crowd GT divides by the detection's own area. Areas are box ``w*h`` products, never the
-    annotation ``area`` field.
-    """
-    w = _fmin(dw + dx, gw + gx) - _fmax(dx, gx)
-    if w <= 0.0:
-        return 0.0
-    h = _fmin(dh + dy, gh + gy) - _fmax(dy, gy)
-    if h <= 0.0:
-        return 0.0
-    inter = w * h
-    det_area = dw * dh
-    if is_crowd:
-        union = det_area
-    else:
-        union = det_area + gw * gh - inter
-    return inter / union
-
-
-@njit(cache=True)
-def _iou_xywh(dt_xywh, gt_xywh, gt_is_crowd):
-    n_dt = dt_xywh.shape[0]
-    n_gt = gt_xywh.shape[0]
-    out = np.zeros((n_dt, n_gt), np.float64)
-    for d in range(n_dt):
-        for g in range(n_gt):
-            out[d, g] = _iou_xywh_pair(
-                dt_xywh[d, 0], dt_xywh[d, 1], dt_xywh[d, 2], dt_xywh[d, 3],
-                gt_xywh[g, 0], gt_xywh[g, 1], gt_xywh[g, 2], gt_xywh[g, 3], gt_is_crowd[g],
-            )
-    return out
-
-
-def iou_xywh(dt_xywh, gt_xywh, gt_is_crowd):
-    """IoU matrix of [x, y, w, h] boxes exactly as cocoapi ``bbIou`` (``maskUtils.iou``) does.
-
-    Parameters
-    ----------
-    dt_xywh : float64 array of shape (D, 4)
-        Detection boxes.
-    gt_xywh : float64 array of shape (G, 4)
-        Ground-truth boxes.
-    gt_is_crowd : bool array of shape (G,)
-        Crowd flags; a crowd GT's union is the detection's own area.
-
-    Returns
-    -------
-    float64 array of shape (D, G)
-        0 where the boxes do not overlap (a zero-width or zero-height overlap included).
-    """
-    _check_boxes(dt_xywh, "dt_xywh")
-    _check_boxes(gt_xywh, "gt_xywh")
-    _check_1d(gt_is_crowd, np.bool_, gt_xywh.shape[0], "gt_is_crowd")
-    return _iou_xywh(dt_xywh, gt_xywh, gt_is_crowd)
-
-
-# --- sorting -----------------------------------------------------------------------------------
-
-
-@njit(cache=True)
-def _first_before(a, b):
-    """True when score ``a`` sorts strictly before ``b`` in ``np.argsort(-x)`` (NaN last)."""
-    return a > b or (np.isnan(b) and not np.isnan(a))
-
-
-@njit(cache=True)
-def _sort_run_desc(order, score, lo, hi, buf_order, buf_score):
-    """Stable in-place sort of ``order[lo:hi]`` / ``score[lo:hi]`` by descending score.
-
-    The order of ``np.argsort(-score, kind='mergesort')``: equal scores (-0.0 and 0.0 included)
-    keep their order, NaN sorts last. Insertion sort of 16-runs, then bottom-up merges through
-    the buffers; no allocation, so it suits the many small (image, category) groups.
-    """
-    for run in range(lo, hi, 16):
-        end = min(run + 16, hi)
-        for i in range(run + 1, end):
-            x, xs = order[i], score[i]
-            j = i - 1
-            while j >= run and _first_before(xs, score[j]):
-                order[j + 1] = order[j]
-                score[j + 1] = score[j]
-                j -= 1
-            order[j + 1] = x
-            score[j + 1] = xs
-    width = 16
-    while width < hi - lo:
-        for left in range(lo, hi, 2 * width):
-            mid = min(left + width, hi)
-            right = min(left + 2 * width, hi)
-            i, j = left, mid
-            for o in range(left, right):
-                # the right run goes first only when strictly before: stability
-                if j < right and (i >= mid or _first_before(score[j], score[i])):
-                    buf_order[o] = order[j]
-                    buf_score[o] = score[j]
-                    j += 1
-                else:
-                    buf_order[o] = order[i]
-                    buf_score[o] = score[i]
-                    i += 1
-        for o in range(lo, hi):  # a loop: slice assignment costs seconds of compilation
-            order[o] = buf_order[o]
-            score[o] = buf_score[o]
-        width *= 2
-
-
-@njit(cache=True)
-def _radix_sort_desc(order, score_bits, lo, hi, keys, buf_keys, buf_order):
-    """Stable LSD radix sort of ``order[lo:hi]`` by descending score, same order as
-    ``_sort_run_desc``; ``score_bits`` are the float64 bits of the scores at those positions.
-
-    Each score becomes a uint64 key whose ascending order is the descending score order (-0.0
-    folded into 0.0, NaN last); 11-bit digits, a digit constant over the range is skipped.
-    Branch-free, so it beats the merge sort on long ranges (large categories).
-    """
-    sign = np.uint64(0x8000000000000000)
-    exponent = np.uint64(0x7FF0000000000000)
-    mantissa = np.uint64(0x000FFFFFFFFFFFFF)
-    for i in range(lo, hi):
-        bits = score_bits[i]
-        if bits == sign:
-            bits = np.uint64(0)  # -0.0 ties with 0.0
-        if (bits & exponent) == exponent and (bits & mantissa) != 0:
-            keys[i] = np.uint64(0xFFFFFFFFFFFFFFFF)  # NaN: last
-        elif bits & sign:
-            keys[i] = bits
-        else:
-            keys[i] = ~(bits | sign)
-    counts = np.empty(2049, np.int64)
-    mask = np.uint64(0x7FF)
-    src_keys, src_order, dst_keys, dst_order = keys, order, buf_keys, buf_order
-    for shift in range(0, 64, 11):
-        sh = np.uint64(shift)
-        for b in range(2049):
-            counts[b] = 0
-        for i in range(lo, hi):
-            counts[((src_keys[i] >> sh) & mask) + 1] += 1
-        if counts[((src_keys[lo] >> sh) & mask) + 1] == hi - lo:
-            continue
-        counts[0] = lo
-        for b in range(2048):
-            counts[b + 1] += counts[b]
-        for i in range(lo, hi):
-            b = (src_keys[i] >> sh) & mask
-            dst_keys[counts[b]] = src_keys[i]
-            dst_order[counts[b]] = src_order[i]
-            counts[b] += 1
-        src_keys, src_order, dst_keys, dst_order = dst_keys, dst_order, src_keys, src_order
-    if src_order is not order:
-        for i in range(lo, hi):
-            order[i] = src_order[i]
-
-
-@njit(cache=True)
-def _group(image, category, n_images, n_categories):
-    """Indices by (category, image), input order inside a group, and each row's group key.
-
-    Two stable counting passes; the second carries the image along so that no pass reads
-    ``image`` or ``category`` through a random index.
-    """
-    n = image.size
-    counts = np.zeros(max(n_images, n_categories) + 1, np.int64)
-    for i in range(n):
-        if image[i] < 0 or image[i] >= n_images or category[i] < 0 \
-                or category[i] >= n_categories:
-            raise ValueError("image or category index out of range")
-        counts[image[i] + 1] += 1
-    for k in range(n_images):
-        counts[k + 1] += counts[k]
-    by_image = np.empty(n, np.int64)
-    cat_by_image = np.empty(n, np.int64)
-    for i in range(n):
-        pos = counts[image[i]]
-        by_image[pos] = i
-        cat_by_image[pos] = category[i]
-        counts[image[i]] += 1
-    for k in range(counts.size):
-        counts[k] = 0
-    for i in range(n):
-        counts[cat_by_image[i] + 1] += 1
-    for k in range(n_categories):
-        counts[k + 1] += counts[k]
-    order = np.empty(n, np.int64)
-    key = np.empty(n, np.int64)
-    for i in range(n):
-        c = cat_by_image[i]
-        pos = counts[c]
-        order[pos] = by_image[i]
-        key[pos] = c * n_images + image[by_image[i]]
-        counts[c] += 1
-    return order, key
-
-
-@njit(cache=True)
-def _sort_groups_by_score(order, key, dt_score):
-    """Sort each run of equal ``key`` in ``order`` by descending score, ties in input order."""
-    n = order.size
-    score = np.empty(n, np.float64)
-    for p in range(n):
-        score[p] = dt_score[order[p]]
-    buf_order = np.empty(n, np.int64)
-    buf_score = np.empty(n, np.float64)
-    p = 0
-    while p < n:
-        end = p + 1
-        while end < n and key[end] == key[p]:
-            end += 1
-        if end - p > 1:
-            _sort_run_desc(order, score, p, end, buf_order, buf_score)
-        p = end
-    return score
-
-
-@njit(cache=True)
-def _order_detections(dt_image, dt_category, dt_score, n_images, n_categories, max_det):
-    """Per-(image, category) ranks and the kept detections, in group and in accumulate order.
-
-    Groups run by (category, image); inside, by score descending with ties in input order
-    (pycocotools' per-image mergesort), cut at max_det. The accumulate order of the kept rows is
-    (category, score descending, image, rank): a stable score sort of each category's
-    group-ordered rows, as pycocotools' ``argsort(-scores, kind='mergesort')`` over images
-    concatenated in id order.
-    """
-    order, key = _group(dt_image, dt_category, n_images, n_categories)
-    score = _sort_groups_by_score(order, key, dt_score)
-    n_dt = order.size
-    rank = np.empty(n_dt, np.int64)
-    n_keep = 0
-    for p in range(n_dt):
-        rank[p] = rank[p - 1] + 1 if p > 0 and key[p] == key[p - 1] else 0
-        n_keep += rank[p] < max_det
-    kept = np.empty(n_keep, np.int64)  # positions in group order
-    kept_category = np.empty(n_keep, np.int64)
-    q = 0
-    for p in range(n_dt):
-        if rank[p] < max_det:
-            kept[q] = p
-            kept_category[q] = key[p] // n_images
-            q += 1
-    offsets = np.zeros(n_categories + 1, np.int64)
-    for q in range(n_keep):
-        offsets[kept_category[q] + 1] += 1
-    for k in range(n_categories):
-        offsets[k + 1] += offsets[k]
-    # kept rows of a category are contiguous and in (image, rank) order: sort each by score
-    table = np.arange(n_keep)  # positions in `kept`, accumulate order
-    kept_score = score[kept]
-    kept_bits = kept_score.view(np.uint64)
-    buf_order = np.empty(n_keep, np.int64)
-    buf_score = np.empty(n_keep, np.float64)
-    keys = np.empty(n_keep, np.uint64)
-    buf_keys = np.empty(n_keep, np.uint64)
-    for k in range(n_categories):
-        lo, hi = offsets[k], offsets[k + 1]
-        if hi - lo > _RADIX_MIN:
-            _radix_sort_desc(table, kept_bits, lo, hi, keys, buf_keys, buf_order)
-        else:
-            _sort_run_desc(table, kept_score, lo, hi, buf_order, buf_score)
-    return order, key, score, rank, kept, table, offsets
 
 
 # --- matching ----------------------------------------------------------------------------------
@@ -344,9 +69,9 @@ def _group_ious(dets, rows, gts, dt_xywh, gt_xywh, gt_is_crowd, thr_min, ious, c
         cand_n[d] = 0
         for g in range(n_g):
             k = gts[g]
-            v = _iou_xywh_pair(dt_xywh[j, 0], dt_xywh[j, 1], dt_xywh[j, 2], dt_xywh[j, 3],
-                               gt_xywh[k, 0], gt_xywh[k, 1], gt_xywh[k, 2], gt_xywh[k, 3],
-                               gt_is_crowd[k])
+            v = iou_xywh_pair(dt_xywh[j, 0], dt_xywh[j, 1], dt_xywh[j, 2], dt_xywh[j, 3],
+                              gt_xywh[k, 0], gt_xywh[k, 1], gt_xywh[k, 2], gt_xywh[k, 3],
+                              gt_is_crowd[k])
             ious[d * n_g + g] = v
             # a pair below every threshold can never match (a NaN IoU stays, as in pycocotools)
             if not v < thr_min:
@@ -427,14 +152,14 @@ def _count_positives(gt_category, gt_area, gt_is_crowd, n_categories, area_range
 def _coco_evaluate(dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image, gt_category,
                    gt_xywh, gt_area, gt_is_crowd, gt_id_is_zero, n_images, n_categories,
                    iou_thresholds, area_ranges, max_det):
-    order, key, score, rank, kept, table, offsets = _order_detections(
+    order, key, score, rank, kept, table, offsets = order_detections(
         dt_image, dt_category, dt_score, n_images, n_categories, max_det)
     n_dt = order.size
     n_keep = kept.size
     row_of = np.full(n_dt, -1, np.int64)  # table row of each group position
     for q in range(n_keep):
         row_of[kept[table[q]]] = q
-    g_order, g_key = _group(gt_image, gt_category, n_images, n_categories)
+    g_order, g_key = group(gt_image, gt_category, n_images, n_categories)
     n_gt = g_order.size
     codes = np.empty((area_ranges.shape[0], iou_thresholds.size, n_keep), np.uint8)
     has_candidate = np.zeros(n_keep, np.bool_)

@@ -21,7 +21,7 @@ from numba import njit
 
 from kernels import _cache  # noqa: F401  (NUMBA_CACHE_DIR fallback before numba compiles)
 
-__all__ = ["roc_auc_binary", "roc_auc_ovr"]
+__all__ = ["roc_auc_binary", "roc_auc_ovr", "roc_auc_sorted"]
 
 
 @njit(cache=True)
@@ -58,6 +58,22 @@ def _auc_from_split(pos_scores, neg_scores):
     # numpy's value sort (SIMD where available) is several times faster than an argsort
     twice_u = _twice_u_sorted(np.sort(pos_scores), np.sort(neg_scores))
     return float(twice_u) / float(2 * n_pos * n_neg)
+
+
+def roc_auc_sorted(pos_sorted, neg_sorted):
+    """ROC AUC from the positives' and the negatives' scores, each sorted ascending (float64).
+
+    What `roc_auc_binary` computes after its split and sorts, for a caller that sorted in place
+    to save the copies. NaN when either side is empty.
+    """
+    if not isinstance(pos_sorted, np.ndarray) or not isinstance(neg_sorted, np.ndarray):
+        raise TypeError("pos_sorted and neg_sorted must be numpy arrays")
+    if pos_sorted.ndim != 1 or neg_sorted.ndim != 1:
+        raise ValueError(f"pos_sorted and neg_sorted must be 1-D, got {pos_sorted.shape} and {neg_sorted.shape}")
+    if pos_sorted.shape[0] == 0 or neg_sorted.shape[0] == 0:
+        return float("nan")
+    twice_u = _twice_u_sorted(pos_sorted, neg_sorted)
+    return float(twice_u) / float(2 * pos_sorted.shape[0] * neg_sorted.shape[0])
 
 
 def roc_auc_binary(is_positive, score):

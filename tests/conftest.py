@@ -260,3 +260,20 @@ def fixture_outputs(fixtures_dir, tmp_path_factory):
         return folders[name, variant]
 
     return outputs
+
+
+@pytest.fixture
+def client_models(monkeypatch):
+    """The client's response models, with ``BlockThresholdValue`` made to work as generated code intends.
+
+    - ``validate_assignment = True`` on that one model: its oneOf test assignments then validate
+      (``float`` / ``StrictStr``), so a JSON number matches only ``float`` and a string only
+      ``str``, with the client's own matching code;
+    - ``to_dict`` returns the matched value itself (a number or a string is its own JSON form).
+    ``test_threshold_workaround_*`` in tests/test_client_oracle.py shows the bug and what the workaround accepts.
+    """
+    models = pytest.importorskip("edgeimpulse_api.models")
+    BlockThresholdValue = models.BlockThresholdValue  # noqa: N806  (the client's class name)
+    monkeypatch.setattr(BlockThresholdValue.__config__, "validate_assignment", True)
+    monkeypatch.setattr(BlockThresholdValue, "to_dict", lambda self: self.actual_instance)
+    return models.ClassifyJobResponse, models.ClassifyJobResponsePage

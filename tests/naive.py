@@ -1,16 +1,19 @@
 """Naive references: slow, clearly correct plain-Python loops written from each kernel's spec.
 
-Every kernel in ``kernels/`` has a ``naive_<kernel>`` here; tests compare the two on random
+Every kernel in ``kernels/`` has a ``naive_<kernel>`` here (the sorts of ``kernels._sort`` are
+checked against numpy's stable argsort instead), and so do the evalcore helpers that have one
+(windowing, JSON numbers, WAV scaling, quantisation, DSP framing); tests compare the two on random
 inputs and on named edge cases. Keep each family in its own section.
 """
 
 from __future__ import annotations
 
-import math  # noqa: F401
+import math
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 
-import numpy as np  # noqa: F401
+import numpy as np
 
-# --- confusion / ranking (kernels.confusion, kernels.ranking) -------------------------------
+# --- confusion / ranking (kernels.confusion, kernels.ranking) ------------------------------------
 
 
 def naive_confusion_matrix(y_true, y_pred, n_classes):
@@ -52,7 +55,7 @@ def naive_roc_auc_ovr(y_true, scores):
     )
 
 
-# --- anomaly (kernels.anomaly) ---------------------------------------------------------------
+# --- anomaly (kernels.anomaly) -------------------------------------------------------------------
 
 
 def naive_kmeans_anomaly_scores(x, mean, scale, centers, max_error):
@@ -108,7 +111,7 @@ def naive_gmm_log_likelihood(x, weights, means, precisions_cholesky):
     return np.array(out, dtype=np.float64)
 
 
-# --- boxes / COCO (kernels.boxes) ------------------------------------------------------------
+# --- boxes / COCO (kernels.iou, kernels.besdev_ap, kernels.coco_evaluate) ------------------------
 
 
 def naive_iou_xywh(dt_xywh, gt_xywh, gt_is_crowd):
@@ -247,7 +250,7 @@ def naive_coco_evaluate(dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_im
     return precision, recall, scores
 
 
-# --- centroids / FOMO (kernels.centroids) ----------------------------------------------------
+# --- centroids / FOMO (kernels.centroids) --------------------------------------------------------
 
 
 def naive_fuse_heatmap_cells(heatmap, threshold):
@@ -332,7 +335,7 @@ def naive_non_max_suppression(boxes, scores, max_output_size, iou_threshold, sco
     return np.array(selected, dtype=np.int64)
 
 
-# --- multi-label counts (kernels.multilabel) -------------------------------------------------
+# --- multi-label counts (kernels.multilabel) -----------------------------------------------------
 
 
 def naive_multilabel_counts(truth, pred, n_labels):
@@ -355,3 +358,161 @@ def naive_multilabel_counts(truth, pred, n_labels):
             n_true += t
         rows.append([tp, n_pred, n_true])
     return (np.array(labels, dtype=np.int64).reshape(k, 3), np.array(rows, dtype=np.int64).reshape(n, 3))
+
+
+# --- cmvn / DSP helpers (kernels.cmvn, evalcore.dsp._framing) ------------------------------------
+
+
+def naive_sliding_normalize(values: np.ndarray, win_size: int, variance: bool) -> np.ndarray:
+    """speechpy-style cmvnw for one (F, C) matrix: a loop of np.mean / np.std over mirrored rows."""
+    pad = (win_size - 1) // 2
+    padded = np.pad(values, ((pad, pad), (0, 0)), mode="symmetric")
+    centred = np.zeros(values.shape, dtype=np.float32)
+    for i in range(values.shape[0]):
+        centred[i] = values[i] - np.mean(padded[i:i + win_size], axis=0)
+    if not variance:
+        return centred
+    padded = np.pad(centred, ((pad, pad), (0, 0)), mode="symmetric")
+    out = np.zeros(values.shape, dtype=np.float32)
+    for i in range(values.shape[0]):
+        out[i] = centred[i] / (np.std(padded[i:i + win_size], axis=0) + np.float32(1e-10))
+    return out
+
+
+def naive_mel_filterbank(num_filters, fft_length, fs, low, high, old_mels):
+    """Triangles written bin by bin from the README's filterbank rules."""
+    high = high or fs / 2
+    to_mel = lambda f: 1127 * math.log(1 + f / 700)  # noqa: E731
+    to_hz = lambda m: 700 * (math.exp(m / 1127) - 1)  # noqa: E731
+    mels = np.linspace(to_mel(low), to_mel(high), num_filters + 2)
+    hz = [to_hz(m) for m in mels]
+    hz[-1] -= 0.001
+    k = fft_length // 2 + 1 if old_mels else fft_length
+    edges = [math.floor((k + 1) * h / fs) for h in hz]
+    bank = np.zeros((num_filters, fft_length // 2 + 1))
+    for i in range(num_filters):
+        left, mid, right = edges[i:i + 3]
+        for b in range(bank.shape[1]):
+            if mid <= b < right:  # the falling edge wins where both edges apply
+                bank[i, b] = (right - b) / (right - mid)
+            elif left < b <= mid:
+                bank[i, b] = (b - left) / (mid - left)
+    return bank
+
+
+# --- windowing (evalcore.windowing): plain loops from the rules in its docstring -----------------
+
+
+def naive_starts(n, win, step, pad_zeros, trailing):
+    """Window starts by walking the series one step at a time."""
+    starts, start = [], 0
+    while start + win <= n:
+        starts.append(start)
+        start += step
+    if not starts and pad_zeros and n > 0:
+        starts.append(0)
+    elif starts and trailing == "pad" and pad_zeros and start < n and starts[-1] + win < n:
+        starts.append(start)
+    return starts
+
+
+def naive_extract(values, starts, win):
+    """Each window as a list built reading by reading, axis by axis, zeros past the end."""
+    n, n_axes = values.shape
+    rows = []
+    for start in starts:
+        row = []
+        for i in range(start, start + win):
+            for a in range(n_axes):
+                row.append(values[i, a] if i < n else 0.0)
+        rows.append(row)
+    return np.array(rows, dtype=np.float64).reshape(len(starts), win * n_axes)
+
+
+def naive_labels(n, starts, win, segments, method, wanted):
+    """Per-reading labels, then the end-of-window or most-frequent-wanted label per window."""
+    per_value = [None] * n
+    for s, e, label in segments:
+        for i in range(s, e + 1):
+            per_value[i] = label
+    out = []
+    for start in starts:
+        covered = per_value[start : min(start + win, n)]
+        best, best_count = None, 0
+        if method == "anywhere-in-window":
+            for label in wanted:
+                count = covered.count(label)
+                if count > best_count:
+                    best, best_count = label, count
+        out.append(best if best is not None else covered[-1])
+    return out
+
+
+# --- JSON numbers (evalcore.jsonio) --------------------------------------------------------------
+
+
+def naive_js_number(value: float) -> str:
+    """ECMA-262 Number::toString from the exact decimal value (slow, plain).
+
+    For each precision k = 1, 2, ... the k-digit decimals just below and above the exact value
+    are candidates; the first k with a candidate that reads back as ``value`` wins, the closer
+    candidate (then the even one) is taken.
+    """
+    if math.isnan(value) or math.isinf(value):
+        return "null"
+    if value == 0:
+        return "0"
+    if value < 0:
+        return "-" + naive_js_number(-value)
+    exact = Decimal(value)
+    for precision in range(1, 18):
+        candidates = {
+            Context(prec=precision, rounding=rounding).plus(exact)
+            for rounding in (ROUND_FLOOR, ROUND_CEILING)
+        }
+        fitting = [c for c in candidates if float(c) == value]
+        if fitting:
+            best = min(fitting, key=lambda c: (abs(c - exact), c.as_tuple().digits[-1] % 2))
+            break
+    sign_bit, digit_tuple, exponent = best.normalize().as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    k = len(digits)
+    n = exponent + k
+    if k <= n <= 21:
+        return digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return "0." + "0" * (-n) + digits
+    e = n - 1
+    sign = "+" if e >= 0 else "-"
+    if k == 1:
+        return f"{digits}e{sign}{abs(e)}"
+    return f"{digits[0]}.{digits[1:]}e{sign}{abs(e)}"
+
+
+# --- WAV samples (evalcore.data.audio) -----------------------------------------------------------
+
+
+def naive_to_int16_scale(sample: float, bits: int, is_float: bool) -> float:
+    """The uploader's wavefile toBitDepth('16') rule for one sample, written as plain Python."""
+    if is_float:
+        return float(math.trunc(sample * 32767 if sample > 0 else sample * 32768))
+    if bits == 16:
+        return float(sample)
+    if sample > 0:
+        return float(math.trunc(sample / (2 ** (bits - 1) - 1) * 32767))
+    return float(math.trunc(sample / 2 ** (bits - 1) * 32768))
+
+
+# --- int8 quantisation (evalcore.backends.quant) -------------------------------------------------
+
+
+def naive_quantize(x: np.ndarray, scale: float, zero_point: int, dtype) -> np.ndarray:
+    """Element by element: float32 divide and add, Python's round-half-even, clip, cast."""
+    info = np.iinfo(dtype)
+    out = []
+    for value in x.ravel().tolist():
+        t = np.float32(np.float32(value) / np.float32(scale)) + np.float32(zero_point)
+        out.append(min(max(round(float(np.float32(t))), info.min), info.max))
+    return np.array(out, dtype=dtype).reshape(x.shape)

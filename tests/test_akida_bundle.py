@@ -19,7 +19,7 @@ from evalcore.cli import main
 from evalcore.engine import RunOptions, run_bundle
 from evalcore.errors import BackendUnavailableError
 from evalcore.jsonio import dumps
-from tests.test_backends_base import assert_agreement
+from tests._helpers import assert_agreement
 
 CLASSES = ["idle", "snake", "updown", "wave"]
 LEARN_ID = 3
@@ -148,7 +148,7 @@ def engine_features(bundle) -> np.ndarray:
     """The engine's DSP features of every testing window, float32 (W, 6)."""
     from evalcore.bundle import load_project
     from evalcore.data import load_dataset
-    from evalcore.features import SampleFeaturizer
+    from evalcore.pipeline.featurize import SampleFeaturizer
 
     project = load_project(bundle)
     featurizer = SampleFeaturizer(project, RunOptions(variant="float32"))
@@ -199,7 +199,7 @@ def test_rebuild_gives_the_committed_bundle(bundle, tmp_path):
 
     pytest.importorskip("sklearn")  # dev extra; onnx, onnxruntime and cbor2 are required dependencies
     pytest.importorskip("akida", reason=SKIP_REASON)
-    from tests.test_fixtures import _close_onnx, _close_text
+    from tests._helpers import close_onnx, close_text
 
     built = tmp_path / "akida"
     script = bundle.parent / "build_akida_bundle.py"
@@ -213,7 +213,7 @@ def test_rebuild_gives_the_committed_bundle(bundle, tmp_path):
         a, b = bundle / rel, built / rel
         if not (a.is_file() and b.is_file()):
             problems.append(f"{rel}: only in one tree")
-        elif a.read_bytes() != b.read_bytes() and not _trained_close(a, b, _close_onnx, _close_text):
+        elif a.read_bytes() != b.read_bytes() and not _trained_close(a, b, close_onnx, close_text):
             problems.append(f"{rel}: differs")
     assert problems == [], "\n".join(problems)
 
@@ -221,7 +221,7 @@ def test_rebuild_gives_the_committed_bundle(bundle, tmp_path):
 def _trained_close(a, b, close_onnx, close_text) -> bool:
     """Trained files within tolerance: ONNX and text as tests/test_fixtures.py, .fbz integers
     within one step and float steps within TRAINED_RTOL."""
-    from tests.test_fixtures import TRAINED_RTOL
+    from tests._helpers import TRAINED_RTOL
 
     if "dataset" in a.parts:
         return False

@@ -16,7 +16,7 @@ import pytest
 from evalcore.backends import load_backend
 from evalcore.backends.akida import akida_softmax
 from evalcore.errors import ModelError
-from tests.test_backends_base import first_difference
+from tests._helpers import first_difference
 
 akida = pytest.importorskip("akida")
 

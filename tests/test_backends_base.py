@@ -11,50 +11,10 @@ from evalcore.backends import Backend, load_backend
 from evalcore.backends.base import PROBE_ROWS
 from evalcore.backends.quant import QuantParams, dequantize, quantize
 from evalcore.errors import BackendUnavailableError, ConfigError, ModelError
-
-
-def first_difference(a: np.ndarray, b: np.ndarray) -> str:
-    """Describe the first index where two arrays differ (for assertion messages)."""
-    if a.shape != b.shape:
-        return f"shapes differ: {a.shape} vs {b.shape}"
-    bad = np.argwhere(a != b)
-    if bad.size == 0:
-        return "equal"
-    idx = tuple(bad[0])
-    return f"first difference at {idx}: {a[idx]!r} vs {b[idx]!r} (delta {a[idx] - b[idx]!r})"
-
-
-def assert_agreement(reference: np.ndarray, other: np.ndarray, tolerance: float) -> dict:
-    """Assert two score arrays (N, ..., K) differ by <= tolerance and flip top-1 only at near-ties.
-
-    If every score moves by at most ``tolerance``, the top-1 class can only change where the
-    reference's two best scores are within ``2 * tolerance``; any other flip is a bug, not
-    quantisation. Returns the measured numbers for reports.
-    """
-    ref = reference.reshape(-1, reference.shape[-1])
-    oth = other.reshape(-1, other.shape[-1])
-    delta = np.abs(ref - oth)
-    worst = np.unravel_index(np.argmax(delta), delta.shape)
-    assert delta.max() <= tolerance, (
-        f"max |diff| {delta.max():.6f} > {tolerance} at {worst}: {ref[worst]} vs {oth[worst]}")
-    flipped = np.flatnonzero(ref.argmax(1) != oth.argmax(1))
-    top2 = np.sort(ref, axis=1)[:, -2:]
-    gap = top2[:, 1] - top2[:, 0]
-    far = flipped[gap[flipped] > 2 * tolerance]
-    assert far.size == 0, f"top-1 flipped at row {far[0]} with a score gap of {gap[far[0]]:.4f}"
-    return {"top1_agreement": 1.0 - flipped.size / ref.shape[0], "max_abs_diff": float(delta.max()),
-            "n_rows": int(ref.shape[0])}
-
+from tests._helpers import first_difference
+from tests.naive import naive_quantize
 
 # --------------------------------------------------------------------------- quantisation
-def naive_quantize(x: np.ndarray, scale: float, zero_point: int, dtype) -> np.ndarray:
-    """Element by element: float32 divide and add, Python's round-half-even, clip, cast."""
-    info = np.iinfo(dtype)
-    out = []
-    for value in x.ravel().tolist():
-        t = np.float32(np.float32(value) / np.float32(scale)) + np.float32(zero_point)
-        out.append(min(max(round(float(np.float32(t))), info.min), info.max))
-    return np.array(out, dtype=dtype).reshape(x.shape)
 
 
 def test_quantize_matches_naive_on_random_values():

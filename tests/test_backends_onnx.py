@@ -10,7 +10,7 @@ from onnx import TensorProto, helper
 
 from evalcore.backends import load_backend
 from evalcore.errors import ModelError
-from tests.test_backends_base import assert_agreement, first_difference
+from tests._helpers import assert_agreement, first_difference
 
 SDK_MODELS = "edgeimpulse-python-sdk-sample-data/sample_models"
 BENCH = "edgeimpulse-benchmark-nn"

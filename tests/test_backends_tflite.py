@@ -7,7 +7,7 @@ import pytest
 
 from evalcore.backends import load_backend
 from evalcore.errors import ModelError
-from tests.test_backends_base import assert_agreement, first_difference
+from tests._helpers import assert_agreement, first_difference
 
 pytest.importorskip("ai_edge_litert.interpreter")
 

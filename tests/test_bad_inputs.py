@@ -375,12 +375,12 @@ def test_out_is_a_folder_refused_up_front(fixtures_dir, tmp_path, capsys):
 
 def test_full_disk_names_the_output_file(fixtures_dir, tmp_path, monkeypatch, capsys):
     """A disk-full write error carries no file name: the line ended in ``(None)``."""
-    import evalcore.jsonio
+    import evalcore.outputs
 
     def disk_full(fd):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(evalcore.jsonio.os, "fsync", disk_full)
+    monkeypatch.setattr(evalcore.outputs.os, "fsync", disk_full)
     out = tmp_path / "out" / "result.json"
     out.parent.mkdir()
     assert main(["run", str(fixtures_dir / "motion"), "--out", str(out), "--workers", "0", "-q"]) == 2

@@ -190,7 +190,7 @@ def test_featurizer_dsp_timing_leaves_features_unchanged(fixtures_dir):
     """Without it timing the DSP blocks could change the rows bench feeds the models."""
     from evalcore.bundle import load_project
     from evalcore.data import load_dataset
-    from evalcore.features import SampleFeaturizer
+    from evalcore.pipeline.featurize import SampleFeaturizer
 
     project = load_project(_bundle(fixtures_dir, "kws"))
     record = next(iter(load_dataset(project.dataset_dir, category="testing").records))

@@ -12,7 +12,7 @@ Each model's ``to_dict()`` (the client's camelCase key names) must give back the
 field by field: a key the client does not know, a missing required key, a string where it wants
 a number or a value outside an enum fails here.
 
-The client's bug, worked around here and only here (``client_models``): ``BlockThresholdValue``
+The client's bug, worked around here and only here (``client_models`` in conftest.py): ``BlockThresholdValue``
 (``oneOf: number | string``, the ``value`` of each ``thresholds`` entry) decides which schema a
 value matches by assigning it to one typed field per schema and counting the assignments that do
 not raise; but the generated model sets ``validate_assignment = False``, so no assignment ever
@@ -24,30 +24,14 @@ dict"). Our output is not changed to please it.
 
 from __future__ import annotations
 
-import datetime
-import enum
 import json
-import math
 
 import pytest
-from edgeimpulse_api.models import BlockThresholdValue, ClassifyJobResponse, ClassifyJobResponsePage
+from edgeimpulse_api.models import BlockThresholdValue
+
+from tests._helpers import client_differences
 
 pytestmark = pytest.mark.oracle
-
-
-@pytest.fixture
-def client_models(monkeypatch):
-    """The client's response models, with ``BlockThresholdValue`` made to work as generated code intends.
-
-    - ``validate_assignment = True`` on that one model: its oneOf test assignments then validate
-      (``float`` / ``StrictStr``), so a JSON number matches only ``float`` and a string only
-      ``str``, with the client's own matching code;
-    - ``to_dict`` returns the matched value itself (a number or a string is its own JSON form).
-    ``test_threshold_workaround_*`` below shows the bug and what the workaround accepts.
-    """
-    monkeypatch.setattr(BlockThresholdValue.__config__, "validate_assignment", True)
-    monkeypatch.setattr(BlockThresholdValue, "to_dict", lambda self: self.actual_instance)
-    return ClassifyJobResponse, ClassifyJobResponsePage
 
 
 def _wrap_threshold_values(data: dict) -> dict:
@@ -65,66 +49,15 @@ def _wrap_threshold_values(data: dict) -> dict:
     return data
 
 
-def _kind(value) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "str"
-    return type(value).__name__
-
-
-def _as_json_value(value):
-    """A validated model's Python value as the JSON value it was read from: an enum member as its
-    value; a ``datetime`` stays one (compared with our text read as a datetime)."""
-    return value.value if isinstance(value, enum.Enum) else value
-
-
-def _differences(got, want, path: str = "$", limit: int = 10) -> list[str]:
-    """Where ``got`` (the client's ``to_dict()``) differs from ``want`` (``json.loads`` of our bytes).
-
-    JSON numbers compare by value (the client keeps a float field's ``1`` as ``1.0``), booleans
-    only with booleans; a date-time the client validated compares as the instant our text names.
-    """
-    got = _as_json_value(got)
-    if isinstance(got, datetime.datetime) and isinstance(want, str):
-        same = got == datetime.datetime.fromisoformat(want) and got.tzinfo is not None
-        return [] if same else [f"{path}: client gives {got.isoformat()}, ours is {want}"]
-    if _kind(got) != _kind(want):
-        return [f"{path}: client gives {_kind(got)} {got!r:.80}, ours is {_kind(want)} {want!r:.80}"]
-    if isinstance(want, dict):
-        out = [f"{path}.{key}: missing from the client's model" for key in want if key not in got]
-        out += [f"{path}.{key}: only in the client's model" for key in got if key not in want]
-        for key in want:
-            if key in got and len(out) < limit:
-                out += _differences(got[key], want[key], f"{path}.{key}", limit)
-        return out[:limit]
-    if isinstance(want, list):
-        if len(got) != len(want):
-            return [f"{path}: {len(got)} items from the client, {len(want)} in ours"]
-        out = []
-        for i, (a, b) in enumerate(zip(got, want)):
-            if len(out) >= limit:
-                break
-            out += _differences(a, b, f"{path}[{i}]", limit)
-        return out[:limit]
-    if _kind(want) == "number":
-        same = got == want or (math.isnan(got) and math.isnan(want))
-    else:
-        same = got == want
-    return [] if same else [f"{path}: client gives {got!r:.80}, ours is {want!r:.80}"]
-
-
 def _check_with_client(model_class, raw: bytes, where: str) -> None:
     """``raw`` parsed by the client's deserialiser and by its validation gives back every field."""
     want = json.loads(raw)
     parsed = model_class.from_json(raw.decode("utf-8"))
     assert isinstance(parsed, model_class)
-    problems = _differences(parsed.to_dict(), want)
+    problems = client_differences(parsed.to_dict(), want)
     assert not problems, f"{where}, client deserialiser:\n" + "\n".join(problems)
     validated = model_class.parse_obj(_wrap_threshold_values(want))
-    problems = _differences(validated.to_dict(), want)
+    problems = client_differences(validated.to_dict(), want)
     assert not problems, f"{where}, client validation:\n" + "\n".join(problems)
 
 

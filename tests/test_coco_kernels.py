@@ -6,50 +6,13 @@ import numpy as np
 import pytest
 
 from kernels.coco_accumulate import coco_accumulate
-from kernels.coco_evaluate import (
-    CODE_FP,
-    CODE_IGNORED,
-    CODE_TP,
-    _radix_sort_desc,
-    _sort_run_desc,
-    coco_evaluate,
-)
+from kernels.coco_evaluate import CODE_FP, CODE_IGNORED, CODE_TP, coco_evaluate
+from tests._helpers import assert_identical, random_coco_case
 from tests.naive import naive_coco_evaluate
-from tests.test_kernels_boxes import assert_identical
 
 IOU_T = np.linspace(0.5, 0.95, 10)
 REC_T = np.linspace(0.0, 1.0, 101)
 AREAS = np.array([[0, 1e10], [0, 32**2], [32**2, 96**2], [96**2, 1e10]], dtype=np.float64)
-
-
-def random_coco_case(rng, n_images=6, n_categories=3, n_det=40, n_gt=15, ties=False,
-                     crowd_rate=0.15, scale=1.0):
-    """Detections jittered from GTs plus strays, as the 11 arrays ``coco_evaluate`` takes.
-
-    Returns (dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image, gt_category, gt_xywh,
-    gt_area, gt_is_crowd, gt_id_is_zero) with integer-ish boxes (so IoU ties and area
-    boundaries happen) scaled by ``scale``.
-    """
-    gt_img = rng.integers(0, n_images, n_gt)
-    gt_cat = rng.integers(0, n_categories, n_gt)
-    gt = np.column_stack([rng.integers(0, 60, (n_gt, 2)), rng.integers(0, 50, (n_gt, 2))])
-    gt = gt.astype(np.float64) * scale
-    src = rng.integers(0, max(n_gt, 1), n_det)
-    if n_gt:
-        dt = np.abs(gt[src] + rng.integers(-4, 5, (n_det, 4)) * scale)
-        dt_img = np.where(rng.random(n_det) < 0.7, gt_img[src], rng.integers(0, n_images, n_det))
-        dt_cat = np.where(rng.random(n_det) < 0.8, gt_cat[src],
-                          rng.integers(0, n_categories, n_det))
-    else:
-        dt = np.abs(rng.integers(0, 60, (n_det, 4))).astype(np.float64) * scale
-        dt_img = rng.integers(0, n_images, n_det)
-        dt_cat = rng.integers(0, n_categories, n_det)
-    score = rng.random(n_det)
-    if ties:
-        score = np.round(score, 1)
-    return (dt_img.astype(np.int64), dt_cat.astype(np.int64), score, dt, dt[:, 2] * dt[:, 3],
-            gt_img.astype(np.int64), gt_cat.astype(np.int64), gt, gt[:, 2] * gt[:, 3],
-            rng.random(n_gt) < crowd_rate, np.zeros(n_gt, bool))
 
 
 def run_kernels(case, n_images, n_categories, max_dets=(1, 10, 100), iou_thresholds=IOU_T):
@@ -132,37 +95,6 @@ def test_match_table_codes_and_order():
     assert (table.codes[2, :, 0] == CODE_IGNORED).all()  # medium range: small GT is ignored
     assert table.has_candidate.tolist() == [True, False, True]
     assert table.n_positives.tolist() == [[1, 1, 0, 0]]
-
-
-def test_score_sort_equals_numpy_mergesort():
-    """The in-place sort must reproduce np.argsort(-x, kind='mergesort'): ties, -0.0, NaN last."""
-    rng = np.random.default_rng(5)
-    for n in (0, 1, 5, 16, 17, 33, 1000, 5000):
-        for values in (rng.random(n), np.round(rng.normal(size=n), 1), rng.integers(-3, 3, n) * 1.0):
-            values = values.copy()
-            if n > 4:
-                values[:3] = [np.nan, -0.0, 0.0]
-                values[-1] = np.inf
-            order, score = np.arange(n), values.copy()
-            _sort_run_desc(order, score, 0, n, np.empty(n, np.int64), np.empty(n))
-            assert order.tolist() == np.argsort(-values, kind="mergesort").tolist()
-
-
-def test_radix_sort_equals_numpy_mergesort_on_ranges():
-    """The radix path (categories over 1024 rows) must give the same order on any sub-range."""
-    rng = np.random.default_rng(8)
-    for n in (1, 1025, 5000):
-        for values in (rng.random(n), np.round(rng.normal(size=n), 1), np.full(n, 0.5)):
-            values = values.copy()
-            if n > 4:
-                values[:5] = [np.nan, -0.0, 0.0, np.inf, -np.inf]
-            for lo, hi in ((0, n), (min(3, n), max(n - 2, min(3, n)))):
-                order = np.arange(n)
-                _radix_sort_desc(order, values.view(np.uint64), lo, hi, np.empty(n, np.uint64),
-                                 np.empty(n, np.uint64), np.empty(n, np.int64))
-                want = lo + np.argsort(-values[lo:hi], kind="mergesort")
-                assert order[lo:hi].tolist() == want.tolist()
-                assert order[:lo].tolist() == list(range(lo))
 
 
 def test_out_of_range_index_raises():

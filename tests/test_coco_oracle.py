@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from evalcore.coco_eval import evaluate_coco
-from tests.test_coco_kernels import random_coco_case
-from tests.test_kernels_boxes import assert_identical
+from tests._helpers import assert_identical, random_coco_case
 
 pytestmark = [pytest.mark.oracle, pytest.mark.filterwarnings("ignore::UserWarning")]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import math
 import struct
 import warnings
 
@@ -11,19 +10,9 @@ import numpy as np
 import pytest
 
 from evalcore.data.audio import read_wav
+from tests.naive import naive_to_int16_scale
 
 SDK = "edgeimpulse-python-sdk-sample-data/sample_data"
-
-
-def naive_to_int16_scale(sample: float, bits: int, is_float: bool) -> float:
-    """The uploader's wavefile toBitDepth('16') rule for one sample, written as plain Python."""
-    if is_float:
-        return float(math.trunc(sample * 32767 if sample > 0 else sample * 32768))
-    if bits == 16:
-        return float(sample)
-    if sample > 0:
-        return float(math.trunc(sample / (2 ** (bits - 1) - 1) * 32767))
-    return float(math.trunc(sample / 2 ** (bits - 1) * 32768))
 
 
 def make_wav(frames: np.ndarray, rate: int, bits: int, fmt: int = 1, extensible: bool = False, extra_chunk: bytes = b"") -> bytes:

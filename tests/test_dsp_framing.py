@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
@@ -18,43 +16,7 @@ from evalcore.dsp._framing import (
 from evalcore.dsp._stats import skew_kurtosis
 from evalcore.dsp.mfe import quantize_unit
 from evalcore.errors import ConfigError
-
-
-def naive_sliding_normalize(values: np.ndarray, win_size: int, variance: bool) -> np.ndarray:
-    """speechpy-style cmvnw for one (F, C) matrix: a loop of np.mean / np.std over mirrored rows."""
-    pad = (win_size - 1) // 2
-    padded = np.pad(values, ((pad, pad), (0, 0)), mode="symmetric")
-    centred = np.zeros(values.shape, dtype=np.float32)
-    for i in range(values.shape[0]):
-        centred[i] = values[i] - np.mean(padded[i:i + win_size], axis=0)
-    if not variance:
-        return centred
-    padded = np.pad(centred, ((pad, pad), (0, 0)), mode="symmetric")
-    out = np.zeros(values.shape, dtype=np.float32)
-    for i in range(values.shape[0]):
-        out[i] = centred[i] / (np.std(padded[i:i + win_size], axis=0) + np.float32(1e-10))
-    return out
-
-
-def naive_mel_filterbank(num_filters, fft_length, fs, low, high, old_mels):
-    """Triangles written bin by bin from the README's filterbank rules."""
-    high = high or fs / 2
-    to_mel = lambda f: 1127 * math.log(1 + f / 700)  # noqa: E731
-    to_hz = lambda m: 700 * (math.exp(m / 1127) - 1)  # noqa: E731
-    mels = np.linspace(to_mel(low), to_mel(high), num_filters + 2)
-    hz = [to_hz(m) for m in mels]
-    hz[-1] -= 0.001
-    k = fft_length // 2 + 1 if old_mels else fft_length
-    edges = [math.floor((k + 1) * h / fs) for h in hz]
-    bank = np.zeros((num_filters, fft_length // 2 + 1))
-    for i in range(num_filters):
-        left, mid, right = edges[i:i + 3]
-        for b in range(bank.shape[1]):
-            if mid <= b < right:  # the falling edge wins where both edges apply
-                bank[i, b] = (right - b) / (right - mid)
-            elif left < b <= mid:
-                bank[i, b] = (b - left) / (mid - left)
-    return bank
+from tests.naive import naive_mel_filterbank, naive_sliding_normalize
 
 
 @pytest.mark.parametrize("win_size", [1, 3, 11, 101, 151])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -108,10 +109,12 @@ def test_import_is_light():
 
 def test_wavelet_without_pywavelets_names_the_extra(monkeypatch):
     """Without this, a missing optional dependency would surface as a bare ImportError deep in the block."""
+    from evalcore.dsp import _api
     from evalcore.dsp._api import _plan
     from evalcore.errors import BackendUnavailableError
 
     _plan.cache_clear()
+    monkeypatch.setattr(_api, "_PREPARED", {})  # generate_features' fast path would skip the plan
     monkeypatch.setitem(sys.modules, "pywt", None)  # makes `import pywt` fail
     window = np.random.default_rng(0).standard_normal(300)
     with pytest.raises(BackendUnavailableError, match="PyWavelets"):
@@ -125,3 +128,30 @@ def test_window_not_whole_readings():
         generate_features("flatten", 1, np.zeros(7), ["x", "y"], 100)
     with pytest.raises(ConfigError, match="whole readings"):
         generate_features("spectral-analysis", 2, np.zeros(7), ["x", "y"], 100)
+
+
+@pytest.mark.parametrize("valid, invalid", [({"rms": True}, {"rms": 1}), ({"scale_axes": 1}, {"scale_axes": True})])
+def test_fast_path_does_not_accept_an_equal_value_of_another_type(valid, invalid):
+    """Without this, `rms=1` would pass once `rms=True` had been seen (True == 1 as a cache key)."""
+    window = np.arange(12.0)
+    generate_features("flatten", 1, window, ["x", "y"], 100, **valid)
+    generate_features("flatten", 1, window, ["x", "y"], 100, **valid)  # now on the fast path
+    with pytest.raises(ConfigError):
+        generate_features("flatten", 1, window, ["x", "y"], 100, **invalid)
+
+
+def test_fast_path_returns_fresh_objects_and_converts_integers():
+    """Without this, a caller changing one result would change the next, or integer windows would differ."""
+    window = np.arange(600) % 7 - 3
+    first = generate_features("spectral-analysis", 4, window.astype(np.float64), ["x", "y", "z"], 100)
+    expected = {key: (value.copy() if key == "features" else json.loads(json.dumps(value)))
+                for key, value in first.items()}
+    first["labels"].append("changed")
+    first["fft_used"].append(0)
+    first["output_config"]["shape"]["width"] = 0
+    for window_of_type in (window.astype(np.float64), window, window.astype(np.int16)):
+        again = generate_features("spectral-analysis", 4, window_of_type, ["x", "y", "z"], 100)
+        assert again["features"].dtype == np.float64
+        np.testing.assert_array_equal(again["features"], expected["features"])
+        assert {k: v for k, v in again.items() if k != "features"} == \
+            {k: v for k, v in expected.items() if k != "features"}

@@ -9,6 +9,7 @@ import pytest
 from evalcore.cli import main
 from evalcore.engine import RunOptions, evaluate, run_bundle
 from evalcore.jsonio import dumps
+from tests._helpers import ALL_BUNDLES
 
 
 @pytest.fixture(scope="module")
@@ -106,10 +107,6 @@ def test_unwritable_output_fails_before_the_run(motion, capsys):
     """Without it a long run would end in a traceback when --out points to a missing folder."""
     assert main(["run", str(motion), "--out", "/nonexistent-evalcore/r.json", "-q"]) == 2
     assert "output folder does not exist" in capsys.readouterr().err
-
-
-ALL_BUNDLES = ["motion", "motion-gmm", "regression", "gestures-real", "temperature-regression", "kws",
-               "coffee-multilabel", "image", "fomo", "yolov5", "ssd", "visual-anomaly", "akida", "motion-sliced"]
 
 
 @pytest.mark.parametrize("name", ALL_BUNDLES)

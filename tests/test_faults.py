@@ -28,7 +28,7 @@ HANG_S = 60
 #: The patched CLI: ``python -c SLOW_RUN SECONDS_PER_SAMPLE evalcore-args...``.
 SLOW_RUN = """
 import sys, time
-from evalcore import features
+from evalcore.pipeline import featurize as features
 
 _prepare = features.SampleFeaturizer.prepare
 
@@ -175,7 +175,7 @@ def test_workers_die_with_their_parent(big_motion, tmp_path, sig):
 
 def test_a_worker_whose_parent_is_gone_exits_without_the_kernel_signal(monkeypatch):
     """Without it a worker on a system without PR_SET_PDEATHSIG would outlive its parent."""
-    from evalcore import parallel
+    from evalcore.pipeline import pool as parallel
 
     # the portable check: a parent pid that is not ours means the parent has died
     exits = []
@@ -215,8 +215,8 @@ def _bug(records):
 
 def test_a_bug_in_a_worker_keeps_its_worker_traceback(monkeypatch):
     """Without it a bug in a worker would reach the parent without the place it happened."""
-    from evalcore import parallel
     from evalcore.engine import RunOptions, run_bundle
+    from evalcore.pipeline import pool as parallel
 
     monkeypatch.setattr(parallel, "_start_method", lambda: "fork")
     monkeypatch.setattr(parallel, "_prepare_chunk", _bug)

@@ -17,6 +17,7 @@ import pytest
 
 from evalcore import data as data_mod
 from evalcore import schema
+from tests._helpers import close_onnx, close_text
 
 BUNDLES = ["motion", "motion-gmm", "regression", "gestures-real", "temperature-regression", "kws", "image",
            "coffee-multilabel"]
@@ -25,9 +26,6 @@ BUNDLES = ["motion", "motion-gmm", "regression", "gestures-real", "temperature-r
 TRAINED = {"motion", "motion-gmm", "regression", "coffee-multilabel"}
 # Bundles with an anomaly learn block (K-means or GMM); test_anomaly_bundles_are_listed keeps it true.
 ANOMALY_BUNDLES = ["motion", "motion-gmm"]
-# Relative tolerance for trained weights and numbers derived from them across CPUs: full-batch
-# Adam over ~1500 steps amplifies last-bit BLAS rounding differences to ~1e-6 relative.
-TRAINED_RTOL = 1e-3
 # Folders that hold copied real Edge Impulse files, which must carry their licence text.
 LICENSED = {
     "motion": ["dataset"],
@@ -316,39 +314,6 @@ def test_fixtures_stay_small(fixtures_dir):
     assert sum(sizes.values()) < MAX_TOTAL_BYTES, sizes
 
 
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
-
-
-def _close_text(a: str, b: str) -> bool:
-    """Same text once numbers are masked, and the numbers equal within TRAINED_RTOL."""
-    if _NUMBER.sub("#", a) != _NUMBER.sub("#", b):
-        return False
-    xa = np.array([float(v) for v in _NUMBER.findall(a)])
-    xb = np.array([float(v) for v in _NUMBER.findall(b)])
-    return xa.shape == xb.shape and np.allclose(xa, xb, rtol=TRAINED_RTOL, atol=1e-3)
-
-
-def _close_onnx(a: Path, b: Path) -> bool:
-    """Same graph, initialisers within TRAINED_RTOL (integer tensors within one step)."""
-    import onnx
-    from onnx import numpy_helper
-
-    ma, mb = onnx.load(str(a)), onnx.load(str(b))
-    inits_a = {i.name: numpy_helper.to_array(i) for i in ma.graph.initializer}
-    inits_b = {i.name: numpy_helper.to_array(i) for i in mb.graph.initializer}
-    for model in (ma, mb):
-        del model.graph.initializer[:]
-    if ma.SerializeToString() != mb.SerializeToString() or inits_a.keys() != inits_b.keys():
-        return False
-    for key, va in inits_a.items():
-        vb = inits_b[key]
-        atol = 1 if np.issubdtype(va.dtype, np.integer) else 0
-        if va.shape != vb.shape or not np.allclose(va.astype(np.float64), vb.astype(np.float64),
-                                                   rtol=TRAINED_RTOL, atol=atol):
-            return False
-    return True
-
-
 @pytest.mark.slow
 def test_rebuild_gives_the_committed_bundles(fixtures_dir, tmp_path):
     """A fixture edited by hand, or a builder that is not deterministic, would go unnoticed."""
@@ -379,7 +344,7 @@ def test_rebuild_gives_the_committed_bundles(fixtures_dir, tmp_path):
 
 def _trained_close(a: Path, b: Path) -> bool:
     if a.suffix == ".onnx":
-        return _close_onnx(a, b)
+        return close_onnx(a, b)
     if a.suffix in (".json", ".md") and "dataset" not in a.parts:
-        return _close_text(a.read_text(encoding="utf-8"), b.read_text(encoding="utf-8"))
+        return close_text(a.read_text(encoding="utf-8"), b.read_text(encoding="utf-8"))
     return False

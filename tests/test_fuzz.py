@@ -137,7 +137,7 @@ def _to_features(bundle: Path) -> None:
     from evalcore.bundle import load_project
     from evalcore.data import load_dataset
     from evalcore.engine import RunOptions
-    from evalcore.features import SampleFeaturizer
+    from evalcore.pipeline.featurize import SampleFeaturizer
 
     project = load_project(bundle)
     classes = list(project.learn[0].metadata.class_names)

@@ -2,7 +2,7 @@
 
 Run the same check by hand::
 
-    from evalcore.metrics.classification import calculate_classification_metrics
+    from evalcore.metrics.accuracy import calculate_classification_metrics
     calculate_classification_metrics(y_true, probs, num_classes)  # == cases.json "expected"
 """
 
@@ -15,7 +15,7 @@ from functools import cache
 import numpy as np
 import pytest
 
-from evalcore.metrics.classification import calculate_classification_metrics
+from evalcore.metrics.accuracy import calculate_classification_metrics
 from tests.conftest import GOLDEN, require_shared
 
 FOLDER = require_shared(GOLDEN / "classification")

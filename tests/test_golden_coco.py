@@ -7,12 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from evalcore.metrics.coco import (
-    EI_COCO_STAT_KEYS,
-    CocoAccumulator,
-    ei_coco_pixels,
-    ei_normalise_gt,
-)
+from evalcore.metrics.coco import EI_COCO_STAT_KEYS
+from evalcore.metrics.ei_coco import CocoAccumulator, ei_coco_pixels, ei_normalise_gt
 from tests.conftest import GOLDEN, require_shared
 
 FOLDER = require_shared(GOLDEN / "coco")

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from evalcore.metrics.od_map import per_image_map, per_image_map_details
+from evalcore.metrics.ei_map import per_image_map, per_image_map_details
 from tests.conftest import GOLDEN, require_shared
 
 FOLDER = require_shared(GOLDEN / "od_map")

@@ -8,57 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import os
-from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evalcore.jsonio import dumps, format_number, write_json_atomic
-
-
-def naive_js_number(value: float) -> str:
-    """ECMA-262 Number::toString from the exact decimal value (slow, plain).
-
-    For each precision k = 1, 2, ... the k-digit decimals just below and above the exact value
-    are candidates; the first k with a candidate that reads back as ``value`` wins, the closer
-    candidate (then the even one) is taken.
-    """
-    if math.isnan(value) or math.isinf(value):
-        return "null"
-    if value == 0:
-        return "0"
-    if value < 0:
-        return "-" + naive_js_number(-value)
-    exact = Decimal(value)
-    for precision in range(1, 18):
-        candidates = {
-            Context(prec=precision, rounding=rounding).plus(exact)
-            for rounding in (ROUND_FLOOR, ROUND_CEILING)
-        }
-        fitting = [c for c in candidates if float(c) == value]
-        if fitting:
-            best = min(fitting, key=lambda c: (abs(c - exact), c.as_tuple().digits[-1] % 2))
-            break
-    sign_bit, digit_tuple, exponent = best.normalize().as_tuple()
-    digits = "".join(map(str, digit_tuple))
-    k = len(digits)
-    n = exponent + k
-    if k <= n <= 21:
-        return digits + "0" * (n - k)
-    if 0 < n <= 21:
-        return digits[:n] + "." + digits[n:]
-    if -6 < n <= 0:
-        return "0." + "0" * (-n) + digits
-    e = n - 1
-    sign = "+" if e >= 0 else "-"
-    if k == 1:
-        return f"{digits}e{sign}{abs(e)}"
-    return f"{digits[0]}.{digits[1:]}e{sign}{abs(e)}"
-
+from evalcore.jsnumber import format_number
+from evalcore.jsonio import dumps
+from evalcore.outputs import write_json_atomic
+from tests.naive import naive_js_number
 
 # (value, JSON.stringify(Number(value)) in node v20)
 NODE_NUMBERS = [

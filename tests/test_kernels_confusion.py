@@ -98,3 +98,54 @@ def test_confusion_equals_sklearn():
         y_true[1::37] = -1  # unknown test label, dropped by both
         expected = skm.confusion_matrix(y_true.copy(), y_pred.copy(), labels=list(range(k)))
         _assert_same(confusion_matrix(y_true, y_pred, k), expected.astype(np.int64))
+
+
+def _with_strays(rng, y_true, y_pred, rate=0.002):
+    """Labels outside 0..K-1 here and there (negative, K..15, >= 16) in both arrays."""
+    info = np.iinfo(y_true.dtype)
+    strays = np.array([v for v in (-1, -128, 11, 15, 16, 17, 200, 255, 2**31 - 1, 2**40)
+                       if info.min <= v <= info.max], dtype=y_true.dtype)
+    for labels in (y_true, y_pred):
+        where = rng.random(labels.shape[0]) < rate
+        labels[where] = rng.choice(strays, int(where.sum()))
+    return y_true, y_pred
+
+
+@pytest.mark.parametrize("dtype", LABEL_DTYPES + [np.uint16, np.int32, np.uint32])
+@pytest.mark.parametrize("k", [1, 10, 16])
+def test_word_path_matches_naive(monkeypatch, dtype, k):
+    """Without it the K <= 16 word path (1-, 2- and 4-byte labels read as 8-byte words) could
+    miscount a lane, a word with a stray label, the tail or an offset view."""
+    import kernels.confusion as confusion
+
+    monkeypatch.setattr(confusion, "_WORD_MIN_PAIRS", 0)  # the word path on small arrays
+    rng = np.random.default_rng(k)
+    for n in (0, 3, 7, 8, 9, 15, 16, 63, 64, 200, 1001):
+        y_true, y_pred = _with_strays(rng, *_random_labels(rng, n, k, dtype))
+        want = naive_confusion_matrix(y_true, y_pred, k)
+        _assert_same(confusion_matrix(y_true, y_pred, k), want)
+        if n > 1:  # an unaligned view, and a strided one: the pair-by-pair loop
+            _assert_same(confusion_matrix(y_true[1:], y_pred[1:], k),
+                         naive_confusion_matrix(y_true[1:], y_pred[1:], k))
+            _assert_same(confusion_matrix(y_true[::2], y_pred[::2], k),
+                         naive_confusion_matrix(y_true[::2], y_pred[::2], k))
+        _assert_same(confusion_matrix(y_true, y_pred.astype(np.int64), k), want)  # mixed widths
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64])
+def test_long_input_takes_the_word_path_and_matches_naive(dtype):
+    """The default thresholds: a long K = 10 input (the word path) equals the naive count."""
+    rng = np.random.default_rng(4)
+    y_true, y_pred = _with_strays(rng, *_random_labels(rng, 300_007, 10, dtype))
+    _assert_same(confusion_matrix(y_true, y_pred, 10), naive_confusion_matrix(y_true, y_pred, 10))
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64])
+def test_word_path_equals_sklearn(dtype):
+    """The word path against sklearn.metrics.confusion_matrix on a long input with strays."""
+    skm = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(5)
+    y_true, y_pred = _with_strays(rng, *_random_labels(rng, 400_000, 16, dtype))
+    expected = skm.confusion_matrix(y_true.astype(np.int64), y_pred.astype(np.int64), labels=list(range(16)))
+    _assert_same(confusion_matrix(y_true, y_pred, 16), expected.astype(np.int64))

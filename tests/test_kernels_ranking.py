@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from kernels.ranking import roc_auc_binary, roc_auc_ovr
+from kernels.ranking import roc_auc_binary, roc_auc_ovr, roc_auc_sorted
 from tests.naive import naive_roc_auc_binary, naive_roc_auc_ovr
 
 # sklearn integrates trapezoids in float64 (several roundings); the kernel's result is one
@@ -103,3 +103,18 @@ def test_ovr_macro_equals_sklearn():
         expected = skm.roc_auc_score(y.copy(), probs.copy(), multi_class="ovr")
         got = float(np.mean(roc_auc_ovr(y, probs)))
         assert abs(got - expected) <= SKLEARN_AUC_ATOL, (got, expected)
+
+
+def test_sorted_halves_match_naive():
+    """Without it the in-place path the classifier metrics take (split, sort, count) could drift
+    from the pairwise definition."""
+    rng = np.random.default_rng(5)
+    for n, levels in [(2, 2), (300, 4), (2000, 1000)]:
+        is_positive = rng.random(n) < 0.3
+        is_positive[0], is_positive[-1] = True, False
+        score = rng.integers(0, levels, n).astype(np.float64) / levels
+        pos, neg = np.sort(score[is_positive]), np.sort(score[~is_positive])
+        assert roc_auc_sorted(pos, neg) == naive_roc_auc_binary(is_positive, score)
+    assert math.isnan(roc_auc_sorted(np.zeros(0), np.ones(3)))
+    with pytest.raises(ValueError):
+        roc_auc_sorted(np.zeros((2, 2)), np.zeros(2))

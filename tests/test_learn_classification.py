@@ -11,8 +11,8 @@ from evalcore.learn.classification import (
     UNCERTAIN_LABEL,
     decode_classification,
     output_labels,
-    resolve_threshold,
 )
+from evalcore.learn.thresholds import resolve_threshold
 
 
 def test_argmax_first_wins_ties_and_threshold_is_inclusive():

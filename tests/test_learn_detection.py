@@ -12,14 +12,11 @@ import numpy as np
 import pytest
 
 from evalcore.errors import ModelError
-from evalcore.learn.detection import (
-    Detections,
-    decode_detections,
-    detection_details,
-    prediction_bounding_boxes,
-)
+from evalcore.learn.detection import decode_detections
 from evalcore.learn.fomo import decode_fomo
 from evalcore.learn.yolo import decode_yolov5, decode_yolov7, decode_yolox, per_class_nms
+from evalcore.outcome import Detections
+from evalcore.report.boxes import detection_details, prediction_bounding_boxes
 from tests.naive import naive_non_max_suppression
 
 REAL = "edgeimpulse-python-sdk-sample-data"

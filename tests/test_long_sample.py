@@ -20,7 +20,7 @@ from evalcore.bundle import load_project
 from evalcore.data import load_dataset, load_sample_data
 from evalcore.dsp import compute_features
 from evalcore.engine import RunOptions, run_bundle
-from evalcore.features import SampleFeaturizer
+from evalcore.pipeline.featurize import SampleFeaturizer
 from evalcore.windowing import extract_windows, iter_window_chunks
 
 MOTION = Path(__file__).resolve().parent.parent / "fixtures" / "motion"

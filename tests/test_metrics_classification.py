@@ -6,11 +6,9 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from evalcore.errors import ConfigError
-from evalcore.metrics.classification import (
+from evalcore.metrics.accuracy import (
     AccuracyOptions,
     ClassificationAccumulator,
     GoodBad,
@@ -156,7 +154,7 @@ def test_empty_and_no_anomaly_information():
 
 
 def test_config_errors():
-    """Duplicate labels, bad options, mismatched shapes and merging different label spaces must raise."""
+    """Duplicate labels, bad options and mismatched shapes must raise (merges: tests/test_accumulators.py)."""
     with pytest.raises(ConfigError, match="duplicates"):
         ClassificationAccumulator(["a", "uncertain"])
     with pytest.raises(ConfigError):
@@ -168,8 +166,6 @@ def test_config_errors():
     acc = ClassificationAccumulator(CLASSES)
     with pytest.raises(ConfigError):
         acc.update(np.array([0, 1]), np.array([0]))
-    with pytest.raises(ConfigError):
-        acc.merge(ClassificationAccumulator(("x", "y")))
 
 
 def _names(codes, labels):
@@ -216,31 +212,3 @@ def test_scores_equal_sklearn():
         assert pct.anomaly_accuracy_score == _exact_percent(Fraction(tp, tp + fn))
         assert pct.no_anomaly_accuracy_score == _exact_percent(Fraction(tn, tn + fp))
         assert pct.confusion_matrix_values == result.confusion_matrix_values
-
-
-@st.composite
-def _windows_and_splits(draw):
-    n = draw(st.integers(0, 60))
-    expected = draw(st.lists(st.integers(0, 4), min_size=n, max_size=n))
-    predicted = draw(st.lists(st.integers(0, 4), min_size=n, max_size=n))
-    anomalous = draw(st.lists(st.booleans(), min_size=n, max_size=n))
-    cuts = sorted(draw(st.lists(st.integers(0, n), max_size=4)))
-    return np.array(expected, np.int32), np.array(predicted, np.int32), np.array(anomalous, bool), cuts
-
-
-@settings(max_examples=60, deadline=None)
-@given(_windows_and_splits())
-def test_merge_over_random_splits_equals_one_pass(data):
-    """Sharded runs must give the same accuracy object as one pass; an empty shard must change nothing."""
-    expected, predicted, anomalous, cuts = data
-    one = _accumulate(expected, predicted, anomalous)
-    bounds = [0] + cuts + [len(expected)]
-    merged = ClassificationAccumulator(CLASSES, EXTRAS)
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        shard = _accumulate(expected[lo:hi], predicted[lo:hi], anomalous[lo:hi])
-        merged.merge(shard)
-    merged.merge(ClassificationAccumulator(CLASSES, EXTRAS))
-    assert merged.compute() == one.compute()
-    state = one.counts.copy()
-    one.compute()
-    assert np.array_equal(one.counts, state)  # compute is pure

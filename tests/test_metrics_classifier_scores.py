@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from evalcore.errors import ConfigError
 from evalcore.metrics.classifier_scores import ClassifierMetricsAccumulator, classifier_metrics
@@ -86,37 +84,3 @@ def test_accumulator_drops_unknown_test_labels():
     assert acc.compute().n_windows == 2
     with pytest.raises(ConfigError):
         acc.update(np.array([0]), np.zeros((1, 3)))
-    with pytest.raises(ConfigError):
-        acc.merge(ClassifierMetricsAccumulator(3))
-
-
-@st.composite
-def _windows_and_splits(draw):
-    n = draw(st.integers(0, 40))
-    k = draw(st.integers(2, 4))
-    y = draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n))
-    cells = draw(st.lists(st.integers(0, 8), min_size=n * k, max_size=n * k))
-    probs = np.array(cells, dtype=np.float64).reshape(n, k) / 8 + 1 / 64
-    cuts = sorted(draw(st.lists(st.integers(0, n), max_size=4)))
-    return np.array(y, np.int64), probs, k, cuts
-
-
-@settings(max_examples=60, deadline=None)
-@given(_windows_and_splits())
-def test_merge_over_random_splits_equals_one_pass(data):
-    """Shard order and boundaries must not change a single bit of AUC, loss or P/R/F1."""
-    y, probs, k, cuts = data
-    one = ClassifierMetricsAccumulator(k)
-    one.update(y, probs)
-    bounds = [0] + cuts + [len(y)]
-    shards = []
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        shard = ClassifierMetricsAccumulator(k)
-        shard.update(y[lo:hi], probs[lo:hi])
-        shards.append(shard)
-    merged = ClassifierMetricsAccumulator(k)
-    for shard in reversed(shards):  # reversed: window order must not matter
-        merged.merge(shard)
-    merged.merge(ClassifierMetricsAccumulator(k))
-    a, b = one.compute(), merged.compute()
-    assert a.to_ei_dict() == b.to_ei_dict()

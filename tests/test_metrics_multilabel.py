@@ -111,23 +111,6 @@ def test_no_window():
     assert multilabel_additional_metrics(got) == []
 
 
-def test_accumulator_merge_is_order_independent():
-    """Shards merged in any order give the bit-identical metrics of one pass."""
-    rng = np.random.default_rng(7)
-    truth, pred, scores = _random_case(rng, 301, 4)
-    whole = multilabel_metrics(truth, pred, scores)
-    parts = [MultiLabelMetricsAccumulator(4) for _ in range(3)]
-    for i, rows in enumerate(np.array_split(rng.permutation(301), 3)):
-        parts[i].update(truth[rows], pred[rows], scores[rows])
-    merged = parts[2].merge(parts[0]).merge(parts[1]).compute()
-    assert np.array_equal(merged.label_counts, whole.label_counts)
-    for name in ("subset_accuracy", "hamming_loss", "roc_auc", "loss"):
-        assert getattr(merged, name) == getattr(whole, name), name
-    assert merged.averages == whole.averages
-    with pytest.raises(ConfigError):
-        MultiLabelMetricsAccumulator(4).merge(MultiLabelMetricsAccumulator(4, average="micro"))
-
-
 def test_additional_metric_entries():
     """Default entries are the single-label names (weighted); another reading renames them."""
     rng = np.random.default_rng(3)

@@ -9,11 +9,11 @@ import shutil
 
 import pytest
 
-from evalcore import parallel
 from evalcore.cli import main
 from evalcore.engine import RunOptions, run_bundle
 from evalcore.errors import BundleError, ConfigError
 from evalcore.jsonio import dumps
+from evalcore.pipeline import pool as parallel
 
 
 def _bundle(fixtures_dir, name):
@@ -45,7 +45,7 @@ def test_spawned_workers_load_the_bundle_themselves(fixtures_dir, monkeypatch):
     monkeypatch.setattr(parallel, "_start_method", lambda: "spawn")
     from evalcore.bundle import load_project
     from evalcore.data import load_dataset
-    from evalcore.features import SampleFeaturizer
+    from evalcore.pipeline.featurize import SampleFeaturizer
 
     project = load_project(bundle)
     options = RunOptions(variant="float32")

@@ -15,7 +15,7 @@ def _motion_rows(bundle):
     """The motion bundle's test windows as DSP rows and 1-based labels, computed as a run does."""
     from evalcore.bundle import load_project
     from evalcore.data import load_dataset
-    from evalcore.features import SampleFeaturizer
+    from evalcore.pipeline.featurize import SampleFeaturizer
 
     project = load_project(bundle)
     classes = list(project.learn[0].metadata.class_names)

@@ -20,10 +20,12 @@ from hypothesis import strategies as st
 from evalcore import schema
 from evalcore.bundle import load_project
 from evalcore.engine import RunOptions, evaluate
-from evalcore.jsonio import dumps, format_floats, format_ints, format_number, object_rows
-from evalcore.report import ReportBuilder, paginate
-from evalcore.report_text import SampleTexts
-from tests.test_engine import ALL_BUNDLES
+from evalcore.jsnumber import format_floats, format_ints, format_number
+from evalcore.jsonio import dumps, object_rows
+from evalcore.report.builder import ReportBuilder
+from evalcore.report.pages import paginate
+from evalcore.report.text import SampleTexts
+from tests._helpers import ALL_BUNDLES
 
 VARIANTS = ["float32", "int8"]
 # The float32 / int8 variants each fixture bundle has (test_variant_table_is_the_bundles_own keeps
@@ -57,7 +59,7 @@ def _run(fixtures_dir, name: str, variant: str, shard=None) -> ReportBuilder:
     if key not in _RUNS:
         bundle = fixtures_dir / name
         assert (bundle / "impulse.json").is_file(), f"committed fixture bundle missing: {bundle}"
-        _RUNS[key] = evaluate(bundle, RunOptions(variant=variant), shard=shard)[0]
+        _RUNS[key] = evaluate(bundle, RunOptions(variant=variant), shard=shard, keep_samples=True)[0]
     return _RUNS[key]
 
 
@@ -97,7 +99,8 @@ def test_fast_bytes_pass_strict_validation(fixtures_dir, name, variant):
 def test_three_shard_merge_gives_the_same_bytes(fixtures_dir, name, variant):
     """Without it a sharded run could order or join the per-sample texts differently from one run."""
     whole = _run(fixtures_dir, name, variant).build_json()
-    parts = [evaluate(fixtures_dir / name, RunOptions(variant=variant), shard=(i, 3))[0] for i in range(3)]
+    parts = [evaluate(fixtures_dir / name, RunOptions(variant=variant), shard=(i, 3), keep_samples=True)[0]
+             for i in range(3)]
     merged = parts[2].merge(parts[0]).merge(parts[1])
     _assert_same(merged.build_json(), whole)
     _assert_same(dumps(merged.build()), whole)
@@ -120,22 +123,36 @@ def test_pages_equal_the_validated_pages(fixtures_dir, name, variant):
 # -- samples off the common path ------------------------------------------------------------------
 
 
-def _replay(fixtures_dir, name: str, change, *, decoders=None) -> ReportBuilder:
-    """A builder fed the outcomes of a float32 run of ``name``, each passed through ``change``."""
+def _replay(fixtures_dir, name: str, change, *, blocks=None) -> ReportBuilder:
+    """A builder fed a float32 run of ``name`` whose prepared outcomes pass through ``change``
+    before the models run (so the map decides on the changed sample); ``blocks`` keeps some
+    learn blocks only.
+    """
     from evalcore.data import load_dataset
-    from evalcore.pipeline import Pipeline
+    from evalcore.learn.thresholds import plan_blocks
+    from evalcore.pipeline.featurize import SampleFeaturizer
+    from evalcore.pipeline.infer import Pipeline
 
     bundle = fixtures_dir / name
     assert (bundle / "impulse.json").is_file(), f"committed fixture bundle missing: {bundle}"
     project = load_project(bundle)
+    if blocks is not None:
+        project = dataclasses.replace(project, learn=tuple(lb for lb in project.learn if blocks(lb)))
     records = list(load_dataset(project.dataset_dir, category="testing").records)
-    pipeline = Pipeline(project, RunOptions(variant="float32"))
-    if decoders is not None:
-        pipeline = SimpleNamespace(decoders=decoders(pipeline.decoders), options=pipeline.options, _real=pipeline)
-    builder = ReportBuilder(project, pipeline, records)
-    source = getattr(pipeline, "_real", pipeline)
-    for outcome in source.outcomes(records, None):
-        builder.add(change(outcome))
+    options = RunOptions(variant="float32")
+    plans = plan_blocks(project, {})
+    featurizer = SampleFeaturizer(project, options)
+
+    class Changed:
+        def prepare(self, record):
+            prepared = featurizer.prepare(record)
+            prepared.outcome = change(prepared.outcome)
+            return prepared
+
+    pipeline = Pipeline(project, options, plans, records)
+    builder = ReportBuilder(project, plans, records, options, keep_samples=True)
+    for outcome in pipeline.outcomes(records, Changed()):
+        builder.add(outcome)
     return builder
 
 
@@ -171,10 +188,7 @@ def test_lone_surrogate_label_falls_back_to_dumps(fixtures_dir):
 def test_anomaly_only_impulse_gives_the_validated_bytes(fixtures_dir):
     """Without it an impulse with only an anomaly block (``anomaly`` / ``no anomaly`` predictions,
     ``{"anomaly": score}`` results) would have no check: no fixture bundle is one."""
-    def only_anomaly(decoders):
-        return {k: r for k, r in decoders.items() if r.kind.startswith("anomaly")}
-
-    builder = _replay(fixtures_dir, "motion", lambda o: o, decoders=only_anomaly)
+    builder = _replay(fixtures_dir, "motion", lambda o: o, blocks=lambda lb: lb.kind.startswith("anomaly"))
     fast = builder.build_json()
     assert b'"prediction":"no anomaly"' in fast or b'"prediction":"anomaly"' in fast
     _assert_same(fast, dumps(builder.build()))
@@ -187,17 +201,17 @@ def test_validated_path_samples_mix_with_text_path_samples(fixtures_dir, monkeyp
     calls = iter(range(10**6))
     original = SampleTexts._text_ok
     monkeypatch.setattr(SampleTexts, "_text_ok", lambda self, data: next(calls) % 2 == 0 and original(self, data))
-    builder = evaluate(fixtures_dir / "motion", RunOptions(variant="float32"))[0]
+    builder = evaluate(fixtures_dir / "motion", RunOptions(variant="float32"), keep_samples=True)[0]
     _assert_same(builder.build_json(), whole)
 
 
 def test_small_text_batches_give_the_same_bytes(fixtures_dir, monkeypatch):
     """Without it the slicing of batch-wide columns back into samples could be off at a boundary."""
-    import evalcore.report
+    import evalcore.report.builder
 
     whole = _run(fixtures_dir, "regression", "float32").build_json()
-    monkeypatch.setattr(evalcore.report, "_TEXT_BATCH_WINDOWS", 7)
-    builder = evaluate(fixtures_dir / "regression", RunOptions(variant="float32"))[0]
+    monkeypatch.setattr(evalcore.report.builder, "_TEXT_BATCH_WINDOWS", 7)
+    builder = evaluate(fixtures_dir / "regression", RunOptions(variant="float32"), keep_samples=True)[0]
     _assert_same(builder.build_json(), whole)
 
 
@@ -250,7 +264,7 @@ def test_object_rows_are_dumps_of_the_dicts(keys):
 def test_window_results_match_the_plain_dicts():
     """Without it a classifier's per-window ``result`` (label -> score) could differ from the dicts
     the validated path builds, e.g. for labels that are array indices."""
-    from evalcore.report_text import _window_results
+    from evalcore.report.text import _window_results
 
     runner = SimpleNamespace(kind="classification", labels=("10", "2", "x", "0"))
     values = np.random.default_rng(1).random((6, 4)).astype(np.float32)

@@ -29,8 +29,8 @@ import pytest
 
 from evalcore.jsonio import dumps
 from evalcore.serve import make_server, url_of
+from tests._helpers import client_differences
 from tests.conftest import OUTPUT_PAGE_SIZES, in_ci
-from tests.test_client_oracle import _differences, client_models  # noqa: F401 (a fixture, used by name)
 
 NODE_DIR = Path(__file__).parent / "node"
 PAGE = "/v1/api/5/classify/all/result/page"
@@ -248,11 +248,11 @@ def test_python_client_reads_the_result_and_its_pages(server, motion, client_mod
     full = api.get_classify_job_result(5, variant="float32")
     assert isinstance(full, response_class)
     want = json.loads((motion / "result.json").read_bytes())
-    assert not _differences(full.to_dict(), want)
+    assert not client_differences(full.to_dict(), want)
     for k, file in enumerate(sorted((motion / "pages-3").glob("page-*.json"), key=lambda p: int(p.stem.split("-")[1]))):
         page = api.get_classify_job_result_page(5, limit=3, offset=3 * k)
         assert isinstance(page, page_class)
-        assert not _differences(page.to_dict(), json.loads(file.read_bytes())), file.name
+        assert not client_differences(page.to_dict(), json.loads(file.read_bytes())), file.name
     with pytest.raises(ei.exceptions.ApiException) as err:
         api.get_classify_job_result_page(5, limit=3, offset=0, variant="akida")
     assert err.value.status == 404 and "project 5 has no akida result" in err.value.body

@@ -17,7 +17,8 @@ from evalcore.cli import main
 from evalcore.engine import RunOptions, evaluate, run_bundle, slices_path, write_outputs
 from evalcore.errors import ConfigError
 from evalcore.jsonio import dumps
-from evalcore.slices import MISSING, parse_slice_keys, slices_document, table_rows
+from evalcore.options import parse_slice_keys
+from evalcore.slices import MISSING, slices_document, table_rows
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = REPO_ROOT / "fixtures"
@@ -262,7 +263,7 @@ def test_coco_renumbered_is_the_subsets_own_run():
     """A slice's COCO images, added under sample ids, computed as a run on them alone numbers them."""
     import numpy as np
 
-    from evalcore.metrics.coco import CocoAccumulator
+    from evalcore.metrics.ei_coco import CocoAccumulator
 
     rng = np.random.default_rng(3)
     images = []

@@ -18,55 +18,11 @@ from evalcore.windowing import (
     resample_values,
     window_labels,
 )
+from tests.naive import naive_extract, naive_labels, naive_starts
 
 SDK = "edgeimpulse-python-sdk-sample-data/sample_data"
 
 
-# --- naive references: plain loops written from the rules in evalcore.windowing's docstring ---
-
-def naive_starts(n, win, step, pad_zeros, trailing):
-    """Window starts by walking the series one step at a time."""
-    starts, start = [], 0
-    while start + win <= n:
-        starts.append(start)
-        start += step
-    if not starts and pad_zeros and n > 0:
-        starts.append(0)
-    elif starts and trailing == "pad" and pad_zeros and start < n and starts[-1] + win < n:
-        starts.append(start)
-    return starts
-
-
-def naive_extract(values, starts, win):
-    """Each window as a list built reading by reading, axis by axis, zeros past the end."""
-    n, n_axes = values.shape
-    rows = []
-    for start in starts:
-        row = []
-        for i in range(start, start + win):
-            for a in range(n_axes):
-                row.append(values[i, a] if i < n else 0.0)
-        rows.append(row)
-    return np.array(rows, dtype=np.float64).reshape(len(starts), win * n_axes)
-
-
-def naive_labels(n, starts, win, segments, method, wanted):
-    """Per-reading labels, then the end-of-window or most-frequent-wanted label per window."""
-    per_value = [None] * n
-    for s, e, label in segments:
-        for i in range(s, e + 1):
-            per_value[i] = label
-    out = []
-    for start in starts:
-        covered = per_value[start : min(start + win, n)]
-        best, best_count = None, 0
-        if method == "anywhere-in-window":
-            for label in wanted:
-                count = covered.count(label)
-                if count > best_count:
-                    best, best_count = label, count
-        out.append(best if best is not None else covered[-1])
-    return out
 
 
 def _first_diff(a, b) -> str:

@@ -29,7 +29,7 @@ LabelKind = Literal["label", "multi-label", "unlabeled", "keyvalue-labels"]
 """The ``label.type`` values of an ``info.labels`` entry (edge-impulse-cli ``ExportUploaderInfoFileLabel``)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LabelSegment:
     """One labelled range of a multi-label sample.
 
@@ -46,7 +46,7 @@ class LabelSegment:
 _SINGLE_CACHE: dict[str, LabelInfo] = {}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LabelInfo:
     """The label of one sample, whatever its kind.
 
@@ -92,7 +92,7 @@ class LabelInfo:
         return tuple(seen)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BoundingBox:
     """A ground-truth box in pixels of the original image, top-left origin.
 
@@ -114,7 +114,7 @@ class Sensor:
     units: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SampleRecord:
     """One sample of the dataset index; its data is read later by ``load_sample_data``.
 

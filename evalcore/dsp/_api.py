@@ -1,8 +1,11 @@
 """Entry points of the DSP package: per-window ``generate_features`` and batched ``compute_features``.
 
 Both validate a configuration into a :class:`~evalcore.dsp._plan.BlockPlan` once (cached per
-configuration) and run it; ``generate_features`` runs a batch of one window, so a window's
-features are the same whichever entry point computes them.
+configuration) and run it; ``generate_features`` runs a batch of one window (or the plan's
+``run_one``, equal to it), so a window's features are the same whichever entry point computes
+them. ``generate_features`` is called once per window in Edge Impulse's convention, so it also
+keeps a table of the configurations it has validated (``_PREPARED``): a repeated call skips the
+parameter parsing, the checks and the plan lookup.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ NORMALIZE_DATA_MODES = ("none", "normalize-channel-standard-scaler")
 
 @lru_cache(maxsize=128)
 def _plan(block: str, version: int, n_values: int, n_axes: int, sampling_freq: float,
-          frozen_params: tuple, image_size: tuple[int, int] | None) -> BlockPlan:
+          frozen_params: tuple, param_types: tuple, image_size: tuple[int, int] | None) -> BlockPlan:
+    # param_types only keys the cache: `True` and `1` are equal, but only one of them is valid.
     params = resolve_params(block, version, dict(frozen_params))
     if block == "image":
         return image.make_plan(version, n_values, n_axes, sampling_freq, params, *image_size)
@@ -82,6 +86,7 @@ def get_plan(block: str, implementation_version: int, n_values: int, n_axes: int
         raise ConfigError("the image block needs the image width and height (dsp block image, field raw_data)")
     try:
         frozen = tuple(params.items())  # insertion order: another order only misses the cache
+        types = tuple(map(type, params.values()))
         hash(frozen)
     except TypeError:
         raise ConfigError(f"parameter values must be numbers, booleans or strings (dsp block {block})") from None
@@ -89,7 +94,7 @@ def get_plan(block: str, implementation_version: int, n_values: int, n_axes: int
         rate_hz = float(sampling_freq)
     except (TypeError, ValueError):
         raise ConfigError(f"sampling frequency must be a number, got {sampling_freq!r} (dsp block {block})") from None
-    return _plan(block, implementation_version, int(n_values), int(n_axes), rate_hz, frozen, image_size)
+    return _plan(block, implementation_version, int(n_values), int(n_axes), rate_hz, frozen, types, image_size)
 
 
 def _image_size(block: str, data: np.ndarray) -> tuple[int, int] | None:
@@ -140,6 +145,47 @@ def generate_features(block: str, implementation_version: int, raw_data: Sequenc
     ...                   rms=False, stdev=False, skewness=False, kurtosis=False)["features"]
     array([2.])
     """
+    try:
+        # The fast path: a configuration this process has already validated for windows of this
+        # shape. Parameter types are part of the key: `True == 1`, but only one of them is valid.
+        prepared = _PREPARED.get(_prepared_key(block, implementation_version, raw_data, axes, sampling_freq, params))
+    except (TypeError, AttributeError):  # unhashable, or not an array
+        prepared = None
+    if prepared is None:  # (outside the except clause, so its errors do not chain to this one)
+        return _generate_checked(block, implementation_version, raw_data, axes, sampling_freq, params)
+    run_one, labels, fft_used, config_type, shape = prepared
+    out: dict[str, Any] = {
+        "features": run_one(raw_data if raw_data.dtype is _FLOAT64 else raw_data.astype(np.float64)),
+        "graphs": [],
+    }
+    if labels is not None:
+        out["labels"] = list(labels)
+    out["fft_used"] = list(fft_used)
+    out["output_config"] = {"type": config_type, "shape": dict(shape)}
+    return out
+
+
+# Configurations generate_features has validated: the key its fast path builds -> (run_one,
+# labels, fft_used, output type, output shape). Cleared when full (a process sees a handful).
+_PREPARED: dict[tuple, tuple] = {}
+_MAX_PREPARED = 128
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _prepared_key(block: str, implementation_version: int, raw_data: np.ndarray, axes: Sequence[str],
+                  sampling_freq: float, params: dict[str, Any]) -> tuple:
+    """Key of ``_PREPARED``: everything a plan depends on, parameter types included.
+
+    Raises AttributeError when ``raw_data`` is not an array, TypeError when a value is unhashable
+    (``_PREPARED.get``) or ``axes`` has no length.
+    """
+    return (block, implementation_version, type(implementation_version), raw_data.shape, len(axes), sampling_freq,
+            *params.items(), *map(type, params.values()))
+
+
+def _generate_checked(block: str, implementation_version: int, raw_data: Any, axes: Sequence[str],
+                      sampling_freq: float, params: dict[str, Any]) -> dict[str, Any]:
+    """:func:`generate_features` with every check; remembers the configuration for the fast path."""
     data = np.asarray(raw_data)
     if data.ndim != 1:
         raise ConfigError(
@@ -147,13 +193,24 @@ def generate_features(block: str, implementation_version: int, raw_data: Sequenc
         )
     size = _image_size(block, data)
     plan = get_plan(block, implementation_version, data.size, len(axes), sampling_freq, params, size)
-    window = data[None, :] if block == "image" else data.astype(np.float64, copy=False)[None, :]
-    features = np.asarray(plan.run(window)[0], dtype=np.float64)
-    out: dict[str, Any] = {"features": features, "graphs": []}
+    if plan.run_one is not None:
+        run_one = plan.run_one
+    else:
+        def run_one(window: np.ndarray, run=plan.run) -> np.ndarray:
+            return np.asarray(run(window[None, :])[0], dtype=np.float64)
+    window = data if block == "image" else data.astype(np.float64, copy=False)
+    out: dict[str, Any] = {"features": run_one(window), "graphs": []}
     if plan.labels is not None:
         out["labels"] = list(plan.labels)
     out["fft_used"] = list(plan.fft_used)
     out["output_config"] = _copy_config(plan.output_config)
+    # Images read their width and height from each window, so they never take the fast path.
+    if block != "image" and isinstance(raw_data, np.ndarray) and set(plan.output_config) == {"type", "shape"}:
+        if len(_PREPARED) >= _MAX_PREPARED:
+            _PREPARED.clear()
+        labels = None if plan.labels is None else tuple(plan.labels)
+        _PREPARED[_prepared_key(block, implementation_version, raw_data, axes, sampling_freq, params)] = (
+            run_one, labels, tuple(plan.fft_used), plan.output_config["type"], dict(plan.output_config["shape"]))
     return out
 
 

@@ -13,6 +13,8 @@ scipy.signal is imported inside the functions that use it.
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 from evalcore.errors import ConfigError
@@ -46,14 +48,34 @@ def decimate(x: np.ndarray, ratio: int) -> np.ndarray:
         ``sosfilt(sos, x, zi=sosfilt_zi(sos) * x[0])``); each stage's output is cast back to
         float32, keeping the block's float32 pipeline.
     """
-    from scipy.signal import cheby1, sosfilt, sosfilt_zi
+    from scipy.signal import sosfilt
 
     for stage in DECIMATION_STAGES[ratio]:
-        sos = cheby1(8, 0.05, 0.8 / stage, output="sos")
-        zi = sosfilt_zi(sos)[:, None, :] * x[None, :, 0, None].astype(np.float64)
+        sos, steady_state = _decimation_filter(stage)
+        zi = steady_state * x[None, :, 0, None].astype(np.float64)
         filtered, _ = sosfilt(sos, x, axis=-1, zi=zi)
         x = np.ascontiguousarray(filtered[:, ::stage], dtype=np.float32)
     return x
+
+
+@cache
+def _decimation_filter(stage: int) -> tuple[np.ndarray, np.ndarray]:
+    """The Chebyshev-I sections of one decimation stage and their steady state for a unit step.
+
+    Returns
+    -------
+    sos : float64 array of shape (4, 6)
+    steady_state : float64 array of shape (4, 1, 2)
+        ``sosfilt_zi(sos)`` shaped to broadcast over rows, read-only. Both are cached: designing the
+        filter cost more than filtering a window. (``sos`` stays writeable: scipy's sosfilt needs a
+        writeable buffer; nothing writes to it.)
+    """
+    from scipy.signal import cheby1, sosfilt_zi
+
+    sos = cheby1(8, 0.05, 0.8 / stage, output="sos")
+    steady_state = sosfilt_zi(sos)[:, None, :]
+    steady_state.flags.writeable = False
+    return sos, steady_state
 
 
 def check_filter(version: int, filter_type: str, cutoff_hz: float, order: int, sampling_freq: float,

@@ -14,7 +14,6 @@ import math
 from functools import lru_cache
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from evalcore.errors import ConfigError
 
@@ -105,9 +104,11 @@ def frame_spectrum(signal: np.ndarray, frame: int, stride: int, n_frames: int, f
     complex128 array of shape (W, F, B)
     """
     signal = np.ascontiguousarray(signal, dtype=np.float64)
-    step = signal.strides[1]
-    frames = as_strided(signal, shape=(signal.shape[0], n_frames, min(frame, fft_length)),
-                        strides=(signal.strides[0], stride * step, step), writeable=False)
+    step = signal.itemsize
+    # A view on the signal's buffer (np.ndarray's constructor: as_strided costs ~8 us a call).
+    frames = np.ndarray((signal.shape[0], n_frames, min(frame, fft_length)), np.float64, signal, 0,
+                        (signal.shape[1] * step, stride * step, step))
+    frames.flags.writeable = False
     return np.fft.rfft(frames, n=fft_length, axis=-1)
 
 
@@ -260,7 +261,7 @@ def sliding_normalize(values: np.ndarray, win_size: int, *, variance: bool) -> n
 
     The window sums run one row at a time, in row order, like numpy's reduction over axis 0 of a
     (win_size, columns) block in the reference, so the results are bit-identical to it (numba
-    kernels in ``_kernels``). The float32 std path divides by ``float32(win_size)`` as numpy 1.21
+    kernels in ``kernels.cmvn``). The float32 std path divides by ``float32(win_size)`` as numpy 1.21
     did (value-based casting).
 
     Parameters
@@ -274,7 +275,8 @@ def sliding_normalize(values: np.ndarray, win_size: int, *, variance: bool) -> n
     -------
     float32 array of shape (W, F, C)
     """
-    from evalcore.dsp._kernels import _sliding_mean_centre, _sliding_std_scale
+    from kernels.cmvn import sliding_mean_centre as _sliding_mean_centre
+    from kernels.cmvn import sliding_std_scale as _sliding_std_scale
 
     rows = _mirrored_rows(values.shape[1], win_size)
     values = np.ascontiguousarray(values, dtype=np.float64)

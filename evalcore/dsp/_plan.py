@@ -32,6 +32,10 @@ class BlockPlan:
         ``run(windows)`` maps a float64 array of shape (W, n_values) to an array of shape (W, F)
         (float64, or float32 where the block's last step is float32). Rows are independent: a row's
         result does not depend on the other rows of the batch.
+    run_one : callable or None
+        ``run_one(window)`` maps one float64 window of shape (n_values,) to float64 features of
+        shape (F,), equal to ``run(window[None, :])[0]`` in float64; None means exactly that. A block
+        sets it when one window can skip the batch machinery (raw: the window itself).
     """
 
     n_features: int
@@ -39,6 +43,7 @@ class BlockPlan:
     fft_used: list[int]
     labels: list[str] | None
     run: Callable[[np.ndarray], np.ndarray] = field(repr=False)
+    run_one: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
 
 
 def flat_output_config(n_features: int) -> dict[str, Any]:

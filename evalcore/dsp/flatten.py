@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from evalcore.dsp._plan import BlockPlan, axes_major, flat_output_config
-from evalcore.dsp._stats import rms, skew_kurtosis
+from evalcore.dsp._stats import central_moments, rms, skew_kurtosis_from_moments
 from evalcore.errors import ConfigError
 
 # (parameter, label) in output order.
@@ -25,18 +25,24 @@ STATISTICS = (
 )
 
 
-def _all_statistics(values: np.ndarray) -> dict[str, np.ndarray]:
-    """Every statistic of (W, A, N) float64 values along N, each of shape (W, A)."""
-    skewness, kurtosis = skew_kurtosis(values)
-    return {
-        "average": values.mean(axis=-1),
-        "minimum": values.min(axis=-1),
-        "maximum": values.max(axis=-1),
-        "rms": rms(values),
-        "stdev": values.std(axis=-1),
-        "skewness": skewness,
-        "kurtosis": kurtosis,
-    }
+def _statistics(values: np.ndarray, enabled: list[str]) -> dict[str, np.ndarray]:
+    """The enabled statistics of (W, A, N) float64 values along N, each of shape (W, A).
+
+    The mean and central moments are computed once for average, stdev, skewness and kurtosis
+    (``sqrt(m2)`` is numpy's std bit for bit).
+    """
+    stats: dict[str, np.ndarray] = {}
+    if {"average", "stdev", "skewness", "kurtosis"} & set(enabled):
+        mean, m2, m3, m4 = central_moments(values)
+        stats["average"], stats["stdev"] = mean, np.sqrt(m2)
+        stats["skewness"], stats["kurtosis"] = skew_kurtosis_from_moments(mean, m2, m3, m4)
+    if "minimum" in enabled:
+        stats["minimum"] = values.min(axis=-1)
+    if "maximum" in enabled:
+        stats["maximum"] = values.max(axis=-1)
+    if "rms" in enabled:
+        stats["rms"] = rms(values)
+    return stats
 
 
 def make_plan(version: int, n_values: int, n_axes: int, sampling_freq: float, params: dict) -> BlockPlan:
@@ -76,7 +82,7 @@ def make_plan(version: int, n_values: int, n_axes: int, sampling_freq: float, pa
 
     def run(windows: np.ndarray) -> np.ndarray:
         values = axes_major(windows * scale, n_axes)
-        stats = _all_statistics(values) if enabled else {}
+        stats = _statistics(values, enabled)
         out = np.stack([stats[name] for name in enabled], axis=-1) if enabled else np.empty((len(windows), n_axes, 0))
         return out.reshape(len(windows), n_features)
 

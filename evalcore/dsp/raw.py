@@ -36,4 +36,7 @@ def make_plan(version: int, n_values: int, n_axes: int, sampling_freq: float, pa
     def run(windows: np.ndarray) -> np.ndarray:
         return windows if scale == 1 else windows * scale
 
-    return BlockPlan(n_values, flat_output_config(n_values), [], None, run)
+    def run_one(window: np.ndarray) -> np.ndarray:
+        return window if scale == 1 else window * scale
+
+    return BlockPlan(n_values, flat_output_config(n_values), [], None, run, run_one)

@@ -86,32 +86,58 @@ def _parse_edges(version: int, text: str) -> list[float]:
     return edges
 
 
-def _v1_features(x: np.ndarray, sampling_freq: float, params: dict, edges: list[float]) -> np.ndarray:
-    """v1 features of float32 rows (R, N): RMS, peaks, band powers; float64."""
-    from scipy.signal import periodogram
+def _v1_features_function(sampling_freq: float, params: dict, edges: list[float]):
+    """Return the v1 features function of float32 rows (R, N): RMS, peaks, band powers; float64.
 
-    fft_length, n_peaks = params["fft_length"], params["spectral_peaks_count"]
+    Everything that depends only on the configuration (frequency axes, the bins of each band) is
+    computed here, once.
+    """
+    fft_length, n_peaks, threshold = params["fft_length"], params["spectral_peaks_count"], params["spectral_peaks_threshold"]
     half = fft_length // 2
-    magnitude = 2.0 / fft_length * np.abs(np.fft.rfft(x.astype(np.float64), n=fft_length, axis=-1)[:, :half])
     # The reference's frequency axis includes fs/2 in N/2 points, so its spacing is fs/2/(N/2 - 1).
-    frequencies = np.linspace(0, sampling_freq / 2, half)
-    is_peak = np.zeros_like(magnitude, dtype=bool)
-    is_peak[:, 1:-1] = (magnitude[:, 1:-1] > magnitude[:, :-2]) & (magnitude[:, 1:-1] > magnitude[:, 2:])
-    is_peak &= magnitude >= params["spectral_peaks_threshold"]
-    order = np.argsort(np.where(is_peak, -magnitude, np.inf), axis=-1, kind="stable")[:, :n_peaks]
-    found = np.take_along_axis(is_peak, order, axis=-1)
-    peaks = np.zeros((len(x), n_peaks, 2))
-    n_found = order.shape[1]
-    peaks[:, :n_found, 0] = np.where(found, frequencies[order], 0.0)
-    peaks[:, :n_found, 1] = np.where(found, np.take_along_axis(magnitude, order, axis=-1), 0.0)
-    bin_hz, density = periodogram(x, sampling_freq, window="boxcar", nfft=fft_length, detrend="constant",
-                                  scaling="density", axis=-1)
-    bands = np.zeros((len(x), len(edges) - 1))
+    peak_hz = np.linspace(0, sampling_freq / 2, half)
+    bin_hz = np.fft.rfftfreq(fft_length, 1 / sampling_freq)
+    # Column j averages the bins of band [edge_j, edge_j+1) (all zero for an empty band), divided by
+    # 10: powers = density @ band_means.
+    band_means = np.zeros((len(bin_hz), len(edges) - 1))
     for j, (low, high) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
         in_band = (bin_hz >= low) & (bin_hz < high)
-        if in_band.any():
-            bands[:, j] = density[:, in_band].mean(axis=-1) / 10
-    return np.concatenate([rms(x).astype(np.float64)[:, None], peaks.reshape(len(x), -1), bands], axis=-1)
+        band_means[in_band, j] = 1 / (10 * np.count_nonzero(in_band)) if in_band.any() else 0.0
+
+    def features(x: np.ndarray) -> np.ndarray:
+        n_rows = len(x)
+        magnitude = 2.0 / fft_length * np.abs(np.fft.rfft(x.astype(np.float64), n=fft_length, axis=-1)[:, :half])
+        is_peak = np.zeros_like(magnitude, dtype=bool)
+        is_peak[:, 1:-1] = (magnitude[:, 1:-1] > magnitude[:, :-2]) & (magnitude[:, 1:-1] > magnitude[:, 2:])
+        is_peak &= magnitude >= threshold
+        order = np.argsort(np.where(is_peak, -magnitude, np.inf), axis=-1, kind="stable")[:, :n_peaks]
+        found = np.take_along_axis(is_peak, order, axis=-1)
+        peaks = np.zeros((n_rows, n_peaks, 2))
+        n_found = order.shape[1]
+        peaks[:, :n_found, 0] = np.where(found, peak_hz[order], 0.0)
+        peaks[:, :n_found, 1] = np.where(found, np.take_along_axis(magnitude, order, axis=-1), 0.0)
+        powers = _boxcar_density(x, sampling_freq, fft_length).astype(np.float64) @ band_means
+        return np.concatenate([rms(x).astype(np.float64)[:, None], peaks.reshape(n_rows, -1), powers], axis=-1)
+
+    return features
+
+
+def _boxcar_density(x: np.ndarray, sampling_freq: float, fft_length: int) -> np.ndarray:
+    """One-sided boxcar periodogram (density scaling, constant detrend) of float32 rows; float32 (R, B).
+
+    What ``scipy.signal.periodogram(x, fs, window="boxcar", nfft=fft_length, detrend="constant",
+    scaling="density")`` computes, without its per-call overhead: rows longer than ``fft_length``
+    are truncated to it, shorter ones zero-padded after the mean is removed;
+    ``|X|^2 / (fs * samples used)``, doubled for every bin but DC and Nyquist (``fft_length`` is
+    even). In float32, as the reference (its FFT runs in single precision on float32 input).
+    """
+    segment = x[:, :fft_length]
+    centred = segment - segment.mean(axis=-1, keepdims=True)
+    spectrum = np.fft.rfft(centred, n=fft_length, axis=-1)
+    density = (spectrum.conj() * spectrum).real
+    density *= 1 / (sampling_freq * segment.shape[1])
+    density[:, 1:-1] *= 2
+    return density
 
 
 def _v1_labels(n_peaks: int, edges: list[float]) -> list[str]:
@@ -164,7 +190,7 @@ def _analysis(version: int, params: dict, n_samples: int, rate_hz: float):
                 f"spectral peaks count must be >= 0, got {n_peaks} "
                 f"(spectral-analysis v{version}, field spectral_peaks_count)"
             )
-        return (lambda x: _v1_features(x, rate_hz, params, edges)), _v1_labels(n_peaks, edges)
+        return _v1_features_function(rate_hz, params, edges), _v1_labels(n_peaks, edges)
     spectral_stats = version >= 4
     fft_length = params["fft_length"]
     bins = _filters.kept_bins(version, params["filter_type"], params["filter_cutoff"], fft_length, rate_hz)

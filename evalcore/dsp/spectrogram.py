@@ -12,36 +12,45 @@ from __future__ import annotations
 
 import numpy as np
 
-from evalcore.dsp._framing import check_fft_length, check_single_axis, frame_layout, power_spectrum
+from evalcore.dsp._framing import (
+    check_fft_length,
+    check_single_axis,
+    frame_layout,
+    frame_spectrum,
+)
 from evalcore.dsp._plan import BlockPlan
 from evalcore.errors import ConfigError
 
 # The spectrogram rejects frames and strides shorter than this many samples.
 _MIN_FRAME_SAMPLES = 4
 
-# 10 / ln(10): 10 * log10(p) == ln(p) * _DB_PER_NEPER.
+# 10 / ln(10): 10 * log10(p) == ln(p) * _DB_PER_NEPER (see _scaled_db).
 _DB_PER_NEPER = 10 / np.log(10)
 
 
-def _scale(power: np.ndarray, version: int, noise_floor_db: float) -> np.ndarray:
-    """Per-version scaling of a (W, F, B) float64 power spectrogram."""
-    if version <= 2:
-        low = power.min(axis=(1, 2), keepdims=True)
-        high = power.max(axis=(1, 2), keepdims=True)
-        span = high - low
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scaled = (power - low) / span
-        return np.where(span == 0, 0.0, scaled)
-    # In place, the operations of clip((10 * log10(max(power, 1e-30)) - nf) / (12 - nf), 0, 1 or None),
-    # with 10 * log10(p) taken as ln(p) * (10 / ln 10): numpy's float64 log is vectorised and
-    # log10 is not (half the time on 16 kHz audio); the two differ by ~1e-14 dB, far inside the
-    # golden tolerance (1e-6).
-    scaled = np.maximum(power, 1e-30)
-    np.log(scaled, out=scaled)
-    scaled *= _DB_PER_NEPER
-    scaled -= noise_floor_db
-    scaled /= -noise_floor_db + 12
-    return np.clip(scaled, 0, 1 if version == 3 else None, out=scaled)
+def _scaling(version: int, noise_floor_db: float, fft_length: int):
+    """Return ``scale(spectrum)``: the per-version scaling of a (W, F, B) complex spectrum; float64.
+
+    - v1/v2: each window's power spectrogram min-max scaled to [0, 1] (a constant one gives 0);
+    - v3/v4: ``clip((10 log10(max(power, 1e-30)) - nf) / (12 - nf), 0, 1 (v3) or None (v4))``,
+      with 10 log10(p) taken as ln(p) * (10 / ln 10): the two differ by ~1e-14 dB, far inside the
+      golden tolerance (1e-6).
+    Either is one fused numba pass from the complex spectrum (``_spectrogram_kernels``).
+    """
+    from evalcore.dsp import _spectrogram_kernels as kernels
+
+    inverse_fft_length = 1.0 / fft_length
+    upper = 1.0 if version == 3 else np.inf
+
+    def scale(spectrum: np.ndarray) -> np.ndarray:
+        out = np.empty(spectrum.shape, dtype=np.float64)
+        if version <= 2:
+            kernels.power_to_min_max_scaled(spectrum, inverse_fft_length, out)
+        else:
+            kernels.power_to_scaled_db(spectrum, inverse_fft_length, _DB_PER_NEPER, float(noise_floor_db), upper, out)
+        return out
+
+    return scale
 
 
 def make_plan(version: int, n_values: int, n_axes: int, sampling_freq: float, params: dict) -> BlockPlan:
@@ -85,20 +94,19 @@ def make_plan(version: int, n_values: int, n_axes: int, sampling_freq: float, pa
                 f"(spectrogram v{version}, field {name})"
             )
     n_bins = fft_length // 2 + 1
-    noise_floor_db = params["noise_floor_db"]
+    scale = _scaling(version, params["noise_floor_db"], fft_length)
+    from evalcore.dsp._spectrogram_kernels import int16_scale_rows, rescale_int16_rows
 
     def run(windows: np.ndarray) -> np.ndarray:
         signal = windows
         if version == 3:
             # Only windows with a sample outside [-1, 1] are taken as int16-scale and rescaled.
-            is_int16_scale = np.abs(windows).max(axis=1) > 1
-            if is_int16_scale.all():  # the usual case (audio): no copy and no masked assignment
-                signal = (windows / 32768).astype(np.float32)
-            elif is_int16_scale.any():
-                signal = windows.copy()
-                signal[is_int16_scale] = (windows[is_int16_scale] / 32768).astype(np.float32)
-        power = power_spectrum(signal, frame, stride, n_frames, fft_length)
-        return _scale(power, version, noise_floor_db).reshape(len(windows), n_frames * n_bins)
+            signal = np.ascontiguousarray(windows, dtype=np.float64)
+            is_int16_scale = int16_scale_rows(signal)
+            if is_int16_scale.any():
+                signal = rescale_int16_rows(signal, is_int16_scale)
+        spectrum = frame_spectrum(signal, frame, stride, n_frames, fft_length)
+        return scale(spectrum).reshape(len(windows), n_frames * n_bins)
 
     output_config = {"type": "spectrogram", "shape": {"width": n_frames, "height": n_bins}}
     return BlockPlan(n_frames * n_bins, output_config, [fft_length], None, run)

@@ -13,7 +13,6 @@ import warnings
 
 import numpy as np
 
-from evalcore.dsp._stats import skew_kurtosis
 from evalcore.errors import BackendUnavailableError, ConfigError
 
 STATISTIC_NAMES = (
@@ -21,7 +20,6 @@ STATISTIC_NAMES = (
     "mean", "std", "var", "rms", "skew", "kurtosis",
 )
 _PERCENTILES = (5, 25, 75, 95, 50)
-_HISTOGRAM_BINS = 100
 # The block requires at least this many samples per level of decomposition (times 2**level).
 _SAMPLES_PER_LEVEL = 32
 
@@ -57,33 +55,27 @@ def check_wavelet(version: int, wavelet: str, level: int, n_samples: int, sampli
         )
 
 
-def _entropy(coefficients: np.ndarray) -> np.ndarray:
-    """Shannon entropy (natural log) of each row's 100-bin histogram; float64 of shape (R,)."""
-    out = np.empty(len(coefficients))
-    for i, row in enumerate(coefficients):
-        counts, _ = np.histogram(row, bins=_HISTOGRAM_BINS)
-        probabilities = counts[counts > 0] / counts.sum()
-        out[i] = -np.sum(probabilities * np.log(probabilities))
-    return out
-
-
 def _statistics(coefficients: np.ndarray) -> np.ndarray:
-    """Compute the 14 statistics of each row of float32 (R, M) coefficients; float64 (R, 14)."""
-    n = coefficients.shape[1]
-    mean = coefficients.mean(axis=-1)
-    zero_crossings = np.count_nonzero(np.diff(coefficients > 0, axis=-1), axis=-1) / n
-    mean_crossings = np.count_nonzero(np.diff((coefficients - mean[:, None]) > 0, axis=-1), axis=-1) / n
-    ordered = np.sort(coefficients, axis=-1)
-    percentiles = [ordered[:, int((n - 1) * p / 100 + 0.5)] for p in _PERCENTILES]
-    root_mean_square = np.sqrt(np.mean(coefficients**2, axis=-1))
-    skewness, kurtosis = skew_kurtosis(coefficients)
-    silent = root_mean_square == 0
-    columns = [
-        _entropy(coefficients), zero_crossings, mean_crossings, *percentiles,
-        mean, coefficients.std(axis=-1), coefficients.var(axis=-1, ddof=1), root_mean_square,
-        np.where(silent, 0, skewness), np.where(silent, 0, kurtosis),
-    ]
-    return np.stack([np.asarray(c, dtype=np.float64) for c in columns], axis=-1)
+    """Compute the 14 statistics of each row of float32 (R, M) coefficients; float64 (R, 14).
+
+    numpy supplies what must match it to the bit (the float32 means, the histogram's bin edges);
+    the numba kernel does the rest in one pass per row.
+    """
+    from evalcore.dsp._wavelet_kernels import HISTOGRAM_BINS, wavelet_statistics
+
+    coefficients = np.ascontiguousarray(coefficients, dtype=np.float32)
+    n_rows, n = coefficients.shape
+    lows, highs = coefficients.min(axis=-1), coefficients.max(axis=-1)
+    if not (np.isfinite(lows).all() and np.isfinite(highs).all()):
+        raise ValueError("wavelet coefficients are not finite (the window holds NaN or infinite values)")
+    flat = lows == highs  # np.histogram widens an empty range by 0.5 each way
+    lows[flat] -= 0.5
+    highs[flat] += 0.5
+    edges = np.linspace(lows, highs, HISTOGRAM_BINS + 1, axis=-1)
+    percentile_index = np.array([int((n - 1) * p / 100 + 0.5) for p in _PERCENTILES], dtype=np.int64)
+    out = np.empty((n_rows, len(STATISTIC_NAMES)))
+    wavelet_statistics(coefficients, coefficients.mean(axis=-1), lows, highs, edges, percentile_index, out)
+    return out
 
 
 def wavelet_features(x: np.ndarray, wavelet: str, level: int) -> np.ndarray:

@@ -1,9 +1,9 @@
-"""One learn block of a run: its model (or metadata), its threshold, and its raw per-window output.
+"""One learn block of a run: its plan, its model (or metadata), and its raw per-window output.
 
-``make_decoder(spec, backend, threshold=..., project=...)`` returns a ``BlockRunner`` whose
-``decide(features)`` gives a ``BlockDecision``: the block's raw output per window (class scores,
-regression values or anomaly scores). Decisions that involve several blocks (an anomaly block
-overriding the classifier's label) are taken per sample by the report, from these outputs.
+``make_runner(plan, backend)`` returns a ``BlockRunner`` whose ``run(features)`` gives a
+``BlockOutput``: the block's raw output per window (class scores, regression values, anomaly
+scores or a detector's output tensors). Decisions that involve several blocks (an anomaly block
+overriding the classifier's label) are taken per sample by ``evalcore.learn.decide``.
 """
 
 from __future__ import annotations
@@ -14,32 +14,10 @@ import numpy as np
 
 from evalcore.errors import BundleError, ConfigError
 
-__all__ = ["BlockDecision", "BlockRunner", "make_decoder", "THRESHOLD_KEYS"]
-
-#: ``thresholds[].key`` Studio uses per block kind (BlockThreshold), most specific first.
-THRESHOLD_KEYS = {
-    "classification": ("min_score", "minimumConfidenceRating"),
-    "regression": ("max_error", "min_score", "minimumConfidenceRating"),
-    "anomaly-kmeans": ("min_anomaly_score", "minimumConfidenceRating"),
-    "anomaly-gmm": ("min_anomaly_score", "minimumConfidenceRating"),
-    "object-detection": ("min_score", "minimumConfidenceRating"),
-    "visual-anomaly": ("min_anomaly_score", "minimumConfidenceRating"),
-}
-
-#: Threshold used when neither the metadata nor the command line gives one (Studio's defaults
-#: as the docs describe them: 0.6 classifier confidence, 0.3 anomaly score, regression absolute error 1).
-DEFAULT_THRESHOLDS = {
-    "classification": 0.6,
-    "regression": 1.0,
-    "anomaly-kmeans": 0.3,
-    "anomaly-gmm": 0.3,
-    "object-detection": 0.5,
-    "visual-anomaly": 0.3,
-}
-
+__all__ = ["BlockOutput", "BlockRunner", "make_runner"]
 
 @dataclass
-class BlockDecision:
+class BlockOutput:
     """Raw per-window output of one learn block.
 
     Attributes
@@ -54,45 +32,45 @@ class BlockDecision:
     values: np.ndarray | None = None
     outputs: list | None = None
 
-    def split(self, boundaries) -> list[BlockDecision]:
+    def split(self, boundaries) -> list[BlockOutput]:
         """Split by window boundaries (``np.split`` indices) into per-sample decisions."""
         if self.outputs is not None:
             parts = [np.split(o, boundaries) for o in self.outputs]
-            return [BlockDecision(self.kind, outputs=list(group)) for group in zip(*parts)]
-        return [BlockDecision(self.kind, part) for part in np.split(self.values, boundaries)]
+            return [BlockOutput(self.kind, outputs=list(group)) for group in zip(*parts)]
+        return [BlockOutput(self.kind, part) for part in np.split(self.values, boundaries)]
 
 
 class BlockRunner:
-    """A learn block ready to run: backend (or metadata), labels, threshold."""
+    """A learn block ready to run: its plan (``evalcore.outcome.BlockPlan``) and backend (or metadata)."""
 
-    def __init__(self, spec, backend, threshold: float, labels: tuple[str, ...]):
-        self.spec = spec
-        self.kind = spec.kind
+    def __init__(self, plan, backend):
+        self.plan = plan
+        self.spec = plan.spec
+        self.kind = plan.kind
         self.backend = backend
-        self.threshold = float(threshold)
-        self.labels = labels
-        self.multi_label = bool(getattr(spec, "multi_label", False))  # one sigmoid score per label
-        self._scorer = None
+        self.threshold = plan.threshold
+        self.labels = plan.labels
+        self.multi_label = plan.multi_label  # one sigmoid score per label
 
-    def decide(self, features: np.ndarray) -> BlockDecision:
+    def run(self, features: np.ndarray) -> BlockOutput:
         """Run the block on feature rows ``float32 (W, F)``."""
         if self.kind == "classification":
             out = self.backend.run(features)[0]
-            return BlockDecision(self.kind, out.reshape(out.shape[0], -1))
+            return BlockOutput(self.kind, out.reshape(out.shape[0], -1))
         if self.kind == "regression":
             out = self.backend.run(features)[0]
-            return BlockDecision(self.kind, out.reshape(out.shape[0], -1)[:, 0].astype(np.float64))
+            return BlockOutput(self.kind, out.reshape(out.shape[0], -1)[:, 0].astype(np.float64))
         if self.kind in ("anomaly-kmeans", "anomaly-gmm"):
             self._check_axes(features.shape[1])
             try:
-                return BlockDecision(self.kind, self._anomaly_scores(features))
+                return BlockOutput(self.kind, self._anomaly_scores(features))
             except ConfigError as err:  # parameters that do not fit the features: the metadata's fault
                 path = self.spec.metadata_path
                 if self.kind == "anomaly-gmm" and path is not None:
                     path = path.parent / "gmm.json"
                 raise BundleError(str(err), path=path) from err
         if self.kind in ("object-detection", "visual-anomaly"):
-            return BlockDecision(self.kind, outputs=self.backend.run(features))
+            return BlockOutput(self.kind, outputs=self.backend.run(features))
         raise ConfigError(
             f"learn block {self.spec.id} ({self.spec.type}) is not evaluated by this version of evalcore yet"
         )
@@ -134,48 +112,27 @@ class BlockRunner:
         return res.score
 
 
-def _labels_of(spec) -> tuple[str, ...]:
-    meta = spec.metadata
-    if spec.kind in ("anomaly-kmeans", "anomaly-gmm", "visual-anomaly"):
-        return ("anomaly",)
-    if spec.kind == "regression":
-        return ("value",)
-    names = tuple(meta.class_names or meta.labels or ())
-    if not names:
-        raise BundleError("the metadata lists no classes", path=spec.metadata_path, field="classNames")
-    return names
-
-
-def make_decoder(spec, backend, *, threshold: float | None = None, project=None) -> BlockRunner:
+def make_runner(plan, backend) -> BlockRunner:
     """Build the runner of one learn block.
 
     Parameters
     ----------
-    spec : evalcore.bundle.LearnSpec
+    plan : evalcore.outcome.BlockPlan
+        The block as the run treats it (``evalcore.learn.thresholds.plan_blocks``).
     backend : Backend or None
         The loaded model (None for K-means / GMM anomaly blocks).
-    threshold : float, optional
-        Command-line override of the block's threshold.
-    project : evalcore.bundle.Project, optional
-        Unused today; reserved for blocks that read impulse-wide settings.
-    """
-    from evalcore.learn.classification import resolve_threshold
 
-    meta = spec.metadata
-    thresholds = getattr(meta, "thresholds", None)
-    mcr = getattr(meta, "default_minimum_confidence_rating", None) if meta is not None else None
-    if threshold is None and not thresholds and mcr is None:
-        threshold = DEFAULT_THRESHOLDS[spec.kind]
-    value = resolve_threshold(
-        thresholds, THRESHOLD_KEYS[spec.kind], mcr, override=threshold,
-        where=str(spec.metadata_path or spec.name),
-    )
-    runner = BlockRunner(spec, backend, value, _labels_of(spec))
-    if spec.kind == "classification" and backend is not None:
+    Raises
+    ------
+    BundleError
+        A classifier whose model has another number of outputs than the metadata has classes.
+    """
+    runner = BlockRunner(plan, backend)
+    if plan.kind == "classification" and backend is not None:
         n_out = int(np.prod(backend.output_shapes[0])) if getattr(backend, "output_shapes", None) else None
-        if n_out is not None and n_out != len(runner.labels):
+        if n_out is not None and n_out != len(plan.labels):
             raise BundleError(
-                f"the model has {n_out} outputs but the metadata lists {len(runner.labels)} classes",
-                path=spec.metadata_path, field="classNames",
+                f"the model has {n_out} outputs but the metadata lists {len(plan.labels)} classes",
+                path=plan.spec.metadata_path, field="classNames",
             )
     return runner

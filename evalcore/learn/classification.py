@@ -25,7 +25,8 @@ Compatibility notes
   flagged as anomaly"; the SDK smoothing uses ``>=``. Equality is untested against Studio; option
   ``anomaly_inclusive=True`` switches to ``>=``.
 - Threshold source: ``thresholds[]`` (``BlockThreshold`` key/value) first, then the deprecated
-  ``minimumConfidenceRating`` (:func:`resolve_threshold`); an explicit override wins over both.
+  ``minimumConfidenceRating`` (``evalcore.learn.thresholds.resolve_threshold``); an explicit
+  override wins over both.
 - Scores are compared in their own dtype: for float32 model outputs the threshold is rounded
   to float32 first (so a score of ``float32(0.6)`` passes a threshold of 0.6). This is what the
   C++ SDK does (float against float) and what numpy does for an array against a Python float.
@@ -34,10 +35,8 @@ Compatibility notes
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -49,7 +48,6 @@ __all__ = [
     "ClassificationDecoded",
     "output_labels",
     "decode_classification",
-    "resolve_threshold",
 ]
 
 #: Label Studio gives a window whose top score is below the classifier threshold.
@@ -152,61 +150,3 @@ def _in_dtype_of(values: np.ndarray, threshold: float):
     if values.dtype.kind == "f":
         return values.dtype.type(threshold)
     return float(threshold)
-
-
-def _get(entry: Any, name: str) -> Any:
-    if isinstance(entry, Mapping):
-        return entry.get(name)
-    return getattr(entry, name, None)
-
-
-def resolve_threshold(
-    thresholds: Iterable[Any] | None,
-    keys: Sequence[str],
-    minimum_confidence_rating: float | None = None,
-    *,
-    override: float | None = None,
-    where: str = "learn block",
-) -> float:
-    """Return the threshold in force for a learn block.
-
-    Order: ``override``; the first ``thresholds[]`` entry whose ``key`` is in ``keys`` (a
-    mapping or an object with ``key``/``value``; a numeric string value is accepted, as
-    ``BlockThreshold.value`` is number-or-string); the deprecated ``minimumConfidenceRating``.
-
-    Parameters
-    ----------
-    thresholds : iterable of BlockThreshold-like, or None
-    keys : sequence of str
-        Accepted keys, e.g. ``("min_score",)`` for a classifier,
-        ``("min_anomaly_score",)`` for an anomaly block.
-    minimum_confidence_rating : float, optional
-    override : float, optional
-    where : str
-        Named in the error message (file / block).
-
-    Raises
-    ------
-    ConfigError
-        When no source gives a value, or the value is not a number.
-    """
-    if override is not None:
-        return float(override)
-    for entry in thresholds or ():
-        if _get(entry, "key") in keys:
-            value = _get(entry, "value")
-            try:
-                number = float(value)
-            except (TypeError, ValueError) as err:
-                raise ConfigError(
-                    f"threshold {_get(entry, 'key')} must be a number, got {value!r} ({where})"
-                ) from err
-            if not math.isfinite(number):  # "nan" as a string value
-                raise ConfigError(f"threshold {_get(entry, 'key')} must be a finite number, got {value!r} ({where})")
-            return number
-    if minimum_confidence_rating is not None:
-        return float(minimum_confidence_rating)
-    raise ConfigError(
-        f"no threshold found: none of the keys {list(keys)} in thresholds and no "
-        f"minimumConfidenceRating ({where})"
-    )

@@ -25,100 +25,23 @@ Letters: D detections, K classes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 import numpy as np
 
 from evalcore.errors import ModelError
+from evalcore.outcome import Detections
 
 __all__ = [
-    "Detections",
-    "BoxWithScore",
-    "DetectionDetails",
-    "StructuredResult",
     "SUPPORTED_LAST_LAYERS",
     "decode_detections",
     "decode_mobilenet_ssd",
-    "detection_details",
-    "prediction_bounding_boxes",
 ]
 
 SUPPORTED_LAST_LAYERS = ("mobilenet-ssd", "yolov5", "yolov5v5-drpai", "yolox", "yolov7", "fomo")
 
 # TFLite SSD output names EI reads (``process_output_object_detection``): scores, classes, boxes.
 _SSD_NAMES = ("StatefulPartitionedCall:1", "StatefulPartitionedCall:2", "StatefulPartitionedCall:3")
-
-
-@dataclass(frozen=True)
-class Detections:
-    """Detections of one sample after the architecture's own filter / NMS.
-
-    Attributes
-    ----------
-    boxes : float64 array of shape (D, 4)
-        ``[ymin, xmin, ymax, xmax]`` normalised to the model input (not clipped).
-    labels : int32 array of shape (D,)
-        0-based training class index.
-    scores : float64 array of shape (D,)
-    """
-
-    boxes: np.ndarray
-    labels: np.ndarray
-    scores: np.ndarray
-
-    @classmethod
-    def empty(cls) -> Detections:
-        """No detections."""
-        return cls(np.zeros((0, 4)), np.zeros(0, dtype=np.int32), np.zeros(0))
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
-
-
-@dataclass(frozen=True)
-class BoxWithScore:
-    """Studio ``BoundingBoxWithScore``: ``label`` name, box and score.
-
-    In ``predictions[].boundingBoxes`` x/y/width/height are ratios of the input (0..1); in a
-    visual-anomaly ``AnomalyResult.boxes`` they are input pixels.
-    """
-
-    label: str
-    x: float
-    y: float
-    width: float
-    height: float
-    score: float
-
-
-@dataclass(frozen=True)
-class DetectionDetails:
-    """Studio ``ClassifySampleResponseClassificationDetails`` (one per image).
-
-    ``boxes`` are ``[ymin, xmin, ymax, xmax]`` lists, ``labels`` 0-based numbers;
-    ``map_score`` is the ``mAP`` key, ``f1`` the ``f1`` key (None = omitted).
-    """
-
-    boxes: list
-    labels: list
-    scores: list
-    map_score: float | None = None
-    f1: float | None = None
-
-
-@dataclass(frozen=True)
-class StructuredResult:
-    """Studio ``StructuredClassifyResult`` (FOMO): labels as class names; ``mAP`` = F1."""
-
-    boxes: list
-    labels: list
-    scores: list
-    map_score: float
-    f1: float
-    precision: float
-    recall: float
-    debug_info_json: str | None = None
 
 
 def decode_detections(
@@ -203,50 +126,6 @@ def decode_mobilenet_ssd(boxes, classes, scores, threshold: float) -> Detections
         )
     keep = conf >= float(threshold)
     return Detections(rects[keep].copy(), np.trunc(labels[keep]).astype(np.int32), conf[keep].copy())
-
-
-def detection_details(detections: Detections, *, map_score: float | None = None, f1: float | None = None):
-    """Studio ``details`` entry for one image.
-
-    Parameters
-    ----------
-    detections : Detections
-    map_score : float, optional
-        Per-image mAP (``evalcore.metrics.od_map.per_image_map`` for non-FOMO heads; F1 for FOMO).
-    f1 : float, optional
-        Per-image F1 when the head has one (FOMO); omitted otherwise.
-
-    Returns
-    -------
-    DetectionDetails
-    """
-    return DetectionDetails(
-        boxes=detections.boxes.tolist(),
-        labels=detections.labels.tolist(),
-        scores=detections.scores.tolist(),
-        map_score=None if map_score is None else float(map_score),
-        f1=None if f1 is None else float(f1),
-    )
-
-
-def prediction_bounding_boxes(detections: Detections, class_names: Sequence[str]) -> list:
-    """``predictions[].boundingBoxes``: ratios of the input, not clipped.
-
-    x = xmin, y = ymin, width = xmax − xmin, height = ymax − ymin (float64 arithmetic).
-
-    Raises
-    ------
-    ModelError
-        A label index has no class name.
-    """
-    out = []
-    for (ymin, xmin, ymax, xmax), label, score in zip(
-        detections.boxes.tolist(), detections.labels.tolist(), detections.scores.tolist()
-    ):
-        if not 0 <= label < len(class_names):
-            raise ModelError(f"detection label index {label} has no class name ({len(class_names)} classes)")
-        out.append(BoxWithScore(class_names[label], xmin, ymin, xmax - xmin, ymax - ymin, score))
-    return out
 
 
 def _output_list(outputs) -> list:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalcore.errors import ModelError
-from evalcore.learn.detection import BoxWithScore
+from evalcore.outcome import BoxWithScore
 
 __all__ = ["VisualAnomalyResult", "visual_anomaly_result", "ANOMALY_LABEL", "NO_ANOMALY_LABEL"]
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from evalcore.errors import ModelError
-from evalcore.learn.detection import Detections
+from evalcore.outcome import Detections
 
 __all__ = [
     "decode_yolov5",

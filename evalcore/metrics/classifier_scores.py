@@ -41,6 +41,7 @@ from typing import Literal
 import numpy as np
 
 from evalcore.errors import ConfigError
+from evalcore.metrics._base import AccumulatorBase, RowStore, state_array, state_field
 
 __all__ = [
     "ClassifierMetrics",
@@ -117,11 +118,13 @@ class ClassifierMetrics:
         }
 
 
-def _renormalise(probs: np.ndarray, zero_rows: str) -> np.ndarray:
+def _renormalise(probs: np.ndarray, zero_rows: str, first_row: int = 0) -> np.ndarray:
+    """Rows divided by their sums, in float64 (rows ``first_row``... of the whole set, for messages)."""
+    probs = probs.astype(np.float64, copy=False)
     row_sum = probs.sum(axis=1, keepdims=True)
     if (row_sum == 0).any():
         if zero_rows == "raise":
-            bad = int(np.flatnonzero(row_sum[:, 0] == 0)[0])
+            bad = first_row + int(np.flatnonzero(row_sum[:, 0] == 0)[0])
             raise ConfigError(f"probability row {bad} sums to 0; cannot renormalise")
         probs = probs.copy()
         probs[row_sum[:, 0] == 0] = 1.0
@@ -154,24 +157,66 @@ def _weighted(values: np.ndarray, weights: np.ndarray) -> float | None:
     return float(np.multiply(values, weights, dtype=np.float64).sum() / total)
 
 
-def _roc_auc(y_true, probs, labels, n_classes) -> float | None:
-    from kernels.ranking import roc_auc_binary, roc_auc_ovr
+#: Rows renormalised at a time: every per-window step below is row-local, so working in chunks
+#: gives the same bits as whole arrays, without float64 copies of the whole test set.
+_CHUNK_ROWS = 1 << 16
 
-    n_present = np.unique(y_true).size
+
+def _row_blocks(probs) -> list[tuple[int, np.ndarray]]:
+    """(first row, rows) pieces of ``probs``: an (N, K) array in chunks, or a list of (n, K) blocks."""
+    if isinstance(probs, np.ndarray):
+        return [(start, probs[start : start + _CHUNK_ROWS]) for start in range(0, probs.shape[0], _CHUNK_ROWS)]
+    out, start = [], 0
+    for block in probs:
+        out.append((start, block))
+        start += block.shape[0]
+    return out
+
+
+def _roc_auc(y_true, blocks, labels, n_classes, zero_rows) -> float | None:
+    from kernels.ranking import roc_auc_binary, roc_auc_sorted
+
+    n_present = int(np.count_nonzero(np.bincount(y_true, minlength=n_classes)))
     if n_classes == 2:
         if n_present < 2:
             return None
         return roc_auc_binary(y_true == 1, labels.astype(np.float64))
     if n_classes < 2 or n_present != n_classes:
         return None
-    return float(np.mean(roc_auc_ovr(y_true, probs)))
+    # one-vs-rest, class by class (kernels.ranking.roc_auc_ovr's rule): the renormalised column
+    # goes straight into its positive and negative halves, each sorted in place
+    per_class = np.empty(n_classes, dtype=np.float64)
+    for k in range(n_classes):
+        is_positive = y_true == k
+        n_pos = int(np.count_nonzero(is_positive))
+        pos, neg = np.empty(n_pos), np.empty(y_true.shape[0] - n_pos)
+        at_pos = at_neg = 0
+        for start, block in blocks:
+            column = _renormalise(block, zero_rows, start)[:, k]
+            mask = is_positive[start : start + block.shape[0]]
+            taken = column[mask]
+            pos[at_pos : at_pos + taken.shape[0]] = taken
+            at_pos += taken.shape[0]
+            rest = column[~mask]
+            neg[at_neg : at_neg + rest.shape[0]] = rest
+            at_neg += rest.shape[0]
+        del is_positive
+        pos.sort()
+        neg.sort()
+        per_class[k] = roc_auc_sorted(pos, neg)
+        del pos, neg
+    return float(np.mean(per_class))
 
 
-def _log_loss(y_true, probs) -> float:
-    clipped = np.clip(probs, _EPS, 1 - _EPS)
-    clipped = clipped / clipped.sum(axis=1)[:, np.newaxis]
-    picked = clipped[np.arange(y_true.shape[0]), y_true]
-    return math.fsum((-np.log(picked)).tolist()) / y_true.shape[0]
+def _log_loss(y_true, blocks, zero_rows) -> float:
+    def terms():
+        for start, block in blocks:
+            clipped = np.clip(_renormalise(block, zero_rows, start), _EPS, 1 - _EPS)
+            clipped = clipped / clipped.sum(axis=1)[:, np.newaxis]
+            picked = clipped[np.arange(clipped.shape[0]), y_true[start : start + block.shape[0]]]
+            yield from (-np.log(picked)).tolist()
+
+    return math.fsum(terms()) / y_true.shape[0]
 
 
 def classifier_metrics(y_true, probs, n_classes: int, *,
@@ -182,8 +227,9 @@ def classifier_metrics(y_true, probs, n_classes: int, *,
     ----------
     y_true : integer array of shape (N,)
         True class index per window, ``0..K-1`` (map unknown test labels out beforehand).
-    probs : float array of shape (N, K)
-        Model output per window.
+    probs : float array of shape (N, K), or a list of (n, K) blocks of its rows in order
+        Model output per window (float32 is kept as it is and widened a block at a time; every
+        per-window step is row-local, so blocks give the same bits as one array).
     n_classes : int
         K.
     zero_rows : {"uniform", "raise"}
@@ -201,19 +247,26 @@ def classifier_metrics(y_true, probs, n_classes: int, *,
     from kernels.confusion import confusion_matrix
 
     y_true = np.asarray(y_true)
-    probs = np.asarray(probs, dtype=np.float64)
-    if probs.ndim != 2 or probs.shape[1] != n_classes or y_true.shape != (probs.shape[0],):
-        raise ConfigError(
-            f"need y_true (N,) and probs (N, {n_classes}), got {y_true.shape} and {probs.shape}"
-        )
+    blocks = []
+    for start, block in _row_blocks(probs if isinstance(probs, list) else np.asarray(probs)):
+        block = np.asarray(block)
+        if block.dtype not in (np.float32, np.float64):
+            block = block.astype(np.float64)
+        if block.ndim != 2 or block.shape[1] != n_classes:
+            raise ConfigError(f"need probs of shape (N, {n_classes}), got rows of shape {block.shape}")
+        blocks.append((start, block))
+    n_rows = sum(block.shape[0] for _, block in blocks)
+    if y_true.shape != (n_rows,):
+        raise ConfigError(f"need y_true (N,) and probs (N, {n_classes}), got {y_true.shape} and {n_rows} rows")
     if y_true.size and (y_true.min() < 0 or y_true.max() >= n_classes):
         raise ConfigError(f"true labels must lie in 0..{n_classes - 1}")
-    if np.isnan(probs).any():
+    if any(np.isnan(block).any() for _, block in blocks):
         raise ConfigError("probabilities contain NaN")
-    y_true = y_true.astype(np.int64)
+    y_true = y_true.astype(np.int32 if n_classes < 2**31 else np.int64, copy=False)
     n = y_true.shape[0]
-    probs = _renormalise(probs, zero_rows) if n else probs
-    labels = np.argmax(probs, axis=1) if n else np.zeros(0, dtype=np.int64)
+    labels = np.zeros(n, dtype=y_true.dtype)
+    for start, block in blocks:
+        labels[start : start + block.shape[0]] = np.argmax(_renormalise(block, zero_rows, start), axis=1)
     cm = confusion_matrix(y_true, labels, n_classes)
     present, precision, recall, f1, support = _prf(cm)
     has = n > 0
@@ -231,8 +284,8 @@ def classifier_metrics(y_true, probs, n_classes: int, *,
         weighted_precision=_weighted(precision, support),
         weighted_recall=_weighted(recall, support),
         weighted_f1=_weighted(f1, support),
-        roc_auc=_roc_auc(y_true, probs, labels, n_classes) if has else None,
-        loss=_log_loss(y_true, probs) if has else None,
+        roc_auc=_roc_auc(y_true, blocks, labels, n_classes, zero_rows) if has else None,
+        loss=_log_loss(y_true, blocks, zero_rows) if has else None,
         n_windows=n,
     )
 
@@ -247,10 +300,11 @@ def calculate_classification_metrics(y_true, probs, num_classes: int) -> dict:
     return classifier_metrics(y_true, probs, num_classes).to_ei_dict()
 
 
-class ClassifierMetricsAccumulator:
+class ClassifierMetricsAccumulator(AccumulatorBase):
     """Mergeable state for :func:`classifier_metrics`: the windows' true labels and probabilities.
 
-    AUC needs every score, so the state concatenates (int64 labels, float64 probabilities).
+    AUC needs every score, so the state keeps every window's label and probabilities (compactly:
+    `RowStore`); ``to_bytes`` writes them as int64 / float64.
     :meth:`compute` is independent of the order of windows (see the module notes), so any split
     merges to the same result.
 
@@ -262,11 +316,16 @@ class ClassifierMetricsAccumulator:
         Passed to :func:`classifier_metrics`.
     """
 
+    kind = "classifier-scores"
+    state_version = 1
+
     def __init__(self, n_classes: int, *, zero_rows: Literal["uniform", "raise"] = "uniform"):
+        if zero_rows not in ("uniform", "raise"):
+            raise ConfigError(f"zero_rows must be 'uniform' or 'raise', got {zero_rows!r}")
         self.n_classes = int(n_classes)
         self.zero_rows = zero_rows
-        self._labels: list[np.ndarray] = []
-        self._probs: list[np.ndarray] = []
+        self._labels = RowStore(np.int32)  # classes < MAX_STATE_CLASSES
+        self._probs = RowStore("float")
 
     def update(self, y_true, probs) -> None:
         """Add windows; those whose true label is outside ``0..K-1`` (not a training label) are dropped.
@@ -277,7 +336,9 @@ class ClassifierMetricsAccumulator:
         probs : float array of shape (W, K)
         """
         y_true = np.asarray(y_true).astype(np.int64).reshape(-1)
-        probs = np.asarray(probs, dtype=np.float64)
+        probs = np.asarray(probs)
+        if probs.dtype not in (np.float32, np.float64):
+            probs = probs.astype(np.float64)
         if probs.ndim != 2 or probs.shape != (y_true.shape[0], self.n_classes):
             raise ConfigError(
                 f"need probs of shape ({y_true.shape[0]}, {self.n_classes}), got {probs.shape}"
@@ -287,16 +348,38 @@ class ClassifierMetricsAccumulator:
         self._probs.append(probs[keep])
 
     def merge(self, other: ClassifierMetricsAccumulator) -> ClassifierMetricsAccumulator:
-        """Append ``other``'s windows (same K required); returns self."""
-        if other.n_classes != self.n_classes:
-            raise ConfigError(f"cannot merge {other.n_classes}-class metrics into {self.n_classes}-class")
+        """Append ``other``'s windows (same K and zero-row rule, else ``MergeError``); returns self."""
+        self._check_mergeable(other)
         self._labels.extend(other._labels)
         self._probs.extend(other._probs)
         return self
 
+    def _config(self) -> dict:
+        return {"n_classes": self.n_classes, "zero_rows": self.zero_rows}
+
+    def _arrays(self) -> dict:
+        y_true, probs = self._windows()
+        return {"y_true": y_true, "probs": probs.astype(np.float64, copy=False)}
+
+    @classmethod
+    def _from_state(cls, fields, arrays) -> ClassifierMetricsAccumulator:
+        n_classes = state_field(fields, "n_classes", "classes")
+        acc = cls(n_classes, zero_rows=state_field(fields, "zero_rows", "str"))
+        y_true = state_array(arrays, "y_true", np.int64, (None,))
+        probs = state_array(arrays, "probs", np.float64, (y_true.shape[0], n_classes))
+        if y_true.size and (y_true.min() < 0 or y_true.max() >= n_classes):
+            raise ConfigError(f"array y_true must lie in 0..{n_classes - 1}")
+        if np.isnan(probs).any():
+            raise ConfigError("array probs holds NaN")
+        acc._labels.append(y_true)
+        acc._probs.append(probs)
+        return acc
+
+    def _windows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Labels (int64) and probabilities (float32 while every update was: exact either way)."""
+        return self._labels.array(np.int64), self._probs.array(tail=(self.n_classes,))
+
     def compute(self) -> ClassifierMetrics:
-        """:func:`classifier_metrics` over every window added so far."""
-        y_true = np.concatenate(self._labels) if self._labels else np.zeros(0, dtype=np.int64)
-        probs = (np.concatenate(self._probs) if self._probs
-                 else np.zeros((0, self.n_classes), dtype=np.float64))
-        return classifier_metrics(y_true, probs, self.n_classes, zero_rows=self.zero_rows)
+        """:func:`classifier_metrics` over every window added so far (the probabilities block by block)."""
+        return classifier_metrics(self._labels.array(np.int32), self._probs.blocks(), self.n_classes,
+                                  zero_rows=self.zero_rows)

@@ -67,6 +67,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalcore.errors import ConfigError
+from evalcore.metrics._base import AccumulatorBase, RowStore, state_array, state_field
 
 __all__ = [
     "AVERAGES",
@@ -228,7 +229,7 @@ def multilabel_metrics(truth, pred, scores) -> MultiLabelMetrics:
     )
 
 
-class MultiLabelMetricsAccumulator:
+class MultiLabelMetricsAccumulator(AccumulatorBase):
     """Mergeable state for :func:`multilabel_metrics`: the windows' truth, selection and scores.
 
     AUC needs every score, so the state concatenates (as ``ClassifierMetricsAccumulator`` does);
@@ -242,14 +243,17 @@ class MultiLabelMetricsAccumulator:
         The reading its ``additionalMetrics`` entries use (``--compat multilabel-average``).
     """
 
+    kind = "multilabel"
+    state_version = 1
+
     def __init__(self, n_labels: int, *, average: str = "weighted"):
         if average not in AVERAGES:
             raise ConfigError(f"multi-label average must be one of {', '.join(AVERAGES)}, got {average!r}")
         self.n_labels = int(n_labels)
         self.average = average
-        self._truth: list[np.ndarray] = []
-        self._pred: list[np.ndarray] = []
-        self._scores: list[np.ndarray] = []
+        self._truth = RowStore(np.bool_)
+        self._pred = RowStore(np.bool_)
+        self._scores = RowStore("float")
 
     def update(self, truth, pred, scores) -> None:
         """Add windows: bool truth and selection, float scores, each of shape (W, K)."""
@@ -261,26 +265,38 @@ class MultiLabelMetricsAccumulator:
         self._scores.append(scores)
 
     def merge(self, other: MultiLabelMetricsAccumulator) -> MultiLabelMetricsAccumulator:
-        """Append ``other``'s windows (same K and reading required); returns self."""
-        if other.n_labels != self.n_labels or other.average != self.average:
-            raise ConfigError(
-                f"cannot merge multi-label metrics of {other.n_labels} labels ({other.average}) "
-                f"into {self.n_labels} labels ({self.average})"
-            )
+        """Append ``other``'s windows (same K and reading, else ``MergeError``); returns self."""
+        self._check_mergeable(other)
         self._truth.extend(other._truth)
         self._pred.extend(other._pred)
         self._scores.extend(other._scores)
         return self
 
+    def _config(self) -> dict:
+        return {"n_labels": self.n_labels, "average": self.average}
+
+    def _arrays(self) -> dict:
+        truth, pred, scores = self._windows()
+        return {"truth": truth, "pred": pred, "scores": scores}
+
+    def _windows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        k = (self.n_labels,)
+        return self._truth.array(tail=k), self._pred.array(tail=k), self._scores.array(np.float64, k)
+
+    @classmethod
+    def _from_state(cls, fields, arrays) -> MultiLabelMetricsAccumulator:
+        n_labels = state_field(fields, "n_labels", "classes")
+        acc = cls(n_labels, average=state_field(fields, "average", "str"))
+        truth = state_array(arrays, "truth", np.bool_, (None, n_labels))
+        pred = state_array(arrays, "pred", np.bool_, truth.shape)
+        scores = state_array(arrays, "scores", np.float64, truth.shape)
+        if truth.shape[0]:
+            acc.update(truth, pred, scores)
+        return acc
+
     def compute(self) -> MultiLabelMetrics:
         """:func:`multilabel_metrics` over every window added so far."""
-        k = self.n_labels
-        if not self._truth:
-            empty = np.zeros((0, k), dtype=bool)
-            return multilabel_metrics(empty, empty, np.zeros((0, k)))
-        return multilabel_metrics(
-            np.concatenate(self._truth), np.concatenate(self._pred), np.concatenate(self._scores)
-        )
+        return multilabel_metrics(*self._windows())
 
 
 def _entry_names(average: str) -> Mapping[str, str]:

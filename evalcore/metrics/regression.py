@@ -15,7 +15,7 @@ Compatibility notes
   (``report_accuracy=True``; Studio's regression page shows an accuracy from the threshold), on
   the scale of ``score_scale``: ``"percent"`` (0-100, the default, as Studio's classification
   scores: studio-evidence.md E3/E4) or ``"fraction"`` (0-1); computed as
-  :func:`evalcore.metrics.classification.ratio_score` does (one rounding from the counts).
+  :func:`evalcore.metrics.accuracy.ratio_score` does (one rounding from the counts).
 - ``summaryPerClass``, ``confusionMatrixValues`` and ``allLabels`` are empty for regression:
   there are no classes (undocumented; the API requires the keys).
 - Explained variance follows sklearn's ``force_finite=True``: a constant target gives 1.0 for a
@@ -30,7 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalcore.errors import ConfigError
-from evalcore.metrics.classification import SCORE_SCALES, AccuracySummary, GoodBad, ratio_score
+from evalcore.metrics._base import AccumulatorBase, RowStore, state_array, state_field
+from evalcore.metrics.accuracy import SCORE_SCALES, AccuracySummary, GoodBad, ratio_score
 
 __all__ = ["RegressionMetrics", "RegressionAccumulator"]
 
@@ -60,7 +61,16 @@ class RegressionMetrics:
 
 
 def _mean(values: np.ndarray) -> float:
-    return math.fsum(values.tolist()) / values.shape[0]
+    try:
+        return math.fsum(values.tolist()) / values.shape[0]
+    except OverflowError:
+        # a partial sum passed the largest double (values near 1e308): sum at 2**-64 scale (exact
+        # but for subnormal parts, negligible here); ±inf only when the mean itself does not fit
+        scaled = math.fsum(math.ldexp(v, -64) for v in values.tolist()) / values.shape[0]
+        try:
+            return math.ldexp(scaled, 64)
+        except OverflowError:
+            return math.copysign(math.inf, scaled)
 
 
 def _explained_variance(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -72,7 +82,7 @@ def _explained_variance(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return 1.0 - numerator / denominator
 
 
-class RegressionAccumulator:
+class RegressionAccumulator(AccumulatorBase):
     """Mergeable regression state: predicted and expected value per window.
 
     Parameters
@@ -87,6 +97,9 @@ class RegressionAccumulator:
         Scale of ``accuracy_score`` (module notes).
     """
 
+    kind = "regression"
+    state_version = 1
+
     def __init__(self, threshold: float, *, inclusive: bool = True, report_accuracy: bool = True,
                  score_scale: str = "percent"):
         if score_scale not in SCORE_SCALES:
@@ -95,8 +108,8 @@ class RegressionAccumulator:
         self.inclusive = inclusive
         self.report_accuracy = report_accuracy
         self.score_scale = score_scale
-        self._predicted: list[np.ndarray] = []
-        self._expected: list[np.ndarray] = []
+        self._predicted = RowStore("float")
+        self._expected = RowStore("float")
 
     def update(self, predicted, expected) -> None:
         """Add windows: float arrays of shape (W,) (predicted may be (W, 1))."""
@@ -110,21 +123,38 @@ class RegressionAccumulator:
         self._expected.append(expected)
 
     def merge(self, other: RegressionAccumulator) -> RegressionAccumulator:
-        """Append ``other``'s windows (same threshold rule and score scale required); returns self."""
-        mine = (self.threshold, self.inclusive, self.score_scale)
-        theirs = (other.threshold, other.inclusive, other.score_scale)
-        if theirs != mine:
-            raise ConfigError(
-                f"cannot merge regression metrics with (threshold, inclusive, scale) {mine} and {theirs}"
-            )
+        """Append ``other``'s windows (same threshold rule and scale, else ``MergeError``); returns self."""
+        self._check_mergeable(other)
         self._predicted.extend(other._predicted)
         self._expected.extend(other._expected)
         return self
 
+    def _config(self) -> dict:
+        return {"threshold": self.threshold, "inclusive": bool(self.inclusive),
+                "report_accuracy": bool(self.report_accuracy), "score_scale": self.score_scale}
+
+    def _arrays(self) -> dict:
+        y_pred, y_true = self._windows()
+        return {"predicted": y_pred, "expected": y_true}
+
+    @classmethod
+    def _from_state(cls, fields, arrays) -> RegressionAccumulator:
+        acc = cls(state_field(fields, "threshold", "float"), inclusive=state_field(fields, "inclusive", "bool"),
+                  report_accuracy=state_field(fields, "report_accuracy", "bool"),
+                  score_scale=state_field(fields, "score_scale", "str"))
+        predicted = state_array(arrays, "predicted", np.float64, (None,))
+        acc._predicted.append(predicted)
+        acc._expected.append(state_array(arrays, "expected", np.float64, predicted.shape))
+        return acc
+
+    def _windows(self) -> tuple[np.ndarray, np.ndarray]:
+        y_pred = self._predicted.array(np.float64)
+        y_true = self._expected.array(np.float64)
+        return y_pred, y_true
+
     def compute(self) -> RegressionMetrics:
         """Metrics over every window added so far (pure)."""
-        y_pred = np.concatenate(self._predicted) if self._predicted else np.zeros(0)
-        y_true = np.concatenate(self._expected) if self._expected else np.zeros(0)
+        y_pred, y_true = self._windows()
         n = y_true.shape[0]
         abs_error = np.abs(y_true - y_pred)
         within = abs_error <= self.threshold if self.inclusive else abs_error < self.threshold

@@ -44,7 +44,7 @@ def _as_js_string(value: Any) -> Any:
     if type(value) is bool:
         return "true" if value else "false"
     if type(value) in (int, float):
-        from evalcore.jsonio import format_number
+        from evalcore.jsnumber import format_number
 
         return format_number(value)
     return value

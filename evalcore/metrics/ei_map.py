@@ -85,7 +85,7 @@ def besdev_map(det_image, det_class, det_score, det_xyxy, gt_image, gt_class, gt
         Mean over classes, then over the 10 thresholds, in float32.
     ap : float32 array of shape (10, num_classes)
     """
-    from kernels.boxes import besdev_average_precision
+    from kernels.besdev_ap import besdev_average_precision
 
     ap = besdev_average_precision(
         det_image, det_class, det_score, det_xyxy, gt_image, gt_class, gt_xyxy,

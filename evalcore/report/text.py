@@ -17,12 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalcore.jsonio import encode_string
+from evalcore.outcome import ANOMALY, NO_ANOMALY
 
-__all__ = ["ANOMALY", "NO_ANOMALY", "Entry", "SampleData", "SampleTexts", "model_texts",
-           "prediction_list_adapter", "splice"]
+__all__ = ["Entry", "SampleRows", "SampleTexts", "model_texts",
+           "prediction_list_adapter"]
 
-ANOMALY = "anomaly"
-NO_ANOMALY = "no anomaly"
 
 
 class SampleTexts:
@@ -54,7 +53,8 @@ class SampleTexts:
         evalcore itself produces (a non-float array, a label that is not a str, mismatched
         lengths) is validated instead (`_validated_texts`), which raises as before.
         """
-        from evalcore.jsonio import format_ints, format_number, fragment, object_rows
+        from evalcore.jsnumber import format_ints, format_number
+        from evalcore.jsonio import fragment, object_rows
 
         fast = []
         for entry in entries:
@@ -99,7 +99,7 @@ class SampleTexts:
 
         ``labels`` holds the JSON text of each window's expected label (``""`` when it has none).
         """
-        from evalcore.jsonio import format_floats, format_number
+        from evalcore.jsnumber import format_floats, format_number
 
         sample_ids = []
         for d in datas:
@@ -126,7 +126,7 @@ class SampleTexts:
             for values in zip(*columns)
         ]
 
-    def _text_ok(self, data: SampleData) -> bool:
+    def _text_ok(self, data: SampleRows) -> bool:
         """Whether `write` takes the sample (its values have the types it writes)."""
         from evalcore import schema
 
@@ -161,7 +161,8 @@ class SampleTexts:
         cached = self._block_json.get(runner.spec.id)
         if cached is None:
             from evalcore import schema
-            from evalcore.jsonio import format_number, fragment
+            from evalcore.jsnumber import format_number
+            from evalcore.jsonio import fragment
 
             threshold = self.threshold_entries[runner.spec.id]
             if (type(runner.spec.block) is schema.ImpulseLearnBlock and type(runner.threshold) is float
@@ -177,7 +178,7 @@ class SampleTexts:
             self._block_json[runner.spec.id] = cached
         return cached or None
 
-    def plain_result(self, data: SampleData) -> dict:
+    def plain_result(self, data: SampleRows) -> dict:
         """The sample's ``ModelResult`` as plain values (snake_case keys), for validation."""
         expected_labels = [
             {"start_index": a, "end_index": b, "label": e if e is not None else ""}
@@ -211,7 +212,7 @@ class SampleTexts:
             sample = schema.Sample.model_validate_json(data.sample_json)
         return {"sample_id": data.sample_id, "sample": sample, "classifications": classifications}
 
-    def plain_rows(self, data: SampleData) -> list[dict]:
+    def plain_rows(self, data: SampleRows) -> list[dict]:
         """The sample's ``predictions[]`` rows as plain values (snake_case keys), for validation."""
         has_anomaly = self.has_anomaly
         correct, expected_anomaly = data.correct, data.expected_anomaly
@@ -232,7 +233,7 @@ class SampleTexts:
         """(validated ``ModelResult``, plain or validated prediction rows) of one sample."""
         from evalcore import schema
 
-        if isinstance(entry.data, SampleData):
+        if isinstance(entry.data, SampleRows):
             return schema.ModelResult.model_validate(self.plain_result(entry.data)), self.plain_rows(entry.data)
         return entry.data
 
@@ -252,27 +253,11 @@ def prediction_list_adapter():
     return _PREDICTIONS_ADAPTER
 
 
-_EMPTY_HEAD = '{"success":true,"result":[],"predictions":[]'
-
-
-def splice(head: str, entries: list, rows: list[str]) -> str:
-    """The response (or page) text: its ``result`` / ``predictions`` filled with sample texts.
-
-    ``head`` is the text of the same response with both lists empty.
-    """
-    if not head.startswith(_EMPTY_HEAD):
-        raise RuntimeError(f"unexpected response head {head[:80]!r}")
-    return "".join((
-        '{"success":true,"result":[', ",".join([e.result_json for e in entries]),
-        '],"predictions":[', ",".join([r for r in rows if r]), "]", head[len(_EMPTY_HEAD):],
-    ))
-
-
 class Entry:
     """One sample of the response: its ``result[]`` entry and ``predictions[]`` rows as JSON text.
 
     ``data`` is what `SampleTexts.entry_models` validates when the model is asked for: a
-    `SampleData`, or (ModelResult, list of ModelPrediction) already validated.
+    `SampleRows`, or (ModelResult, list of ModelPrediction) already validated.
     """
 
     __slots__ = ("sample_id", "result_json", "rows_json", "data")
@@ -285,7 +270,7 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
-class SampleData:
+class SampleRows:
     """The values of one classifier / regression / anomaly sample that the response shows.
 
     ``values`` holds one array per learn block, in the order of ``ReportBuilder.runners``:
@@ -323,7 +308,8 @@ def _values_ok(runner, values, n_windows: int) -> bool:
 
 def _window_results(runner, values: np.ndarray) -> list[str]:
     """A block's per-window ``result`` objects as text (values checked by `_values_ok`)."""
-    from evalcore.jsonio import format_floats, object_rows
+    from evalcore.jsnumber import format_floats
+    from evalcore.jsonio import object_rows
 
     if runner.kind == "classification":
         keys = tuple(runner.labels)

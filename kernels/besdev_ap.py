@@ -1,11 +1,8 @@
-"""Box kernels: IoU in both conventions, and the bes-dev ``mean_average_precision`` AP.
+"""bes-dev ``mean_average_precision`` AP, the per-image mAP Edge Impulse reports for detection.
 
-- ``iou_xywh``: COCO IoU on [x, y, w, h] in double, as cocoapi ``bbIou`` (defined in
-  ``kernels.coco_evaluate``, which uses it inside its matching loop; re-exported here).
-- ``iou_xyxy_plus1``: the pixel "+1" IoU of bes-dev ``mean_average_precision`` (``compute_iou``),
-  which Edge Impulse applies to *normalised* coordinates (reference/ei-semantics.md Q3).
-- ``besdev_average_precision``: bes-dev ``MeanAveragePrecision2d.value(mpolicy='soft')`` per IoU
-  threshold and class (reference/ei-semantics.md Q3; golden/README.md "od_map", points 3-5).
+``besdev_average_precision``: bes-dev ``MeanAveragePrecision2d.value(mpolicy='soft')`` per IoU
+threshold and class (reference/ei-semantics.md Q3; golden/README.md "od_map", points 3-5), with
+the "+1" IoU of ``kernels.iou`` and the stable score sort of ``kernels._sort``.
 
 Letters: D detections, G ground truths, C classes, T IoU thresholds, R recall thresholds.
 """
@@ -18,110 +15,18 @@ from numba import njit
 from kernels import _cache  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
 from kernels._checks import check_1d as _check_1d
 from kernels._checks import check_boxes as _check_boxes
-from kernels.coco_evaluate import iou_xywh  # noqa: F401  (public re-export)
+from kernels._sort import merge_sort_desc
+from kernels.iou import iou_plus1_pair
+
+__all__ = ["besdev_average_precision"]
 
 _EPS = np.finfo(np.float64).eps
-_SMALL_RUN = 16
-
-
-@njit(cache=True)
-def _np_maximum(a, b):
-    """``np.maximum`` on scalars: NaN propagates."""
-    if np.isnan(a) or np.isnan(b):
-        return a + b
-    return a if a >= b else b  # noqa: FURB136
-
-
-@njit(cache=True)
-def _np_minimum(a, b):
-    """``np.minimum`` on scalars: NaN propagates."""
-    if np.isnan(a) or np.isnan(b):
-        return a + b
-    return a if a <= b else b  # noqa: FURB136
-
-
-@njit(cache=True, error_model="numpy")
-def _iou_plus1_pair(p0, p1, p2, p3, g0, g1, g2, g3):
-    """bes-dev ``compute_iou`` for one (prediction, GT) pair of [x1, y1, x2, y2] boxes.
-
-    Side lengths are ``x2 - x1 + 1`` even on normalised coordinates, the intersection side is
-    ``max(min - max + 1, 0)``, and the union is ``(area_gt + area_pred) - inter``. A zero union
-    gives inf/NaN like numpy (``error_model='numpy'``).
-    """
-    width = _np_maximum(_np_minimum(g2, p2) - _np_maximum(g0, p0) + 1.0, 0.0)
-    height = _np_maximum(_np_minimum(g3, p3) - _np_maximum(g1, p1) + 1.0, 0.0)
-    inter = width * height
-    area_gt = (g2 - g0 + 1.0) * (g3 - g1 + 1.0)
-    area_pred = (p2 - p0 + 1.0) * (p3 - p1 + 1.0)
-    return inter / (area_gt + area_pred - inter)
-
-
-@njit(cache=True)
-def _iou_xyxy_plus1(pred_xyxy, gt_xyxy):
-    out = np.empty((pred_xyxy.shape[0], gt_xyxy.shape[0]), np.float64)
-    for d in range(pred_xyxy.shape[0]):
-        for g in range(gt_xyxy.shape[0]):
-            out[d, g] = _iou_plus1_pair(pred_xyxy[d, 0], pred_xyxy[d, 1], pred_xyxy[d, 2],
-                                        pred_xyxy[d, 3], gt_xyxy[g, 0], gt_xyxy[g, 1],
-                                        gt_xyxy[g, 2], gt_xyxy[g, 3])
-    return out
-
-
-def iou_xyxy_plus1(pred_xyxy, gt_xyxy):
-    """IoU matrix with bes-dev's "+1" pixel convention, on any coordinates (no clipping).
-
-    Parameters
-    ----------
-    pred_xyxy : float64 array of shape (D, 4)
-        Predicted boxes [x1, y1, x2, y2].
-    gt_xyxy : float64 array of shape (G, 4)
-        Ground-truth boxes [x1, y1, x2, y2].
-
-    Returns
-    -------
-    float64 array of shape (D, G)
-    """
-    _check_boxes(pred_xyxy, "pred_xyxy")
-    _check_boxes(gt_xyxy, "gt_xyxy")
-    return _iou_xyxy_plus1(pred_xyxy, gt_xyxy)
 
 
 @njit(cache=True)
 def _less_nan_last(a, b):
     """Numpy's float sort order: ``a`` strictly before ``b``, NaN after everything."""
     return a < b or (np.isnan(b) and not np.isnan(a))
-
-
-@njit(cache=True)
-def _sort_desc_stable(idx, lo, hi, score, buf):
-    """Sort ``idx[lo:hi]`` by descending ``score[idx]``, ties in input order (pandas' stable
-    descending sort), NaN last; insertion sort of 16-runs, then bottom-up merges via ``buf``.
-    """
-    for run in range(lo, hi, _SMALL_RUN):
-        end = min(run + _SMALL_RUN, hi)
-        for i in range(run + 1, end):
-            x = idx[i]
-            j = i - 1
-            while j >= run and _less_nan_last(-score[x], -score[idx[j]]):
-                idx[j + 1] = idx[j]
-                j -= 1
-            idx[j + 1] = x
-    width = _SMALL_RUN
-    while width < hi - lo:
-        for left in range(lo, hi, 2 * width):
-            mid = min(left + width, hi)
-            right = min(left + 2 * width, hi)
-            i, j = left, mid
-            for o in range(left, right):
-                if j < right and (i >= mid or _less_nan_last(-score[idx[j]], -score[idx[i]])):
-                    buf[o] = idx[j]
-                    j += 1
-                else:
-                    buf[o] = idx[i]
-                    i += 1
-        for o in range(lo, hi):  # a loop: slice assignment costs seconds of compilation
-            idx[o] = buf[o]
-        width *= 2
 
 
 @njit(cache=True)
@@ -207,9 +112,9 @@ def _match_class(det_rows, d_lo, d_hi, det_image, det_xyxy, gt_rows, g_lo, g_hi,
         n_g = hi - lo
         for q in range(n_g):
             g = gt_rows[lo + q]
-            ious[q] = _iou_plus1_pair(det_xyxy[d, 0], det_xyxy[d, 1], det_xyxy[d, 2],
-                                      det_xyxy[d, 3], gt_xyxy[g, 0], gt_xyxy[g, 1],
-                                      gt_xyxy[g, 2], gt_xyxy[g, 3])
+            ious[q] = iou_plus1_pair(det_xyxy[d, 0], det_xyxy[d, 1], det_xyxy[d, 2],
+                                     det_xyxy[d, 3], gt_xyxy[g, 0], gt_xyxy[g, 1],
+                                     gt_xyxy[g, 2], gt_xyxy[g, 3])
             # stable ascending insertion sort (numpy sorts <= 16 items this way), read backwards
             j = q - 1
             while j >= 0 and _less_nan_last(ious[q], ious[order[j]]):
@@ -247,11 +152,15 @@ def _besdev_average_precision(det_image, det_class, det_score, det_xyxy, gt_imag
     ious = np.empty(longest, np.float64)
     order = np.empty(longest, np.int64)
     matched = np.zeros((n_thr, gt_rows.size), np.bool_)
+    row_score = np.empty(det_rows.size, np.float64)
+    for o in range(det_rows.size):
+        row_score[o] = det_score[det_rows[o]]
     buf = np.empty(det_rows.size, np.int64)
+    buf_score = np.empty(det_rows.size, np.float64)
     for c in range(n_classes):
         d_lo, d_hi = det_offsets[c], det_offsets[c + 1]
         n_det = d_hi - d_lo
-        _sort_desc_stable(det_rows, d_lo, d_hi, det_score, buf)
+        merge_sort_desc(det_rows, row_score, d_lo, d_hi, buf, buf_score)
         is_tp = np.zeros((n_thr, n_det), np.bool_)
         _match_class(det_rows, d_lo, d_hi, det_image, det_xyxy, gt_rows, gt_offsets[c],
                      gt_offsets[c + 1], gt_image, gt_xyxy, iou_thresholds, matched, is_tp, ious,

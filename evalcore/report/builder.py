@@ -1,15 +1,9 @@
-"""The reduce: SampleOutcomes -> accumulators -> ``ClassifyJobResponse`` (and its pages).
+"""The reduce: decided SampleOutcomes -> accumulators -> ``ClassifyJobResponse`` (and its pages).
 
-What the impulse's learn blocks are decides the shape of the result:
-
-- a classifier (optionally with anomaly blocks): each window's predicted label is the
-  classifier's decision, overridden by ``anomaly`` when an anomaly block flags the window
-  (``evalcore.learn.classification``); the ``accuracy`` object counts windows;
-- a regression block: a window is good when ``|prediction - label| <= threshold``;
-- anomaly blocks alone: the predicted label is ``anomaly`` / ``no anomaly``.
-
-The ``*AccuracyScore`` fields are percentages (0-100) by default, fractions with ``--compat
-score-scale=fraction`` (``evalcore.metrics.classification``, "Score scale").
+The map decided every window (``evalcore.learn.decide``); here each sample's decisions update
+the accumulators (``evalcore.metrics``) and its ``result`` / ``predictions`` parts are written as
+JSON text. The ``*AccuracyScore`` fields are percentages (0-100) by default, fractions with
+``--compat score-scale=fraction`` (``evalcore.metrics.accuracy``, "Score scale").
 
 Which blocks can produce ``uncertain`` (``--compat uncertain-column``): only a classifier block
 (kind ``classification``), whose decision is ``uncertain`` when its scores do not reach the
@@ -19,73 +13,70 @@ classifier), with ``uncertain-column=when-present`` only where it occurs. Regres
 anomaly blocks alone, object detection (FOMO included) and visual anomaly detection never predict
 ``uncertain``: their matrices list it only if a window is labelled so (``when-present`` whatever
 the setting).
+
+A builder needs the project, the run's block plans and its records only: no model is loaded, so
+a reduce can be built where no model runtime is installed (``evalcore merge``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from evalcore.errors import BundleError
-from evalcore.report_text import (
-    ANOMALY,
-    NO_ANOMALY,
+from evalcore.errors import BundleError, MergeError
+from evalcore.outcome import ANOMALY, run_labels
+from evalcore.report.pages import SampleSpool, page_chunks, response_chunks, to_utf8
+from evalcore.report.text import (
     Entry,
-    SampleData,
+    SampleRows,
     SampleTexts,
     model_texts,
     prediction_list_adapter,
-    splice,
 )
 
-__all__ = ["AccumulatorSet", "ReportBuilder", "paginate", "ANOMALY", "NO_ANOMALY"]
+__all__ = ["AccumulatorSet", "ReportBuilder"]
 
 # Windows of pending samples from which their texts are written (one column pass per batch:
 # numpy's per-call cost is paid once per batch, not per sample).
 _TEXT_BATCH_WINDOWS = 4096
 
-_THRESHOLD_TEXT = {
-    "classification": ("min_score", "Minimum confidence score",
-                       "Windows whose top score is below this value are classified as uncertain"),
-    "regression": ("max_error", "Maximum absolute error",
-                   "Windows whose prediction is within this distance of the label count as correct"),
-    "anomaly-kmeans": ("min_anomaly_score", "Minimum anomaly score",
-                       "Windows scoring above this value are flagged as anomaly"),
-    "anomaly-gmm": ("min_anomaly_score", "Minimum anomaly score",
-                    "Windows scoring above this value are flagged as anomaly"),
-    "object-detection": ("min_score", "Minimum confidence score",
-                         "Boxes scoring below this value are not shown"),
-    "visual-anomaly": ("min_anomaly_score", "Minimum anomaly score",
-                       "Grid cells scoring at or above this value are flagged as anomaly"),
-}
-
-
 class ReportBuilder:
-    """Collects outcomes and builds the response.
+    """Collects decided outcomes and builds the response.
 
     Parameters
     ----------
     project : evalcore.bundle.Project
-    pipeline : evalcore.pipeline.Pipeline
-        Its runners give labels and thresholds.
+    plans : dict of int to evalcore.outcome.BlockPlan
+        The run's learn blocks (``evalcore.learn.thresholds.plan_blocks``), in impulse order.
     records : sequence of SampleRecord
-        The samples of the run (their labels fix the accumulators' label sets up front).
+        Every sample of the run (their labels fix the accumulators' label sets up front).
+    options : evalcore.options.RunOptions
+        ``compat``, ``slice_by`` and ``category`` are read.
+    keep_samples : bool
+        Keep every sample's plain values so that `build` validates them on their own path (the
+        byte tests do): memory then grows with the samples. By default nothing of a sample is
+        kept once its texts are in the spool, and `build` parses the written text.
+    spool_dir : str or Path, optional
+        Where the per-sample texts wait for the output (``evalcore.report.pages.SampleSpool``).
     """
 
-    def __init__(self, project, pipeline, records):
-        from evalcore.metrics.classification import AccuracyOptions
+    def __init__(self, project, plans: dict, records, options, *, keep_samples: bool = False, spool_dir=None):
+        from evalcore.metrics.accuracy import AccuracyOptions
 
         self.project = project
-        self.compat = compat = pipeline.options.compat
-        self.runners = pipeline.decoders
-        self.classifier = next((r for r in self.runners.values() if r.kind == "classification"), None)
-        self.regressor = next((r for r in self.runners.values() if r.kind == "regression"), None)
-        self.anomaly_blocks = [r for r in self.runners.values() if r.kind in ("anomaly-kmeans", "anomaly-gmm")]
-        structured = [r for r in self.runners.values() if r.kind in ("object-detection", "visual-anomaly")]
+        self.compat = compat = options.compat
+        self.runners = plans
+        self.classifier = next((r for r in plans.values() if r.kind == "classification"), None)
+        self.regressor = next((r for r in plans.values() if r.kind == "regression"), None)
+        self.anomaly_blocks = [r for r in plans.values() if r.kind in ("anomaly-kmeans", "anomaly-gmm")]
+        structured = [r for r in plans.values() if r.kind in ("object-detection", "visual-anomaly")]
+        self.run_labels = run_labels(plans, records)
+        self.labels = self.run_labels.labels
+        self.code_of = self.run_labels.code_of
         self.detector = None
         if structured:
-            from evalcore.report_detection import DetectionReducer
+            from evalcore.report.structured import DetectionReducer
 
-            if len(self.runners) > 1:
+            if len(plans) > 1:
                 raise BundleError(
                     "an impulse with an object-detection or visual anomaly block must have no other learn block",
                     path=project.root / "impulse.json", field="impulse.learnBlocks",
@@ -93,19 +84,10 @@ class ReportBuilder:
             self.detector = DetectionReducer(structured[0], project, records, compat=compat)
         elif self.classifier is None and self.regressor is None and not self.anomaly_blocks:
             raise BundleError("the impulse has no learn block evalcore can evaluate", path=project.root / "impulse.json")
-        self.entries: list[Entry] = []  # one per sample, in add order (merge: sample-id order)
+        self.keep_samples = keep_samples
+        self.entries: list[Entry] = []  # with keep_samples: one per sample, in spool order
+        self.spool = SampleSpool(spool_dir)  # every sample's texts, in add order (merge: sample-id order)
         self.n_windows = 0
-        if self.classifier is not None:
-            classes = self.classifier.labels
-        elif self.regressor is not None:
-            classes = ()
-        else:
-            classes = (NO_ANOMALY,)
-        extras = ("uncertain", ANOMALY)
-        seen = set(classes) | set(extras)
-        test_only = sorted({lbl for r in records for lbl in _record_labels(r)} - seen) if self.regressor is None else []
-        self.labels = tuple(classes) + extras + tuple(test_only)
-        self.code_of = {name: i for i, name in enumerate(self.labels)}
         accuracy_options = AccuracyOptions(
             uncertain_policy=compat["uncertain"],
             balanced_accuracy=compat["balanced-accuracy"],
@@ -113,20 +95,20 @@ class ReportBuilder:
             score_scale=compat["score-scale"],
             uncertain_column=compat["uncertain-column"] if self.classifier is not None else "when-present",
         )
-        self._accuracy_labels = (tuple(classes), extras + tuple(test_only), accuracy_options)
+        self._accuracy_labels = (self.run_labels.classes, self.run_labels.extras, accuracy_options)
         self.accuracy = self._new_accuracy()
         self.metrics = self._new_metrics()
         # where add() sends the current sample's windows: the builder itself (its `accuracy` and
         # `metrics`), then one AccumulatorSet per --slice-by key (evalcore.slices)
         self._targets: tuple = (self,)
-        self.slices = self._slice_groups(pipeline.options, records)
-        self.threshold_entries = {lb_id: _threshold_entry(r) for lb_id, r in self.runners.items()}
+        self.slices = self._slice_groups(options, records)
+        self.threshold_entries = {lb_id: r.threshold_entry for lb_id, r in plans.items()}
         self._pending: list[Entry] = []  # entries whose texts are not written yet
         self._pending_windows = 0
-        self.texts = SampleTexts(self.runners, self.threshold_entries, has_anomaly=bool(self.anomaly_blocks))
+        self.texts = SampleTexts(plans, self.threshold_entries, has_anomaly=bool(self.anomaly_blocks))
 
     def _new_accuracy(self):
-        from evalcore.metrics.classification import ClassificationAccumulator
+        from evalcore.metrics.accuracy import ClassificationAccumulator
 
         if self.regressor is not None:
             return None
@@ -163,8 +145,8 @@ class ReportBuilder:
         """Add one sample's outcome: its ``result`` entry, its predictions, the accumulators.
 
         The sample's parts of the response are written as JSON text (`SampleTexts.write`, a batch of
-        samples at a time), not validated: ``build_json`` joins them. The plain values are kept
-        so that ``build`` can still give the validated model, with the same bytes.
+        samples at a time), not validated, and go to the spool; nothing of the sample is kept
+        (but with ``keep_samples``).
         """
         self.n_windows += outcome.n_windows
         if self.slices is not None:
@@ -172,16 +154,21 @@ class ReportBuilder:
         if self.detector is not None:
             self._add_structured(outcome)
             return
-        predicted, correct, expected_anomaly = self._decide(outcome)
-        data = SampleData(
+        decided = outcome.decided
+        for target in self._targets:
+            if decided.accuracy is not None:
+                expected, predicted, is_anomaly = decided.accuracy
+                target.accuracy.update(expected, predicted, expected_is_anomaly=is_anomaly)
+            for lb_id, args in decided.metric_updates.items():
+                target.metrics[lb_id].update(*args)
+        data = SampleRows(
             sample_id=outcome.record.id, sample=outcome.sample, sample_json=outcome.sample_json,
-            values=tuple(outcome.decisions[r.spec.id].values for r in self.runners.values()),
+            values=tuple(outcome.outputs[lb_id].values for lb_id in self.runners),
             label_ranges=outcome.label_ranges, expected=list(outcome.expected),
             interval_ms=float(outcome.window_interval_ms), start_ms=outcome.start_ms, end_ms=outcome.end_ms,
-            predicted=predicted, correct=correct, expected_anomaly=expected_anomaly,
+            predicted=decided.predicted, correct=decided.correct, expected_anomaly=decided.expected_anomaly,
         )
         entry = Entry(data.sample_id, None, None, data)
-        self.entries.append(entry)
         self._pending.append(entry)
         self._pending_windows += len(data.start_ms)
         if self._pending_windows >= _TEXT_BATCH_WINDOWS:
@@ -192,13 +179,13 @@ class ReportBuilder:
 
         runner = self.detector.runner
         self.detector.sinks = tuple(target.detector for target in self._targets[1:])
-        entry, rows = self.detector.sample(outcome, outcome.decisions[runner.spec.id])
+        entry, rows = self.detector.sample(outcome, outcome.decided)
         result = schema.ModelResult.model_validate(
             {"sample_id": outcome.record.id, "sample": outcome.sample_model(), "classifications": [entry]}
         )
         predictions = prediction_list_adapter().validate_python(rows)
         texts = model_texts(result, predictions)
-        self.entries.append(Entry(outcome.record.id, texts[0], texts[1], (result, predictions)))
+        self._spool_entries([Entry(outcome.record.id, texts[0], texts[1], (result, predictions))])
         if runner.kind == "visual-anomaly":
             row = rows[0]
             expected = row.get("expected_anomaly_outcome")
@@ -208,157 +195,110 @@ class ReportBuilder:
             for target in self._targets:
                 target.accuracy.update(exp, pred, expected_is_anomaly=is_anomaly)
 
-    def _decide(self, outcome):
-        """Predicted label per window, correctness, expected anomaly outcome; updates accuracy."""
-        if self.regressor is not None:
-            return self._decide_regression(outcome)
-        n = outcome.n_windows
-        expected = outcome.expected
-        class_set = set(self.classifier.labels) if self.classifier is not None else set()
-        flag_of = {e: e is not None and (e == ANOMALY or (bool(class_set) and e not in class_set)) for e in set(expected)}
-        expected_anomaly = np.array([flag_of[e] for e in expected], dtype=bool)
-        anomaly = [(outcome.decisions[r.spec.id].values, r.threshold) for r in self.anomaly_blocks]
-        predicted_texts = None
-        if self.classifier is not None and getattr(self.classifier, "multi_label", False):
-            codes, predicted_texts = self._decide_multilabel(outcome, anomaly)
-        elif self.classifier is not None:
-            from evalcore.learn.classification import decode_classification
-
-            scores = outcome.decisions[self.classifier.spec.id].values
-            decoded = decode_classification(
-                scores, self.classifier.threshold, anomaly=anomaly,
-                classifier_inclusive=self.compat["classifier-threshold"] == ">=",
-                anomaly_inclusive=self.compat["anomaly-threshold"] == ">=",
-            )
-            codes = decoded.predicted
-            y_true = self._expected_codes(expected, only_classes=True)
-            keep = y_true >= 0  # EI drops test labels the model was not trained on
-            lb_id = self.classifier.spec.id
-            for target in self._targets:
-                target.metrics[lb_id].update(y_true[keep], scores[keep])
-        else:
-            flagged = np.zeros(n, dtype=bool)
-            inclusive = self.compat["anomaly-threshold"] == ">="
-            for values, thr in anomaly:
-                flagged |= (values >= thr) if inclusive else (values > thr)
-            codes = np.where(flagged, self.code_of[ANOMALY], self.code_of[NO_ANOMALY]).astype(np.int32)
-            expected = [None if e is None else (ANOMALY if e == ANOMALY else NO_ANOMALY) for e in expected]
-        exp_codes = self._expected_codes(expected)
-        if self.anomaly_blocks and self.classifier is not None and self.compat["unknown-label"] == "anomaly":
-            # A window whose label the classifier was not trained on is an expected anomaly:
-            # it is counted in the `anomaly` row, and predicting `anomaly` is correct for it.
-            exp_codes[expected_anomaly] = self.code_of[ANOMALY]
-        is_anomaly = expected_anomaly if self.anomaly_blocks else None
-        for target in self._targets:
-            target.accuracy.update(exp_codes, codes, expected_is_anomaly=is_anomaly)
-        names = self.labels
-        labels = predicted_texts if predicted_texts is not None else [names[c] for c in codes.tolist()]
-        correct = codes == exp_codes
-        return labels, correct, expected_anomaly
-
-    def _decide_multilabel(self, outcome, anomaly):
-        """Matrix codes and prediction texts of a multi-label classifier (evalcore.learn.multilabel)."""
-        from evalcore.learn.multilabel import decode_multilabel
-
-        scores = outcome.decisions[self.classifier.spec.id].values
-        y_true = self._expected_codes(outcome.expected, only_classes=True)
-        decoded = decode_multilabel(
-            scores, self.classifier.threshold, y_true, self.classifier.labels, anomaly=anomaly,
-            classifier_inclusive=self.compat["classifier-threshold"] == ">=",
-            anomaly_inclusive=self.compat["anomaly-threshold"] == ">=",
-        )
-        keep = y_true >= 0  # as for single-label blocks: windows with an untrained label are dropped
-        lb_id = self.classifier.spec.id
-        for target in self._targets:
-            target.metrics[lb_id].update(decoded.truth[keep], decoded.selected[keep], scores[keep])
-        return decoded.predicted, decoded.prediction
-
-    def _decide_regression(self, outcome):
-        from evalcore.jsonio import format_floats
-        from evalcore.learn.regression import decode_regression
-
-        values = outcome.decisions[self.regressor.spec.id].values
-        expected = np.array([_as_number(e, outcome) for e in outcome.expected], dtype=np.float64)
-        decoded = decode_regression(
-            values, expected, self.regressor.threshold, inclusive=self.compat["regression-threshold"] == "<="
-        )
-        lb_id = self.regressor.spec.id
-        for target in self._targets:
-            target.metrics[lb_id].update(values, expected)
-        labels = format_floats(np.asarray(decoded.value))
-        return labels, decoded.is_good, np.zeros(outcome.n_windows, dtype=bool)
-
-    def _expected_codes(self, expected, *, only_classes: bool = False) -> np.ndarray:
-        n_classes = len(self.classifier.labels) if (only_classes and self.classifier) else len(self.labels)
-        code_of = self.code_of
-        out = np.array([code_of.get(e, -1) if e is not None else -1 for e in expected], dtype=np.int32)
-        out[out >= n_classes] = -1
-        return out
-
     def _write_pending(self) -> None:
-        """Write the texts of the entries added since the last call."""
+        """Write the texts of the entries added since the last call, and spool them."""
         if self._pending:
             self.texts.write(self._pending)
+            self._spool_entries(self._pending)
             self._pending = []
             self._pending_windows = 0
+
+    def _spool_entries(self, entries: list) -> None:
+        for entry in entries:
+            self.spool.append(entry.sample_id, to_utf8(entry.result_json), to_utf8(entry.rows_json or ""))
+        if self.keep_samples:
+            self.entries.extend(entries)
 
     # -- dataset -------------------------------------------------------------------------------
 
     def merge(self, other: ReportBuilder) -> ReportBuilder:
         """Fold another shard of the same run into this one; returns self.
 
-        Accumulators merge by their declared rule; per-sample entries are put back in sample-id
+        Accumulators merge by their declared rule; per-sample texts are put back in sample-id
         order (the order a single run writes), so a sharded run gives the same bytes.
         """
         if other.labels != self.labels:
-            raise BundleError("cannot merge runs with different label sets", path=self.project.root)
+            raise MergeError(f"cannot merge: labels differ ({list(self.labels)} vs {list(other.labels)})")
         _merge_accumulators(self, other)
         if self.slices is not None:
             self.slices.merge(other.slices)
         self._write_pending()
         other._write_pending()
-        self.entries = sorted(self.entries + other.entries, key=lambda e: e.sample_id)
+        spool = SampleSpool.merged([self.spool, other.spool])
+        self.spool.close()
+        self.spool = spool
+        if self.keep_samples:
+            self.entries = sorted(self.entries + other.entries, key=lambda e: e.sample_id)
         self.n_windows += other.n_windows
         return self
 
     @property
     def n_samples(self) -> int:
         """Number of samples added (merged shards included)."""
-        return len(self.entries)
+        return len(self.spool) + len(self._pending)
+
+    def _kept_entries(self) -> list:
+        self._write_pending()
+        if not self.keep_samples:
+            raise RuntimeError("the samples' values were not kept (ReportBuilder(keep_samples=True))")
+        return self.entries
 
     @property
     def results(self) -> list:
-        """The validated ``result[]`` entries (builds them: use `n_samples` to count)."""
-        return [self.texts.entry_models(entry)[0] for entry in self.entries]
+        """The validated ``result[]`` entries (built from the response's text unless samples were kept)."""
+        if not self.keep_samples:
+            return self.build().result
+        return [self.texts.entry_models(entry)[0] for entry in self._kept_entries()]
 
     @property
     def predictions(self) -> list:
-        """The validated ``predictions[]`` rows (builds them)."""
-        rows = [row for entry in self.entries for row in self.texts.entry_models(entry)[1]]
+        """The validated ``predictions[]`` rows."""
+        if not self.keep_samples:
+            return self.build().predictions
+        rows = [row for entry in self._kept_entries() for row in self.texts.entry_models(entry)[1]]
         return prediction_list_adapter().validate_python(rows)
 
     def build(self):
         """The validated ``ClassifyJobResponse`` of everything added.
 
-        `build_json` gives the same bytes as ``jsonio.dumps(build())`` without building it.
+        With ``keep_samples`` it is built from the samples' values, on a path of its own (the
+        byte tests hold it to the text's bytes); otherwise the response's text is parsed.
         """
+        from evalcore import schema
+
+        if not self.keep_samples:
+            return schema.ClassifyJobResponse.model_validate_json(self.build_json())
         results, rows = [], []
-        for entry in self.entries:
+        for entry in self._kept_entries():
             result, entry_rows = self.texts.entry_models(entry)
             results.append(result)
             rows.extend(entry_rows)
         return self._response(results, prediction_list_adapter().validate_python(rows))
 
-    def build_json(self) -> bytes:
-        """``jsonio.dumps(self.build())``, from the per-sample texts written by `add`."""
-        from evalcore.jsonio import dumps, fragment
+    def response_chunks(self):
+        """Yield the bytes of ``jsonio.dumps(self.build())``, streamed from the spool."""
+        from evalcore.jsonio import fragment
 
         self._write_pending()
-        text = splice(fragment(self._response([], [])), self.entries, [e.rows_json for e in self.entries])
-        try:
-            return text.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate in a label: dumps's slower string writer
-            return dumps(self.build())
+        yield from response_chunks(fragment(self._response([], [])), self.spool)
+
+    def build_json(self) -> bytes:
+        """``jsonio.dumps(self.build())`` in one bytes object (`response_chunks` streams it)."""
+        return b"".join(self.response_chunks())
+
+    def page_count(self, page_size: int) -> int:
+        """Number of pages of ``page_size`` samples (one empty page when there is no sample)."""
+        return max(1, -(-self.n_samples // page_size))
+
+    def page_chunks(self, k: int, page_size: int):
+        """Yield the bytes of page ``k`` of ``paginate(self.build(), page_size)``, from the spool."""
+        from evalcore import schema
+        from evalcore.jsonio import fragment
+
+        self._write_pending()
+        total = self.n_samples
+        head = fragment(schema.ClassifyJobResponsePage(success=True, result=[], predictions=[], total_count=total))
+        yield from page_chunks(head, self.spool, k * page_size, min(total, (k + 1) * page_size))
 
     def pages_json(self, page_size: int):
         """``jsonio.dumps`` of each page of ``paginate(self.build(), page_size)``, in order.
@@ -369,28 +309,8 @@ class ReportBuilder:
             One ``ClassifyJobResponsePage`` per ``page_size`` samples (one empty page when
             there is no sample).
         """
-        from evalcore import schema
-        from evalcore.jsonio import dumps, fragment
-
-        self._write_pending()
-        entries = self.entries
-        total = len(entries)
-        # As paginate: a page holds the rows of every sample whose id is on the page.
-        by_sample: dict = {}
-        for e in entries:
-            if e.rows_json:
-                by_sample.setdefault(e.sample_id, []).append(e.rows_json)
-        head = fragment(schema.ClassifyJobResponsePage(success=True, result=[], predictions=[], total_count=total))
-        pages = None
-        for k, start in enumerate(range(0, max(total, 1), page_size)):
-            chunk = entries[start : start + page_size]
-            text = splice(head, chunk, [rows for e in chunk for rows in by_sample.get(e.sample_id, ())])
-            try:
-                yield text.encode("utf-8")
-            except UnicodeEncodeError:
-                if pages is None:
-                    pages = list(paginate(self.build(), page_size))
-                yield dumps(pages[k])
+        for k in range(self.page_count(page_size)):
+            yield b"".join(self.page_chunks(k, page_size))
 
     def _response(self, results: list, predictions: list):
         """``ClassifyJobResponse`` with the given ``result`` and ``predictions`` and the dataset numbers."""
@@ -541,58 +461,3 @@ def _additional_metrics(runner, acc, detector=None):
     if runner.kind == "classification":
         return classifier_additional_metrics(acc.compute())
     return regression_additional_metrics(acc.compute())
-
-
-def _threshold_entry(runner):
-    """The block's ``BlockThreshold`` as its metadata states it, with the value in force."""
-    from evalcore import schema
-    from evalcore.learn.blocks import THRESHOLD_KEYS
-
-    keys = THRESHOLD_KEYS.get(runner.kind, ())
-    for entry in getattr(runner.spec.metadata, "thresholds", None) or ():
-        if getattr(entry, "key", None) in keys:
-            return schema.BlockThreshold(
-                key=entry.key, description=entry.description or "", help_text=entry.help_text or "",
-                suggested_value=getattr(entry, "suggested_value", None), value=runner.threshold,
-            )
-    key, description, help_text = _THRESHOLD_TEXT.get(runner.kind, _THRESHOLD_TEXT["classification"])
-    return schema.BlockThreshold(key=key, description=description, help_text=help_text, value=runner.threshold)
-
-
-def _record_labels(record) -> list[str]:
-    info = record.label
-    if info.kind == "label" and info.label is not None:
-        return [info.label]
-    if info.kind == "multi-label":
-        return [s.label for s in info.segments]
-    return []
-
-
-def _as_number(label, outcome) -> float:
-    if label is None:
-        return float("nan")
-    try:
-        return float(label)
-    except ValueError as err:
-        raise BundleError(
-            f"a regression sample's label must be a number, got {label!r}",
-            path=outcome.record.path, sample=outcome.record.filename, field="label",
-        ) from err
-
-
-def paginate(response, page_size: int):
-    """Split a response into ``ClassifyJobResponsePage``s of ``page_size`` samples each.
-
-    Each page holds ``page_size`` entries of ``result`` (in order) and the predictions of those
-    samples; ``totalCount`` is the number of samples, as Studio's page endpoint reports it.
-    """
-    from evalcore import schema
-
-    total = len(response.result)
-    by_sample: dict[int, list] = {}
-    for p in response.predictions:
-        by_sample.setdefault(p.sample_id, []).append(p)
-    for start in range(0, max(total, 1), page_size):
-        chunk = response.result[start : start + page_size]
-        preds = [p for r in chunk for p in by_sample.get(r.sample_id, [])]
-        yield schema.ClassifyJobResponsePage(success=True, result=chunk, predictions=preds, total_count=total)

@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from evalcore.errors import BundleError, ConfigError
+from evalcore.outcome import PreparedSample, SampleOutcome
 
 __all__ = ["SampleFeaturizer", "planned_feature_counts"]
 
@@ -38,11 +39,9 @@ class SampleFeaturizer:
         self.dsp_ns: dict[int, int] | None = None
 
     def prepare(self, record):
-        """Read, window and featurize one record; returns the pipeline's ``_Prepared``."""
+        """Read, window and featurize one record; returns the pipeline's ``PreparedSample``."""
         from evalcore.data import load_sample_data
         from evalcore.data.studio import to_studio_sample
-        from evalcore.pipeline import SampleOutcome, _Prepared
-
         data = load_sample_data(record)
         self.check_kind(record, data)
         sample = to_studio_sample(record, data)
@@ -60,10 +59,10 @@ class SampleFeaturizer:
             window_interval_ms=interval,
         )
         features = self._learn_rows(windows_by_dsp, outcome.n_windows)
-        return _Prepared(outcome=outcome, features=features)
+        return PreparedSample(outcome=outcome, features=features)
 
     def prepare_all(self, records):
-        """Yield ``prepare(record)`` for each record, in order (``evalcore.parallel.PreparePool``
+        """Yield ``prepare(record)`` for each record, in order (``evalcore.pipeline.pool.PreparePool``
         offers the same call with worker processes).
         """
         return map(self.prepare, records)

@@ -1,15 +1,15 @@
 """The reduce for image learn blocks with structured outputs: object detection, FOMO, visual AD.
 
-One image is one window. Per sample this module decodes the model outputs
-(``evalcore.learn.detection`` / ``fomo`` / ``visual_anomaly``), scores them against the sample's
-boxes, and returns the sample's ``classifications[]`` entry and its ``predictions[]`` row; the
-dataset numbers come from mergeable accumulators (``FomoAccumulator``, ``CocoAccumulator``).
+One image is one window. The map decoded the model outputs and moved the sample's boxes to
+model-input pixels (``evalcore.learn.decide``: ``StructuredDecisions``); per sample this module
+scores the boxes against each other and returns the sample's ``classifications[]`` entry and its
+``predictions[]`` row; the dataset numbers come from mergeable accumulators (``FomoAccumulator``,
+``CocoAccumulator``).
 
 Compatibility notes (Studio's rules here are not public; ei-semantics.md Q3-Q5)
 -------------------------------------------------------------------------------
-- Ground-truth boxes are in the original image's pixels; they move to the model input with the
-  same geometry that moves the pixels (``evalcore.dsp.image.resize_transform``: squash,
-  fit-short centre crop, fit-long letterbox, crop at the anchor). Boxes are clipped to the input.
+- Ground-truth boxes are in the original image's pixels; the map moves them to the model input
+  with the geometry that moves the pixels (``evalcore.learn.decide.ground_truth_in_input``).
 - ``result`` of a detection classification is empty (Studio's per-window dict has no meaning
   for boxes) and ``resultCount`` is the number of predicted boxes ("for structured outputs
   this can be greater than the length of result", api-schema.md).
@@ -43,37 +43,13 @@ from dataclasses import asdict
 import numpy as np
 
 from evalcore.errors import BundleError
+from evalcore.metrics.good_bad import GoodBadAccumulator
 
-__all__ = ["GOOD_SCORE", "DetectionReducer", "gt_boxes_in_input"]
+__all__ = ["GOOD_SCORE", "DetectionReducer"]
 
 #: Score (F1 for FOMO, per-image mAP otherwise) from which an image counts as good.
 GOOD_SCORE = 0.5
 F1_PSEUDO_CLASS = "F1 score"
-
-
-def gt_boxes_in_input(boxes, src_w: int, src_h: int, dst_w: int, dst_h: int, mode: str = "squash",
-                      crop_anchor: str = "middle-center") -> list[tuple[float, float, float, float, str]]:
-    """Map ground-truth boxes from image pixels to model-input pixels (see the module notes).
-
-    Returns
-    -------
-    list of (x, y, w, h, label)
-        Boxes clipped to the input; boxes that fall entirely outside are dropped.
-    """
-    from evalcore.dsp.image import resize_transform
-
-    if src_w <= 0 or src_h <= 0:
-        return []
-    sx, sy, ox, oy = resize_transform(src_w, src_h, dst_w, dst_h, mode, crop_anchor)
-    out = []
-    for b in boxes:
-        x0 = min(max(b.x * sx + ox, 0.0), dst_w)
-        y0 = min(max(b.y * sy + oy, 0.0), dst_h)
-        x1 = min(max((b.x + b.width) * sx + ox, 0.0), dst_w)
-        y1 = min(max((b.y + b.height) * sy + oy, 0.0), dst_h)
-        if x1 > x0 and y1 > y0:
-            out.append((x0, y0, x1 - x0, y1 - y0, b.label))
-    return out
 
 
 def _box_dict(box) -> dict:
@@ -88,11 +64,9 @@ class DetectionReducer:
     """
 
     def __init__(self, runner, project, records, *, compat):
-        from evalcore.report import _threshold_entry
-
         self.compat = compat
-        self.runner = runner
-        self.threshold_entry = _threshold_entry(runner)
+        self.runner = runner  # evalcore.outcome.BlockPlan
+        self.threshold_entry = runner.threshold_entry
         # COCO image ids are positions in the test set (EI: str(index)), whatever the shard.
         self.positions = {r.id: i for i, r in enumerate(records)}
         self.kind = runner.kind
@@ -104,8 +78,7 @@ class DetectionReducer:
         self.class_names = runner.labels
         meta = runner.spec.metadata
         self.last_layer = getattr(meta, "object_detection_last_layer", None) if meta is not None else None
-        self.good = 0
-        self.bad = 0
+        self.counts = GoodBadAccumulator()  # images good / bad (module notes)
         self.fomo = None
         self.coco = None
         # reducers of --slice-by slices (`slice_copy`) that the current sample's numbers also go to
@@ -114,13 +87,12 @@ class DetectionReducer:
             if not self.last_layer:
                 raise BundleError("an object-detection block needs objectDetectionLastLayer in its metadata",
                                   path=runner.spec.metadata_path, field="objectDetectionLastLayer")
-            _check_last_layer(runner, self.last_layer)
             if self.last_layer == "fomo":
-                from evalcore.metrics.fomo import FomoAccumulator
+                from evalcore.metrics.fomo_dataset import FomoAccumulator
 
                 self.fomo = FomoAccumulator(len(self.class_names) + 1)
             else:
-                from evalcore.metrics.coco import CocoAccumulator
+                from evalcore.metrics.ei_coco import CocoAccumulator
 
                 self.coco = CocoAccumulator(len(self.class_names), self.width, self.height)
 
@@ -132,15 +104,15 @@ class DetectionReducer:
         whatever samples the slice turns out to hold.
         """
         other = copy.copy(self)
-        other.good = other.bad = 0
+        other.counts = GoodBadAccumulator()
         other.sinks = ()
         other.positions = None
         if self.fomo is not None:
-            from evalcore.metrics.fomo import FomoAccumulator
+            from evalcore.metrics.fomo_dataset import FomoAccumulator
 
             other.fomo = FomoAccumulator(self.fomo.n_classes)
         if self.coco is not None:
-            from evalcore.metrics.coco import CocoAccumulator
+            from evalcore.metrics.ei_coco import CocoAccumulator
 
             other.coco = CocoAccumulator(self.coco.num_classes, self.coco.width, self.coco.height)
         return other
@@ -151,24 +123,14 @@ class DetectionReducer:
 
     # -- per sample ------------------------------------------------------------------------------
 
-    def sample(self, outcome, decision):
-        """(classification dict, prediction rows) for one image sample."""
-        outputs = [o[0] for o in decision.outputs]
+    def sample(self, outcome, decided):
+        """(classification dict, prediction rows) for one image sample (``StructuredDecisions``)."""
         label = outcome.expected[0]
-        if self.kind == "visual-anomaly":
-            return self._visual_anomaly(outcome, outputs[0], label)
-        gt = self._ground_truth(outcome)
-        if self.fomo is not None:
-            return self._fomo(outcome, outputs[0], gt, label)
-        return self._boxes(outcome, outputs, gt, label)
-
-    def _ground_truth(self, outcome):
-        dims = outcome.sample_model().image_dimensions
-        src_w, src_h = (dims.width, dims.height) if dims is not None else (self.width, self.height)
-        index = {name: i + 1 for i, name in enumerate(self.class_names)}  # 1-based, 0 = background
-        boxes = gt_boxes_in_input(outcome.record.bounding_boxes, src_w, src_h, self.width, self.height,
-                                  self.resize_mode, self.crop_anchor)
-        return [{"x": x, "y": y, "w": w, "h": h, "label": index.get(name, -1)} for x, y, w, h, name in boxes]
+        if decided.kind == "visual-anomaly":
+            return self._visual_anomaly(outcome, decided.visual, label)
+        if decided.kind == "fomo":
+            return self._fomo(outcome, decided, label)
+        return self._boxes(outcome, decided.detections, decided.ground_truth, label)
 
     def _base(self, outcome, result_count: int) -> dict:
         runner = self.runner
@@ -185,10 +147,7 @@ class DetectionReducer:
 
     def _score(self, score: float) -> None:
         for reducer in (self, *self.sinks):
-            if score >= GOOD_SCORE:
-                reducer.good += 1
-            else:
-                reducer.bad += 1
+            reducer.counts.update(bool(score >= GOOD_SCORE))
 
     def _prediction(self, outcome, label, predicted: str, correct, **extra) -> dict:
         row = {"sample_id": outcome.record.id, "start_ms": 0.0, "end_ms": 0.0, "prediction": predicted}
@@ -208,12 +167,18 @@ class DetectionReducer:
                 names.append(name)
         return ", ".join(names)
 
-    def _fomo(self, outcome, heatmap, gt, label):
-        from evalcore.learn.detection import prediction_bounding_boxes
-        from evalcore.learn.fomo import fomo_details, fomo_sample_result, fomo_structured_result
+    def _fomo(self, outcome, decided, label):
+        from evalcore.metrics.fomo import score_fomo_detections
+        from evalcore.report.boxes import (
+            fomo_details,
+            fomo_detections,
+            fomo_structured_result,
+            prediction_bounding_boxes,
+        )
 
-        res = fomo_sample_result(np.asarray(heatmap, dtype=np.float64), gt, (self.width, self.height),
-                                 self.runner.threshold, len(self.class_names) + 1)
+        det = decided.detections
+        res = score_fomo_detections(det.boxes, det.labels, det.scores, decided.grid_shape, decided.ground_truth,
+                                    (self.width, self.height))
         for reducer in (self, *self.sinks):
             reducer.fomo.update(res)
         self._score(res.f1)
@@ -227,7 +192,7 @@ class DetectionReducer:
         }]
         entry["details"] = [self._details(details)]
         entry["object_detection_last_layer"] = "fomo"
-        boxes = [_box_dict(b) for b in prediction_bounding_boxes(res.detections, self.class_names)]
+        boxes = [_box_dict(b) for b in prediction_bounding_boxes(fomo_detections(res), self.class_names)]
         predicted = self._predicted_names(res.labels, res.scores)
         row = self._prediction(outcome, label, predicted, res.f1 >= GOOD_SCORE, f1_score=float(res.f1),
                                bounding_boxes=boxes)
@@ -239,12 +204,10 @@ class DetectionReducer:
         return {"boxes": d["boxes"], "labels": [float(v) for v in d["labels"]], "scores": d["scores"],
                 "m_ap": d["map_score"], "f1": d["f1"]}
 
-    def _boxes(self, outcome, outputs, gt, label):
-        from evalcore.learn.detection import decode_detections, detection_details, prediction_bounding_boxes
-        from evalcore.metrics.od_map import per_image_map
+    def _boxes(self, outcome, det, gt, label):
+        from evalcore.metrics.ei_map import per_image_map
+        from evalcore.report.boxes import detection_details, prediction_bounding_boxes
 
-        det = decode_detections(self.last_layer, outputs, input_width=self.width, input_height=self.height,
-                                threshold=self.runner.threshold)
         raw = [{"box_ymin_xmin_ymax_xmax": list(b), "label": int(lbl), "score": float(s)}
                for b, lbl, s in zip(det.boxes.tolist(), det.labels.tolist(), det.scores.tolist())]
         score = per_image_map(self.width, self.height, len(self.class_names), gt, raw)
@@ -261,16 +224,12 @@ class DetectionReducer:
         predicted = self._predicted_names(det.labels, det.scores)
         return entry, [self._prediction(outcome, label, predicted, score >= GOOD_SCORE, bounding_boxes=boxes)]
 
-    def _visual_anomaly(self, outcome, grid, label):
-        from evalcore.learn.visual_anomaly import visual_anomaly_result
-
-        res = visual_anomaly_result(grid, self.runner.threshold, self.width, self.height)
+    def _visual_anomaly(self, outcome, res, label):
         expected = None if label is None else ("anomaly" if label == "anomaly" else "no anomaly")
         correct = None if expected is None else res.prediction == expected
         if correct is not None:
             for reducer in (self, *self.sinks):
-                reducer.good += int(correct)
-                reducer.bad += int(not correct)
+                reducer.counts.update(bool(correct))
         entry = self._base(outcome, 1)
         entry["result"] = [{"anomaly": float(res.max_score)}]
         entry["anomaly_result"] = [{
@@ -285,8 +244,7 @@ class DetectionReducer:
 
     def merge(self, other: DetectionReducer) -> DetectionReducer:
         """Fold another shard's counts and accumulators into this one; returns self."""
-        self.good += other.good
-        self.bad += other.bad
+        self.counts.merge(other.counts)
         if self.fomo is not None:
             self.fomo.merge(other.fomo)
         if self.coco is not None:
@@ -295,9 +253,9 @@ class DetectionReducer:
 
     def accuracy_summary(self):
         """The ``accuracy`` object of an object-detection block (module notes)."""
-        from evalcore.metrics.classification import AccuracySummary, GoodBad, ratio_score
+        from evalcore.metrics.accuracy import AccuracySummary, GoodBad, ratio_score
 
-        good, bad = self.good, self.bad
+        good, bad = self.counts.good, self.counts.bad
         per_class = GoodBad(good, bad) if self.compat["detection-summary"] == "counts" else GoodBad(0, 0)
         return AccuracySummary(
             total_summary=GoodBad(good, bad), summary_per_class={F1_PSEUDO_CLASS: per_class},
@@ -330,19 +288,3 @@ class DetectionReducer:
             return [AdditionalMetricValue(name=n, value=format_metric_value(v), full_precision_value=float(v))
                     for n, v in stats.items() if v >= 0 or keep_undefined]
         return []
-
-
-def _check_last_layer(runner, last_layer: str) -> None:
-    """Before any sample: the last layer is one evalcore decodes, and a FOMO model's heat map has
-    one channel per class plus the background (what decoding the first sample would find).
-    """
-    from evalcore.learn.detection import SUPPORTED_LAST_LAYERS
-
-    path = runner.spec.metadata_path
-    if last_layer not in SUPPORTED_LAST_LAYERS:
-        raise BundleError(f"object detection last layer {last_layer!r} is not supported "
-                          f"(supported: {', '.join(SUPPORTED_LAST_LAYERS)})", path=path, field="objectDetectionLastLayer")
-    shapes = getattr(runner.backend, "output_shapes", None)
-    if last_layer == "fomo" and shapes and len(shapes[0]) == 3 and shapes[0][-1] != len(runner.labels) + 1:
-        raise BundleError(f"the FOMO model's heat map has {shapes[0][-1]} channels but the metadata lists "
-                          f"{len(runner.labels)} classes (plus the background)", path=path, field="classNames")

@@ -1,10 +1,11 @@
-"""numba kernels of the DSP blocks (imported only when a block needs them).
+"""Cepstral mean and variance normalisation over a sliding window (speechpy ``cmvnw``).
 
-``_sliding_mean_centre`` and ``_sliding_std_scale`` are the two passes of speechpy's ``cmvnw``
-(MFE v1/v2, MFCC). Their sums run in window order, one row at a time, in the dtype of the data:
-the same order and precision as the reference's ``np.mean`` / ``np.std`` over axis 0 of a
-(win_size, columns) block, so the results are bit-identical (checked against
-``naive_sliding_normalize`` in tests/test_dsp_framing.py).
+``sliding_mean_centre`` and ``sliding_std_scale`` are the two passes of speechpy's ``cmvnw``
+(MFE v1/v2, MFCC; called by ``evalcore.dsp._framing.sliding_normalize``). Their sums run in
+window order, one row at a time, in the dtype of the data: the same order and precision as the
+reference's ``np.mean`` / ``np.std`` over axis 0 of a (win_size, columns) block, so the results
+are bit-identical (checked against ``naive_sliding_normalize`` of tests/naive.py in
+tests/test_kernels_cmvn.py).
 
 Both take ``rows``, the row index of each padded position (``np.pad(arange(F), pad, "symmetric")``),
 instead of a padded copy of the data.
@@ -14,15 +15,16 @@ Array letters: W windows, F frames (rows), C columns; P = F + win_size - 1 padde
 
 from __future__ import annotations
 
-# isort: off
-import kernels._cache  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
 import numpy as np
 from numba import njit
-# isort: on
+
+from kernels import _cache  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
+
+__all__ = ["sliding_mean_centre", "sliding_std_scale"]
 
 
 @njit(cache=True)
-def _sliding_mean_centre(values, rows, win_size):
+def sliding_mean_centre(values, rows, win_size):
     """Numba JIT-compiled: ``values`` minus the mean of each row's window, cast to float32.
 
     Parameters
@@ -49,14 +51,14 @@ def _sliding_mean_centre(values, rows, win_size):
 
 
 @njit(cache=True)
-def _sliding_std_scale(centred, rows, win_size):
+def sliding_std_scale(centred, rows, win_size):
     """Numba JIT-compiled: ``centred`` divided by its window's population std + 1e-10, in float32.
 
     Parameters
     ----------
     centred : float32 array of shape (W, F, C)
     rows : int64 array of shape (P,)
-        Row of ``centred`` at each padded position, as for ``_sliding_mean_centre``.
+        Row of ``centred`` at each padded position, as for ``sliding_mean_centre``.
     win_size : int
 
     Returns

@@ -34,9 +34,12 @@ from evalcore.errors import EvalcoreError, WorkerDiedError
 
 __all__ = ["PreparePool", "resolve_workers", "available_cpus", "fewer_gc_passes", "AUTO_MIN_SAMPLES"]
 
-#: Below this many samples ``--workers auto`` stays in one process: starting workers would cost
-#: more than it saves.
-AUTO_MIN_SAMPLES = 64
+#: Below this many samples ``--workers auto`` stays in one process: workers would cost more than
+#: they save. Measured on 2 CPUs with Edge Impulse motion samples (10 s, 3 axes, 17.7 KB of CBOR,
+#: 21 windows each), whole ``evalcore run`` processes, two workers against none in interleaved
+#: pairs (benchmarks/README.md, "--workers auto"): 1.00x at 64 samples, 1.40x at 256, 1.64x at
+#: 1,000 (slower), 0.93x at 2,000 and 0.88x at 5,000 (faster).
+AUTO_MIN_SAMPLES = 2000
 
 #: ``--workers auto`` uses at most this many processes (the parent's model thread and reduce
 #: need a core too, and a bundle's files come from one disk).
@@ -135,7 +138,7 @@ def _init_worker(root=None, options=None) -> None:
     if root is None:  # forked: the featurizer was inherited
         return
     from evalcore.bundle import load_project
-    from evalcore.features import SampleFeaturizer
+    from evalcore.pipeline.featurize import SampleFeaturizer
 
     _FEATURIZER = SampleFeaturizer(load_project(root, follow_links=options.follow_links), options)
 
@@ -290,7 +293,7 @@ class PreparePool:
     """Worker processes that turn records into the pipeline's prepared samples.
 
     Use as a context manager; ``prepare_all(records)`` yields one prepared sample per record,
-    in order (the interface of ``evalcore.features.SampleFeaturizer.prepare_all``). An error in
+    in order (the interface of ``evalcore.pipeline.featurize.SampleFeaturizer.prepare_all``). An error in
     a worker (a bad file, with its path, sample and field) is raised in the parent as it is.
 
     Each worker has a pipe for its tasks and one for its results, so the parent knows which
@@ -325,7 +328,7 @@ class PreparePool:
         global _FEATURIZER
         import multiprocessing
 
-        from evalcore.features import SampleFeaturizer
+        from evalcore.pipeline.featurize import SampleFeaturizer
 
         self.start_method = _start_method()
         context = multiprocessing.get_context(self.start_method)

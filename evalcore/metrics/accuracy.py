@@ -61,13 +61,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import Literal
 
 import numpy as np
 
 from evalcore.errors import ConfigError
+from evalcore.metrics._base import AccumulatorBase, state_array, state_field
 from evalcore.metrics.classifier_scores import calculate_classification_metrics
 
 __all__ = [
@@ -181,9 +182,11 @@ class AccuracyOptions:
         for name, values in allowed.items():
             if getattr(self, name) not in values:
                 raise ConfigError(f"{name} must be one of {list(values)}, got {getattr(self, name)!r}")
+        if not isinstance(self.empty_class_rows, bool):
+            raise ConfigError(f"empty_class_rows must be true or false, got {self.empty_class_rows!r}")
 
 
-class ClassificationAccumulator:
+class ClassificationAccumulator(AccumulatorBase):
     """Mergeable window counts for Studio's classification ``accuracy`` object.
 
     Parameters
@@ -204,6 +207,9 @@ class ClassificationAccumulator:
     [expected anomaly, predicted anomaly]; both merge by sum.
     """
 
+    kind = "accuracy"
+    state_version = 1
+
     def __init__(
         self,
         class_labels: Sequence[str],
@@ -220,6 +226,8 @@ class ClassificationAccumulator:
         self.labels = labels
         self.n_classes = len(class_labels)
         self.options = options or AccuracyOptions()
+        self.uncertain_label = uncertain_label
+        self.anomaly_label = anomaly_label
         self._uncertain = labels.index(uncertain_label) if uncertain_label in labels[self.n_classes:] else -1
         self._anomaly = labels.index(anomaly_label) if anomaly_label in labels[self.n_classes:] else -1
         self.counts = np.zeros((len(labels), len(labels)), dtype=np.int64)
@@ -261,14 +269,43 @@ class ClassificationAccumulator:
             )
 
     def merge(self, other: ClassificationAccumulator) -> ClassificationAccumulator:
-        """Add ``other``'s counts into this accumulator (same labels required); returns self."""
-        if other.labels != self.labels or other.n_classes != self.n_classes:
-            raise ConfigError(
-                f"cannot merge accumulators with different labels: {list(self.labels)} and {list(other.labels)}"
-            )
+        """Add ``other``'s counts into this accumulator (same configuration); returns self.
+
+        Raises
+        ------
+        MergeError
+            Naming the first of labels, n_classes, options, uncertain_label, anomaly_label that differs.
+        """
+        self._check_mergeable(other)
         self.counts += other.counts
         self.anomaly_counts += other.anomaly_counts
         return self
+
+    def _config(self) -> dict:
+        return {"labels": list(self.labels), "n_classes": self.n_classes, "options": asdict(self.options),
+                "uncertain_label": self.uncertain_label, "anomaly_label": self.anomaly_label}
+
+    def _arrays(self) -> dict:
+        return {"counts": self.counts, "anomaly_counts": self.anomaly_counts}
+
+    @classmethod
+    def _from_state(cls, fields, arrays) -> ClassificationAccumulator:
+        labels = state_field(fields, "labels", "str_list")
+        n_classes = state_field(fields, "n_classes", "int")
+        if not 0 <= n_classes <= len(labels):
+            raise ConfigError(f"field n_classes must lie in 0..{len(labels)}, got {n_classes}")
+        options = state_field(fields, "options", "dict")
+        if set(options) != set(AccuracyOptions.__dataclass_fields__):
+            raise ConfigError(f"field options must hold {sorted(AccuracyOptions.__dataclass_fields__)}")
+        n = len(labels)  # arrays first: the (n, n) allocation below is no bigger than the data
+        counts = state_array(arrays, "counts", np.int64, (n, n), nonnegative=True)
+        anomaly_counts = state_array(arrays, "anomaly_counts", np.int64, (2, 2), nonnegative=True)
+        acc = cls(labels[:n_classes], labels[n_classes:], options=AccuracyOptions(**options),
+                  uncertain_label=state_field(fields, "uncertain_label", "str"),
+                  anomaly_label=state_field(fields, "anomaly_label", "str"))
+        acc.counts[...] = counts
+        acc.anomaly_counts[...] = anomaly_counts
+        return acc
 
     def compute(self) -> AccuracySummary:
         """Build the accuracy object from the current counts (pure: the state is not modified)."""

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from evalcore.errors import BundleError
+from evalcore.outcome import PreparedSample, SampleOutcome
 
 __all__ = ["CATEGORY_NAMES", "FeatureSource"]
 
@@ -100,7 +101,7 @@ class FeatureSource:
                     raise BundleError(f"label index {v} is outside 1..{len(names)} (classNames)",
                                       path=first.y_path, field=f"y[{i}]")
             return out
-        from evalcore.jsonio import format_number
+        from evalcore.jsnumber import format_number
 
         return [format_number(float(v)) for v in y.tolist()]
 
@@ -126,11 +127,9 @@ class FeatureSource:
         return out
 
     def prepare(self, record):
-        """The pipeline's ``_Prepared`` for one row."""
+        """The pipeline's ``PreparedSample`` for one row."""
         from evalcore.data.records import SampleData, Sensor
         from evalcore.data.studio import to_studio_sample
-        from evalcore.pipeline import SampleOutcome, _Prepared
-
         row = record.id - 1
         by_dsp = {d: np.ascontiguousarray(a.x[row : row + 1], dtype=np.float32) for d, a in self.arrays.items()}
         first = next(iter(by_dsp.values()))
@@ -148,4 +147,4 @@ class FeatureSource:
         for lb in self.project.learn:
             parts = [by_dsp[d] for d in lb.dsp_ids]
             features[lb.id] = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
-        return _Prepared(outcome=outcome, features=features)
+        return PreparedSample(outcome=outcome, features=features)

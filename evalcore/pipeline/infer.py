@@ -1,80 +1,27 @@
-"""The map stage: one sample -> windows -> DSP features -> models -> decoded per-window outcome.
+"""The map stage: one sample -> windows -> DSP features -> models -> decided outcome.
 
 ``Pipeline.outcomes(records)`` yields one ``SampleOutcome`` per sample, in record order. Samples
 are prepared one by one (read, windowed, DSP), then their windows are stacked and each learn
 block's model runs once per ``batch_rows`` windows, whatever the sample boundaries; outputs are
-split back per sample and decoded. Everything a dataset metric needs is in the outcome, so the
-reduce (``evalcore.report``) never looks back at a sample.
+split back per sample and decided (``evalcore.learn.decide``). Everything a dataset metric needs
+is in the outcome, so the reduce (``evalcore.report``) never looks back at a sample.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from evalcore.bundle import LearnSpec, Project
 from evalcore.errors import ConfigError
-from evalcore.learn.blocks import make_decoder
+from evalcore.learn.blocks import make_runner
+from evalcore.learn.decide import Decider
+from evalcore.outcome import PreparedSample, run_labels
+from evalcore.pipeline.featurize import planned_feature_counts
 
-__all__ = ["SampleOutcome", "Pipeline", "check_threshold_keys"]
-
-
-@dataclass
-class SampleOutcome:
-    """Everything the reduce and the report need of one sample.
-
-    Attributes
-    ----------
-    record : evalcore.data.SampleRecord
-    sample : evalcore.schema.Sample or None
-        The output ``Sample`` object; None when ``sample_json`` holds it (see `sample_model`).
-    start_ms, end_ms : float64 arrays of shape (W,)
-        Window boundaries in ms.
-    label_ranges : int64 array of shape (W, 2)
-        First and last (inclusive) value index of each window, for ``expectedLabels``.
-    expected : list of str or None, length W
-        Expected label per window (None: unlabeled).
-    window_interval_ms : float
-        Spacing of the values the index ranges count (``classifications[].intervalMs``).
-    decisions : dict of int to BlockDecision
-        Per learn block id: raw per-window results and decisions.
-    sample_json : str or None
-        The ``Sample`` as the response's JSON text. A worker process sends this instead of the
-        model: the text is what the report writes, and unpickling a ``Sample`` model cost more
-        than the rest of a prepared sample together (``evalcore.parallel``).
-    """
-
-    record: object
-    sample: object
-    start_ms: np.ndarray
-    end_ms: np.ndarray
-    label_ranges: np.ndarray
-    expected: list
-    window_interval_ms: float
-    decisions: dict = field(default_factory=dict)
-    sample_json: str | None = None
-
-    def sample_model(self):
-        """The ``Sample`` model (parsed from ``sample_json`` when it came as text)."""
-        if self.sample is None:
-            from evalcore import schema
-
-            return schema.Sample.model_validate_json(self.sample_json)
-        return self.sample
-
-    @property
-    def n_windows(self) -> int:
-        """Number of windows W."""
-        return int(self.start_ms.shape[0])
-
-
-@dataclass
-class _Prepared:
-    outcome: SampleOutcome
-    features: dict  # learn block id -> float32 (W, F)
+__all__ = ["Pipeline"]
 
 
 class Pipeline:
@@ -84,19 +31,20 @@ class Pipeline:
     ----------
     project : Project
         The validated bundle.
-    options : evalcore.engine.RunOptions
-        Variant, thresholds, threads, batch size.
+    options : evalcore.options.RunOptions
+        Variant, threads, batch size, ``--compat``.
+    plans : dict of int to evalcore.outcome.BlockPlan
+        The run's learn blocks (``evalcore.learn.thresholds.plan_blocks``).
+    records : sequence of SampleRecord
+        Every sample of the run (whatever the shard): their labels fix the label codes.
     """
 
-    def __init__(self, project: Project, options):
+    def __init__(self, project: Project, options, plans: dict, records):
         self.project = project
         self.options = options
-        self.decoders = {}
+        self.runners = {}
         self._checked: set[int] = set()
         self.n_workers = 0  # worker processes that prepared the samples (set by evalcore.engine.evaluate)
-        from evalcore.features import planned_feature_counts
-
-        check_threshold_keys(options.thresholds, project.learn)  # run_bundle checked it before reading data
         n_dsp = planned_feature_counts(project)
         for lb in project.learn:
             backend = self._load_backend(lb) if lb.needs_model else None
@@ -104,8 +52,10 @@ class Pipeline:
                 # at load time, before any sample is read; otherwise on the first batch
                 backend.check_n_features(sum(n_dsp[d] for d in lb.dsp_ids))
                 self._checked.add(lb.id)
-            override = _threshold_override(options.thresholds, lb)
-            self.decoders[lb.id] = make_decoder(lb, backend, threshold=override, project=project)
+            self.runners[lb.id] = make_runner(plans[lb.id], backend)
+            if lb.kind == "object-detection":
+                _check_last_layer(self.runners[lb.id])
+        self.decider = Decider(plans, run_labels(plans, records), options.compat, project)
 
     def _load_backend(self, lb: LearnSpec):
         from evalcore.backends import load_backend
@@ -127,7 +77,7 @@ class Pipeline:
     def engines(self) -> dict[int, str]:
         """Learn block id -> what ran its model (``onnxruntime``, ``tflite``, ``akida-software`` ...)."""
         out = {}
-        for lb_id, dec in self.decoders.items():
+        for lb_id, dec in self.runners.items():
             backend = getattr(dec, "backend", None)
             out[lb_id] = "metadata (no model)" if backend is None else f"{backend.engine} {backend.engine_version}"
         return out
@@ -135,7 +85,7 @@ class Pipeline:
     def describe(self) -> dict:
         """Per learn block: what ran it and with which threshold (the run-info sidecar)."""
         out = {}
-        for lb_id, dec in self.decoders.items():
+        for lb_id, dec in self.runners.items():
             backend = getattr(dec, "backend", None)
             out[str(lb_id)] = {
                 "type": dec.spec.type,
@@ -150,10 +100,10 @@ class Pipeline:
     def outcomes(self, records, featurizer=None):
         """Yield a ``SampleOutcome`` per record, in order, running models in batches.
 
-        ``featurizer`` prepares records (``prepare(record) -> _Prepared``, and optionally
+        ``featurizer`` prepares records (``prepare(record) -> PreparedSample``, and optionally
         ``prepare_all(records)`` yielding them in order); the default reads the dataset and runs
-        the DSP blocks (``evalcore.features.SampleFeaturizer``), ``evalcore.parallel.PreparePool``
-        does the same in worker processes, ``evalcore.precomputed.FeatureSource`` serves
+        the DSP blocks (``evalcore.pipeline.featurize.SampleFeaturizer``), ``evalcore.pipeline.pool.PreparePool``
+        does the same in worker processes, ``evalcore.pipeline.precomputed.FeatureSource`` serves
         precomputed feature rows.
 
         With ``options.overlap`` (the default) the models of one batch run on a worker thread
@@ -163,7 +113,7 @@ class Pipeline:
         order, so results are the same bytes either way.
         """
         if featurizer is None:
-            from evalcore.features import SampleFeaturizer
+            from evalcore.pipeline.featurize import SampleFeaturizer
 
             featurizer = SampleFeaturizer(self.project, self.options)
         if not self.options.overlap:
@@ -187,7 +137,7 @@ class Pipeline:
 
     def _batches(self, records, featurizer):
         """Prepared samples grouped until they hold ``batch_rows`` windows."""
-        pending: list[_Prepared] = []
+        pending: list[PreparedSample] = []
         n_rows = 0
         prepare_all = getattr(featurizer, "prepare_all", None)
         for prepared in prepare_all(records) if prepare_all else map(featurizer.prepare, records):
@@ -199,7 +149,7 @@ class Pipeline:
         if pending:
             yield pending
 
-    def _infer(self, batch: list[_Prepared]) -> None:
+    def _infer(self, batch: list[PreparedSample]) -> None:
         """Run every learn block on the batch's windows and attach each sample's part."""
         counts = [p.outcome.n_windows for p in batch]
         splits = np.cumsum(counts)[:-1]
@@ -207,20 +157,22 @@ class Pipeline:
             blocks = [p.features[lb.id] for p in batch]
             x = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
             self._check_features(lb, x)
-            decision = self.decoders[lb.id].decide(x)
-            for p, part in zip(batch, decision.split(splits)):
+            output = self.runners[lb.id].run(x)
+            for p, part in zip(batch, output.split(splits)):
                 _check_output(lb, part, p.outcome.record, lb.models.get(self.options.variant) or lb.metadata_path)
-                p.outcome.decisions[lb.id] = part
+                p.outcome.outputs[lb.id] = part
+        for p in batch:
+            self.decider.decide(p.outcome)
 
     def _check_features(self, lb: LearnSpec, x: np.ndarray) -> None:
         if lb.id in self._checked:
             return
-        backend = getattr(self.decoders[lb.id], "backend", None)
+        backend = getattr(self.runners[lb.id], "backend", None)
         if backend is not None:
             backend.check_n_features(int(x.shape[1]))
         self._checked.add(lb.id)
 
-    def check_prepared(self, prepared: _Prepared) -> None:
+    def check_prepared(self, prepared: PreparedSample) -> None:
         """Check one prepared sample against the loaded blocks without running a model.
 
         Each model's input size is checked against the sample's feature rows (as the first batch
@@ -231,7 +183,7 @@ class Pipeline:
             x = prepared.features[lb.id]
             self._check_features(lb, x)
             if not lb.needs_model:
-                self.decoders[lb.id].decide(x)
+                self.runners[lb.id].run(x)
 
 
 #: GIL switch interval while models run on the worker thread. Between two runtime calls the
@@ -263,21 +215,23 @@ def _check_output(lb: LearnSpec, decision, record, path) -> None:
                       field="output")
 
 
-def check_threshold_keys(thresholds: dict, learn) -> None:
-    """Every ``--threshold`` key must name a learn block (id, name or title); lists the blocks."""
-    known = {key for lb in learn for key in (str(lb.id), lb.name, lb.title) if key}
-    unknown = [key for key in thresholds if key not in known]
-    if unknown:
-        blocks = "; ".join(f"{lb.id} ({lb.name}, {lb.title})" if lb.title else f"{lb.id} ({lb.name})" for lb in learn)
-        raise ConfigError(
-            f"--threshold {unknown[0]!r} matches no learn block; give a block's id, name or title: {blocks}"
-        )
+def _check_last_layer(runner) -> None:
+    """Before any sample: an object-detection block names a last layer evalcore decodes, and a
+    FOMO model's heat map has one channel per class plus the background.
+    """
+    from evalcore.errors import BundleError
+    from evalcore.learn.detection import SUPPORTED_LAST_LAYERS
 
-
-def _threshold_override(thresholds: dict, lb: LearnSpec) -> float | None:
-    """``--threshold`` keys may be the learn block id, its name or its title."""
-    for key in (str(lb.id), lb.name, lb.title):
-        if key in thresholds:
-            return thresholds[key]
-    return None
-
+    path = runner.spec.metadata_path
+    meta = runner.spec.metadata
+    last_layer = getattr(meta, "object_detection_last_layer", None) if meta is not None else None
+    if not last_layer:
+        raise BundleError("an object-detection block needs objectDetectionLastLayer in its metadata",
+                          path=path, field="objectDetectionLastLayer")
+    if last_layer not in SUPPORTED_LAST_LAYERS:
+        raise BundleError(f"object detection last layer {last_layer!r} is not supported "
+                          f"(supported: {', '.join(SUPPORTED_LAST_LAYERS)})", path=path, field="objectDetectionLastLayer")
+    shapes = getattr(runner.backend, "output_shapes", None)
+    if last_layer == "fomo" and shapes and len(shapes[0]) == 3 and shapes[0][-1] != len(runner.labels) + 1:
+        raise BundleError(f"the FOMO model's heat map has {shapes[0][-1]} channels but the metadata lists "
+                          f"{len(runner.labels)} classes (plus the background)", path=path, field="classNames")
