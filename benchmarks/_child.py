@@ -52,16 +52,17 @@ def tree_pss_kb(pid: int) -> int:
     return total
 
 
-def measure(argv: list[str], env: dict | None = None, poll: float = 0.1) -> dict:
+def measure(argv: list[str], env: dict | None = None, poll: float = 0.1, cwd: Path | None = None) -> dict:
     """Run ``argv`` to completion; return seconds, peak RSS and sampled tree PSS (MB).
 
     Standard error goes to a temporary file (a pipe nobody reads could fill and stall the
-    child). Raises ``RuntimeError`` with its end when the child exits non-zero.
+    child). Raises ``RuntimeError`` with its end when the child exits non-zero. ``cwd`` matters
+    for ``python -m``: the working folder comes first on ``sys.path``, before ``PYTHONPATH``.
     """
     can_sample = Path(f"/proc/{os.getpid()}/smaps_rollup").exists()
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
         peak_tree = 0
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)

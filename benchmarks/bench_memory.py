@@ -96,7 +96,7 @@ def run_once(bundle: Path, config: list[str], out_dir: Path, tree: Path = ROOT) 
         pages.mkdir()
     argv = [sys.executable, "-m", "evalcore", "run", str(bundle), "--out", str(out_dir / "result.json"), "-q",
             *options]
-    row = measure(argv, env=dict(os.environ, PYTHONPATH=str(tree)))
+    row = measure(argv, env=dict(os.environ, PYTHONPATH=str(tree)), cwd=tree)  # -m imports from cwd
     info = json.loads((out_dir / "result.run.json").read_text())
     row.update(samples=info["samples"], windows=info["windows"])
     return row

@@ -147,7 +147,7 @@ def build_tabular(work: Path, n_windows: int, windows_per_sample: int) -> Path:
 def has_executor(tree: Path = ROOT) -> bool:
     """Whether the evalcore in ``tree`` has ``run --executor`` (issue 16's Dask executor)."""
     proc = subprocess.run([sys.executable, "-m", "evalcore", "run", "--help"], capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONPATH=str(tree)), check=False)
+                          env=dict(os.environ, PYTHONPATH=str(tree)), cwd=tree, check=False)
     return "--executor" in proc.stdout
 
 
@@ -157,7 +157,7 @@ def run_once(bundle: Path, config: list[str], out_dir: Path, tree: Path = ROOT) 
     out_dir.mkdir(parents=True)
     argv = [sys.executable, "-m", "evalcore", "run", str(bundle), "--out", str(out_dir / "result.json"), "-q",
             *config]
-    row = measure(argv, env=dict(os.environ, PYTHONPATH=str(tree)))
+    row = measure(argv, env=dict(os.environ, PYTHONPATH=str(tree)), cwd=tree)  # -m imports from cwd
     info = json.loads((out_dir / "result.run.json").read_text())
     row.update(samples=info["samples"], windows=info["windows"])
     return row
