@@ -88,10 +88,12 @@ def test_build_tabular_has_the_asked_windows(tmp_path):
     assert (bundle / "learn" / "3" / "model.onnx").stat().st_size > 0
 
 
-def test_child_peak_rss_sees_an_allocation():
+def test_child_peak_rss_sees_an_allocation(tmp_path):
     child = _load("_child")
     row = child.measure([sys.executable, "-c", "x = b'x' * (80 * 2**20); print(len(x))"])
     assert row["peak_rss_mb"] >= 80
+    in_tmp = f"import os, sys; sys.exit(0 if os.getcwd() == {str(tmp_path.resolve())!r} else 4)"
+    assert child.measure([sys.executable, "-c", in_tmp], cwd=tmp_path)["seconds"] > 0
     with pytest.raises(RuntimeError, match="exited 3"):
         child.measure([sys.executable, "-c", "raise SystemExit(3)"])
 
