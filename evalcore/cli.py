@@ -97,6 +97,30 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
+def _add_executor_options(p: argparse.ArgumentParser) -> None:
+    """``--executor local|dask`` and the Dask executor's options (README: Distributed runs)."""
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="where the samples are evaluated: local (this process and its --workers, default) or "
+                   "dask (chunks of samples on a Dask cluster, merged to the same bytes; needs evalcore[dask])")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="with --executor dask: a running Dask scheduler (e.g. tcp://10.0.0.5:8786); default: a "
+                   "local cluster of worker processes on 127.0.0.1")
+    p.add_argument("--dask-workers", type=_positive_int, default=None, metavar="N",
+                   help="with --executor dask and no --scheduler: worker processes of the local cluster (default 2)")
+    p.add_argument("--chunk-samples", type=_positive_int, default=None, metavar="N",
+                   help="with --executor dask: samples per task (default: about 4 tasks per worker)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``evalcore`` argument parser with its subcommands."""
     parser = argparse.ArgumentParser(
@@ -132,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="then compare the result with BUNDLE/studio/classify-result.json (Studio's own) and "
                    "exit as compare does (0 same, 1 different); --rtol, --atol, --strict as for compare")
     _add_compare_options(p, defaults=False)
+    _add_executor_options(p)
 
     p = sub.add_parser("merge", help="join the states of `run --shard` into the result a single run writes")
     p.add_argument("states", nargs="+", metavar="STATE", help="every shard's state file (any order)")
@@ -249,7 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_run(args) -> int:
     from evalcore.engine import RunOptions, check_output_path, run_bundle, write_outputs
 
+    settings = _executor_settings(args)
     if args.shard is not None or args.state is not None:
+        if settings is not None:
+            from evalcore.errors import ConfigError
+
+            raise ConfigError("--shard evaluates one part of a run in this process, --executor dask the whole run "
+                              "on a cluster: give one of them")
         return _run_shard(args)
     if args.out is None:
         from evalcore.errors import ConfigError
@@ -269,7 +300,7 @@ def _cmd_run(args) -> int:
 
         raise ConfigError("--rtol, --atol and --strict need --compare")
     opts = RunOptions.from_cli(args)
-    result = run_bundle(args.bundle, opts)
+    result = run_bundle(args.bundle, opts) if settings is None else _run_dask(args.bundle, opts, settings)
     write_outputs(result, out=out, page_size=args.page_size, out_dir=args.out_dir, run_json=args.run_json,
                   slices_json=args.slices_json)
     if to_stdout:  # after the files: nothing is printed when they could not be written
@@ -286,6 +317,33 @@ def _cmd_run(args) -> int:
         sys.stdout.write(diff.to_text(max_diffs=20))
         return EXIT_OK if diff.equal else EXIT_COMPARE_DIFFERENT
     return EXIT_OK
+
+
+def _executor_settings(args):
+    """``DaskSettings`` for ``--executor dask``, None for the local executor; a Dask option without
+    ``--executor dask`` is bad usage.
+    """
+    from evalcore.errors import ConfigError
+
+    given = [name for name, value in (("--scheduler", args.scheduler), ("--dask-workers", args.dask_workers),
+                                      ("--chunk-samples", args.chunk_samples)) if value is not None]
+    if args.executor != "dask":
+        if given:
+            raise ConfigError(f"{given[0]} needs --executor dask")
+        return None
+    if args.workers is not None:
+        raise ConfigError("--workers sizes the local executor's process pool; with --executor dask each Dask "
+                          "worker evaluates its chunks itself (--dask-workers sizes a local cluster)")
+    from evalcore.executors.dask import DaskSettings
+
+    return DaskSettings(scheduler=args.scheduler, n_workers=args.dask_workers, chunk_samples=args.chunk_samples,
+                        quiet=args.quiet)
+
+
+def _run_dask(bundle, opts, settings):
+    from evalcore.executors.dask import run_on_dask
+
+    return run_on_dask(bundle, opts, settings)
 
 
 def _run_shard(args) -> int:

@@ -188,8 +188,10 @@ ALLOWED = {
                     "report_svg"},
     "serve": {"errors", "jsonio"},
     "pull": {"errors"},
-    "cli": {"bench", "check", "coco_eval", "compare", "compare_sources", "engine", "errors", "inspect", "jsonio",
-            "options", "outputs", "pull", "report_html", "serve", "shards", "slices"},
+    # executors spread a run's samples (the Dask executor: chunks of samples, shard states merged)
+    "executors": {"errors", "progress", "shards"},
+    "cli": {"bench", "check", "coco_eval", "compare", "compare_sources", "engine", "errors", "executors", "inspect",
+            "jsonio", "options", "outputs", "pull", "report_html", "serve", "shards", "slices"},
     "__main__": {"cli"},
 }
 

@@ -48,7 +48,7 @@ from evalcore.data.labels_files import (
     read_bounding_boxes_labels,
     read_info_labels,
 )
-from evalcore.data.records import BoundingBox, DatasetIndex, LabelInfo, SampleRecord
+from evalcore.data.records import BoundingBox, DatasetIndex, LabelInfo, RecordTable, SampleRecord
 from evalcore.errors import BundleError, ConfigError
 
 __all__ = ["CATEGORY_FOLDERS", "SAMPLE_EXTENSIONS", "load_dataset"]
@@ -287,9 +287,10 @@ def load_dataset(dataset_dir, *, category: str | None = "testing", root_category
         raise BundleError("dataset folder not found", path=root)
     skipped: list[str] = []
     items = _collect(root, root_category, skipped, None if follow_links else LinkFence(root))
-    records = tuple(
+    records = RecordTable(
         SampleRecord(id=i, **item) for i, item in enumerate(items, start=1) if category is None or item["category"] == category
     )
+    del items
     if not records:
         what = "no samples" if category is None else f"no samples in category {category!r}"
         raise BundleError(what, path=root, field="category")

@@ -227,19 +227,32 @@ _ENTRY_LIST: TypeAdapter | None = None
 
 
 def _entries(raws: list, prefixes: list[str], path: Path) -> list[InfoEntry]:
-    """Validate all entries in one pydantic call (fast for 10^4+ entries); on failure the first
-    bad entry is validated alone so that the error names it precisely.
+    """Validate the entries with one pydantic call per chunk (fast for 10^4+ entries); on failure
+    the first bad entry is validated alone so that the error names it precisely.
+
+    ``raws`` is consumed: each parsed entry is dropped once converted, so the parse of a large
+    export never holds its raw, validated and converted forms all at once.
     """
     global _ENTRY_LIST
     if _ENTRY_LIST is None:
         _ENTRY_LIST = TypeAdapter(list[_Entry])
-    try:
-        models = _ENTRY_LIST.validate_python(raws)
-    except ValidationError as err:
-        bad = err.errors(include_url=False)[0]["loc"][0]
-        _validated(raws[bad], path, prefixes[bad])
-        raise  # the entry alone passed: should not happen, keep pydantic's own report
-    return [_to_entry(model, i, path, prefixes[i]) for i, model in enumerate(models)]
+    out: list[InfoEntry] = []
+    for start in range(0, len(raws), _CHUNK_ENTRIES):
+        chunk = raws[start : start + _CHUNK_ENTRIES]
+        try:
+            models = _ENTRY_LIST.validate_python(chunk)
+        except ValidationError as err:
+            bad = start + err.errors(include_url=False)[0]["loc"][0]
+            _validated(raws[bad], path, prefixes[bad])
+            raise  # the entry alone passed: should not happen, keep pydantic's own report
+        out.extend(_to_entry(model, start + i, path, prefixes[start + i]) for i, model in enumerate(models))
+        raws[start : start + len(chunk)] = [None] * len(chunk)
+        del chunk, models
+    return out
+
+
+#: Entries validated per pydantic call.
+_CHUNK_ENTRIES = 4096
 
 
 def _json_error(err: json.JSONDecodeError, path: Path, line_no: int | None = None) -> BundleError:

@@ -8,6 +8,8 @@ Array letters: N values (readings) of one sample, A axes (sensors), H x W image 
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -158,6 +160,99 @@ class SampleRecord:
         return Path(self.file)
 
 
+class RecordTable(Sequence):
+    """The records of a dataset, held as columns: a ``SampleRecord`` is built when it is read.
+
+    A test set of 10^5 samples held as objects cost ~1 KB a sample (strings, the object, and the
+    heap left fragmented by the label-file parse); here each sample is its characters in two
+    joined strings plus a few array slots (~100 B; a file path is its folder, shared, and its
+    ``rel_path``), so memory stays flat as the test set grows.
+    Records compare equal field by field, so callers see no difference; a slice is a list.
+    """
+
+    _SEP = "\x00"
+
+    def __init__(self, records):
+        self._values: list = []  # distinct category / label / source values
+        self._value_index: dict = {}
+        self._boxes: dict = {}
+        self._metadata: dict = {}
+        self._files: dict = {}  # the file paths that are not their folder + rel_path
+        ids, filenames, rels, codes = [], [], [], array("i")
+        for k, r in enumerate(records):  # one pass: no list of every record object
+            ids.append(r.id)
+            filenames.append(r.filename)
+            rels.append(r.rel_path)
+            folder = r.file[: len(r.file) - len(r.rel_path)] if r.rel_path and r.file.endswith(r.rel_path) else None
+            if folder is None:
+                self._files[k] = r.file
+                folder = ""
+            codes.extend((self._code(r.category), self._code(r.label), self._code(r.label_source),
+                          self._code(folder)))
+            if r.bounding_boxes:
+                self._boxes[k] = r.bounding_boxes
+            if r.metadata is not None:
+                self._metadata[k] = r.metadata
+        self._n = len(ids)
+        self._ids = np.array(ids, dtype=np.int64)
+        self._filenames, self._filename_at = _join(filenames)
+        self._rels, self._rel_at = _join(rels)
+        self._codes = np.frombuffer(codes, dtype=np.int32).reshape(self._n, 4).copy()
+
+    def _code(self, value) -> int:
+        try:
+            code = self._value_index.get(value)
+        except TypeError:  # an unhashable label (key-value dict): kept as its own value
+            code = None
+            self._values.append(value)
+            return len(self._values) - 1
+        if code is None:
+            code = self._value_index[value] = len(self._values)
+            self._values.append(value)
+        return code
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._record(k) for k in range(*i.indices(self._n))]
+        k = range(self._n)[i]  # IndexError and negative indices as a list has them
+        return self._record(k)
+
+    def __iter__(self):
+        return (self._record(k) for k in range(self._n))
+
+    def _record(self, k: int) -> SampleRecord:
+        category, label, source, folder = self._codes[k].tolist()
+        rel_path = _cut(self._rels, self._rel_at, k)
+        return SampleRecord(
+            id=int(self._ids[k]), filename=_cut(self._filenames, self._filename_at, k),
+            file=self._files.get(k) or self._values[folder] + rel_path, rel_path=rel_path,
+            category=self._values[category], label=self._values[label],
+            bounding_boxes=self._boxes.get(k, ()), metadata=self._metadata.get(k),
+            label_source=self._values[source],
+        )
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, RecordTable | list | tuple):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None
+
+
+def _join(texts: list) -> tuple[str, np.ndarray]:
+    """``texts`` as one string and the offsets of each (``k``: ``[at[k], at[k + 1])``)."""
+    at = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in texts], out=at[1:])
+    return "".join(texts), at
+
+
+def _cut(joined: str, at: np.ndarray, k: int) -> str:
+    return joined[int(at[k]) : int(at[k + 1])]
+
+
 @dataclass(frozen=True)
 class DatasetIndex:
     """The samples of one category of a dataset export, in id order.
@@ -168,7 +263,7 @@ class DatasetIndex:
         The dataset folder (absolute).
     category : str or None
         The category kept (None: all).
-    records : tuple of SampleRecord
+    records : RecordTable (a sequence of SampleRecord)
         The samples, ascending ``id``.
     skipped : tuple of str
         Files found by a folder scan that were not taken as samples (unknown extension),
@@ -177,7 +272,7 @@ class DatasetIndex:
 
     root: Path
     category: str | None
-    records: tuple[SampleRecord, ...]
+    records: RecordTable
     skipped: tuple[str, ...] = ()
 
     def __len__(self) -> int:

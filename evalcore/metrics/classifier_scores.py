@@ -41,7 +41,8 @@ from typing import Literal
 import numpy as np
 
 from evalcore.errors import ConfigError
-from evalcore.metrics._base import AccumulatorBase, RowStore, state_array, state_field
+from evalcore.metrics._base import AccumulatorBase, state_array, state_field
+from evalcore.metrics._rows import RowStore
 
 __all__ = [
     "ClassifierMetrics",
@@ -162,6 +163,11 @@ def _weighted(values: np.ndarray, weights: np.ndarray) -> float | None:
 _CHUNK_ROWS = 1 << 16
 
 
+def _label_dtype(n_classes: int):
+    """The narrowest signed integer that holds class indices ``0..n_classes-1``."""
+    return np.int8 if n_classes <= 127 else np.int16 if n_classes <= 32767 else np.int32
+
+
 def _row_blocks(probs) -> list[tuple[int, np.ndarray]]:
     """(first row, rows) pieces of ``probs``: an (N, K) array in chunks, or a list of (n, K) blocks."""
     if isinstance(probs, np.ndarray):
@@ -262,7 +268,7 @@ def classifier_metrics(y_true, probs, n_classes: int, *,
         raise ConfigError(f"true labels must lie in 0..{n_classes - 1}")
     if any(np.isnan(block).any() for _, block in blocks):
         raise ConfigError("probabilities contain NaN")
-    y_true = y_true.astype(np.int32 if n_classes < 2**31 else np.int64, copy=False)
+    y_true = y_true.astype(_label_dtype(n_classes), copy=False)
     n = y_true.shape[0]
     labels = np.zeros(n, dtype=y_true.dtype)
     for start, block in blocks:
@@ -270,6 +276,8 @@ def classifier_metrics(y_true, probs, n_classes: int, *,
     cm = confusion_matrix(y_true, labels, n_classes)
     present, precision, recall, f1, support = _prf(cm)
     has = n > 0
+    if n_classes != 2:  # only a binary AUC reads the predicted labels: free them before the AUC's sorts
+        labels = None
     return ClassifierMetrics(
         confusion_matrix=cm,
         report_labels=present,
@@ -324,7 +332,7 @@ class ClassifierMetricsAccumulator(AccumulatorBase):
             raise ConfigError(f"zero_rows must be 'uniform' or 'raise', got {zero_rows!r}")
         self.n_classes = int(n_classes)
         self.zero_rows = zero_rows
-        self._labels = RowStore(np.int32)  # classes < MAX_STATE_CLASSES
+        self._labels = RowStore(_label_dtype(self.n_classes))
         self._probs = RowStore("float")
 
     def update(self, y_true, probs) -> None:
@@ -381,5 +389,5 @@ class ClassifierMetricsAccumulator(AccumulatorBase):
 
     def compute(self) -> ClassifierMetrics:
         """:func:`classifier_metrics` over every window added so far (the probabilities block by block)."""
-        return classifier_metrics(self._labels.array(np.int32), self._probs.blocks(), self.n_classes,
+        return classifier_metrics(self._labels.array(), self._probs.blocks(), self.n_classes,
                                   zero_rows=self.zero_rows)

@@ -67,7 +67,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalcore.errors import ConfigError
-from evalcore.metrics._base import AccumulatorBase, RowStore, state_array, state_field
+from evalcore.metrics._base import AccumulatorBase, state_array, state_field
+from evalcore.metrics._rows import RowStore
 
 __all__ = [
     "AVERAGES",

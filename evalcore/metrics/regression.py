@@ -30,7 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalcore.errors import ConfigError
-from evalcore.metrics._base import AccumulatorBase, RowStore, state_array, state_field
+from evalcore.metrics._base import AccumulatorBase, state_array, state_field
+from evalcore.metrics._rows import RowStore
 from evalcore.metrics.accuracy import SCORE_SCALES, AccuracySummary, GoodBad, ratio_score
 
 __all__ = ["RegressionMetrics", "RegressionAccumulator"]

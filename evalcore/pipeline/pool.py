@@ -29,6 +29,7 @@ import queue
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 
 from evalcore.errors import EvalcoreError, WorkerDiedError
 
@@ -37,8 +38,8 @@ __all__ = ["PreparePool", "resolve_workers", "available_cpus", "fewer_gc_passes"
 #: Below this many samples ``--workers auto`` stays in one process: workers would cost more than
 #: they save. Measured on 2 CPUs with Edge Impulse motion samples (10 s, 3 axes, 17.7 KB of CBOR,
 #: 21 windows each), whole ``evalcore run`` processes, two workers against none in interleaved
-#: pairs (benchmarks/README.md, "--workers auto"): 1.00x at 64 samples, 1.40x at 256, 1.64x at
-#: 1,000 (slower), 0.93x at 2,000 and 0.88x at 5,000 (faster).
+#: pairs (benchmarks/README.md, "--workers auto"): 1.00x at 64 samples, 1.40x at 256, 1.64x and
+#: 1.02x at 1,000 (two rounds), 0.93x and 1.02x at 2,000 (the break-even), 0.88x and 0.86x at 5,000.
 AUTO_MIN_SAMPLES = 2000
 
 #: ``--workers auto`` uses at most this many processes (the parent's model thread and reduce
@@ -400,14 +401,14 @@ class PreparePool:
         once, not when the run has unwound to the end of the ``with`` block.
         """
         try:
-            yield from self._prepare_all(list(records))
+            yield from self._prepare_all(records if isinstance(records, Sequence) else list(records))
         except BaseException:
             self._stop(graceful=False)
             raise
 
-    def _prepare_all(self, records: list):
+    def _prepare_all(self, records):
         size = self.chunk_size or max(1, min(16, len(records) // (self.n_workers * 8)))
-        chunks = [records[i : i + size] for i in range(0, len(records), size)]
+        chunks = _Chunks(records, size)
         max_in_flight = self.n_workers * _CHUNKS_PER_WORKER
         done: dict[int, tuple] = {}  # index -> (prepared list, error) of answered chunks
         next_to_send = 0
@@ -492,3 +493,20 @@ def _join_all(workers: list[_Worker], timeout: float) -> None:
     for w in workers:
         if w.process.exitcode is None:
             w.process.join(max(0.0, deadline - time.monotonic()))
+
+
+class _Chunks(Sequence):
+    """Consecutive slices of ``size`` records, each built when it is asked for (the records of a
+    large test set are not all held as objects at once: ``evalcore.data.records.RecordTable``).
+    """
+
+    def __init__(self, records, size: int):
+        self.records, self.size = records, size
+
+    def __len__(self) -> int:
+        return -(-len(self.records) // self.size)
+
+    def __getitem__(self, i: int) -> list:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return list(self.records[i * self.size : (i + 1) * self.size])

@@ -35,8 +35,8 @@ def load_records(project, options):
         featurizer = FeatureSource(project, options.category)
         records = featurizer.records(options.category)
     else:
-        records = list(load_dataset(project.dataset_dir, category=options.category,
-                                    follow_links=options.follow_links).records)
+        records = load_dataset(project.dataset_dir, category=options.category,
+                               follow_links=options.follow_links).records
     if not records:
         raise BundleError(f"the dataset has no {options.category} samples", path=project.dataset_dir)
     return featurizer, records
