@@ -12,7 +12,7 @@ building a million windows takes seconds; bundles are kept under ``--work`` and 
 
 Each run is one fresh child ``python -m evalcore run BUNDLE --out OUT -q`` (see ``_child.py``
 for the two memory figures). Configurations: ``one`` = ``--workers 0`` (one process), ``auto`` =
-``--workers auto``, ``dask`` = ``--executor dask --workers 2`` (a local cluster of 2 workers),
+``--workers auto``, ``dask`` = ``--executor dask --dask-workers 2`` (a local cluster of 2 workers),
 measured only when ``evalcore run --help`` lists ``--executor``, else skipped with a note.
 Issue 16's goal: the 1M-window peak within 1.3x of the 100k-window peak.
 
@@ -46,7 +46,7 @@ N_TEMPLATES = 30
 CONFIGS = {
     "one": ["--workers", "0"],
     "auto": ["--workers", "auto"],
-    "dask": ["--executor", "dask", "--workers", "2"],
+    "dask": ["--executor", "dask", "--dask-workers", "2"],
 }
 
 
