@@ -255,6 +255,7 @@ def bench_set(name, gt_path, dt_path, folder, libs, repeats):
         check = "reference" if lib == "pycocotools" else parity(folder / f"{name}_{lib}.npz", ref)
         print(f"{lib:<22} {r['load']:>8.2f} {r['eval_acc']:>11.3f} {r['summarize']:>8.3f} "
               f"{r['cpu']:>7.1f} {r['peak_rss_mb']:>7.0f} {ratio:>12}  {check}")
+    return results
 
 
 def main(argv=None):
@@ -263,6 +264,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="steady evalcore calls (median)")
     parser.add_argument("--libs", default=",".join(LIBS), help="comma-separated subset")
     parser.add_argument("--data-dir", default=None, help="keep the generated JSON files here")
+    parser.add_argument("--json", default=None, help="also write each set's results as JSON here (run_all.py)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--gt", help=argparse.SUPPRESS)
     parser.add_argument("--dt", help=argparse.SUPPRESS)
@@ -275,9 +277,12 @@ def main(argv=None):
     folder.mkdir(parents=True, exist_ok=True)
     libs = [lib for lib in args.libs.split(",") if lib]
     sets = [("ties500", 500, True)] if args.quick else [("d5k", 5000, False), ("ties500", 500, True)]
+    by_set = {}
     for name, n_images, ties in sets:
         gt_path, dt_path = write_set(folder, name, n_images, ties)
-        bench_set(name, gt_path, dt_path, folder, libs, args.repeats)
+        by_set[name] = bench_set(name, gt_path, dt_path, folder, libs, args.repeats)
+    if args.json:
+        Path(args.json).write_text(json.dumps(by_set, indent=1))
 
 
 if __name__ == "__main__":

@@ -249,13 +249,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--models", default="mlp,wide,cnn", help="comma-separated subset of mlp,wide,cnn")
+    ap.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here (for run_all.py)")
     args = ap.parse_args()
+    rows = []
     tmp = Path(tempfile.mkdtemp(prefix="evalcore-bench-"))
     try:
         print(f"{'model':6} {'windows':>8} {'bare ORT (s)':>13} {'evalcore w=0 (s)':>17} {'ratio':>6} "
               f"{'w=2 (s)':>8} {'ratio':>6} {'formats (s)':>12} {'w=0 / (ORT+formats)':>20} "
               f"{'first run (s)':>14} {'CLI (s)':>8}")
         for name, hidden in (("mlp", [64]), ("wide", [512, 512]), ("cnn", "cnn")):
+            if name not in args.models.split(","):
+                continue
             bundle = build_bundle(tmp / name, args.samples, hidden)
             x = _features(bundle)
             anchor = bare_ort(bundle / "learn" / "3" / "model.onnx", x)
@@ -267,6 +272,10 @@ def main() -> None:
             print(f"{name:6} {res.n_windows:8d} {anchor:13.3f} {one:17.3f} {one / anchor:6.2f} "
                   f"{pooled:8.3f} {pooled / anchor:6.2f} {floor:12.3f} {one / (anchor + floor):20.2f} "
                   f"{cold:14.3f} {cli:8.2f}", flush=True)
+            rows.append({"model": name, "windows": res.n_windows, "bare_ort": anchor, "w0": one, "w2": pooled,
+                         "formats": floor, "first_run": cold, "cli": cli})
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=1))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
