@@ -196,3 +196,15 @@ def client_differences(got, want, path: str = "$", limit: int = 10) -> list[str]
     else:
         same = got == want
     return [] if same else [f"{path}: client gives {got!r:.80}, ours is {want!r:.80}"]
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that a test stops with Ctrl-C (SIGINT).
+
+    A shell starts background jobs (``cmd &``, ``nohup``) with SIGINT ignored and children inherit
+    that; Python then installs no KeyboardInterrupt handler, so the Ctrl-C tests would depend on
+    how pytest was launched. The child gets the default disposition back, as in a terminal.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests._helpers import default_sigint
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: A run that has not ended this long after a signal is hung (healthy runs end in seconds).
@@ -75,7 +77,7 @@ def _start(bundle: Path, out: Path, *, per_sample_s: float = 0.1, workers: int =
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     args = ["run", str(bundle), "--out", str(out), "--workers", str(workers), "-q"]
     return subprocess.Popen([sys.executable, "-c", SLOW_RUN, str(per_sample_s), *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
 
 
 def _children(pid: int) -> list[int]:

@@ -29,7 +29,7 @@ import pytest
 
 from evalcore.jsonio import dumps
 from evalcore.serve import make_server, url_of
-from tests._helpers import client_differences
+from tests._helpers import client_differences, default_sigint
 from tests.conftest import OUTPUT_PAGE_SIZES, in_ci
 
 NODE_DIR = Path(__file__).parent / "node"
@@ -282,7 +282,8 @@ def test_npm_client_reads_the_result_and_a_page(server, motion):
 def test_command_prints_its_url_serves_and_exits_130_on_ctrl_c(served_dir, motion):
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
     proc = subprocess.Popen([sys.executable, "-m", "evalcore", "serve", str(served_dir), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=default_sigint)
     try:
         line = proc.stdout.readline()
         assert line.startswith("evalcore serve: http://127.0.0.1:") and line.endswith(f" serving {served_dir.resolve()}\n")
