@@ -208,3 +208,13 @@ def default_sigint() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def score_fomo_heatmap(heatmap, bounding_boxes, input_wh, threshold):
+    """A FOMO heat map scored the way a run scores it: decoded in the map
+    (``learn.fomo.decode_fomo``), scored in the reduce (``metrics.fomo.score_fomo_detections``)."""
+    from evalcore.learn.fomo import decode_fomo, heatmap_shape
+    from evalcore.metrics.fomo import score_fomo_detections
+
+    boxes, labels, scores = decode_fomo(heatmap, threshold)
+    return score_fomo_detections(boxes, labels, scores, heatmap_shape(heatmap), bounding_boxes, input_wh)

@@ -23,12 +23,12 @@ from evalcore.metrics._base import STATE_MAGIC, Accumulator, AccumulatorBase
 from evalcore.metrics.accuracy import AccuracyOptions, ClassificationAccumulator
 from evalcore.metrics.classifier_scores import ClassifierMetricsAccumulator
 from evalcore.metrics.ei_coco import CocoAccumulator
-from evalcore.metrics.fomo import fomo_sample_result
 from evalcore.metrics.fomo_dataset import FomoAccumulator
 from evalcore.metrics.good_bad import GoodBadAccumulator
 from evalcore.metrics.multilabel import MultiLabelMetricsAccumulator
 from evalcore.metrics.regression import RegressionAccumulator
 from evalcore.metrics.states import ACCUMULATOR_KINDS, decode_accumulators, decode_any, encode_accumulators
+from tests._helpers import score_fomo_heatmap
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # COCO stats with nothing to average
 
@@ -77,7 +77,7 @@ def _fomo_batch(rng):
     heatmap = rng.random((4, 4, 3))
     boxes = [{"x": int(x), "y": int(y), "w": 8, "h": 8, "label": int(lab)}
              for x, y, lab in zip(rng.integers(0, 24, 2), rng.integers(0, 24, 2), rng.integers(-1, 3, 2))]
-    return (fomo_sample_result(heatmap, boxes, 32, 0.6, 3),), {}
+    return (score_fomo_heatmap(heatmap, boxes, 32, 0.6),), {}
 
 
 def _good_bad_batch(rng):

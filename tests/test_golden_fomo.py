@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from evalcore.learn.fomo import decode_fomo
-from evalcore.metrics.fomo import fomo_sample_result, score_fomo_detections
 from evalcore.metrics.fomo_dataset import FomoAccumulator, classification_report_from_counts
 from evalcore.report.boxes import fomo_details, fomo_structured_result
+from tests._helpers import score_fomo_heatmap
 from tests.conftest import GOLDEN, require_shared
 
 FOLDER = require_shared(GOLDEN / "fomo")
@@ -31,14 +31,12 @@ def golden():
 
 
 def _run(case, arrays):
+    """The case scored as a run scores it (decoded in the map, scored in the reduce)."""
     inputs = case["inputs"]
-    return fomo_sample_result(
-        arrays[inputs["heatmap_key"]],
-        inputs["boundingBoxes"],
-        inputs["input_width_height"],
-        inputs["minimum_confidence_rating"],
-        inputs["num_classes_including_background"],
-    )
+    heatmap = arrays[inputs["heatmap_key"]]
+    assert np.shape(heatmap)[-1] == inputs["num_classes_including_background"]
+    return score_fomo_heatmap(heatmap, inputs["boundingBoxes"], inputs["input_width_height"],
+                              inputs["minimum_confidence_rating"])
 
 
 def _assert_exact(name, actual, expected):
@@ -71,25 +69,6 @@ def test_fomo_sample_matches_golden(golden, case_id):
     assert result.n_label_entries == expected["n_label_entries"]
     assert json.loads(result.debug_info_json) == expected["debugInfo"]
     assert result.debug_info_json == expected["debugInfoJson"]
-
-
-@pytest.mark.parametrize("case_id", CASE_IDS)
-def test_scoring_decoded_boxes_equals_scoring_the_heat_map(golden, case_id):
-    """Without it a reduce that scores the map's decoded boxes could write other bytes than one given the heat map."""
-    cases, arrays = golden
-    case = next(c for c in cases["cases"] if c["id"] == case_id)
-    inputs = case["inputs"]
-    heatmap = arrays[inputs["heatmap_key"]]
-    decoded = decode_fomo(heatmap, inputs["minimum_confidence_rating"])
-    grid_shape = np.shape(heatmap)[-3:]
-    got = score_fomo_detections(*decoded, grid_shape, inputs["boundingBoxes"], inputs["input_width_height"])
-    want = _run(case, arrays)
-    for field in dataclasses.fields(want):
-        a, b = getattr(got, field.name), getattr(want, field.name)
-        if isinstance(b, np.ndarray):
-            assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), field.name
-        else:
-            assert a == b, field.name
 
 
 @pytest.mark.oracle
@@ -155,19 +134,23 @@ def test_flat_labels_and_studio_pieces(golden):
 def test_fomo_input_errors():
     """Bad heat maps and GT labels must raise evalcore errors naming the field, not crash later."""
     from evalcore.errors import BundleError, ModelError
+    from evalcore.pipeline.infer import _check_last_layer
 
     heatmap = np.zeros((4, 4, 2), dtype=np.float32)
     with pytest.raises(ModelError):
-        fomo_sample_result(np.zeros((4, 4), dtype=np.float32), [], 32, 0.5)
+        score_fomo_heatmap(np.zeros((4, 4), dtype=np.float32), [], 32, 0.5)
     with pytest.raises(ModelError):
-        fomo_sample_result(np.zeros((4, 4, 2), dtype=np.int8), [], 32, 0.5)
-    with pytest.raises(ModelError):
-        fomo_sample_result(heatmap, [], 32, 0.5, n_classes=3)
+        score_fomo_heatmap(np.zeros((4, 4, 2), dtype=np.int8), [], 32, 0.5)
+    metadata = SimpleNamespace(object_detection_last_layer="fomo")
+    runner = SimpleNamespace(spec=SimpleNamespace(metadata=metadata, metadata_path=Path("metadata.json")),
+                             backend=SimpleNamespace(output_shapes=[(4, 4, 2)]), labels=("beer", "can"))
+    with pytest.raises(BundleError, match="2 channels but the metadata lists 2 classes"):
+        _check_last_layer(runner)  # the run's check, before any sample: 3 channels expected
     with pytest.raises(BundleError, match=r"boundingBoxes\[0\]\.label"):
-        fomo_sample_result(heatmap, [{"x": 1, "y": 1, "w": 2, "h": 2, "label": 5}], 32, 0.5)
+        score_fomo_heatmap(heatmap, [{"x": 1, "y": 1, "w": 2, "h": 2, "label": 5}], 32, 0.5)
     with pytest.raises(BundleError, match=r"boundingBoxes\[0\]"):
-        fomo_sample_result(heatmap, [{"x": 1, "y": 1, "label": 1}], 32, 0.5)
-    ok = fomo_sample_result(heatmap[None], [{"x": 1, "y": 1, "width": 2, "height": 2, "label": 1}], 32, 0.5)
+        score_fomo_heatmap(heatmap, [{"x": 1, "y": 1, "label": 1}], 32, 0.5)
+    ok = score_fomo_heatmap(heatmap[None], [{"x": 1, "y": 1, "width": 2, "height": 2, "label": 1}], 32, 0.5)
     assert ok.recall == 0.0 and ok.precision == 0.0
 
 
@@ -175,7 +158,7 @@ def test_accumulator_rejects_mismatched_classes():
     """Pooling samples scored with another class count would silently misalign labels."""
     from evalcore.errors import ConfigError
 
-    result = fomo_sample_result(np.zeros((2, 2, 3), np.float32), [], 16, 0.5)
+    result = score_fomo_heatmap(np.zeros((2, 2, 3), np.float32), [], 16, 0.5)
     with pytest.raises(ConfigError):
         FomoAccumulator(2).update(result)
     with pytest.raises(ConfigError):

@@ -3,9 +3,9 @@
 The steps and their quirks are those of shared/golden/README.md "fomo" (points 1–7) and
 reference/ei-semantics.md Q4:
 
-1. heat map (H, W, K) -> cells with ``prob > threshold`` (strict) -> single-pass fused boxes
-   (:func:`kernels.centroids.fuse_heatmap_cells`; the map decodes the same boxes with
-   :func:`evalcore.learn.fomo.decode_fomo`);
+1. heat map (H, W, K) -> cells with ``prob > threshold`` (strict) -> single-pass fused boxes:
+   decoding, done in the map (:func:`evalcore.learn.fomo.decode_fomo`); this module scores
+   the decoded boxes (:func:`score_fomo_detections`, steps 2-5);
 2. ground truth ``{x, y, w, h, label}`` in input pixels (label 1-based, -1 = test label not
    in training; ``w == 0`` or ``h == 0`` dropped) -> ``(y, x, y+h, x+w) * (1/S)``, a multiply
    by the precomputed reciprocal (this shows in the last bit);
@@ -30,12 +30,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evalcore.errors import BundleError, ModelError
+from evalcore.errors import BundleError
 
 __all__ = [
     "FomoSampleResult",
     "MIN_NORMALISED_DISTANCE",
-    "fomo_sample_result",
     "non_background_prf",
     "score_fomo_detections",
 ]
@@ -141,58 +140,12 @@ class FomoSampleResult:
         return np.concatenate([self.y_true_labels, pad]), np.concatenate([self.y_pred_labels, pad])
 
 
-def fomo_sample_result(
-    heatmap,
-    bounding_boxes: Sequence[Mapping],
-    input_wh,
-    threshold: float,
-    n_classes: int | None = None,
-) -> FomoSampleResult:
-    """Score one image the way EI's classify job scores FOMO.
-
-    Parameters
-    ----------
-    heatmap : float array of shape (H, W, K) or (1, H, W, K)
-        Dequantised softmax output (float32 from the model is fine: it is compared as float64).
-    bounding_boxes : sequence of mappings
-        Ground truth ``{x, y, w, h, label}`` (``width``/``height`` accepted for ``w``/``h``):
-        input pixels, label 1-based in training order, -1 for a label absent from training.
-    input_wh : int or (int, int)
-        Model input size S (square), or ``(width, height)``. EI only supports square inputs;
-        for ``(width, height)`` rows are scaled by 1/height and columns by 1/width.
-    threshold : float
-        The block's minimum confidence rating.
-    n_classes : int, optional
-        K including background; must equal the heat map's channel count when given.
-
-    Returns
-    -------
-    FomoSampleResult
-
-    Raises
-    ------
-    ModelError
-        The heat map is not (H, W, K) float or disagrees with ``n_classes``.
-    BundleError
-        A ground-truth box lacks a field or has a label outside -1..K-1.
-    """
-    from kernels.centroids import fuse_heatmap_cells
-
-    grid = _as_heatmap(heatmap)
-    n_channels = grid.shape[2]
-    if n_classes is not None and int(n_classes) != n_channels:
-        raise ModelError(f"fomo heat map has {n_channels} channels, expected n_classes {n_classes} (incl. background)")
-    pred_boxes, pred_channels, pred_scores = fuse_heatmap_cells(grid, float(threshold))
-    return score_fomo_detections(pred_boxes, (pred_channels - 1).astype(np.int32), pred_scores, grid.shape,
-                                 bounding_boxes, input_wh)
-
-
 def score_fomo_detections(boxes, labels, scores, grid_shape, bounding_boxes: Sequence[Mapping],
                           input_wh) -> FomoSampleResult:
     """Score one image's decoded FOMO boxes (steps 2–5 of the module notes).
 
-    The same result as :func:`fomo_sample_result` on the heat map the boxes were decoded from,
-    for a reduce that receives decoded boxes (:func:`evalcore.learn.fomo.decode_fomo` in the map).
+    The boxes are those :func:`evalcore.learn.fomo.decode_fomo` fuses from the heat map (step 1,
+    in the map); the reduce scores them here.
 
     Parameters
     ----------
@@ -203,8 +156,12 @@ def score_fomo_detections(boxes, labels, scores, grid_shape, bounding_boxes: Seq
     scores : float64 array of shape (D,)
     grid_shape : (int, int, int)
         The heat map's (H, W, K), background channel included.
-    bounding_boxes, input_wh
-        As in :func:`fomo_sample_result`.
+    bounding_boxes : sequence of mappings
+        Ground truth ``{x, y, w, h, label}`` (``width``/``height`` accepted for ``w``/``h``):
+        input pixels, label 1-based in training order, -1 for a label absent from training.
+    input_wh : int or (int, int)
+        Model input size S (square), or ``(width, height)``. EI only supports square inputs;
+        for ``(width, height)`` rows are scaled by 1/height and columns by 1/width.
 
     Returns
     -------
@@ -246,22 +203,6 @@ def score_fomo_detections(boxes, labels, scores, grid_shape, bounding_boxes: Seq
         n_cells=n_rows * n_cols,
         label_pair_counts=counts,
     )
-
-
-def _as_heatmap(heatmap) -> np.ndarray:
-    """Validate the model output and return a float64 (H, W, K) copy.
-
-    ``evalcore.learn.fomo.decode_fomo`` checks the same on the map side; the scoring checks again
-    because it still receives the raw heat map (metrics and learn import neither each other).
-    """
-    grid = np.asarray(heatmap)
-    if grid.ndim == 4 and grid.shape[0] == 1:
-        grid = grid[0]
-    if grid.ndim != 3:
-        raise ModelError(f"fomo output must have shape (H, W, K) or (1, H, W, K), got {np.shape(heatmap)}")
-    if not np.issubdtype(grid.dtype, np.floating):
-        raise ModelError(f"fomo output must be dequantised floats, got dtype {grid.dtype}")
-    return np.ascontiguousarray(grid, dtype=np.float64)
 
 
 def _ground_truth_boxes(bounding_boxes, input_wh, n_channels):
