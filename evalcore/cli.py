@@ -373,7 +373,7 @@ def _run_shard(args) -> int:
     t0 = time.perf_counter()
     plan = plan_run(args.bundle, opts)
     positions = shard_positions(len(plan.records), (int(i), int(n)))
-    builder, pipeline = evaluate(args.bundle, opts, positions=positions)
+    builder, pipeline = evaluate(args.bundle, opts, positions=positions, plan=plan)
     result = RunResult(builder=builder, n_samples=builder.n_samples, n_windows=builder.n_windows,
                        seconds=time.perf_counter() - t0, engines=pipeline.engines(), variant=pipeline.options.variant,
                        blocks=pipeline.describe(), options=options_info(pipeline.options, pipeline.n_workers))

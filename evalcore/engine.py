@@ -140,7 +140,7 @@ def options_info(options: RunOptions, n_workers: int) -> dict:
 
 
 def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard: tuple[int, int] | None = None,
-             keep_samples: bool = False, positions=None):
+             keep_samples: bool = False, positions=None, plan: RunPlan | None = None):
     """Run the map and the reduce over a bundle's samples; returns the reduce state.
 
     Parameters
@@ -154,6 +154,8 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
         run merge (``ReportBuilder.merge``) into the same result as the whole run.
     positions : sequence of int, optional
         Evaluate only the samples at these record positions (in this order); not with ``shard``.
+    plan : RunPlan, optional
+        The run's `plan_run` when the caller already made it (the bundle is not read again).
     keep_samples : bool
         Keep every sample's values in the reduce (``ReportBuilder(keep_samples=True)``); by
         default memory stays flat and the response is streamed from disk.
@@ -174,7 +176,7 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
     from evalcore.report.builder import ReportBuilder
     from evalcore.warmup import start_numba_warmup
 
-    plan = plan_run(bundle_dir, options)  # from the metadata: no model is loaded yet
+    plan = plan or plan_run(bundle_dir, options)  # from the metadata: no model is loaded yet
     project, options, plans, featurizer, all_records = plan.project, plan.options, plan.plans, plan.source, plan.records
     records = all_records if shard is None else all_records[shard[0] :: shard[1]]
     if positions is not None:

@@ -78,9 +78,7 @@ def escape_lone_surrogates(text: str) -> str:
 
 def _encode_str_js(text: str) -> str:
     """Encode text holding surrogate code points: pair them, escape the lone ones."""
-    paired = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
-    encoded = _encode_str(paired)
-    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded)
+    return escape_lone_surrogates(_encode_str(text))
 
 
 def _convert_other(value: Any) -> Any:

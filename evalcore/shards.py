@@ -395,8 +395,6 @@ def merge_states(sources, *, bundle=None, names=None, spool_dir=None):
         A bad state, states of different runs (the first field that differs is named), a
         sample in two states or missing from all of them.
     """
-    import dataclasses
-
     from evalcore.engine import RunResult, options_info, plan_run
     from evalcore.options import RunOptions
     from evalcore.report.builder import ReportBuilder
@@ -449,7 +447,7 @@ def merge_states(sources, *, bundle=None, names=None, spool_dir=None):
         seconds=sum(float(s.header["info"].get("seconds", 0.0)) for s in states),
         engines={int(k) if k.isdigit() else k: v for k, v in info.get("engines", {}).items()},
         variant=header["variant"], blocks=info.get("blocks", {}),
-        options={**options_info(dataclasses.replace(plan.options), 0), "shards": len(states)},
+        options={**options_info(plan.options, 0), "shards": len(states)},
     )
 
 

@@ -168,7 +168,6 @@ class _BoxCache:
 def _from_entries(entries: list[InfoEntry], base: str, root: str, labels_path: Path, boxes: _BoxCache,
                   confine: LinkFence | None) -> list[dict]:
     items, seen = [], set()
-    shared: dict = {}  # one LabelInfo (and one category string) per distinct value: 100k samples share a few
     for entry in entries:
         full, rel_root = _resolve_listed(base, entry.path, root, labels_path, confine)
         if full in seen:
@@ -181,22 +180,14 @@ def _from_entries(entries: list[InfoEntry], base: str, root: str, labels_path: P
                 "filename": entry.name if entry.name else _strip_last_extension(os.path.basename(full)),
                 "file": full,
                 "rel_path": rel_root,
-                "category": shared.setdefault(category, category),
-                "label": _shared(shared, entry.label),
+                "category": category,
+                "label": entry.label,
                 "bounding_boxes": from_file if from_file is not None else (entry.bounding_boxes or ()),
                 "metadata": entry.metadata,
                 "label_source": INFO_LABELS,
             }
         )
     return items
-
-
-def _shared(pool: dict, value):
-    """``value``, or the equal one already in ``pool`` (values that cannot be hashed are kept as they are)."""
-    try:
-        return pool.setdefault(value, value)
-    except TypeError:
-        return value
 
 
 def _scan_folder(folder: str, category: str, root: str, boxes: _BoxCache, skipped: list[str],

@@ -112,10 +112,6 @@ class RowStore:
         self._sealed = [self._write(b) if self._spill else b for b in blocks]
         self._pending = [b.astype(np.float64) for b in self._pending]
 
-    def __del__(self):
-        if getattr(self, "_file", None) is not None:
-            self._file.close()
-
 
 class _Blocks(Sequence):
     """A store's blocks at one moment; spilled ones are read when indexed or iterated."""

@@ -273,16 +273,17 @@ def classifier_metrics(y_true, probs, n_classes: int, *,
     if isinstance(probs, np.ndarray) and probs.dtype not in (np.float32, np.float64):
         probs = probs.astype(np.float64)
     blocks = _Pieces(probs if isinstance(probs, np.ndarray | Sequence) else np.asarray(probs))
-    n_rows = 0
-    for _, block in blocks:
+    n_rows, has_nan = 0, False
+    for _, block in blocks:  # one pass over the rows (RowStore blocks are read from disk)
         if block.ndim != 2 or block.shape[1] != n_classes:
             raise ConfigError(f"need probs of shape (N, {n_classes}), got rows of shape {block.shape}")
         n_rows += block.shape[0]
+        has_nan = has_nan or bool(np.isnan(block).any())
     if y_true.shape != (n_rows,):
         raise ConfigError(f"need y_true (N,) and probs (N, {n_classes}), got {y_true.shape} and {n_rows} rows")
     if y_true.size and (y_true.min() < 0 or y_true.max() >= n_classes):
         raise ConfigError(f"true labels must lie in 0..{n_classes - 1}")
-    if any(np.isnan(block).any() for _, block in blocks):
+    if has_nan:
         raise ConfigError("probabilities contain NaN")
     y_true = y_true.astype(_label_dtype(n_classes), copy=False)
     n = y_true.shape[0]

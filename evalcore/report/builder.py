@@ -64,7 +64,7 @@ class ReportBuilder:
 
         self.project = project
         self.compat = compat = options.compat
-        self.runners = plans
+        self.plans = plans
         self.classifier = next((r for r in plans.values() if r.kind == "classification"), None)
         self.regressor = next((r for r in plans.values() if r.kind == "regression"), None)
         self.anomaly_blocks = [r for r in plans.values() if r.kind in ("anomaly-kmeans", "anomaly-gmm")]
@@ -102,10 +102,9 @@ class ReportBuilder:
         # `metrics`), then one AccumulatorSet per --slice-by key (evalcore.slices)
         self._targets: tuple = (self,)
         self.slices = self._slice_groups(options, records)
-        self.threshold_entries = {lb_id: r.threshold_entry for lb_id, r in plans.items()}
         self._pending: list[Entry] = []  # entries whose texts are not written yet
         self._pending_windows = 0
-        self.texts = SampleTexts(plans, self.threshold_entries, has_anomaly=bool(self.anomaly_blocks))
+        self.texts = SampleTexts(plans, has_anomaly=bool(self.anomaly_blocks))
 
     def _new_accuracy(self):
         from evalcore.metrics.accuracy import ClassificationAccumulator
@@ -116,7 +115,7 @@ class ReportBuilder:
         return ClassificationAccumulator(classes, extras, options=options)
 
     def _new_metrics(self) -> dict:
-        return {lb_id: _block_accumulator(r, self.compat) for lb_id, r in self.runners.items()}
+        return {lb_id: _block_accumulator(r, self.compat) for lb_id, r in self.plans.items()}
 
     def _slice_groups(self, options, records):
         """``SliceGroups`` of the run's ``--slice-by`` keys (None without)."""
@@ -163,7 +162,7 @@ class ReportBuilder:
                 target.metrics[lb_id].update(*args)
         data = SampleRows(
             sample_id=outcome.record.id, sample=outcome.sample, sample_json=outcome.sample_json,
-            values=tuple(outcome.outputs[lb_id].values for lb_id in self.runners),
+            values=tuple(outcome.outputs[lb_id].values for lb_id in self.plans),
             label_ranges=outcome.label_ranges, expected=list(outcome.expected),
             interval_ms=float(outcome.window_interval_ms), start_ms=outcome.start_ms, end_ms=outcome.end_ms,
             predicted=decided.predicted, correct=decided.correct, expected_anomaly=decided.expected_anomaly,
@@ -335,7 +334,7 @@ class ReportBuilder:
         if metrics is None:
             metrics, detector = self.metrics, self.detector
         additional = []
-        for lb_id, runner in self.runners.items():
+        for lb_id, runner in self.plans.items():
             acc = metrics[lb_id]
             if acc is None and (detector is None or detector.runner is not runner):
                 continue

@@ -66,7 +66,6 @@ class DetectionReducer:
     def __init__(self, runner, project, records, *, compat):
         self.compat = compat
         self.runner = runner  # evalcore.outcome.BlockPlan
-        self.threshold_entry = runner.threshold_entry
         # COCO image ids are positions in the test set (EI: str(index)), whatever the shard.
         self.positions = {r.id: i for i, r in enumerate(records)}
         self.kind = runner.kind
@@ -139,7 +138,7 @@ class DetectionReducer:
             "result": [],
             "minimum_confidence_rating": runner.threshold,
             "expected_labels": [{"start_index": 0, "end_index": 0, "label": outcome.expected[0] or ""}],
-            "thresholds": [self.threshold_entry],
+            "thresholds": [runner.threshold_entry],
             "interval_ms": 0.0,
             "frequency_hz": 0.0,
             "result_count": result_count,

@@ -29,17 +29,14 @@ class SampleTexts:
 
     Parameters
     ----------
-    runners : dict of int to learn-block decoder
-        ``ReportBuilder.runners``, in the response's block order.
-    threshold_entries : dict of int to schema.BlockThreshold
-        Each block's ``thresholds[]`` entry.
+    plans : dict of int to evalcore.outcome.BlockPlan
+        ``ReportBuilder.plans``, in the response's block order.
     has_anomaly : bool
         Whether an anomaly block runs (prediction rows then carry ``expectedAnomalyOutcome``).
     """
 
-    def __init__(self, runners: dict, threshold_entries: dict, *, has_anomaly: bool) -> None:
-        self.runners = runners
-        self.threshold_entries = threshold_entries
+    def __init__(self, plans: dict, *, has_anomaly: bool) -> None:
+        self.plans = plans
         self.has_anomaly = has_anomaly
         self._block_json: dict = {}  # learn block id -> (entry head, thresholds text), see _block_texts
         self._strings: dict = {}  # str -> its JSON text, for labels
@@ -73,7 +70,7 @@ class SampleTexts:
         labels = [strings["" if e is None else e] for d in datas for e in d.expected]
         expected_rows = object_rows(("startIndex", "endIndex", "label"), [bounds[0::2], bounds[1::2], labels])
         block_rows = []
-        for j, runner in enumerate(self.runners.values()):
+        for j, runner in enumerate(self.plans.values()):
             values = np.concatenate([d.values[j] for d in datas])
             block_rows.append((self._block_texts(runner), _window_results(runner, values)))
         rows = self._prediction_rows(datas, labels)
@@ -139,7 +136,7 @@ class SampleTexts:
                 and all(len(x) == n for x in (data.start_ms, data.end_ms, data.predicted, data.correct,
                                               data.expected_anomaly))):
             return False
-        for runner, values in zip(self.runners.values(), data.values):
+        for runner, values in zip(self.plans.values(), data.values):
             if self._block_texts(runner) is None or not _values_ok(runner, values, n):
                 return False
         strings = self._strings
@@ -164,7 +161,7 @@ class SampleTexts:
             from evalcore.jsnumber import format_number
             from evalcore.jsonio import fragment
 
-            threshold = self.threshold_entries[runner.spec.id]
+            threshold = runner.threshold_entry
             if (type(runner.spec.block) is schema.ImpulseLearnBlock and type(runner.threshold) is float
                     and type(threshold) is schema.BlockThreshold):
                 cached = (
@@ -186,7 +183,7 @@ class SampleTexts:
         ]
         interval = data.interval_ms
         classifications = []
-        for runner, values in zip(self.runners.values(), data.values):
+        for runner, values in zip(self.plans.values(), data.values):
             if runner.kind == "classification":
                 names = runner.labels
                 result = [dict(zip(names, map(float, row))) for row in values.tolist()]
@@ -199,7 +196,7 @@ class SampleTexts:
                 "result": result,
                 "minimum_confidence_rating": runner.threshold,
                 "expected_labels": expected_labels,
-                "thresholds": [self.threshold_entries[runner.spec.id]],
+                "thresholds": [runner.threshold_entry],
                 **({"is_multi_label": True} if getattr(runner, "multi_label", False) else {}),
                 "interval_ms": interval,
                 "frequency_hz": 1000.0 / interval if interval > 0 else 0.0,
@@ -273,7 +270,7 @@ class Entry:
 class SampleRows:
     """The values of one classifier / regression / anomaly sample that the response shows.
 
-    ``values`` holds one array per learn block, in the order of ``ReportBuilder.runners``:
+    ``values`` holds one array per learn block, in the order of ``ReportBuilder.plans``:
     (W, n_labels) scores of a classifier, (W,) values of a regression or anomaly block.
     """
 
