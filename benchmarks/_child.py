@@ -79,3 +79,20 @@ def measure(argv: list[str], env: dict | None = None, poll: float = 0.1, cwd: Pa
             raise RuntimeError(f"{' '.join(argv[:6])} ... exited {proc.returncode}:\n{tail}")
     return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024,
             "tree_pss_mb": peak_tree / 1024 if can_sample else None}
+
+
+def add_run_options(parser, configs, root: Path) -> None:
+    """The options every peak-memory script shares: which configurations, where the bundles are
+    kept, a JSON copy of the rows, and which evalcore tree runs."""
+    parser.add_argument("--configs", default=",".join(configs), help=f"comma-separated subset of {list(configs)}")
+    parser.add_argument("--work", type=Path, default=None, help="keep the built bundles here (default: a temp dir)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
+    parser.add_argument("--evalcore", type=Path, default=root,
+                        help="evalcore source tree to measure, e.g. a `git archive` of an older commit "
+                             "(default: this checkout)")
+
+
+def unknown_configs(args, configs) -> list[str]:
+    """Split ``args.configs`` into a list (in place) and return the names not in ``configs``."""
+    args.configs = [c for c in args.configs.split(",") if c]
+    return sorted(set(args.configs) - set(configs))

@@ -35,7 +35,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _child import measure  # noqa: E402
+from _child import add_run_options, measure, unknown_configs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "fixtures" / "motion"
@@ -139,16 +139,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     """The command line (also used by the smoke test)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000,20000,100000", help="comma-separated sample counts")
-    parser.add_argument("--configs", default=",".join(CONFIGS), help=f"comma-separated subset of {list(CONFIGS)}")
-    parser.add_argument("--work", type=Path, default=None, help="keep the built bundles here (default: a temp dir)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
-    parser.add_argument("--evalcore", type=Path, default=ROOT,
-                        help="evalcore source tree to measure, e.g. a `git archive` of an older commit "
-                             "(default: this checkout)")
+    add_run_options(parser, CONFIGS, ROOT)
     args = parser.parse_args(argv)
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
-    args.configs = [c for c in args.configs.split(",") if c]
-    unknown = sorted(set(args.configs) - set(CONFIGS))
+    unknown = unknown_configs(args, CONFIGS)
     if unknown or not args.sizes or min(args.sizes) < 1:
         parser.error(f"bad --configs {unknown} or --sizes {args.sizes}")
     return args

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _child import measure  # noqa: E402
+from _child import add_run_options, measure, unknown_configs  # noqa: E402
 from bench_memory import link_or_copy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,16 +202,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--windows", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=100_000, help="windows of the reference run")
     parser.add_argument("--windows-per-sample", type=int, default=100)
-    parser.add_argument("--configs", default=",".join(CONFIGS), help=f"comma-separated subset of {list(CONFIGS)}")
-    parser.add_argument("--work", type=Path, default=None, help="keep the built bundles here (default: a temp dir)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
-    parser.add_argument("--evalcore", type=Path, default=ROOT,
-                        help="evalcore source tree to measure, e.g. a `git archive` of an older commit "
-                             "(default: this checkout)")
+    add_run_options(parser, CONFIGS, ROOT)
     args = parser.parse_args(argv)
     args.evalcore = args.evalcore.resolve()
-    args.configs = [c for c in args.configs.split(",") if c]
-    unknown = sorted(set(args.configs) - set(CONFIGS))
+    unknown = unknown_configs(args, CONFIGS)
     if unknown or min(args.windows, args.small, args.windows_per_sample) < 1:
         parser.error(f"bad --configs {unknown} or a count below 1")
     return args
