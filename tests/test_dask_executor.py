@@ -10,7 +10,9 @@ second kill of the same task's workers fails the run.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 import os
 import re
 import shutil
@@ -322,3 +324,107 @@ def test_cli_with_its_own_local_cluster_writes_the_bytes_of_a_single_run(tmp_pat
     lines = spread.stderr.splitlines()
     assert len(lines) == 2, spread.stderr  # the progress line and the summary, no Dask log
     assert lines[0].startswith("evaluating on dask: 10/10") and lines[1].startswith("evaluated 10 samples")
+
+
+# -- a running cluster that cannot run the tasks ------------------------------------------------
+
+_HIDE_EVALCORE = '''"""Dask worker preload: evalcore cannot be imported here, as on a cluster without it."""
+import sys
+
+
+class _Hide:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("evalcore", "kernels"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _Hide())
+'''
+
+_OTHER_VERSION = '''"""Dask worker preload: this worker's evalcore says it is another version."""
+import evalcore
+
+evalcore.__version__ = "0.0.0-other"
+'''
+
+
+@contextlib.contextmanager
+def _own_cluster(tmp_path, preload: str | None = None):
+    """A scheduler and one worker as separate processes, the worker without a nanny (a killed
+    worker stays dead), optionally with a preload script; yields (address, worker process)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    quiet = {"env": env, "cwd": REPO_ROOT, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    file = tmp_path / "scheduler.json"
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--scheduler-file", str(file),
+                               "--host", "127.0.0.1", "--port", "0", "--no-dashboard"], **quiet)]
+    try:
+        deadline = time.monotonic() + 120
+        while not file.exists() or not file.read_text().strip():
+            assert time.monotonic() < deadline and procs[0].poll() is None, "the scheduler did not start"
+            time.sleep(0.05)
+        address = json.loads(file.read_text())["address"]
+        extra = []
+        if preload is not None:
+            (tmp_path / "preload.py").write_text(preload)
+            extra = ["--preload", str(tmp_path / "preload.py")]
+        procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--no-nanny",
+                                       "--nthreads", "1", "--no-dashboard", *extra], **quiet))
+        with distributed.Client(address, timeout=60, set_as_default=False) as client:
+            client.wait_for_workers(1, timeout=120)
+        yield address, procs[1]
+    finally:
+        for proc in reversed(procs):
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.parametrize("preload, message", [
+    (_HIDE_EVALCORE, r"the dask worker tcp://127\.0\.0\.1:\d+ cannot import evalcore \(ModuleNotFoundError: "
+                     r"No module named 'evalcore'\); install evalcore\[dask\] on every worker"),
+    (_OTHER_VERSION, r"the dask worker tcp://127\.0\.0\.1:\d+ runs evalcore 0\.0\.0-other, this client "
+                     r"\d[^,]*; install the same version on every worker"),
+], ids=["without-evalcore", "other-version"])
+def test_a_cluster_whose_workers_cannot_run_the_tasks_is_refused_in_one_line(tmp_path, capsys, preload, message):
+    """Without it a worker without evalcore dropped its connection on the first task (it cannot
+    unpickle it) and the command waited for ever; another version failed only at the merge."""
+    with _own_cluster(tmp_path, preload) as (address, worker):
+        out = tmp_path / "out"
+        out.mkdir()
+        code = main(["run", str(FIXTURES / "motion"), "--out", str(out / "result.json"), "-q",
+                     "--executor", "dask", "--scheduler", address])
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert re.fullmatch(f"evalcore run: error: {message}\n", err), err
+        assert list(out.iterdir()) == []
+        assert worker.poll() is None  # the probe did not take the worker down
+
+
+def test_a_cluster_left_without_workers_ends_the_run_in_one_line(tmp_path, capsys, monkeypatch):
+    """Without it, once the last worker of a cluster without nannies died the tasks waited for a
+    worker for ever, and so did the command."""
+    monkeypatch.setattr(executor, "NO_WORKERS_TIMEOUT_S", 2.0)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    monkeypatch.setattr(executor, "_run_part", functools.partial(_stall_first_chunk, str(markers), 1))
+    with _own_cluster(tmp_path) as (address, worker):
+        def kill_the_worker():
+            deadline = time.monotonic() + 120
+            while not (markers / "attempt-0").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if int((markers / "attempt-0").read_text()) == worker.pid:
+                worker.kill()
+
+        killer = threading.Thread(target=kill_the_worker)
+        killer.start()
+        out = tmp_path / "out"
+        out.mkdir()
+        code = main(["run", str(FIXTURES / "motion"), "--out", str(out / "result.json"), "-q",
+                     "--executor", "dask", "--scheduler", address, "--chunk-samples", "2"])
+        killer.join()
+        err = capsys.readouterr().err
+        assert worker.poll() is not None, "the stalled chunk did not run in the worker"
+        assert code == 2, err
+        assert re.fullmatch(r"evalcore run: error: the dask cluster has had no worker for 2 s, with \d of 5 chunks "
+                            r"left; no output was written\n", err), err
+        assert list(out.iterdir()) == []

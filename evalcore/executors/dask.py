@@ -44,6 +44,10 @@ CHUNKS_PER_WORKER = 4
 DEFAULT_LOCAL_WORKERS = 2
 _CONNECT_TIMEOUT_S = 10
 _WORKERS_TIMEOUT_S = 60
+#: A run whose cluster has had no worker for this long stops (a cluster without nannies whose
+#: workers all died would otherwise keep the tasks, and the command, waiting for ever).
+NO_WORKERS_TIMEOUT_S = 60.0
+_POLL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,8 @@ def run_on_dask(bundle_dir: str | Path, options, settings: DaskSettings):
     with tempfile.TemporaryDirectory(prefix=state_folder_prefix(os.getpid())) as spool:
         with _connect(distributed, settings) as client:
             n_threads = _worker_threads(client, settings)
+            if settings.scheduler is not None:
+                _check_workers(client, str(bundle))
             size = settings.chunk_samples or default_chunk_samples(n_samples, n_threads)
             chunks = split_positions(n_samples, size)
             states = _map_chunks(client, distributed, str(bundle), task_options, chunks, Path(spool),
@@ -216,6 +222,54 @@ def _worker_threads(client, settings: DaskSettings) -> int:
     return max(1, sum(client.nthreads().values()))
 
 
+def _check_workers(client, bundle: str) -> None:
+    """Refuse a running cluster whose workers cannot run the tasks, before any task is sent.
+
+    A worker without evalcore cannot unpickle a task (it names ``evalcore.executors.dask``): Dask
+    then drops that worker's connection, and a cluster without nannies keeps the task waiting for
+    a worker for ever. So the probe is a builtin every worker can unpickle: ``eval`` of a fixed
+    expression (this module's own text, nothing from the bundle) that imports evalcore and gives
+    its version. A worker that cannot see the bundle folder at the same absolute path is refused too.
+    """
+    from evalcore import __version__
+
+    versions = client.run(eval, "__import__('evalcore').__version__", on_error="return")
+    for address, version in sorted(versions.items()):
+        if isinstance(version, BaseException):
+            raise ConfigError(f"the dask worker {address} cannot import evalcore ({type(version).__name__}: "
+                              f"{version}); install evalcore[dask] on every worker")
+        if version != __version__:
+            raise ConfigError(f"the dask worker {address} runs evalcore {version}, this client {__version__}; "
+                              "install the same version on every worker")
+    seen = client.run(os.path.isdir, bundle, on_error="return")
+    for address, found in sorted(seen.items()):
+        if found is not True:
+            raise ConfigError(f"the dask worker {address} cannot see the bundle folder {bundle}: it must be "
+                              "readable at the same absolute path on every worker")
+
+
+def _completed(client, distributed, futures, no_workers_timeout: float):
+    """Yield ``futures`` as they finish; stop with `WorkerDiedError` when the cluster has had no
+    worker for ``no_workers_timeout`` seconds (the tasks would wait for one for ever).
+    """
+    pending = set(futures)
+    alone_since = None
+    while pending:
+        try:
+            done, pending = distributed.wait(pending, timeout=_POLL_S, return_when="FIRST_COMPLETED")
+        except (TimeoutError, distributed.TimeoutError):
+            done = ()
+        yield from done
+        if done or client.nthreads():
+            alone_since = None
+            continue
+        now = time.monotonic()
+        alone_since = now if alone_since is None else alone_since
+        if now - alone_since >= no_workers_timeout:
+            raise WorkerDiedError(f"the dask cluster has had no worker for {no_workers_timeout:g} s, with "
+                                  f"{len(pending)} of {len(futures)} chunks left; no output was written")
+
+
 def _map_chunks(client, distributed, bundle: str, options, chunks: list[list[int]], spool: Path, *,
                 quiet: bool) -> list[Path]:
     """One task per chunk; the paths of their states in chunk order. The first failing task ends
@@ -231,7 +285,7 @@ def _map_chunks(client, distributed, bundle: str, options, chunks: list[list[int
     states = [spool / f"chunk-{i:06d}.state" for i in range(len(chunks))]
     try:
         with Progress(sum(map(len, chunks)), "evaluating on dask", enabled=not quiet) as progress:
-            for future in distributed.as_completed(futures):
+            for future in _completed(client, distributed, futures, NO_WORKERS_TIMEOUT_S):
                 i = index[future.key]
                 try:
                     states[i].write_bytes(future.result())
