@@ -348,6 +348,18 @@ import evalcore
 evalcore.__version__ = "0.0.0-other"
 '''
 
+_NO_BUNDLE = '''"""Dask worker preload: this worker's file system has no fixtures folder (another machine)."""
+import genericpath
+import os.path
+
+
+def _isdir(path, _real=genericpath.isdir):  # bound once: Dask may run a preload twice
+    return "/fixtures/" not in str(path) and _real(path)
+
+
+genericpath.isdir = os.path.isdir = _isdir
+'''
+
 
 @contextlib.contextmanager
 def _own_cluster(tmp_path, preload: str | None = None):
@@ -384,7 +396,9 @@ def _own_cluster(tmp_path, preload: str | None = None):
                      r"No module named 'evalcore'\); install evalcore\[dask\] on every worker"),
     (_OTHER_VERSION, r"the dask worker tcp://127\.0\.0\.1:\d+ runs evalcore 0\.0\.0-other, this client "
                      r"\d[^,]*; install the same version on every worker"),
-], ids=["without-evalcore", "other-version"])
+    (_NO_BUNDLE, r"the dask worker tcp://127\.0\.0\.1:\d+ cannot see the bundle folder /\S+/fixtures/motion: it "
+                 r"must be readable at the same absolute path on every worker"),
+], ids=["without-evalcore", "other-version", "no-bundle"])
 def test_a_cluster_whose_workers_cannot_run_the_tasks_is_refused_in_one_line(tmp_path, capsys, preload, message):
     """Without it a worker without evalcore dropped its connection on the first task (it cannot
     unpickle it) and the command waited for ever; another version failed only at the merge."""
