@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import struct
 import time
 from pathlib import Path
@@ -280,12 +281,24 @@ class _State:
         if isinstance(source, bytes | bytearray | memoryview):
             self._data, self._fd, size = memoryview(source), None, len(source)
         else:
-            try:
-                self._fd = os.open(source, os.O_RDONLY)
-                size = os.fstat(self._fd).st_size
+            try:  # non-blocking: opening a FIFO must not wait for a writer; a state is read by offset
+                self._fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+                info = os.fstat(self._fd)
             except OSError as err:
                 raise ConfigError(f"cannot read shard state {name}: {err.strerror or err}") from err
             self._data = None
+            if not stat.S_ISREG(info.st_mode):
+                self.close()
+                kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+                raise ConfigError(f"cannot read shard state {name}: {kind}")
+            size = info.st_size
+        try:
+            self._parse(size, name)
+        except BaseException:
+            self.close()
+            raise
+
+    def _parse(self, size: int, name: str) -> None:
         prefix = self._read(0, _PREFIX.size) if size >= _PREFIX.size else b""
         if len(prefix) != _PREFIX.size:
             raise ConfigError(f"{name}: not an evalcore shard state (too short)")

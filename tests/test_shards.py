@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -166,6 +168,26 @@ def test_failed_merge_writes_nothing(motion_states, tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "samples are in no state" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s0.state", "s1.state"]
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "device"])
+def test_a_state_that_is_not_a_regular_file_is_one_line_exit_2(tmp_path, kind):
+    """Without it a folder given as a state crashed the merge with a traceback, and a FIFO with no
+    writer kept it waiting for ever."""
+    if kind == "folder":
+        path = tmp_path / "states"
+        path.mkdir()
+    elif kind == "fifo":
+        path = tmp_path / "state.fifo"
+        os.mkfifo(path)
+    else:
+        path = Path("/dev/zero")
+    proc = subprocess.run([sys.executable, "-m", "evalcore", "merge", str(path), "--out",
+                           str(tmp_path / "result.json")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    what = "a folder" if kind == "folder" else "not a regular file"
+    assert proc.stderr == f"evalcore merge: error: cannot read shard state {path}: {what}\n"
+    assert not (tmp_path / "result.json").exists()
 
 
 def test_shard_options_are_checked(fixtures_dir, tmp_path):
