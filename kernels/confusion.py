@@ -11,16 +11,16 @@ Out-of-range labels: a pair whose true or predicted label lies outside ``0..K-1`
 the ``-1`` Edge Impulse gives a test label the model was not trained on) is skipped, the way
 ``sklearn.metrics.confusion_matrix(..., labels=range(K))`` drops it.
 
-Speed (issue 14, benchmarks/bench_confusion.py): a one-pair-at-a-time scatter-add costs ~1 ns a
-pair whatever the dtype, so narrow labels gained nothing. For K <= 16 on long inputs, 1-, 2- and
-4-byte labels are read as 8-byte words instead ("SWAR", SIMD within a register): when every label
-of a word is below 16, ``(t << 4) | p`` makes a one-byte code per lane in two operations, two
-neighbouring codes form a 16-bit pair code that indexes a 65536-cell table, and the table is
-folded into the K x K matrix at the end (codes holding a label K..15 are dropped there). A word
-holding a label >= 16 or negative (high or sign bits set) is counted pair by pair with the exact
-check. That is half a table increment per pair and a few shifts per word, instead of a load, a
-range check, a multiply and an increment per pair. 8-byte labels stay pair by pair: reading
-them is already slower than counting.
+Speed (issue 14, benchmarks/bench_confusion.py, benchmarks/README.md): a one-pair-at-a-time
+scatter-add costs ~1 ns a pair whatever the dtype. For K <= 16 on long contiguous inputs of any
+width the "block path" splits the work in two loops per block of 4096 pairs: a vectorised loop
+turns the labels into byte codes ``min(t, 15) << 4 | min(p, 15)`` (it runs at the speed of
+reading the labels; unsigned views make a negative label large, so strays need no branch), and
+a scalar loop reads the codes two at a time as 16-bit pair codes and counts them in a 65536-cell
+table, folded into the K x K matrix at the end. Half a table increment a pair is the cost that
+remains: a memory increment retires about once a cycle here (~0.3-0.4 ns), so counting costs
+~0.2 ns a pair and the K = 10 byte labels stay ~3x their read floor (the floor of counting on
+this CPU; the README section lists what else was tried).
 """
 
 from __future__ import annotations
@@ -67,134 +67,120 @@ def _good_bad_into(y_true, y_pred, n_classes, flat_counts):
                 flat_counts[t * np.uint64(2) + np.uint64(1)] += 1
 
 
-#: Largest K the word path serves: labels fit 4 bits, a pair code one byte, two codes 16 bits.
-_WORD_MAX_CLASSES = 16
-#: Shortest input the word path serves; below it folding the 65536-cell table would dominate.
-_WORD_MIN_PAIRS = 1 << 18
-#: Words per table fold: at most 4 increments a word, so a uint32 cell cannot overflow.
-_WORDS_PER_FOLD = 1 << 29
+#: Largest K the block path serves: a label fits 4 bits, a (true, predicted) code one byte.
+_BLOCK_MAX_CLASSES = 16
+#: Shortest input the block path serves; below it clearing and folding the 65536-cell table
+#: (tens of microseconds) would cost more than the pair loop saves.
+_BLOCK_MIN_PAIRS = 1 << 17
+#: Pairs per block: the block's byte codes (4 KiB) stay in L1 between the two loops (1024 and
+#: 2048 measured a little slower, 16384 the same; benchmarks/README.md).
+_BLOCK_PAIRS = 4096
+#: Blocks per table fold: a block adds at most ``_BLOCK_PAIRS / 2`` to a uint32 cell, so a
+#: cell holds at most 2^31 between folds.
+_BLOCKS_PER_FOLD = 1 << 20
 
 
 @njit(cache=True)
-def _pairs_int8(words_true, words_pred, lo, hi, pair_counts):
-    """Count the pair codes of 1-byte-label words from ``lo`` up to the first word holding a
-    label outside 0..15 (its index is returned; ``hi`` when none). Numba JIT-compiled.
+def _codes_into(labels_true, labels_pred, lo, top, codes):
+    """One block's byte codes ``min(t, 15) << 4 | min(p, 15)`` into ``codes``. Numba
+    JIT-compiled; LLVM vectorises the loop.
 
-    Eight codes ``(t << 4) | p`` sit one per byte; each 16 bits is a pair code.
+    The labels are unsigned views, so a negative label is a large value and clamps to 15.
     """
-    high = np.uint64(0xF0F0F0F0F0F0F0F0)
-    one = np.uint32(1)
-    for w in range(lo, hi):
-        t, p = words_true[w], words_pred[w]
-        if (t | p) & high:
-            return w
-        codes = (t << 4) | p
-        pair_counts[np.int64(codes & 0xFFFF)] += one
-        pair_counts[np.int64((codes >> 16) & 0xFFFF)] += one
-        pair_counts[np.int64((codes >> 32) & 0xFFFF)] += one
-        pair_counts[np.int64(codes >> 48)] += one
-    return hi
+    start = np.uint64(lo)  # unsigned: no negative-index wraparound test, so the loop vectorises
+    for i in range(codes.shape[0]):
+        t = labels_true[start + np.uint64(i)]
+        p = labels_pred[start + np.uint64(i)]
+        codes[i] = np.uint8((min(t, top) << 4) | min(p, top))
 
 
 @njit(cache=True)
-def _pairs_int16(words_true, words_pred, lo, hi, pair_counts):
-    """As ``_pairs_int8`` for 2-byte labels: four codes in the low bytes of 16-bit lanes."""
-    high = np.uint64(0xFFF0FFF0FFF0FFF0)
-    one = np.uint32(1)
-    for w in range(lo, hi):
-        t, p = words_true[w], words_pred[w]
-        if (t | p) & high:
-            return w
-        codes = (t << 4) | p
-        pair_counts[np.int64((codes & 0xFF) | ((codes >> 8) & 0xFF00))] += one
-        pair_counts[np.int64(((codes >> 32) & 0xFF) | ((codes >> 40) & 0xFF00))] += one
-    return hi
-
-
-@njit(cache=True)
-def _pairs_int32(words_true, words_pred, lo, hi, pair_counts):
-    """As ``_pairs_int8`` for 4-byte labels, two words a step (``lo``, ``hi`` even).
-
-    The four labels of two words are packed into bytes 0, 1, 4 and 5 (``w0 | w1 << 8``), which
-    gives two pair codes, as for 1-byte labels; the returned index is the step's first word.
+def _largest_label(labels_true, labels_pred, lo, n):
+    """The largest of ``n`` labels of both arrays from ``lo`` (unsigned views). Numba
+    JIT-compiled; ``max`` keeps the labels' type, so the loop vectorises in narrow lanes.
     """
-    high = np.uint64(0xFFFFFFF0FFFFFFF0)
-    one = np.uint32(1)
-    for w in range(lo, hi, 2):
-        t0, t1, p0, p1 = words_true[w], words_true[w + 1], words_pred[w], words_pred[w + 1]
-        if (t0 | t1 | p0 | p1) & high:
-            return w
-        codes = ((t0 | (t1 << 8)) << 4) | p0 | (p1 << 8)
-        pair_counts[np.int64(codes & 0xFFFF)] += one
-        pair_counts[np.int64((codes >> 32) & 0xFFFF)] += one
-    return hi
+    start = np.uint64(lo)
+    largest = labels_true[start]
+    for i in range(n):
+        largest = max(largest, max(labels_true[start + np.uint64(i)],
+                                   labels_pred[start + np.uint64(i)]))
+    return largest
+
+
+@njit(cache=True)
+def _count_codes(code_pairs, pair_counts):
+    """Count the block's 16-bit pair codes (two byte codes each): one increment per two pairs."""
+    for i in range(code_pairs.shape[0]):
+        pair_counts[code_pairs[i]] += np.uint32(1)
 
 
 @njit(cache=True)
 def _fold_pairs(pair_counts, n_classes, flat_counts):
-    """Add the pair-code table into the K x K counts and clear it. Numba JIT-compiled.
+    """Add the pair-code table (256 x 256, row = second code) into the K x K counts and clear it.
 
-    Codes whose true or predicted label is K..15 are out of range and dropped here.
+    Each cell counts two pairs, its row's code and its column's; codes holding a label K..15
+    (a stray clamped to 15 among them) are dropped here. Numba JIT-compiled.
     """
     code_counts = np.zeros(256, np.int64)
-    for pair in range(pair_counts.shape[0]):
-        count = pair_counts[pair]
-        if count:
-            code_counts[pair & 0xFF] += count
-            code_counts[pair >> 8] += count
-            pair_counts[pair] = 0
+    for row in range(256):
+        row_total = 0
+        for col in range(256):
+            count = np.int64(pair_counts[row * 256 + col])
+            row_total += count
+            code_counts[col] += count
+            pair_counts[row * 256 + col] = 0
+        code_counts[row] += row_total
     for t in range(n_classes):
         for p in range(n_classes):
             flat_counts[t * n_classes + p] += code_counts[(t << 4) | p]
 
 
 @njit(cache=True)
-def _confusion_words_into(words_true, words_pred, label_bytes, y_true, y_pred, n_classes,
-                          flat_counts):
-    """The word path over whole steps of words. Numba JIT-compiled.
+def _confusion_blocks_into(labels_true, labels_pred, n_classes, flat_counts):
+    """The block path (K <= 16) over whole blocks of unsigned label views. Numba JIT-compiled.
 
-    The hot loop of the label width runs until a step holds a label outside 0..15; that step's
-    labels are counted by ``_confusion_into`` from the label arrays, then the loop resumes.
+    Per block, a vectorised loop writes the pairs' byte codes (at the speed of reading the
+    labels), then a scalar loop reads them two at a time as 16-bit pair codes and counts those
+    in a 65536-cell table. For K <= 15 every label is exact this way: 0..K-1 keep their code,
+    anything else (negative, K..15, >= 16) lands on a code with a 15 and is dropped at the fold.
+    For K = 16, 15 is a label, so a block holding a label >= 16 is counted pair by pair instead.
+    Returns the number of pairs counted (the whole blocks).
     """
+    block = _BLOCK_PAIRS
+    codes = np.empty(block, np.uint8)
+    code_pairs = codes.view(np.uint16)
     pair_counts = np.zeros(1 << 16, np.uint32)
-    n_words = words_true.shape[0]
-    step = 2 if label_bytes == 4 else 1
-    per_word = 8 // label_bytes
-    for lo in range(0, n_words, _WORDS_PER_FOLD):
-        hi = min(lo + _WORDS_PER_FOLD, n_words)
-        w = lo
-        while w < hi:
-            if label_bytes == 1:
-                w = _pairs_int8(words_true, words_pred, w, hi, pair_counts)
-            elif label_bytes == 2:
-                w = _pairs_int16(words_true, words_pred, w, hi, pair_counts)
+    top = labels_true.dtype.type(15)
+    n_blocks = labels_true.shape[0] // block
+    for first in range(0, n_blocks, _BLOCKS_PER_FOLD):
+        for b in range(first, min(first + _BLOCKS_PER_FOLD, n_blocks)):
+            lo = b * block
+            if n_classes == 16 and _largest_label(labels_true, labels_pred, lo, block) > top:
+                _confusion_into(labels_true[lo:lo + block], labels_pred[lo:lo + block],
+                                n_classes, flat_counts)
             else:
-                w = _pairs_int32(words_true, words_pred, w, hi, pair_counts)
-            if w < hi:
-                first, last = w * per_word, (w + step) * per_word
-                _confusion_into(y_true[first:last], y_pred[first:last], n_classes, flat_counts)
-                w += step
+                _codes_into(labels_true, labels_pred, lo, top, codes)
+                _count_codes(code_pairs, pair_counts)
         _fold_pairs(pair_counts, n_classes, flat_counts)
+    return n_blocks * block
 
 
 def _count_pairs(y_true, y_pred, n_classes, flat_counts):
-    """Dispatch: the word path for K <= 16 on long, aligned labels of 1, 2 or 4 bytes (both
-    arrays the same width), else pair by pair (8-byte labels are bound by reading them anyway).
+    """Dispatch: the block path for K <= 16 on long contiguous labels of one width (read through
+    unsigned views of that width), else pair by pair; the tail pair by pair.
     """
     n = y_true.shape[0]
     width = y_true.dtype.itemsize
-    if (n_classes > _WORD_MAX_CLASSES or n < _WORD_MIN_PAIRS or width == 8
+    if (n_classes > _BLOCK_MAX_CLASSES or n < _BLOCK_MIN_PAIRS
             or y_pred.dtype.itemsize != width
-            or not (y_true.flags.c_contiguous and y_pred.flags.c_contiguous)
-            or y_true.ctypes.data % 8 or y_pred.ctypes.data % 8):
+            or not (y_true.flags.c_contiguous and y_pred.flags.c_contiguous)):
         _confusion_into(y_true, y_pred, n_classes, flat_counts)
         return
-    step = 16 // width if width == 4 else 8 // width  # labels per step of the hot loop
-    whole = n - n % step
-    _confusion_words_into(y_true[:whole].view(np.uint64), y_pred[:whole].view(np.uint64), width,
-                          y_true, y_pred, n_classes, flat_counts)
-    if whole < n:
-        _confusion_into(y_true[whole:], y_pred[whole:], n_classes, flat_counts)
+    unsigned = np.dtype(f"u{width}")
+    done = _confusion_blocks_into(y_true.view(unsigned), y_pred.view(unsigned), n_classes,
+                                  flat_counts)
+    if done < n:
+        _confusion_into(y_true[done:], y_pred[done:], n_classes, flat_counts)
 
 
 def _check_labels(y_true, y_pred, n_classes):
