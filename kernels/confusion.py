@@ -26,7 +26,7 @@ this CPU; the README section lists what else was tried).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import literally, njit
 
 from kernels import _cache  # noqa: F401  (NUMBA_CACHE_DIR fallback before numba compiles)
 
@@ -67,31 +67,50 @@ def _good_bad_into(y_true, y_pred, n_classes, flat_counts):
                 flat_counts[t * np.uint64(2) + np.uint64(1)] += 1
 
 
-#: Largest K the block path serves: a label fits 4 bits, a (true, predicted) code one byte.
-_BLOCK_MAX_CLASSES = 16
-#: Shortest input the block path serves; below it clearing and folding the 65536-cell table
+#: Largest K the chunk path serves: a label fits 4 bits, a (true, predicted) code one byte.
+_CHUNK_MAX_CLASSES = 16
+#: Shortest input the chunk path serves; below it clearing and folding the 65536-cell table
 #: (tens of microseconds) would cost more than the pair loop saves.
-_BLOCK_MIN_PAIRS = 1 << 17
-#: Pairs per block: the block's byte codes (4 KiB) stay in L1 between the two loops (1024 and
-#: 2048 measured a little slower, 16384 the same; benchmarks/README.md).
-_BLOCK_PAIRS = 4096
-#: Blocks per table fold: a block adds at most ``_BLOCK_PAIRS / 2`` to a uint32 cell, so a
-#: cell holds at most 2^31 between folds.
-_BLOCKS_PER_FOLD = 1 << 20
+_CHUNK_MIN_PAIRS = 1 << 17
+#: Pairs per chunk, for 1- and 2-byte labels and for wider ones. Compiled in as literals, so
+#: the code loop is unrolled into a few vector instructions without a remainder. Measured
+#: (README): 64 best for 1 and 2 bytes (32: up to 25 % slower), 32 best for 4 and 8 bytes
+#: (64: 15-30 % slower); 128 and up lose the overlap, 16 and less no longer vectorise.
+_CHUNK_PAIRS_NARROW = 64
+_CHUNK_PAIRS_WIDE = 32
+#: Pairs between table folds: at most one increment of a uint32 cell per two pairs.
+_PAIRS_PER_FOLD = 1 << 31
+#: Pairs per K = 16 stray check.
+_PAIRS_PER_CHECK = 4096
 
 
 @njit(cache=True)
-def _codes_into(labels_true, labels_pred, lo, top, codes):
-    """One block's byte codes ``min(t, 15) << 4 | min(p, 15)`` into ``codes``. Numba
-    JIT-compiled; LLVM vectorises the loop.
+def _count_chunks(labels_true, labels_pred, first, last, codes, pair_counts, chunk):
+    """Count the pairs of chunks ``first..last-1`` into the pair-code table. Numba JIT-compiled.
 
-    The labels are unsigned views, so a negative label is a large value and clamps to 15.
+    Each chunk's byte codes ``min(t, 15) << 4 | min(p, 15)`` are written by a loop LLVM
+    vectorises (the labels are unsigned views, so a negative label is large and clamps to 15);
+    the codes are then read two at a time as a 16-bit pair code and counted, one increment per
+    two pairs. The two loops are software-pipelined: chunk c's codes are written into one half
+    of ``codes`` while chunk c-1's, in the other half, are counted, so the label reads (vector
+    units, memory) overlap the increments (load/store units) instead of adding to them.
+    ``chunk`` is compiled in as a literal (``numba.literally``).
     """
-    start = np.uint64(lo)  # unsigned: no negative-index wraparound test, so the loop vectorises
-    for i in range(codes.shape[0]):
-        t = labels_true[start + np.uint64(i)]
-        p = labels_pred[start + np.uint64(i)]
-        codes[i] = np.uint8((min(t, top) << 4) | min(p, top))
+    literally(chunk)
+    code_pairs = codes.view(np.uint16)
+    top = labels_true.dtype.type(15)
+    for c in range(first, last + 1):
+        if c < last:
+            fill = (c & 1) * chunk
+            start = np.uint64(c * chunk)  # unsigned: no negative-index test, the loop vectorises
+            for i in range(chunk):
+                t = labels_true[start + np.uint64(i)]
+                p = labels_pred[start + np.uint64(i)]
+                codes[fill + i] = np.uint8((min(t, top) << 4) | min(p, top))
+        if c > first:
+            half = ((c - 1) & 1) * (chunk // 2)
+            for j in range(chunk // 2):
+                pair_counts[code_pairs[half + j]] += np.uint32(1)
 
 
 @njit(cache=True)
@@ -105,13 +124,6 @@ def _largest_label(labels_true, labels_pred, lo, n):
         largest = max(largest, max(labels_true[start + np.uint64(i)],
                                    labels_pred[start + np.uint64(i)]))
     return largest
-
-
-@njit(cache=True)
-def _count_codes(code_pairs, pair_counts):
-    """Count the block's 16-bit pair codes (two byte codes each): one increment per two pairs."""
-    for i in range(code_pairs.shape[0]):
-        pair_counts[code_pairs[i]] += np.uint32(1)
 
 
 @njit(cache=True)
@@ -136,48 +148,62 @@ def _fold_pairs(pair_counts, n_classes, flat_counts):
 
 
 @njit(cache=True)
-def _confusion_blocks_into(labels_true, labels_pred, n_classes, flat_counts):
-    """The block path (K <= 16) over whole blocks of unsigned label views. Numba JIT-compiled.
+def _chunks_into(labels_true, labels_pred, n_classes, flat_counts, chunk):
+    """The chunk path over the whole chunks of ``chunk`` pairs (a literal); returns the number of
+    pairs counted. Numba JIT-compiled.
 
-    Per block, a vectorised loop writes the pairs' byte codes (at the speed of reading the
-    labels), then a scalar loop reads them two at a time as 16-bit pair codes and counts those
-    in a 65536-cell table. For K <= 15 every label is exact this way: 0..K-1 keep their code,
-    anything else (negative, K..15, >= 16) lands on a code with a 15 and is dropped at the fold.
-    For K = 16, 15 is a label, so a block holding a label >= 16 is counted pair by pair instead.
-    Returns the number of pairs counted (the whole blocks).
+    For K <= 15 every label is exact through the codes: 0..K-1 keep theirs, anything else
+    (negative, K..15, >= 16) lands on a code holding a 15 and is dropped at the fold. For
+    K = 16, 15 is a label, so each run of 4096 pairs is checked first (one vectorised pass)
+    and a run holding a label >= 16 is counted pair by pair.
     """
-    block = _BLOCK_PAIRS
-    codes = np.empty(block, np.uint8)
-    code_pairs = codes.view(np.uint16)
+    literally(chunk)
+    codes = np.empty(2 * chunk, np.uint8)
     pair_counts = np.zeros(1 << 16, np.uint32)
     top = labels_true.dtype.type(15)
-    n_blocks = labels_true.shape[0] // block
-    for first in range(0, n_blocks, _BLOCKS_PER_FOLD):
-        for b in range(first, min(first + _BLOCKS_PER_FOLD, n_blocks)):
-            lo = b * block
-            if n_classes == 16 and _largest_label(labels_true, labels_pred, lo, block) > top:
-                _confusion_into(labels_true[lo:lo + block], labels_pred[lo:lo + block],
-                                n_classes, flat_counts)
-            else:
-                _codes_into(labels_true, labels_pred, lo, top, codes)
-                _count_codes(code_pairs, pair_counts)
+    n_chunks = labels_true.shape[0] // chunk
+    per_fold, per_check = _PAIRS_PER_FOLD // chunk, _PAIRS_PER_CHECK // chunk
+    for first in range(0, n_chunks, per_fold):
+        last = min(first + per_fold, n_chunks)
+        if n_classes < 16:
+            _count_chunks(labels_true, labels_pred, first, last, codes, pair_counts, chunk)
+        else:
+            for lo_chunk in range(first, last, per_check):
+                hi_chunk = min(lo_chunk + per_check, last)
+                lo, hi = lo_chunk * chunk, hi_chunk * chunk
+                if _largest_label(labels_true, labels_pred, lo, hi - lo) > top:
+                    _confusion_into(labels_true[lo:hi], labels_pred[lo:hi], n_classes,
+                                    flat_counts)
+                else:
+                    _count_chunks(labels_true, labels_pred, lo_chunk, hi_chunk, codes,
+                                  pair_counts, chunk)
         _fold_pairs(pair_counts, n_classes, flat_counts)
-    return n_blocks * block
+    return n_chunks * chunk
+
+
+@njit(cache=True)
+def _confusion_chunks_into(labels_true, labels_pred, n_classes, flat_counts):
+    """The chunk path (K <= 16) on unsigned label views, with the chunk size of their width;
+    returns the number of pairs counted (the rest is the caller's tail). Numba JIT-compiled.
+    """
+    if labels_true.itemsize <= 2:
+        return _chunks_into(labels_true, labels_pred, n_classes, flat_counts, _CHUNK_PAIRS_NARROW)
+    return _chunks_into(labels_true, labels_pred, n_classes, flat_counts, _CHUNK_PAIRS_WIDE)
 
 
 def _count_pairs(y_true, y_pred, n_classes, flat_counts):
-    """Dispatch: the block path for K <= 16 on long contiguous labels of one width (read through
+    """Dispatch: the chunk path for K <= 16 on long contiguous labels of one width (read through
     unsigned views of that width), else pair by pair; the tail pair by pair.
     """
     n = y_true.shape[0]
     width = y_true.dtype.itemsize
-    if (n_classes > _BLOCK_MAX_CLASSES or n < _BLOCK_MIN_PAIRS
+    if (n_classes > _CHUNK_MAX_CLASSES or n < _CHUNK_MIN_PAIRS
             or y_pred.dtype.itemsize != width
             or not (y_true.flags.c_contiguous and y_pred.flags.c_contiguous)):
         _confusion_into(y_true, y_pred, n_classes, flat_counts)
         return
     unsigned = np.dtype(f"u{width}")
-    done = _confusion_blocks_into(y_true.view(unsigned), y_pred.view(unsigned), n_classes,
+    done = _confusion_chunks_into(y_true.view(unsigned), y_pred.view(unsigned), n_classes,
                                   flat_counts)
     if done < n:
         _confusion_into(y_true[done:], y_pred[done:], n_classes, flat_counts)

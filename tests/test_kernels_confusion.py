@@ -113,20 +113,22 @@ def _with_strays(rng, y_true, y_pred, rate=0.002):
 
 @pytest.mark.parametrize("dtype", LABEL_DTYPES + [np.uint16, np.uint32])
 @pytest.mark.parametrize("k", [1, 10, 15, 16])
-def test_block_path_matches_naive(monkeypatch, dtype, k):
-    """Without it the K <= 16 block path (byte codes, 16-bit pair codes, the fold) could miscount
-    a code, a stray label (clamped to 15 for K <= 15, a pair-by-pair block for K = 16), the
-    partial block at the end, an offset view or a strided one."""
+def test_chunk_path_matches_naive(monkeypatch, dtype, k):
+    """Without it the K <= 16 chunk path (byte codes, 16-bit pair codes, the pipelined chunks,
+    the fold) could miscount a code, a stray label (clamped to 15 for K <= 15, a pair-by-pair
+    run for K = 16), the first or last chunk, the tail, an offset view or a strided one."""
     import kernels.confusion as confusion
 
-    monkeypatch.setattr(confusion, "_BLOCK_MIN_PAIRS", 0)  # the block path whatever the length
-    block = confusion._BLOCK_PAIRS
+    monkeypatch.setattr(confusion, "_CHUNK_MIN_PAIRS", 0)  # the chunk path whatever the length
+    wide = np.dtype(dtype).itemsize > 2
+    chunk = confusion._CHUNK_PAIRS_WIDE if wide else confusion._CHUNK_PAIRS_NARROW
+    run = confusion._PAIRS_PER_CHECK
     rng = np.random.default_rng(k)
-    for n in (0, 3, block - 1, block, block + 1, 3 * block + 5):
+    for n in (0, 3, chunk - 1, chunk, chunk + 1, 2 * chunk, 3 * chunk + 7, run + 5, 3 * run + 40):
         y_true, y_pred = _with_strays(rng, *_random_labels(rng, n, k, dtype))
         want = naive_confusion_matrix(y_true, y_pred, k)
         _assert_same(confusion_matrix(y_true, y_pred, k), want)
-        if n > 1:  # an offset view (the block path, unaligned), a strided one (the pair loop)
+        if n > 1:  # an offset view (the chunk path, unaligned), a strided one (the pair loop)
             _assert_same(confusion_matrix(y_true[1:], y_pred[1:], k),
                          naive_confusion_matrix(y_true[1:], y_pred[1:], k))
             _assert_same(confusion_matrix(y_true[::2], y_pred[::2], k),
@@ -135,43 +137,43 @@ def test_block_path_matches_naive(monkeypatch, dtype, k):
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int32, np.uint64])
-def test_block_path_k16_clean_and_stray_blocks(monkeypatch, dtype):
-    """K = 16 has no spare code: a block with a label >= 16 or negative must be counted pair by
+def test_chunk_path_k16_clean_and_stray_runs(monkeypatch, dtype):
+    """K = 16 has no spare code: a run with a label >= 16 or negative must be counted pair by
     pair while its clean neighbours take the codes, and 15 must stay a real label."""
     import kernels.confusion as confusion
 
-    monkeypatch.setattr(confusion, "_BLOCK_MIN_PAIRS", 0)
-    block = confusion._BLOCK_PAIRS
+    monkeypatch.setattr(confusion, "_CHUNK_MIN_PAIRS", 0)
+    block = confusion._PAIRS_PER_CHECK  # one checked run
     rng = np.random.default_rng(16)
     y_true, y_pred = _random_labels(rng, 4 * block, 16, dtype)
-    y_true[block + 7] = dtype(16)  # block 1: a label just past K
-    y_pred[2 * block] = dtype(np.iinfo(dtype).max)  # block 2: -1 (signed) or the largest value
-    y_true[3 * block - 1] = dtype(15)  # a real label, in the stray block 2
+    y_true[block + 7] = dtype(16)  # run 1: a label just past K
+    y_pred[2 * block] = dtype(np.iinfo(dtype).max)  # run 2: -1 (signed) or the largest value
+    y_true[3 * block - 1] = dtype(15)  # a real label, in the stray run 2
     _assert_same(confusion_matrix(y_true, y_pred, 16), naive_confusion_matrix(y_true, y_pred, 16))
     if np.iinfo(dtype).min < 0:
-        y_true[3 * block + 5] = dtype(-1)  # block 3: negative
+        y_true[3 * block + 5] = dtype(-1)  # run 3: negative
         _assert_same(confusion_matrix(y_true, y_pred, 16), naive_confusion_matrix(y_true, y_pred, 16))
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64])
-def test_long_input_takes_the_block_path_and_matches_naive(monkeypatch, dtype):
-    """The default thresholds: a long K = 10 input takes the block path and equals the naive count."""
+def test_long_input_takes_the_chunk_path_and_matches_naive(monkeypatch, dtype):
+    """The default thresholds: a long K = 10 input takes the chunk path and equals the naive count."""
     import kernels.confusion as confusion
 
     calls = []
-    blocks = confusion._confusion_blocks_into
-    monkeypatch.setattr(confusion, "_confusion_blocks_into",
-                        lambda *args: calls.append(1) or blocks(*args))
+    chunks = confusion._confusion_chunks_into
+    monkeypatch.setattr(confusion, "_confusion_chunks_into",
+                        lambda *args: calls.append(1) or chunks(*args))
     rng = np.random.default_rng(4)
     y_true, y_pred = _with_strays(rng, *_random_labels(rng, 300_007, 10, dtype))
     _assert_same(confusion_matrix(y_true, y_pred, 10), naive_confusion_matrix(y_true, y_pred, 10))
-    assert calls, "a long K = 10 input did not take the block path"
+    assert calls, "a long K = 10 input did not take the chunk path"
 
 
 @pytest.mark.oracle
 @pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64])
-def test_block_path_equals_sklearn(dtype):
-    """The block path against sklearn.metrics.confusion_matrix on a long input with strays."""
+def test_chunk_path_equals_sklearn(dtype):
+    """The chunk path against sklearn.metrics.confusion_matrix on a long input with strays."""
     skm = pytest.importorskip("sklearn.metrics")
     rng = np.random.default_rng(5)
     y_true, y_pred = _with_strays(rng, *_random_labels(rng, 400_000, 16, dtype))
