@@ -70,8 +70,8 @@ def _good_bad_into(y_true, y_pred, n_classes, flat_counts):
 #: Largest K the chunk path serves: a label fits 4 bits, a (true, predicted) code one byte.
 _CHUNK_MAX_CLASSES = 16
 #: Shortest input the chunk path serves; below it clearing and folding the 65536-cell table
-#: (tens of microseconds) would cost more than the pair loop saves.
-_CHUNK_MIN_PAIRS = 1 << 17
+#: (~14 us) costs more than the pair loop saves (break-even 2^15 - 2^16 pairs, measured).
+_CHUNK_MIN_PAIRS = 1 << 16
 #: Pairs per chunk, for 1- and 2-byte labels and for wider ones. Compiled in as literals, so
 #: the code loop is unrolled into a few vector instructions without a remainder. Measured
 #: (README): 64 best for 1 and 2 bytes (32: up to 25 % slower), 32 best for 4 and 8 bytes
