@@ -124,7 +124,8 @@ def test_chunk_path_matches_naive(monkeypatch, dtype, k):
     chunk = confusion._CHUNK_PAIRS_WIDE if wide else confusion._CHUNK_PAIRS_NARROW
     run = confusion._PAIRS_PER_CHECK
     rng = np.random.default_rng(k)
-    for n in (0, 3, chunk - 1, chunk, chunk + 1, 2 * chunk, 3 * chunk + 7, run + 5, 3 * run + 40):
+    for n in (0, 3, chunk - 1, chunk, chunk + 1, 2 * chunk, 3 * chunk + 7, 5 * chunk + 1, run + 5,
+              3 * run + 40):
         y_true, y_pred = _with_strays(rng, *_random_labels(rng, n, k, dtype))
         want = naive_confusion_matrix(y_true, y_pred, k)
         _assert_same(confusion_matrix(y_true, y_pred, k), want)
