@@ -15,6 +15,7 @@ timed interleaved (one call of each per round, ``--repeats`` rounds, min / media
 ``--clock cpu`` times with the thread's CPU time instead of the wall clock: on a shared machine
 it leaves out the time the process waits for a CPU (the memory traffic of others still counts).
 ``--strays RATE`` sets that fraction of the true labels to -1 (Edge Impulse's unknown label).
+``--increments`` also times bare ``table[code] += 1`` loops, the floor of counting by a table.
 
 ROC AUC on N binary labels with float64 scores (``kernels.ranking.roc_auc_binary`` vs
 ``sklearn.metrics.roc_auc_score``; the anchor is one ``np.argsort``), and one-vs-rest macro AUC
@@ -24,6 +25,7 @@ Usage::
 
     python benchmarks/bench_confusion.py [--n 10000000] [--repeats 15] [--no-sklearn] [--no-auc]
         [--clock wall|cpu] [--dtypes int64,int32,int8] [--strays 0.01] [--before FILE]
+        [--increments]
 
 Compilation is excluded (one warm-up call of each).
 """
@@ -68,6 +70,33 @@ def _read_words(words_true, words_pred):
     for i in range(words_pred.shape[0]):
         total += words_pred[i]
     return total
+
+
+@njit(cache=True)
+def _increment_all(cells, table, rounds):
+    """``table[cell] += 1`` for every cell, ``rounds`` times: the chunk path's counting loop."""
+    for _ in range(rounds):
+        for i in range(cells.shape[0]):
+            table[cells[i]] += np.uint32(1)
+
+
+def bench_increments(repeats: int) -> None:
+    """Print ns per table increment (the floor of counting): distinct cells in order, and the
+    16-bit pair codes of the benchmark's K = 10 labels (70 % agreement), from an L1 buffer.
+    """
+    rng = np.random.default_rng(2)
+    y_true, y_pred = _labels(rng, 4096, np.uint8)
+    codes = ((y_true << 4) | y_pred).astype(np.uint8)
+    cases = {"distinct cells": np.arange(2048, dtype=np.uint16), "K = 10 pair codes": codes.view(np.uint16)}
+    table = np.zeros(1 << 16, np.uint32)
+    rounds = 1000
+    _increment_all(cases["distinct cells"], table, 1)
+    times = _interleaved({name: (lambda cells=cells: _increment_all(cells, table, rounds))
+                          for name, cells in cases.items()}, repeats)
+    print("\ntable increments (uint32 cells, 65536-cell table), ns per increment, min/median:")
+    for name, cells in cases.items():
+        per = 1e6 / (rounds * cells.shape[0])  # ms -> ns per increment
+        print(f"  {name:18s} {min(times[name]) * per:.3f}/{np.median(times[name]) * per:.3f}")
 
 
 def _interleaved(calls: dict, repeats: int) -> dict:
@@ -216,12 +245,16 @@ def main(argv=None) -> None:
                         help="fraction of true labels set to -1 (unknown)")
     parser.add_argument("--before", metavar="FILE",
                         help="another kernels/confusion.py to time in the same rounds")
+    parser.add_argument("--increments", action="store_true",
+                        help="also time bare table increments (the floor of counting)")
     args = parser.parse_args(argv)
     global _clock
     _clock = time.thread_time if args.clock == "cpu" else time.perf_counter
     before = _load_before(args.before) if args.before else None
     bench_confusion(args.n, args.repeats, not args.no_sklearn, args.dtypes.split(","),
                     args.strays, before)
+    if args.increments:
+        bench_increments(args.repeats)
     if not args.no_auc:
         bench_auc(args.n, args.repeats, not args.no_sklearn)
 
