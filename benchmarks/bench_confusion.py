@@ -25,7 +25,7 @@ Usage::
 
     python benchmarks/bench_confusion.py [--n 10000000] [--repeats 15] [--no-sklearn] [--no-auc]
         [--clock wall|cpu] [--dtypes int64,int32,int8] [--strays 0.01] [--before FILE]
-        [--increments]
+        [--increments] [--classes 3]
 
 Compilation is excluded (one warm-up call of each).
 """
@@ -245,11 +245,13 @@ def main(argv=None) -> None:
                         help="fraction of true labels set to -1 (unknown)")
     parser.add_argument("--before", metavar="FILE",
                         help="another kernels/confusion.py to time in the same rounds")
+    parser.add_argument("--classes", type=int, default=10, help="K, the number of labels")
     parser.add_argument("--increments", action="store_true",
                         help="also time bare table increments (the floor of counting)")
     args = parser.parse_args(argv)
-    global _clock
+    global _clock, N_CLASSES
     _clock = time.thread_time if args.clock == "cpu" else time.perf_counter
+    N_CLASSES = args.classes
     before = _load_before(args.before) if args.before else None
     bench_confusion(args.n, args.repeats, not args.no_sklearn, args.dtypes.split(","),
                     args.strays, before)

@@ -112,11 +112,12 @@ def _with_strays(rng, y_true, y_pred, rate=0.002):
 
 
 @pytest.mark.parametrize("dtype", LABEL_DTYPES + [np.uint16, np.uint32])
-@pytest.mark.parametrize("k", [1, 10, 15, 16])
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 10, 15, 16])
 def test_chunk_path_matches_naive(monkeypatch, dtype, k):
     """Without it the K <= 16 chunk path (byte codes, 16-bit pair codes, the pipelined chunks,
-    the fold) could miscount a code, a stray label (clamped to 15 for K <= 15, a pair-by-pair
-    run for K = 16), the first or last chunk, the tail, an offset view or a strided one."""
+    the fold; for K <= 3 two 4-bit codes a byte) could miscount a code, a stray label (clamped
+    to 15, or to 3 for K <= 3; a pair-by-pair run for K = 16), the first or last chunk, the
+    tail, an offset view or a strided one."""
     import kernels.confusion as confusion
 
     monkeypatch.setattr(confusion, "_CHUNK_MIN_PAIRS", 0)  # the chunk path whatever the length
@@ -127,6 +128,7 @@ def test_chunk_path_matches_naive(monkeypatch, dtype, k):
     for n in (0, 3, chunk - 1, chunk, chunk + 1, 2 * chunk, 3 * chunk + 7, 5 * chunk + 1, run + 5,
               3 * run + 40):
         y_true, y_pred = _with_strays(rng, *_random_labels(rng, n, k, dtype))
+        y_true[5::101], y_pred[7::103] = k, k + 1  # the first labels past K (K..3 clamp to 3)
         want = naive_confusion_matrix(y_true, y_pred, k)
         _assert_same(confusion_matrix(y_true, y_pred, k), want)
         if n > 1:  # an offset view (the chunk path, unaligned), a strided one (the pair loop)
