@@ -229,12 +229,14 @@ def _chunks_into(labels_true, labels_pred, n_classes, flat_counts, chunk):
 
 
 @njit(cache=True)
-def _confusion_chunks_into(labels_true, labels_pred, n_classes, flat_counts):
-    """The chunk path (K <= 16) on unsigned label views, with the chunk size of their width;
-    returns the number of pairs counted (the rest is the caller's tail). Numba JIT-compiled.
-    """
-    if labels_true.itemsize <= 2:
-        return _chunks_into(labels_true, labels_pred, n_classes, flat_counts, _CHUNK_PAIRS_NARROW)
+def _confusion_chunks_narrow(labels_true, labels_pred, n_classes, flat_counts):
+    """The chunk path for 1- and 2-byte labels (unsigned views); returns the pairs counted."""
+    return _chunks_into(labels_true, labels_pred, n_classes, flat_counts, _CHUNK_PAIRS_NARROW)
+
+
+@njit(cache=True)
+def _confusion_chunks_wide(labels_true, labels_pred, n_classes, flat_counts):
+    """The chunk path for 4- and 8-byte labels (unsigned views); returns the pairs counted."""
     return _chunks_into(labels_true, labels_pred, n_classes, flat_counts, _CHUNK_PAIRS_WIDE)
 
 
@@ -250,8 +252,8 @@ def _count_pairs(y_true, y_pred, n_classes, flat_counts):
         _confusion_into(y_true, y_pred, n_classes, flat_counts)
         return
     unsigned = np.dtype(f"u{width}")
-    done = _confusion_chunks_into(y_true.view(unsigned), y_pred.view(unsigned), n_classes,
-                                  flat_counts)
+    chunks_into = _confusion_chunks_narrow if width <= 2 else _confusion_chunks_wide
+    done = chunks_into(y_true.view(unsigned), y_pred.view(unsigned), n_classes, flat_counts)
     if done < n:
         _confusion_into(y_true[done:], y_pred[done:], n_classes, flat_counts)
 

@@ -164,9 +164,9 @@ def test_long_input_takes_the_chunk_path_and_matches_naive(monkeypatch, dtype):
     import kernels.confusion as confusion
 
     calls = []
-    chunks = confusion._confusion_chunks_into
-    monkeypatch.setattr(confusion, "_confusion_chunks_into",
-                        lambda *args: calls.append(1) or chunks(*args))
+    for name in ("_confusion_chunks_narrow", "_confusion_chunks_wide"):
+        chunks = getattr(confusion, name)
+        monkeypatch.setattr(confusion, name, lambda *args, chunks=chunks: calls.append(1) or chunks(*args))
     rng = np.random.default_rng(4)
     y_true, y_pred = _with_strays(rng, *_random_labels(rng, 300_007, 10, dtype))
     _assert_same(confusion_matrix(y_true, y_pred, 10), naive_confusion_matrix(y_true, y_pred, 10))
