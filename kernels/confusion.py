@@ -199,8 +199,8 @@ def _chunks_into(labels_true, labels_pred, n_classes, flat_counts, chunk):
 
     For K <= 15 every label is exact through the codes: 0..K-1 keep theirs, anything else
     (negative, K..15, >= 16) lands on a code holding a 15 (a 3 for K <= 3, four pairs a code)
-    and is dropped at the fold. For K = 16, 15 is a label, so each run of 4096 pairs is checked first (one vectorised pass)
-    and a run holding a label >= 16 is counted pair by pair.
+    and is dropped at the fold. For K = 16, 15 is a label, so each run of 4096 pairs is checked
+    first (one vectorised pass) and a run holding a label >= 16 is counted pair by pair.
     """
     literally(chunk)
     codes = np.empty(_PIPELINE_SLOTS * chunk, np.uint8)
