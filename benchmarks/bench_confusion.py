@@ -82,12 +82,13 @@ def _increment_all(cells, table, rounds):
 
 def bench_increments(repeats: int) -> None:
     """Print ns per table increment (the floor of counting): distinct cells in order, and the
-    16-bit pair codes of the benchmark's K = 10 labels (70 % agreement), from an L1 buffer.
+    16-bit pair codes of the benchmark's labels (K = 10, 70 % agreement), from an L1 buffer.
     """
     rng = np.random.default_rng(2)
     y_true, y_pred = _labels(rng, 4096, np.uint8)
     codes = ((y_true << 4) | y_pred).astype(np.uint8)
-    cases = {"distinct cells": np.arange(2048, dtype=np.uint16), "K = 10 pair codes": codes.view(np.uint16)}
+    cases = {"distinct cells": np.arange(2048, dtype=np.uint16),
+             f"K = {N_CLASSES} pair codes": codes.view(np.uint16)}
     table = np.zeros(1 << 16, np.uint32)
     rounds = 1000
     _increment_all(cases["distinct cells"], table, 1)
