@@ -278,6 +278,13 @@ def _check_labels(y_true, y_pred, n_classes):
     return n_classes
 
 
+def _native(labels):
+    """``labels`` in the machine's byte order (numba compiles only native arrays, and the chunk
+    path reads unsigned views of the same bytes): a copy when they are byte-swapped.
+    """
+    return labels if labels.dtype.isnative else labels.astype(labels.dtype.newbyteorder("="))
+
+
 def _check_out(out, shape):
     if out.dtype != np.int64 or out.shape != shape or not out.flags.c_contiguous:
         raise ValueError(
@@ -311,6 +318,7 @@ def confusion_matrix(y_true, y_pred, n_classes, *, out=None):
         When the arrays are not 1-D integer arrays of equal length, or ``out`` does not fit.
     """
     n_classes = _check_labels(y_true, y_pred, n_classes)
+    y_true, y_pred = _native(y_true), _native(y_pred)
     if out is None:
         out = np.zeros((n_classes, n_classes), dtype=np.int64)
     else:
@@ -339,6 +347,7 @@ def per_class_good_bad(y_true, y_pred, n_classes, *, out=None):
         Column 0 good, column 1 bad.
     """
     n_classes = _check_labels(y_true, y_pred, n_classes)
+    y_true, y_pred = _native(y_true), _native(y_pred)
     if out is None:
         out = np.zeros((n_classes, 2), dtype=np.int64)
     else:

@@ -158,6 +158,19 @@ def test_chunk_path_k16_clean_and_stray_runs(monkeypatch, dtype):
         _assert_same(confusion_matrix(y_true, y_pred, 16), naive_confusion_matrix(y_true, y_pred, 16))
 
 
+@pytest.mark.parametrize("n", [17, 300_007])
+def test_byte_swapped_labels_are_counted_by_value(n):
+    """Big-endian labels (a file read with ``>i4``): numba cannot take them, and the chunk path
+    reads the raw bytes, so without the conversion they fail or miscount."""
+    rng = np.random.default_rng(6)
+    y_true, y_pred = _with_strays(rng, *_random_labels(rng, n, 10, np.int32))
+    swapped_true, swapped_pred = y_true.astype(">i4"), y_pred.astype(">i4")
+    _assert_same(confusion_matrix(swapped_true, swapped_pred, 10),
+                 naive_confusion_matrix(y_true, y_pred, 10))
+    _assert_same(per_class_good_bad(swapped_true, swapped_pred, 10),
+                 naive_per_class_good_bad(y_true, y_pred, 10))
+
+
 @pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64])
 def test_long_input_takes_the_chunk_path_and_matches_naive(monkeypatch, dtype):
     """The default thresholds: a long K = 10 input takes the chunk path and equals the naive count."""
