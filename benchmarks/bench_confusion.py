@@ -5,11 +5,17 @@ timed interleaved (one call of each per round, ``--repeats`` rounds, min / media
 
 - the floor: reading the same bytes once, the faster of a numba loop and numpy ``.sum()`` over
   both label arrays viewed as uint64 words (nothing can count the pairs without reading them);
-- ``kernels.confusion.confusion_matrix`` (the word path for K <= 16, see its module docstring);
+- ``kernels.confusion.confusion_matrix`` (the chunk path for K <= 16, see its module docstring);
+- ``before`` (with ``--before FILE``): ``confusion_matrix`` of another version of
+  ``kernels/confusion.py``, e.g. ``git show c84448e:kernels/confusion.py > /tmp/before.py``;
 - ``pair loop``: the one-pair-at-a-time kernel it falls back to (before issue 14, the only path);
 - ``np.bincount(y_true * K + y_pred, minlength=K*K)``; sklearn (``--no-sklearn`` skips it) once.
 
 "x floor" = min time / min floor (1.0 is the floor). The results are checked equal to bincount.
+``--clock cpu`` times with the thread's CPU time instead of the wall clock: on a shared machine
+it leaves out the time the process waits for a CPU (the memory traffic of others still counts).
+``--strays RATE`` sets that fraction of the true labels to -1 (Edge Impulse's unknown label).
+``--increments`` also times bare ``table[code] += 1`` loops, the floor of counting by a table.
 
 ROC AUC on N binary labels with float64 scores (``kernels.ranking.roc_auc_binary`` vs
 ``sklearn.metrics.roc_auc_score``; the anchor is one ``np.argsort``), and one-vs-rest macro AUC
@@ -18,6 +24,8 @@ with K = 10 on N / 10 rows.
 Usage::
 
     python benchmarks/bench_confusion.py [--n 10000000] [--repeats 15] [--no-sklearn] [--no-auc]
+        [--clock wall|cpu] [--dtypes int64,int32,int8] [--strays 0.01] [--before FILE]
+        [--increments] [--classes 3]
 
 Compilation is excluded (one warm-up call of each).
 """
@@ -25,6 +33,7 @@ Compilation is excluded (one warm-up call of each).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -39,6 +48,8 @@ from kernels.confusion import _confusion_into, confusion_matrix  # noqa: E402
 from kernels.ranking import roc_auc_binary, roc_auc_ovr  # noqa: E402
 
 N_CLASSES = 10
+#: The timer of the interleaved rounds (``--clock``).
+_clock = time.perf_counter
 
 
 def _best_ms(fn, repeats: int) -> float:
@@ -61,21 +72,60 @@ def _read_words(words_true, words_pred):
     return total
 
 
+@njit(cache=True)
+def _increment_all(cells, table, rounds):
+    """``table[cell] += 1`` for every cell, ``rounds`` times: the chunk path's counting loop."""
+    for _ in range(rounds):
+        for i in range(cells.shape[0]):
+            table[cells[i]] += np.uint32(1)
+
+
+def bench_increments(repeats: int) -> None:
+    """Print ns per table increment (the floor of counting): distinct cells in order, and the
+    16-bit pair codes of the benchmark's labels (K = 10, 70 % agreement), from an L1 buffer.
+    """
+    rng = np.random.default_rng(2)
+    y_true, y_pred = _labels(rng, 4096, np.uint8)
+    codes = ((y_true << 4) | y_pred).astype(np.uint8)
+    cases = {"distinct cells": np.arange(2048, dtype=np.uint16),
+             f"K = {N_CLASSES} pair codes": codes.view(np.uint16)}
+    table = np.zeros(1 << 16, np.uint32)
+    rounds = 1000
+    _increment_all(cases["distinct cells"], table, 1)
+    times = _interleaved({name: (lambda cells=cells: _increment_all(cells, table, rounds))
+                          for name, cells in cases.items()}, repeats)
+    print("\ntable increments (uint32 cells, 65536-cell table), ns per increment, min/median:")
+    for name, cells in cases.items():
+        per = 1e6 / (rounds * cells.shape[0])  # ms -> ns per increment
+        print(f"  {name:18s} {min(times[name]) * per:.3f}/{np.median(times[name]) * per:.3f}")
+
+
 def _interleaved(calls: dict, repeats: int) -> dict:
     """Run each call once per round, ``repeats`` rounds; times in ms per call name."""
     times = {name: [] for name in calls}
     for _ in range(repeats):
         for name, fn in calls.items():
-            start = time.perf_counter()
+            start = _clock()
             fn()
-            times[name].append(1e3 * (time.perf_counter() - start))
+            times[name].append(1e3 * (_clock() - start))
     return times
 
 
-def _labels(rng, n, dtype):
+def _labels(rng, n, dtype, strays=0.0):
     y_true = rng.integers(0, N_CLASSES, n)
     y_pred = np.where(rng.random(n) < 0.7, y_true, rng.integers(0, N_CLASSES, n))
+    if strays:
+        y_true[rng.random(n) < strays] = -1
     return y_true.astype(dtype), y_pred.astype(dtype)
+
+
+def _load_before(path: str):
+    """``confusion_matrix`` of another version of kernels/confusion.py (``--before``)."""
+    spec = importlib.util.spec_from_file_location("confusion_before", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["confusion_before"] = module  # numba's cache looks the module up by name
+    spec.loader.exec_module(module)
+    return module.confusion_matrix
 
 
 def _pair_loop(y_true, y_pred):
@@ -84,26 +134,39 @@ def _pair_loop(y_true, y_pred):
     return out
 
 
-def _confusion_row(y_true, y_pred, repeats: int, with_sklearn: bool) -> str:
-    """One dtype's table row: floor, kernel, pair loop (min/median), bincount, sklearn."""
+def _bincount(y_true, y_pred):
+    """The reference counts (pairs with a label outside 0..K-1 dropped), flat K*K."""
+    y_true, y_pred = y_true.astype(np.int64), y_pred.astype(np.int64)
+    keep = (y_true >= 0) & (y_true < N_CLASSES) & (y_pred >= 0) & (y_pred < N_CLASSES)
+    return np.bincount(y_true[keep] * N_CLASSES + y_pred[keep], minlength=N_CLASSES ** 2)
+
+
+def _confusion_row(y_true, y_pred, repeats: int, with_sklearn: bool, before=None) -> str:
+    """One dtype's table row: floor, kernel, before, pair loop (min/median), bincount, sklearn."""
     words_true, words_pred = y_true.view(np.uint64), y_pred.view(np.uint64)
-    check = np.bincount(y_true.astype(np.int64) * N_CLASSES + y_pred, minlength=N_CLASSES ** 2)
-    if not (np.array_equal(confusion_matrix(y_true, y_pred, N_CLASSES).reshape(-1), check)
-            and np.array_equal(_pair_loop(y_true, y_pred), check)):
+    check = _bincount(y_true, y_pred)
+    results = [confusion_matrix(y_true, y_pred, N_CLASSES), _pair_loop(y_true, y_pred)]
+    if before is not None:
+        results.append(before(y_true, y_pred, N_CLASSES))
+    if not all(np.array_equal(result.reshape(-1), check) for result in results):
         raise SystemExit("kernel result differs from np.bincount")
     _read_words(words_true, words_pred)
-    times = _interleaved({
+    calls = {
         "numba read": lambda: _read_words(words_true, words_pred),
         "numpy read": lambda: (words_true.sum(), words_pred.sum()),
         "kernel": lambda: confusion_matrix(y_true, y_pred, N_CLASSES),
         "pair loop": lambda: _pair_loop(y_true, y_pred),
-    }, repeats)
+    }
+    if before is not None:
+        calls["before"] = lambda: before(y_true, y_pred, N_CLASSES)
+    times = _interleaved(calls, repeats)
     floor = min(min(times["numba read"]), min(times["numpy read"]))
     floor_med = min(np.median(times["numba read"]), np.median(times["numpy read"]))
-    bincount = _best_ms(
-        lambda: np.bincount(y_true.astype(np.int64) * N_CLASSES + y_pred, minlength=N_CLASSES ** 2),
-        max(1, repeats // 4),
-    )
+    if check.sum() == y_true.shape[0]:  # no stray labels: numpy's plain one-liner
+        bincount = _best_ms(lambda: np.bincount(y_true.astype(np.int64) * N_CLASSES + y_pred,
+                                                minlength=N_CLASSES ** 2), max(1, repeats // 4))
+    else:
+        bincount = _best_ms(lambda: _bincount(y_true, y_pred), max(1, repeats // 4))
     sk_text = "-"
     if with_sklearn:
         from sklearn.metrics import confusion_matrix as sk_confusion
@@ -114,20 +177,27 @@ def _confusion_row(y_true, y_pred, repeats: int, with_sklearn: bool) -> str:
     def cell(name):
         return f"{min(times[name]):5.2f}/{np.median(times[name]):5.2f}"
 
+    before_text = "-"
+    if before is not None:
+        before_text = f"{cell('before')} {min(times['before']) / floor:5.2f}"
     return (f"{y_true.dtype.name:>6} {2 * y_true.nbytes / 1e6:8.0f} {floor:5.2f}/{floor_med:5.2f} "
-            f"{cell('kernel'):>11} {min(times['kernel']) / floor:8.2f} {cell('pair loop'):>11} "
-            f"{min(times['pair loop']) / floor:8.2f} {bincount:9.2f} {sk_text:>8}")
+            f"{cell('kernel'):>11} {min(times['kernel']) / floor:8.2f} {before_text:>17} "
+            f"{cell('pair loop'):>11} {min(times['pair loop']) / floor:8.2f} {bincount:9.2f} "
+            f"{sk_text:>8}")
 
 
-def bench_confusion(n: int, repeats: int, with_sklearn: bool) -> None:
+def bench_confusion(n: int, repeats: int, with_sklearn: bool, dtypes=("int64", "int32", "int8"),
+                    strays: float = 0.0, before=None) -> None:
     """Print the confusion-matrix table."""
     rng = np.random.default_rng(0)
-    print(f"confusion matrix, N = {n:.0e}, K = {N_CLASSES} (ms, min/median of {repeats} interleaved rounds)")
-    print(f"{'dtype':>6} {'MB read':>8} {'floor':>11} {'kernel':>11} {'x floor':>8} {'pair loop':>11} "
-          f"{'x floor':>8} {'bincount':>9} {'sklearn':>8}")
-    for dtype in (np.int64, np.int32, np.int8):
-        y_true, y_pred = _labels(rng, n - n % 8, dtype)
-        print(_confusion_row(y_true, y_pred, repeats, with_sklearn))
+    clock = "thread CPU time" if _clock is time.thread_time else "wall clock"
+    print(f"confusion matrix, N = {n:.0e}, K = {N_CLASSES}, strays {strays:g} "
+          f"(ms, min/median of {repeats} interleaved rounds, {clock})")
+    print(f"{'dtype':>6} {'MB read':>8} {'floor':>11} {'kernel':>11} {'x floor':>8} "
+          f"{'before  x floor':>17} {'pair loop':>11} {'x floor':>8} {'bincount':>9} {'sklearn':>8}")
+    for dtype in dtypes:
+        y_true, y_pred = _labels(rng, n - n % 8, np.dtype(dtype), strays)
+        print(_confusion_row(y_true, y_pred, repeats, with_sklearn, before))
 
 
 def bench_auc(n: int, repeats: int, with_sklearn: bool) -> None:
@@ -169,8 +239,25 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--no-sklearn", action="store_true", help="skip the (slow) sklearn timings")
     parser.add_argument("--no-auc", action="store_true", help="only the confusion-matrix table")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="time the rounds by the wall clock or the thread's CPU time")
+    parser.add_argument("--dtypes", default="int64,int32,int8", help="label dtypes, comma-separated")
+    parser.add_argument("--strays", type=float, default=0.0,
+                        help="fraction of true labels set to -1 (unknown)")
+    parser.add_argument("--before", metavar="FILE",
+                        help="another kernels/confusion.py to time in the same rounds")
+    parser.add_argument("--classes", type=int, default=10, help="K, the number of labels")
+    parser.add_argument("--increments", action="store_true",
+                        help="also time bare table increments (the floor of counting)")
     args = parser.parse_args(argv)
-    bench_confusion(args.n, args.repeats, not args.no_sklearn)
+    global _clock, N_CLASSES
+    _clock = time.thread_time if args.clock == "cpu" else time.perf_counter
+    N_CLASSES = args.classes
+    before = _load_before(args.before) if args.before else None
+    bench_confusion(args.n, args.repeats, not args.no_sklearn, args.dtypes.split(","),
+                    args.strays, before)
+    if args.increments:
+        bench_increments(args.repeats)
     if not args.no_auc:
         bench_auc(args.n, args.repeats, not args.no_sklearn)
 

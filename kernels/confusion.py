@@ -11,22 +11,22 @@ Out-of-range labels: a pair whose true or predicted label lies outside ``0..K-1`
 the ``-1`` Edge Impulse gives a test label the model was not trained on) is skipped, the way
 ``sklearn.metrics.confusion_matrix(..., labels=range(K))`` drops it.
 
-Speed (issue 14, benchmarks/bench_confusion.py): a one-pair-at-a-time scatter-add costs ~1 ns a
-pair whatever the dtype, so narrow labels gained nothing. For K <= 16 on long inputs, 1-, 2- and
-4-byte labels are read as 8-byte words instead ("SWAR", SIMD within a register): when every label
-of a word is below 16, ``(t << 4) | p`` makes a one-byte code per lane in two operations, two
-neighbouring codes form a 16-bit pair code that indexes a 65536-cell table, and the table is
-folded into the K x K matrix at the end (codes holding a label K..15 are dropped there). A word
-holding a label >= 16 or negative (high or sign bits set) is counted pair by pair with the exact
-check. That is half a table increment per pair and a few shifts per word, instead of a load, a
-range check, a multiply and an increment per pair. 8-byte labels stay pair by pair: reading
-them is already slower than counting.
+Speed (issue 14, benchmarks/bench_confusion.py, benchmarks/README.md): a one-pair-at-a-time
+scatter-add costs ~1 ns a pair whatever the dtype. For K <= 16 on long contiguous inputs of one
+width the "chunk path" splits the work into two loops over chunks of 32 or 64 pairs: a loop LLVM
+vectorises turns the labels into byte codes ``min(t, 15) << 4 | min(p, 15)`` (unsigned views
+make a negative label large, so strays need no branch), and a scalar loop reads the codes two
+at a time as 16-bit pair codes and counts them in a 65536-cell table, folded into the K x K
+matrix at the end. The loops are software-pipelined (codes written three chunks ahead of their
+count), so reading the labels overlaps counting. What remains is half a table increment a pair:
+an increment retires about once a cycle here (0.31-0.40 ns), so counting costs ~0.2 ns a pair,
+and K = 10 byte labels stay 3-4x their read floor (4-byte labels ~1.25x, 8-byte ~1.05x).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import literally, njit
 
 from kernels import _cache  # noqa: F401  (NUMBA_CACHE_DIR fallback before numba compiles)
 
@@ -67,134 +67,195 @@ def _good_bad_into(y_true, y_pred, n_classes, flat_counts):
                 flat_counts[t * np.uint64(2) + np.uint64(1)] += 1
 
 
-#: Largest K the word path serves: labels fit 4 bits, a pair code one byte, two codes 16 bits.
-_WORD_MAX_CLASSES = 16
-#: Shortest input the word path serves; below it folding the 65536-cell table would dominate.
-_WORD_MIN_PAIRS = 1 << 18
-#: Words per table fold: at most 4 increments a word, so a uint32 cell cannot overflow.
-_WORDS_PER_FOLD = 1 << 29
+#: Largest K the chunk path serves: a label fits 4 bits, a (true, predicted) code one byte.
+_CHUNK_MAX_CLASSES = 16
+#: Shortest input the chunk path serves; below it clearing and folding the 65536-cell table
+#: (~14 us) costs more than the pair loop saves (break-even 2^15 - 2^16 pairs, measured).
+_CHUNK_MIN_PAIRS = 1 << 16
+#: Pairs per chunk, for 1- and 2-byte labels and for wider ones. Compiled in as literals, so
+#: the code loop is unrolled into a few vector instructions without a remainder. Measured
+#: (README): 64 best for 1 and 2 bytes (32: up to 25 % slower), 32 best for 4 and 8 bytes
+#: (64: 15-30 % slower); 128 and up lose the overlap, 16 and less no longer vectorise.
+_CHUNK_PAIRS_NARROW = 64
+_CHUNK_PAIRS_WIDE = 32
+#: Chunk buffers in the pipeline ring: codes are written three chunks ahead of their count
+#: (measured 3-12 % faster than one ahead; seven ahead no better).
+_PIPELINE_SLOTS = 4
+#: Largest K of the small-K variant: a label clamped to 0..3 fits 2 bits, a pair's code 4 bits,
+#: so a 16-bit code holds four pairs (a quarter of an increment a pair instead of a half).
+_SMALL_MAX_CLASSES = 3
+#: Pairs between table folds: at most one increment of a uint32 cell per two pairs.
+_PAIRS_PER_FOLD = 1 << 31
+#: Pairs per K = 16 stray check.
+_PAIRS_PER_CHECK = 4096
 
 
 @njit(cache=True)
-def _pairs_int8(words_true, words_pred, lo, hi, pair_counts):
-    """Count the pair codes of 1-byte-label words from ``lo`` up to the first word holding a
-    label outside 0..15 (its index is returned; ``hi`` when none). Numba JIT-compiled.
+def _count_chunks(labels_true, labels_pred, first, last, codes, pair_counts, chunk):
+    """Count the pairs of chunks ``first..last-1`` into the pair-code table. Numba JIT-compiled.
 
-    Eight codes ``(t << 4) | p`` sit one per byte; each 16 bits is a pair code.
+    Each chunk's byte codes ``min(t, 15) << 4 | min(p, 15)`` are written by a loop LLVM
+    vectorises (the labels are unsigned views, so a negative label is large and clamps to 15);
+    the codes are then read two at a time as a 16-bit pair code and counted, one increment per
+    two pairs. The two loops are software-pipelined over a ring of ``_PIPELINE_SLOTS`` chunk
+    buffers: chunk c's codes are written while chunk c - (slots - 1)'s are counted, so the label
+    reads (vector units, memory) overlap the increments (load/store units) instead of adding
+    to them. ``chunk`` is compiled in as a literal (``numba.literally``).
     """
-    high = np.uint64(0xF0F0F0F0F0F0F0F0)
-    one = np.uint32(1)
-    for w in range(lo, hi):
-        t, p = words_true[w], words_pred[w]
-        if (t | p) & high:
-            return w
-        codes = (t << 4) | p
-        pair_counts[np.int64(codes & 0xFFFF)] += one
-        pair_counts[np.int64((codes >> 16) & 0xFFFF)] += one
-        pair_counts[np.int64((codes >> 32) & 0xFFFF)] += one
-        pair_counts[np.int64(codes >> 48)] += one
-    return hi
+    literally(chunk)
+    code_pairs = codes.view(np.uint16)
+    top = labels_true.dtype.type(15)
+    lag = _PIPELINE_SLOTS - 1
+    for c in range(first, last + lag):
+        if c < last:
+            fill = (c % _PIPELINE_SLOTS) * chunk
+            start = np.uint64(c * chunk)  # unsigned: no negative-index test, the loop vectorises
+            for i in range(chunk):
+                t = labels_true[start + np.uint64(i)]
+                p = labels_pred[start + np.uint64(i)]
+                codes[fill + i] = np.uint8((min(t, top) << 4) | min(p, top))
+        if c >= first + lag:
+            slot = ((c - lag) % _PIPELINE_SLOTS) * (chunk // 2)
+            for j in range(chunk // 2):
+                pair_counts[code_pairs[slot + j]] += np.uint32(1)
 
 
 @njit(cache=True)
-def _pairs_int16(words_true, words_pred, lo, hi, pair_counts):
-    """As ``_pairs_int8`` for 2-byte labels: four codes in the low bytes of 16-bit lanes."""
-    high = np.uint64(0xFFF0FFF0FFF0FFF0)
-    one = np.uint32(1)
-    for w in range(lo, hi):
-        t, p = words_true[w], words_pred[w]
-        if (t | p) & high:
-            return w
-        codes = (t << 4) | p
-        pair_counts[np.int64((codes & 0xFF) | ((codes >> 8) & 0xFF00))] += one
-        pair_counts[np.int64(((codes >> 32) & 0xFF) | ((codes >> 40) & 0xFF00))] += one
-    return hi
-
-
-@njit(cache=True)
-def _pairs_int32(words_true, words_pred, lo, hi, pair_counts):
-    """As ``_pairs_int8`` for 4-byte labels, two words a step (``lo``, ``hi`` even).
-
-    The four labels of two words are packed into bytes 0, 1, 4 and 5 (``w0 | w1 << 8``), which
-    gives two pair codes, as for 1-byte labels; the returned index is the step's first word.
+def _count_chunks_small(labels_true, labels_pred, first, last, codes, pair_counts, chunk):
+    """As ``_count_chunks`` for K <= 3: 4-bit codes ``min(t, 3) << 2 | min(p, 3)``, two a byte
+    (pairs i and i + chunk / 2 of a chunk), so each 16-bit code counted holds four pairs. A
+    label outside 0..K-1 clamps to 3 (>= K) and is dropped at the fold. Numba JIT-compiled.
     """
-    high = np.uint64(0xFFFFFFF0FFFFFFF0)
-    one = np.uint32(1)
-    for w in range(lo, hi, 2):
-        t0, t1, p0, p1 = words_true[w], words_true[w + 1], words_pred[w], words_pred[w + 1]
-        if (t0 | t1 | p0 | p1) & high:
-            return w
-        codes = ((t0 | (t1 << 8)) << 4) | p0 | (p1 << 8)
-        pair_counts[np.int64(codes & 0xFFFF)] += one
-        pair_counts[np.int64((codes >> 32) & 0xFFFF)] += one
-    return hi
+    literally(chunk)
+    code_pairs = codes.view(np.uint16)
+    top = labels_true.dtype.type(3)
+    half = chunk // 2
+    lag = _PIPELINE_SLOTS - 1
+    for c in range(first, last + lag):
+        if c < last:
+            fill = (c % _PIPELINE_SLOTS) * half
+            start = np.uint64(c * chunk)  # unsigned: no negative-index test, the loop vectorises
+            for i in range(half):
+                t_lo = labels_true[start + np.uint64(i)]
+                p_lo = labels_pred[start + np.uint64(i)]
+                t_hi = labels_true[start + np.uint64(half + i)]
+                p_hi = labels_pred[start + np.uint64(half + i)]
+                codes[fill + i] = np.uint8((min(t_hi, top) << 6) | (min(p_hi, top) << 4)
+                                           | (min(t_lo, top) << 2) | min(p_lo, top))
+        if c >= first + lag:
+            slot = ((c - lag) % _PIPELINE_SLOTS) * (half // 2)
+            for j in range(half // 2):
+                pair_counts[code_pairs[slot + j]] += np.uint32(1)
+
+
+@njit(cache=True)
+def _largest_label(labels_true, labels_pred, lo, n):
+    """The largest of ``n`` labels of both arrays from ``lo`` (unsigned views). Numba
+    JIT-compiled; ``max`` keeps the labels' type, so the loop vectorises in narrow lanes.
+    """
+    start = np.uint64(lo)
+    largest = labels_true[start]
+    for i in range(n):
+        largest = max(largest, max(labels_true[start + np.uint64(i)],
+                                   labels_pred[start + np.uint64(i)]))
+    return largest
 
 
 @njit(cache=True)
 def _fold_pairs(pair_counts, n_classes, flat_counts):
-    """Add the pair-code table into the K x K counts and clear it. Numba JIT-compiled.
+    """Add the pair-code table (256 x 256, row = second code) into the K x K counts and clear it.
 
-    Codes whose true or predicted label is K..15 are out of range and dropped here.
+    Each cell counts two pairs, its row's code and its column's; codes holding a label K..15
+    (a stray clamped to 15 among them) are dropped here. For K <= 3 (``_count_chunks_small``)
+    each byte holds two 4-bit codes, so four pairs a cell. Numba JIT-compiled.
     """
     code_counts = np.zeros(256, np.int64)
-    for pair in range(pair_counts.shape[0]):
-        count = pair_counts[pair]
-        if count:
-            code_counts[pair & 0xFF] += count
-            code_counts[pair >> 8] += count
-            pair_counts[pair] = 0
+    for row in range(256):
+        row_total = 0
+        for col in range(256):
+            count = np.int64(pair_counts[row * 256 + col])
+            row_total += count
+            code_counts[col] += count
+            pair_counts[row * 256 + col] = 0
+        code_counts[row] += row_total
+    if n_classes <= _SMALL_MAX_CLASSES:
+        small_counts = np.zeros(16, np.int64)
+        for code in range(256):
+            small_counts[code & 15] += code_counts[code]
+            small_counts[code >> 4] += code_counts[code]
+        for t in range(n_classes):
+            for p in range(n_classes):
+                flat_counts[t * n_classes + p] += small_counts[(t << 2) | p]
+        return
     for t in range(n_classes):
         for p in range(n_classes):
             flat_counts[t * n_classes + p] += code_counts[(t << 4) | p]
 
 
 @njit(cache=True)
-def _confusion_words_into(words_true, words_pred, label_bytes, y_true, y_pred, n_classes,
-                          flat_counts):
-    """The word path over whole steps of words. Numba JIT-compiled.
+def _chunks_into(labels_true, labels_pred, n_classes, flat_counts, chunk):
+    """The chunk path over the whole chunks of ``chunk`` pairs (a literal); returns the number of
+    pairs counted. Numba JIT-compiled.
 
-    The hot loop of the label width runs until a step holds a label outside 0..15; that step's
-    labels are counted by ``_confusion_into`` from the label arrays, then the loop resumes.
+    For K <= 15 every label is exact through the codes: 0..K-1 keep theirs, anything else
+    (negative, K..15, >= 16) lands on a code holding a 15 (a 3 for K <= 3, four pairs a code)
+    and is dropped at the fold. For K = 16, 15 is a label, so each run of 4096 pairs is checked
+    first (one vectorised pass) and a run holding a label >= 16 is counted pair by pair.
     """
+    literally(chunk)
+    codes = np.empty(_PIPELINE_SLOTS * chunk, np.uint8)
     pair_counts = np.zeros(1 << 16, np.uint32)
-    n_words = words_true.shape[0]
-    step = 2 if label_bytes == 4 else 1
-    per_word = 8 // label_bytes
-    for lo in range(0, n_words, _WORDS_PER_FOLD):
-        hi = min(lo + _WORDS_PER_FOLD, n_words)
-        w = lo
-        while w < hi:
-            if label_bytes == 1:
-                w = _pairs_int8(words_true, words_pred, w, hi, pair_counts)
-            elif label_bytes == 2:
-                w = _pairs_int16(words_true, words_pred, w, hi, pair_counts)
-            else:
-                w = _pairs_int32(words_true, words_pred, w, hi, pair_counts)
-            if w < hi:
-                first, last = w * per_word, (w + step) * per_word
-                _confusion_into(y_true[first:last], y_pred[first:last], n_classes, flat_counts)
-                w += step
+    top = labels_true.dtype.type(15)
+    n_chunks = labels_true.shape[0] // chunk
+    per_fold, per_check = _PAIRS_PER_FOLD // chunk, _PAIRS_PER_CHECK // chunk
+    for first in range(0, n_chunks, per_fold):
+        last = min(first + per_fold, n_chunks)
+        if n_classes <= _SMALL_MAX_CLASSES:
+            _count_chunks_small(labels_true, labels_pred, first, last, codes, pair_counts, chunk)
+        elif n_classes < 16:
+            _count_chunks(labels_true, labels_pred, first, last, codes, pair_counts, chunk)
+        else:
+            for lo_chunk in range(first, last, per_check):
+                hi_chunk = min(lo_chunk + per_check, last)
+                lo, hi = lo_chunk * chunk, hi_chunk * chunk
+                if _largest_label(labels_true, labels_pred, lo, hi - lo) > top:
+                    _confusion_into(labels_true[lo:hi], labels_pred[lo:hi], n_classes,
+                                    flat_counts)
+                else:
+                    _count_chunks(labels_true, labels_pred, lo_chunk, hi_chunk, codes,
+                                  pair_counts, chunk)
         _fold_pairs(pair_counts, n_classes, flat_counts)
+    return n_chunks * chunk
+
+
+@njit(cache=True)
+def _confusion_chunks_narrow(labels_true, labels_pred, n_classes, flat_counts):
+    """The chunk path for 1- and 2-byte labels (unsigned views); returns the pairs counted."""
+    return _chunks_into(labels_true, labels_pred, n_classes, flat_counts, _CHUNK_PAIRS_NARROW)
+
+
+@njit(cache=True)
+def _confusion_chunks_wide(labels_true, labels_pred, n_classes, flat_counts):
+    """The chunk path for 4- and 8-byte labels (unsigned views); returns the pairs counted."""
+    return _chunks_into(labels_true, labels_pred, n_classes, flat_counts, _CHUNK_PAIRS_WIDE)
 
 
 def _count_pairs(y_true, y_pred, n_classes, flat_counts):
-    """Dispatch: the word path for K <= 16 on long, aligned labels of 1, 2 or 4 bytes (both
-    arrays the same width), else pair by pair (8-byte labels are bound by reading them anyway).
+    """Dispatch: the chunk path for K <= 16 on long contiguous labels of one width (read through
+    unsigned views of that width), else pair by pair; the tail pair by pair.
     """
     n = y_true.shape[0]
     width = y_true.dtype.itemsize
-    if (n_classes > _WORD_MAX_CLASSES or n < _WORD_MIN_PAIRS or width == 8
+    if (n_classes > _CHUNK_MAX_CLASSES or n < _CHUNK_MIN_PAIRS
             or y_pred.dtype.itemsize != width
-            or not (y_true.flags.c_contiguous and y_pred.flags.c_contiguous)
-            or y_true.ctypes.data % 8 or y_pred.ctypes.data % 8):
+            or not (y_true.flags.c_contiguous and y_pred.flags.c_contiguous)):
         _confusion_into(y_true, y_pred, n_classes, flat_counts)
         return
-    step = 16 // width if width == 4 else 8 // width  # labels per step of the hot loop
-    whole = n - n % step
-    _confusion_words_into(y_true[:whole].view(np.uint64), y_pred[:whole].view(np.uint64), width,
-                          y_true, y_pred, n_classes, flat_counts)
-    if whole < n:
-        _confusion_into(y_true[whole:], y_pred[whole:], n_classes, flat_counts)
+    unsigned = np.dtype(f"u{width}")
+    chunks_into = _confusion_chunks_narrow if width <= 2 else _confusion_chunks_wide
+    done = chunks_into(y_true.view(unsigned), y_pred.view(unsigned), n_classes, flat_counts)
+    if done < n:
+        _confusion_into(y_true[done:], y_pred[done:], n_classes, flat_counts)
 
 
 def _check_labels(y_true, y_pred, n_classes):
@@ -215,6 +276,13 @@ def _check_labels(y_true, y_pred, n_classes):
     if n_classes < 0:
         raise ValueError(f"n_classes must be >= 0, got {n_classes}")
     return n_classes
+
+
+def _native(labels):
+    """``labels`` in the machine's byte order (numba compiles only native arrays, and the chunk
+    path reads unsigned views of the same bytes): a copy when they are byte-swapped.
+    """
+    return labels if labels.dtype.isnative else labels.astype(labels.dtype.newbyteorder("="))
 
 
 def _check_out(out, shape):
@@ -250,6 +318,7 @@ def confusion_matrix(y_true, y_pred, n_classes, *, out=None):
         When the arrays are not 1-D integer arrays of equal length, or ``out`` does not fit.
     """
     n_classes = _check_labels(y_true, y_pred, n_classes)
+    y_true, y_pred = _native(y_true), _native(y_pred)
     if out is None:
         out = np.zeros((n_classes, n_classes), dtype=np.int64)
     else:
@@ -278,6 +347,7 @@ def per_class_good_bad(y_true, y_pred, n_classes, *, out=None):
         Column 0 good, column 1 bad.
     """
     n_classes = _check_labels(y_true, y_pred, n_classes)
+    y_true, y_pred = _native(y_true), _native(y_pred)
     if out is None:
         out = np.zeros((n_classes, 2), dtype=np.int64)
     else:

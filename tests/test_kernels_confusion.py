@@ -111,20 +111,27 @@ def _with_strays(rng, y_true, y_pred, rate=0.002):
     return y_true, y_pred
 
 
-@pytest.mark.parametrize("dtype", LABEL_DTYPES + [np.uint16, np.int32, np.uint32])
-@pytest.mark.parametrize("k", [1, 10, 16])
-def test_word_path_matches_naive(monkeypatch, dtype, k):
-    """Without it the K <= 16 word path (1-, 2- and 4-byte labels read as 8-byte words) could
-    miscount a lane, a word with a stray label, the tail or an offset view."""
+@pytest.mark.parametrize("dtype", LABEL_DTYPES + [np.uint16, np.uint32])
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 10, 15, 16])
+def test_chunk_path_matches_naive(monkeypatch, dtype, k):
+    """Without it the K <= 16 chunk path (byte codes, 16-bit pair codes, the pipelined chunks,
+    the fold; for K <= 3 two 4-bit codes a byte) could miscount a code, a stray label (clamped
+    to 15, or to 3 for K <= 3; a pair-by-pair run for K = 16), the first or last chunk, the
+    tail, an offset view or a strided one."""
     import kernels.confusion as confusion
 
-    monkeypatch.setattr(confusion, "_WORD_MIN_PAIRS", 0)  # the word path on small arrays
+    monkeypatch.setattr(confusion, "_CHUNK_MIN_PAIRS", 0)  # the chunk path whatever the length
+    wide = np.dtype(dtype).itemsize > 2
+    chunk = confusion._CHUNK_PAIRS_WIDE if wide else confusion._CHUNK_PAIRS_NARROW
+    run = confusion._PAIRS_PER_CHECK
     rng = np.random.default_rng(k)
-    for n in (0, 3, 7, 8, 9, 15, 16, 63, 64, 200, 1001):
+    for n in (0, 3, chunk - 1, chunk, chunk + 1, 2 * chunk, 3 * chunk + 7, 5 * chunk + 1, run + 5,
+              3 * run + 40):
         y_true, y_pred = _with_strays(rng, *_random_labels(rng, n, k, dtype))
+        y_true[5::101], y_pred[7::103] = k, k + 1  # the first labels past K (K..3 clamp to 3)
         want = naive_confusion_matrix(y_true, y_pred, k)
         _assert_same(confusion_matrix(y_true, y_pred, k), want)
-        if n > 1:  # an unaligned view, and a strided one: the pair-by-pair loop
+        if n > 1:  # an offset view (the chunk path, unaligned), a strided one (the pair loop)
             _assert_same(confusion_matrix(y_true[1:], y_pred[1:], k),
                          naive_confusion_matrix(y_true[1:], y_pred[1:], k))
             _assert_same(confusion_matrix(y_true[::2], y_pred[::2], k),
@@ -132,18 +139,57 @@ def test_word_path_matches_naive(monkeypatch, dtype, k):
         _assert_same(confusion_matrix(y_true, y_pred.astype(np.int64), k), want)  # mixed widths
 
 
-@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64])
-def test_long_input_takes_the_word_path_and_matches_naive(dtype):
-    """The default thresholds: a long K = 10 input (the word path) equals the naive count."""
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.uint64])
+def test_chunk_path_k16_clean_and_stray_runs(monkeypatch, dtype):
+    """K = 16 has no spare code: a run with a label >= 16 or negative must be counted pair by
+    pair while its clean neighbours take the codes, and 15 must stay a real label."""
+    import kernels.confusion as confusion
+
+    monkeypatch.setattr(confusion, "_CHUNK_MIN_PAIRS", 0)
+    block = confusion._PAIRS_PER_CHECK  # one checked run
+    rng = np.random.default_rng(16)
+    y_true, y_pred = _random_labels(rng, 4 * block, 16, dtype)
+    y_true[block + 7] = dtype(16)  # run 1: a label just past K
+    y_pred[2 * block] = dtype(np.iinfo(dtype).max)  # run 2: -1 (signed) or the largest value
+    y_true[3 * block - 1] = dtype(15)  # a real label, in the stray run 2
+    _assert_same(confusion_matrix(y_true, y_pred, 16), naive_confusion_matrix(y_true, y_pred, 16))
+    if np.iinfo(dtype).min < 0:
+        y_true[3 * block + 5] = dtype(-1)  # run 3: negative
+        _assert_same(confusion_matrix(y_true, y_pred, 16), naive_confusion_matrix(y_true, y_pred, 16))
+
+
+@pytest.mark.parametrize("n", [17, 300_007])
+def test_byte_swapped_labels_are_counted_by_value(n):
+    """Big-endian labels (a file read with ``>i4``): numba cannot take them, and the chunk path
+    reads the raw bytes, so without the conversion they fail or miscount."""
+    rng = np.random.default_rng(6)
+    y_true, y_pred = _with_strays(rng, *_random_labels(rng, n, 10, np.int32))
+    swapped_true, swapped_pred = y_true.astype(">i4"), y_pred.astype(">i4")
+    _assert_same(confusion_matrix(swapped_true, swapped_pred, 10),
+                 naive_confusion_matrix(y_true, y_pred, 10))
+    _assert_same(per_class_good_bad(swapped_true, swapped_pred, 10),
+                 naive_per_class_good_bad(y_true, y_pred, 10))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64])
+def test_long_input_takes_the_chunk_path_and_matches_naive(monkeypatch, dtype):
+    """The default thresholds: a long K = 10 input takes the chunk path and equals the naive count."""
+    import kernels.confusion as confusion
+
+    calls = []
+    for name in ("_confusion_chunks_narrow", "_confusion_chunks_wide"):
+        chunks = getattr(confusion, name)
+        monkeypatch.setattr(confusion, name, lambda *args, chunks=chunks: calls.append(1) or chunks(*args))
     rng = np.random.default_rng(4)
     y_true, y_pred = _with_strays(rng, *_random_labels(rng, 300_007, 10, dtype))
     _assert_same(confusion_matrix(y_true, y_pred, 10), naive_confusion_matrix(y_true, y_pred, 10))
+    assert calls, "a long K = 10 input did not take the chunk path"
 
 
 @pytest.mark.oracle
 @pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64])
-def test_word_path_equals_sklearn(dtype):
-    """The word path against sklearn.metrics.confusion_matrix on a long input with strays."""
+def test_chunk_path_equals_sklearn(dtype):
+    """The chunk path against sklearn.metrics.confusion_matrix on a long input with strays."""
     skm = pytest.importorskip("sklearn.metrics")
     rng = np.random.default_rng(5)
     y_true, y_pred = _with_strays(rng, *_random_labels(rng, 400_000, 16, dtype))
