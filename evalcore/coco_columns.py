@@ -15,7 +15,8 @@ file; the columns are the same too (both parse floats correctly rounded; tests c
 
 ``scan_results`` is faster still for a results file (0.12 s instead of 0.45 s for 500k
 detections): the compiled scanner ``kernels.coco_json`` writes the columns without any Python
-object, but needs numba set up, so it is used once the evaluation kernels are loaded.
+object, but needs the kernels set up (their saved machine code, ``kernels._native``, or numba),
+so it is used once the evaluation kernels are loaded.
 """
 
 from __future__ import annotations
@@ -140,13 +141,19 @@ def decode_results(data: bytes):
 def scan_results(data: bytes):
     """``decode_results`` by the compiled scanner ``kernels.coco_json``; None when it declines.
 
-    Only for a process where numba is already set up (importing it costs more than the scan
-    saves). The scanner reads the detectors' form (the four keys, integer ids); the numbers it
+    Only for a process where the kernels are already set up (importing numba costs more than
+    the scan saves). The scanner reads the detectors' form (the four keys, integer ids); the numbers it
     cannot convert exactly on its own come back as byte spans converted here by ``float``, so
     the columns are the doubles ``decode_results`` and ``json`` give.
     """
-    from kernels.coco_json import FAST_FORM, parse_results, results_capacity
+    from kernels._native import coco_kernels
+    from kernels.coco_common import FAST_FORM, results_capacity
 
+    native = coco_kernels()
+    if native is not None:
+        parse_results = native.parse_results
+    else:
+        from kernels.coco_json import parse_results
     capacity = results_capacity(len(data))
     ids = np.empty((2, capacity), np.int64)
     bbox = np.empty((capacity, 4), np.float64)

@@ -31,15 +31,9 @@ import numpy as np
 from numba import njit
 
 from kernels import _cache  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
+from kernels.coco_common import FAST_FORM, NOT_FAST_FORM, results_capacity
 
 __all__ = ["FAST_FORM", "NOT_FAST_FORM", "parse_results", "results_capacity"]
-
-FAST_FORM = 0
-NOT_FAST_FORM = 1
-
-#: The shortest possible record, ``{"image_id":0,"category_id":0,"bbox":[0,0,0,0],"score":0}``,
-#: is 57 bytes: a file of n bytes holds at most n // 57 + 1 records.
-_MIN_RECORD_BYTES = 57
 
 _POW10 = np.array([10.0 ** k for k in range(23)])  # exact doubles 1e0 .. 1e22
 _MAX_EXACT = 2 ** 53
@@ -58,11 +52,6 @@ _SPACE, _TAB, _LF, _CR = 32, 9, 10, 13
 _QUOTE, _BACKSLASH, _COLON, _COMMA = 34, 92, 58, 44
 _LBRACKET, _RBRACKET, _LBRACE, _RBRACE = 91, 93, 123, 125
 _MINUS, _PLUS, _DOT, _ZERO, _NINE, _E, _E_UPPER = 45, 43, 46, 48, 57, 101, 69
-
-
-def results_capacity(n_bytes):
-    """The most records a results file of ``n_bytes`` bytes can hold in the fast form."""
-    return n_bytes // _MIN_RECORD_BYTES + 1
 
 
 @njit(cache=True, _nrt=False)

@@ -219,8 +219,9 @@ def test_cli_bad_files_exit_2_with_one_line_naming_file_and_field(tmp_path, caps
 
 
 def test_a_fresh_coco_eval_process_loads_the_kernels_without_scipy(tmp_path):
-    """From a warm cache, coco-eval's set-up skips numba's full target refresh (no scipy.linalg,
-    which numba imports only to check for BLAS) and still gives the same stats."""
+    """From a warm cache, coco-eval's numba set-up (no saved native code) skips numba's full
+    target refresh (no scipy.linalg, which numba imports only to check for BLAS) and still gives
+    the same stats."""
     import subprocess
     import sys
 
@@ -231,6 +232,8 @@ def test_a_fresh_coco_eval_process_loads_the_kernels_without_scipy(tmp_path):
 
     here = evaluate_coco_files(gt_path, dt_path).stats.tolist()  # fills the cache if empty
     code = ("import sys, json; from evalcore.coco_eval import evaluate_coco_files; "
+            "from kernels import _native; _native._loaded['kernels'] = None; "
+            "_native.can_build = lambda: False; "
             f"s = evaluate_coco_files({str(gt_path)!r}, {str(dt_path)!r}).stats.tolist(); "
             "print(json.dumps([s, 'scipy.linalg' in sys.modules, 'numba' in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
