@@ -43,27 +43,10 @@ import threading
 import numpy as np
 
 from kernels._cache import ensure_cache_dir
+from kernels.coco_common import ENTRIES, INDEX_OUT_OF_RANGE, OK
 
-__all__ = ["ENTRIES", "CocoKernels", "build", "can_build", "coco_kernels", "native_path"]
+__all__ = ["CocoKernels", "build", "can_build", "coco_kernels", "native_path"]
 
-#: Entry points: name -> argument kinds (``*`` a pointer; i64, f64, b1 = bool, u8). Every entry
-#: returns nothing and takes a status slot first (``OK`` once it has finished).
-ENTRIES = {
-    "coco_evaluate_accumulate": (
-        "*i64",
-        "*i64", "*i64", "*f64", "*f64", "*f64", "i64",  # detections: image .. area, D
-        "*i64", "*i64", "*f64", "*f64", "*b1", "*b1", "i64",  # ground truths, G
-        "i64", "i64",  # I, K
-        "*f64", "i64", "*f64", "i64", "i64",  # IoU thresholds, T, area ranges, A, max_det
-        "*f64", "i64", "*i64", "i64",  # recall thresholds, R, max_dets, M
-        "*f64", "*f64", "*f64",  # precision, recall, scores
-    ),
-    "coco_parse_results": (
-        "*i64", "*u8", "i64", "*i64", "i64", "*f64", "*f64", "*i64", "i64", "*i64",
-    ),
-}
-OK = 0
-INDEX_OUT_OF_RANGE = 1
 _NOT_RUN = -1
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -242,12 +225,14 @@ class CocoKernels:
     def evaluate_accumulate(self, dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image,
                             gt_category, gt_xywh, gt_area, gt_is_crowd, gt_id_is_zero, n_images,
                             n_categories, iou_thresholds, area_ranges, max_det,
-                            recall_thresholds, max_dets):
+                            recall_thresholds, max_dets, *, threads=None):
         """``coco_evaluate`` then ``coco_accumulate``: ``(precision, recall, scores)``, or None.
 
         Arguments as ``kernels.coco_evaluate.coco_evaluate`` (checked by the caller,
         ``kernels.coco_common``) and ``coco_accumulate``'s ``recall_thresholds`` / ``max_dets``.
         None when an image or category index is out of range (the numba API says which).
+        ``threads``: how many threads share the categories (default: 2 when this process may
+        use two CPUs and the set is large enough to gain from it); the result is the same.
         """
         arrays = [np.ascontiguousarray(a) for a in (
             dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image, gt_category, gt_xywh,
@@ -261,12 +246,28 @@ class CocoKernels:
         recall = np.full((n_thr, n_categories, n_area, n_max), -1.0)
         scores = np.full((n_thr, n_rec, n_categories, n_area, n_max), -1.0)
         p = [a.ctypes.data for a in arrays]
-        status = np.full(1, _NOT_RUN, np.int64)
-        self._functions["coco_evaluate_accumulate"](
-            status.ctypes.data, *p[:5], n_dt, *p[5:11], n_gt, n_images, n_categories,
-            p[11], n_thr, p[12], n_area, int(max_det), p[13], n_rec, max_dets.ctypes.data, n_max,
-            precision.ctypes.data, recall.ctypes.data, scores.ctypes.data)
-        return _result(status, (precision, recall, scores))
+        function = self._functions["coco_evaluate_accumulate"]
+        bounds = _category_bounds(arrays[1], arrays[6], n_categories,
+                                  _default_threads(n_dt + n_gt) if threads is None else threads)
+        status = np.full(len(bounds) - 1, _NOT_RUN, np.int64)
+
+        def run(part):
+            function(status[part:].ctypes.data, *p[:5], n_dt, *p[5:11], n_gt, n_images,
+                     n_categories, int(bounds[part]), int(bounds[part + 1]), p[11], n_thr,
+                     p[12], n_area, int(max_det), p[13], n_rec, max_dets.ctypes.data, n_max,
+                     precision.ctypes.data, recall.ctypes.data, scores.ctypes.data)
+
+        helpers = [threading.Thread(target=run, args=(part,), name="evalcore-coco-kernels",
+                                    daemon=True) for part in range(1, len(bounds) - 1)]
+        for helper in helpers:
+            helper.start()
+        run(0)
+        for helper in helpers:
+            helper.join()
+        for code in status:
+            if _result(code, True) is None:
+                return None
+        return precision, recall, scores
 
     def parse_results(self, buf, ids, bbox, score, spans):
         """``kernels.coco_json.parse_results`` (same arguments, C-contiguous, same result)."""
@@ -283,16 +284,44 @@ class CocoKernels:
             status.ctypes.data, buf.ctypes.data, buf.size, ids.ctypes.data, capacity,
             bbox.ctypes.data, score.ctypes.data, spans.ctypes.data, spans.shape[0],
             counts.ctypes.data)
-        rows, n_spans, form = _result(status, counts.tolist())
+        rows, n_spans, form = _result(status[0], counts.tolist())
         return rows, n_spans, form
 
 
 def _result(status, value):
-    if status[0] == OK:
+    """``value`` for a finished entry, None for indices out of range; else the entry failed."""
+    if status == OK:
         return value
-    if status[0] == INDEX_OUT_OF_RANGE:
+    if status == INDEX_OUT_OF_RANGE:
         return None
     raise RuntimeError("a native kernel failed (see the message above)")
+
+
+#: Below this many detections and ground truths together, one thread (a thread's start-up and
+#: the second pass over the rows cost more than half of the evaluation saves).
+MIN_ROWS_PER_THREAD = 50_000
+
+
+def _default_threads(n_rows):
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 2, n_rows // MIN_ROWS_PER_THREAD))
+
+
+def _category_bounds(dt_category, gt_category, n_categories, threads):
+    """Category ranges with about as many rows each: ``first`` of each and ``stop`` last."""
+    if threads <= 1 or n_categories < 2:
+        return np.array([0, n_categories])
+    try:
+        rows = np.bincount(dt_category, minlength=n_categories)[:n_categories].cumsum()
+        rows += np.bincount(gt_category, minlength=n_categories)[:n_categories].cumsum()
+    except ValueError:  # a negative index: the entry reports it
+        return np.array([0, n_categories])
+    threads = min(threads, n_categories)
+    cuts = np.searchsorted(rows, rows[-1] * np.arange(1, threads) / threads) + 1
+    return np.unique(np.concatenate([[0], np.minimum(cuts, n_categories - 1), [n_categories]]))
 
 
 def coco_kernels():

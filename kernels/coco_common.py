@@ -2,7 +2,8 @@
 
 ``kernels._native`` calls the kernels' machine code without importing numba, so what it shares
 with the jitted modules lives here: phase 1's argument checks (both paths refuse the same inputs
-with the same message) and the results scanner's statuses and capacity.
+with the same message), the results scanner's statuses and capacity, and the C entry points'
+signatures (``ENTRIES``, compiled by ``kernels.coco_native``).
 """
 
 from __future__ import annotations
@@ -50,3 +51,23 @@ def check_evaluate_args(dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_im
         raise TypeError("area_ranges must be a float64 array of shape (A, 2)")
     if int(n_images) < 0 or int(n_categories) < 0 or int(max_det) < 0:
         raise ValueError("n_images, n_categories and max_det must be >= 0")
+
+
+#: Entry points: name -> argument kinds (``*`` a pointer; i64, f64, b1 = bool, u8). Every entry
+#: returns nothing and takes a status slot first (``OK`` once it has finished).
+ENTRIES = {
+    "coco_evaluate_accumulate": (
+        "*i64",
+        "*i64", "*i64", "*f64", "*f64", "*f64", "i64",  # detections: image .. area, D
+        "*i64", "*i64", "*f64", "*f64", "*b1", "*b1", "i64",  # ground truths, G
+        "i64", "i64", "i64", "i64",  # I, K, the categories first..stop-1 to evaluate
+        "*f64", "i64", "*f64", "i64", "i64",  # IoU thresholds, T, area ranges, A, max_det
+        "*f64", "i64", "*i64", "i64",  # recall thresholds, R, max_dets, M
+        "*f64", "*f64", "*f64",  # precision, recall, scores
+    ),
+    "coco_parse_results": (
+        "*i64", "*u8", "i64", "*i64", "i64", "*f64", "*f64", "*i64", "i64", "*i64",
+    ),
+}
+OK = 0
+INDEX_OUT_OF_RANGE = 1
