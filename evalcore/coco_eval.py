@@ -164,12 +164,13 @@ def load_coco_files(gt_path, dt_path):
     goes through ``json`` and ``load_coco``'s record-by-record checks, which also word every
     error. All three give the same arrays.
     """
+    reading = _in_background(_read_both, gt_path, dt_path)  # the reads overlap the set-up
     if not _kernels_ready:
         _set_up_kernels()
-    return _load_files(gt_path, dt_path)
+    return _load_files(gt_path, dt_path, reading)
 
 
-# --- numba's set-up --------------------------------------------------------------------------------
+# --- the kernels' set-up ---------------------------------------------------------------------------
 
 _kernels_ready = False  # the kernels have been loaded in this process (their set-up is paid)
 
@@ -219,12 +220,11 @@ def _set_up_numba_kernels():
         scan_results(b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}]')
 
 
-def _load_files(gt_path, dt_path):
-    """``load_coco_files`` in this process."""
+def _load_files(gt_path, dt_path, reading=None):
+    """``load_coco_files`` in this process; ``reading`` gives both files' bytes when called."""
     from evalcore.coco_columns import decode_ground_truth, decode_results, scan_results
 
-    gt_bytes = _read_bytes(gt_path)
-    dt_bytes = _read_bytes(dt_path)
+    gt_bytes, dt_bytes = (reading or (lambda: _read_both(gt_path, dt_path)))()
     scanned = _in_background(scan_results, dt_bytes) if _kernels_ready else lambda: None
     gt_cols = decode_ground_truth(gt_bytes)
     gt = _parse_json(gt_bytes, gt_path) if gt_cols is None else None
@@ -257,8 +257,9 @@ def _load_files(gt_path, dt_path):
 def _in_background(function, *args):
     """Run ``function(*args)`` on a thread; returns a callable that waits and gives its result.
 
-    For compiled code that releases the GIL (the results scan), so that this thread's work
-    (decoding the ground truth) runs meanwhile. An exception is raised again by the waiter.
+    For work that releases the GIL (reading the files, the compiled results scan), so that this
+    thread's work (the kernels' set-up, decoding the ground truth) runs meanwhile. An exception
+    is raised again by the waiter.
     """
     outcome = []
 
@@ -300,6 +301,10 @@ def _coco_data(gt_arrays, det):
 
 
 # --- reading -----------------------------------------------------------------------------------
+
+
+def _read_both(gt_path, dt_path):
+    return _read_bytes(gt_path), _read_bytes(dt_path)
 
 
 def _read_bytes(path):
