@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import itertools
 import operator
-import threading
 
 import msgspec
 import numpy as np
@@ -139,75 +138,38 @@ def decode_results(data: bytes):
     return cols
 
 
-def scan_results(data: bytes, *, threads=None):
+def scan_results(data: bytes):
     """``decode_results`` by the compiled scanner ``kernels.coco_json``; None when it declines.
 
     Only for a process where the kernels are already set up (importing numba costs more than
-    the scan saves). The scanner reads the detectors' form (the four keys, integer ids); the
-    numbers it cannot convert exactly on its own come back as byte spans converted here by
-    ``float``, so the columns are the doubles ``decode_results`` and ``json`` give. A large file
-    is split between two records and its halves scanned on two threads (``threads``: default
-    two when this process may use two CPUs); the columns are the same.
+    the scan saves). The scanner reads the detectors' form (the four keys, integer ids); the numbers it
+    cannot convert exactly on its own come back as byte spans converted here by ``float``, so
+    the columns are the doubles ``decode_results`` and ``json`` give.
     """
-    from kernels._native import coco_kernels, usable_cpus
-    from kernels.coco_common import FAST_FORM, HEAD, TAIL, WHOLE, split_point
+    from kernels._native import coco_kernels
+    from kernels.coco_common import FAST_FORM, results_capacity
 
     native = coco_kernels()
     if native is not None:
         parse_results = native.parse_results
     else:
         from kernels.coco_json import parse_results
-    threads = min(2, usable_cpus()) if threads is None else threads
-    split = split_point(data, len(data) // 2) if threads > 1 \
-        and len(data) >= _SPLIT_MIN_BYTES else None
-    buf = np.frombuffer(data, np.uint8)
-    if split is None:
-        parts = [(0, len(data), WHOLE)]
-    else:
-        parts = [(0, split[0], HEAD), (split[1], len(data), TAIL)]
-    scanned = [None] * len(parts)
-
-    def scan(k):
-        scanned[k] = _scan_part(parse_results, data, buf, *parts[k])
-
-    helpers = [threading.Thread(target=scan, args=(k,), name="evalcore-coco-scan-part",
-                                daemon=True) for k in range(1, len(parts))]
-    for helper in helpers:
-        helper.start()
-    scan(0)
-    for helper in helpers:
-        helper.join()
-    if any(part is None or part[0] != FAST_FORM for part in scanned):
-        return None
-    columns = [part[1] for part in scanned]
-    if len(columns) == 1:
-        cols = columns[0]
-    else:
-        cols = {key: np.concatenate([c[key] for c in columns]) for key in columns[0]}
-    if not (np.all(np.isfinite(cols["bbox"])) and np.all(np.isfinite(cols["score"]))):
-        return None
-    return cols
-
-
-_SPLIT_MIN_BYTES = 4 << 20  # a smaller results file is scanned by one thread
-
-
-def _scan_part(parse_results, data, buf, start, stop, part):
-    """``(status, columns)`` of ``data[start:stop]`` scanned as ``part``."""
-    from kernels.coco_common import results_capacity
-
-    capacity = results_capacity(stop - start)
+    capacity = results_capacity(len(data))
     ids = np.empty((2, capacity), np.int64)
     bbox = np.empty((capacity, 4), np.float64)
     score = np.empty((capacity, 1), np.float64)
     spans = np.empty((capacity, 3), np.int64)  # more numbers than records left: declined
-    rows, n_spans, status = parse_results(buf[start:stop], ids, bbox, score, spans, part)
+    rows, n_spans, status = parse_results(np.frombuffer(data, np.uint8), ids, bbox, score, spans)
+    if status != FAST_FORM:
+        return None
     if n_spans:
-        values = np.array([float(data[start + a:start + b])
-                           for a, b in spans[:n_spans, :2].tolist()])
+        values = np.array([float(data[start:end]) for start, end in spans[:n_spans, :2].tolist()])
         record, field = np.divmod(spans[:n_spans, 2], 5)
         in_box = field < 4
         bbox[record[in_box], field[in_box]] = values[in_box]
         score[record[~in_box], 0] = values[~in_box]
-    return status, {"image_id": ids[0, :rows], "category_id": ids[1, :rows], "bbox": bbox[:rows],
-                    "score": score[:rows, 0]}
+    cols = {"image_id": ids[0, :rows], "category_id": ids[1, :rows], "bbox": bbox[:rows],
+            "score": score[:rows, 0]}
+    if not (np.all(np.isfinite(cols["bbox"])) and np.all(np.isfinite(cols["score"]))):
+        return None
+    return cols
