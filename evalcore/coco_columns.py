@@ -142,9 +142,9 @@ def scan_results(data: bytes):
     """``decode_results`` by the compiled scanner ``kernels.coco_json``; None when it declines.
 
     Only for a process where the kernels are already set up (importing numba costs more than
-    the scan saves). The scanner reads the detectors' form (the four keys, integer ids); the numbers it
-    cannot convert exactly on its own come back as byte spans converted here by ``float``, so
-    the columns are the doubles ``decode_results`` and ``json`` give.
+    the scan saves). The scanner reads the detectors' form (the four keys, integer ids); the
+    numbers it cannot convert exactly on its own come back as byte spans converted here by
+    ``float``, so the columns are the doubles ``decode_results`` and ``json`` give.
     """
     from kernels._native import coco_kernels
     from kernels.coco_common import FAST_FORM, results_capacity
