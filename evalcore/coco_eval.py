@@ -164,9 +164,10 @@ def load_coco_files(gt_path, dt_path):
     goes through ``json`` and ``load_coco``'s record-by-record checks, which also word every
     error. All three give the same arrays.
     """
+    alone = threading.active_count() == 1  # before this function's own (numba-free) thread
     reading = _in_background(_read_both, gt_path, dt_path)  # the reads overlap the set-up
     if not _kernels_ready:
-        _set_up_kernels()
+        _set_up_kernels(alone=alone)
     return _load_files(gt_path, dt_path, reading)
 
 
@@ -175,19 +176,20 @@ def load_coco_files(gt_path, dt_path):
 _kernels_ready = False  # the kernels have been loaded in this process (their set-up is paid)
 
 
-def _set_up_kernels():
+def _set_up_kernels(*, alone=None):
     """Load the kernels: their saved machine code (no numba), else numba's, then save it.
 
     ``kernels._native`` loads the machine code numba compiled in an earlier process without
     importing numba (~0.05 s instead of ~0.45 s). Without valid saved code (the first run, or
     after an upgrade) the numba kernels are set up (``_set_up_numba_kernels``) and the code is
-    compiled and saved for the next process (a few seconds, once).
+    compiled and saved for the next process (a few seconds, once). ``alone``: no other thread
+    can use numba meanwhile (default: this is the only thread); see ``_set_up_numba_kernels``.
     """
     global _kernels_ready
     from kernels import _native
 
     if _native.coco_kernels() is None:
-        _set_up_numba_kernels()
+        _set_up_numba_kernels(threading.active_count() == 1 if alone is None else alone)
         if _native.can_build():
             try:
                 _native.build()
@@ -196,13 +198,14 @@ def _set_up_kernels():
     _kernels_ready = True
 
 
-def _set_up_numba_kernels():
+def _set_up_numba_kernels(alone):
     """Load the numba kernels (numba's CPU target and their cached machine code) on a one-box set.
 
     The arrays have the dtypes and layouts ``load_coco_files`` gives, so the real calls find the
-    same compiled signatures. While this process has a single thread, cached code is loaded
-    without numba's full target refresh (``kernels._cache.loading_without_refresh``: 0.3-0.5 s
-    of imports, ``scipy.linalg`` among them, that machine code read from the cache never uses).
+    same compiled signatures. When no other thread can use numba meanwhile (``alone``), cached
+    code is loaded without numba's full target refresh (``kernels._cache.loading_without_refresh``:
+    0.3-0.5 s of imports, ``scipy.linalg`` among them, that machine code read from the cache
+    never uses).
     """
     from evalcore.coco_columns import scan_results
     from kernels._cache import loading_without_refresh
@@ -213,7 +216,7 @@ def _set_up_numba_kernels():
                     gt_area=np.ones(1), gt_is_crowd=np.zeros(1, bool),
                     gt_id_is_zero=np.zeros(1, bool), dt_image=one, dt_category=one,
                     dt_score=np.ones(1), dt_xywh=box.copy())
-    loading = loading_without_refresh if threading.active_count() == 1 else contextlib.nullcontext
+    loading = loading_without_refresh if alone else contextlib.nullcontext
     with warnings.catch_warnings(), loading():
         warnings.simplefilter("ignore")
         tiny.evaluate()

@@ -347,7 +347,7 @@ def _load():
         return None
     try:
         return _load_data(llvm, data)
-    except (OSError, ValueError, RuntimeError, ImportError, struct.error, IndexError):
+    except Exception:  # noqa: BLE001 - whatever fails here, the numba kernels give the same bits
         return None
 
 
