@@ -391,10 +391,16 @@ def _load_data(llvm, data):
 
 def can_build():
     """Whether ``build`` can save code that ``coco_kernels`` reads: an ELF platform (Linux) with a
-    writable cache directory. Cheap; no numba import.
+    writable cache directory, and no failed build of the same key before. No numba import.
     """
     if not sys.platform.startswith("linux") or _numba_dir() is None:
         return False
+    try:
+        with open(native_path() + _FAILED, "rb") as f:
+            if f.read() == _current_key():
+                return False  # this compiler failed on these sources: not seconds every run
+    except OSError:
+        pass
     folder = os.path.dirname(native_path())
     while not os.path.isdir(folder):  # makedirs creates it from the nearest existing parent
         parent = os.path.dirname(folder)
@@ -410,23 +416,35 @@ def build():
     Imports numba (seconds of compilation the first time in a process). Writes nothing when the
     cache directory is not writable. The next ``coco_kernels()`` in a new process loads it.
     """
-    import llvmlite.binding as llvm
     from numba.core.runtime import nrt
 
     from kernels.coco_native import compile_entries
 
-    llvm.initialize_native_target()
-    llvm.initialize_native_asmprinter()
-    key = _key(llvm)
+    key = _current_key()
     if key is None:
         return False
-    cfuncs = compile_entries()
-    libraries = [nrt.rtsys.library] + [c._library for c in cfuncs.values()]
-    objects = [_object_code(lib) for lib in libraries]
+    try:
+        cfuncs = compile_entries()
+        libraries = [nrt.rtsys.library] + [c._library for c in cfuncs.values()]
+        objects = [_object_code(lib) for lib in libraries]
+    except Exception:
+        _write_atomically(native_path() + _FAILED, key)  # can_build() says no for this key
+        raise
     entries = {name: c.native_name for name, c in cfuncs.items()}
     if any(_elf_symbols(o) is None for o in objects):
         return False  # not an ELF platform: this loader does not read its objects
     return _write_atomically(native_path(), _pack(key, entries, objects))
+
+
+_FAILED = ".failed"  # next to the saved code: the key of a build that raised
+
+
+def _current_key():
+    import llvmlite.binding as llvm
+
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    return _key(llvm)
 
 
 def _object_code(library):

@@ -303,3 +303,21 @@ def test_a_fresh_coco_eval_process_with_saved_code_does_not_import_numba(saved, 
     assert "kernels._native" in imported and "llvmlite.binding" in imported
     assert not {m for m in imported if m == "numba" or m.startswith("numba.")}
     assert out.stdout == want
+
+
+def test_a_failed_build_is_not_tried_again_for_the_same_key(tmp_path, monkeypatch):
+    """A compiler that fails on these sources would otherwise cost seconds on every run."""
+    from kernels import coco_native
+
+    monkeypatch.setattr(_native, "native_path", lambda: str(tmp_path / "x.bin"))
+    assert _native.can_build()
+
+    def failing():
+        raise RuntimeError("no compiler here")
+
+    monkeypatch.setattr(coco_native, "compile_entries", failing)
+    with pytest.raises(RuntimeError):
+        _native.build()
+    assert not _native.can_build() and not (tmp_path / "x.bin").exists()
+    (tmp_path / "x.bin.failed").write_bytes(b"another key")
+    assert _native.can_build()
