@@ -225,10 +225,11 @@ def _set_up_numba_kernels(alone):
 
 def _load_files(gt_path, dt_path, reading=None):
     """``load_coco_files`` in this process; ``reading`` gives both files' bytes when called."""
-    from evalcore.coco_columns import decode_ground_truth, decode_results, scan_results
+    from evalcore.coco_columns import decode_ground_truth, decode_results, start_scan
 
     gt_bytes, dt_bytes = (reading or (lambda: _read_both(gt_path, dt_path)))()
-    scanned = _in_background(scan_results, dt_bytes) if _kernels_ready else lambda: None
+    scanned = start_scan(dt_bytes, tail_share=_tail_share(len(gt_bytes), len(dt_bytes))) \
+        if _kernels_ready else lambda: None
     gt_cols = decode_ground_truth(gt_bytes)
     gt = _parse_json(gt_bytes, gt_path) if gt_cols is None else None
     dt_cols = scanned()
@@ -255,6 +256,19 @@ def _load_files(gt_path, dt_path, reading=None):
                           dt_cols["score"], img_ids, cat_ids, dt_path,
                           lambda i: int(dt_cols["image_id"][i]))
     return _coco_data(gt_arrays, det)
+
+
+def _tail_share(gt_size, dt_size):
+    """The share of the results file this thread scans after decoding the ground truth.
+
+    Decoding a ground-truth byte costs about ``_GT_COST`` times scanning a results byte
+    (msgspec + columns ~18 ns, the scanner ~2.5 ns, d5k), so a tail of this share ends with
+    the other thread's head.
+    """
+    return max(0.0, 0.5 - 0.5 * _GT_COST * gt_size / max(dt_size, 1))
+
+
+_GT_COST = 7.0
 
 
 def _in_background(function, *args):

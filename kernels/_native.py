@@ -45,7 +45,7 @@ import numpy as np
 from kernels._cache import ensure_cache_dir
 from kernels.coco_common import ENTRIES, INDEX_OUT_OF_RANGE, OK
 
-__all__ = ["CocoKernels", "build", "can_build", "coco_kernels", "native_path"]
+__all__ = ["CocoKernels", "build", "can_build", "coco_kernels", "native_path", "usable_cpus"]
 
 _NOT_RUN = -1
 
@@ -269,7 +269,7 @@ class CocoKernels:
                 return None
         return precision, recall, scores
 
-    def parse_results(self, buf, ids, bbox, score, spans):
+    def parse_results(self, buf, ids, bbox, score, spans, part=0):
         """``kernels.coco_json.parse_results`` (same arguments, C-contiguous, same result)."""
         for arr, dtype in ((buf, np.uint8), (ids, np.int64), (bbox, np.float64),
                            (score, np.float64), (spans, np.int64)):
@@ -282,7 +282,7 @@ class CocoKernels:
         counts = np.zeros(3, np.int64)
         self._functions["coco_parse_results"](
             status.ctypes.data, buf.ctypes.data, buf.size, ids.ctypes.data, capacity,
-            bbox.ctypes.data, score.ctypes.data, spans.ctypes.data, spans.shape[0],
+            bbox.ctypes.data, score.ctypes.data, spans.ctypes.data, spans.shape[0], int(part),
             counts.ctypes.data)
         rows, n_spans, form = _result(status[0], counts.tolist())
         return rows, n_spans, form
@@ -302,12 +302,16 @@ def _result(status, value):
 MIN_ROWS_PER_THREAD = 50_000
 
 
-def _default_threads(n_rows):
+def usable_cpus():
+    """CPUs this process may run on."""
     try:
-        cpus = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, 2, n_rows // MIN_ROWS_PER_THREAD))
+        return os.cpu_count() or 1
+
+
+def _default_threads(n_rows):
+    return max(1, min(usable_cpus(), 2, n_rows // MIN_ROWS_PER_THREAD))
 
 
 def _category_bounds(dt_category, gt_category, n_categories, threads):

@@ -26,6 +26,34 @@ def results_capacity(n_bytes):
     return n_bytes // _MIN_RECORD_BYTES + 1
 
 
+#: ``parse_results`` parts: the whole file, the part up to a record's end, the part after it.
+WHOLE = 0
+HEAD = 1
+TAIL = 2
+
+
+def split_point(data, at):
+    """``(end, start)``: the first ``}`` ws ``,`` ws ``{`` from ``at`` on, or None.
+
+    ``data[:end]`` ends with the ``}`` and ``data[start:]`` starts with the ``{``. In the fast
+    form a ``}`` only closes a record, so this is a boundary between two records; in any other
+    file the parts scanned as ``HEAD`` and ``TAIL`` are not both ``FAST_FORM``.
+    """
+    close = data.find(b"}", at)
+    while close >= 0:
+        i = close + 1
+        while i < len(data) and data[i] in b" \t\r\n":
+            i += 1
+        if i < len(data) and data[i] == 0x2C:  # ","
+            i += 1
+            while i < len(data) and data[i] in b" \t\r\n":
+                i += 1
+            if i < len(data) and data[i] == 0x7B:  # "{"
+                return close + 1, i
+        close = data.find(b"}", close + 1)
+    return None
+
+
 def check_evaluate_args(dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image, gt_category,
                         gt_xywh, gt_area, gt_is_crowd, gt_id_is_zero, n_images, n_categories,
                         iou_thresholds, area_ranges, max_det):
@@ -66,8 +94,8 @@ ENTRIES = {
         "*f64", "*f64", "*f64",  # precision, recall, scores
     ),
     "coco_parse_results": (
-        "*i64", "*u8", "i64", "*i64", "i64", "*f64", "*f64", "*i64", "i64", "*i64",
-    ),
+        "*i64", "*u8", "i64", "*i64", "i64", "*f64", "*f64", "*i64", "i64", "i64", "*i64",
+    ),  # status, file bytes, n, ids (2, C), C, bbox, score, spans (S, 3), S, part, counts
 }
 OK = 0
 INDEX_OUT_OF_RANGE = 1

@@ -107,11 +107,11 @@ def _coco_evaluate_accumulate(status, dt_image, dt_category, dt_score, dt_xywh, 
 
 
 def _coco_parse_results(status, buf, n_buf, ids, capacity, bbox, score, spans, n_span_slots,
-                        counts):
+                        part, counts):
     """``kernels.coco_json.parse_results``; ``counts`` receives ``(rows, n_spans, status)``."""
     rows, n_spans, form = _parse_results(
         carray(buf, n_buf), carray(ids, (2, capacity)), carray(bbox, (capacity, 4)),
-        carray(score, (capacity, 1)), carray(spans, (n_span_slots, 3)))
+        carray(score, (capacity, 1)), carray(spans, (n_span_slots, 3)), part)
     counts[0] = rows
     counts[1] = n_spans
     counts[2] = form

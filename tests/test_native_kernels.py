@@ -21,6 +21,7 @@ from evalcore import coco_eval
 from evalcore.metrics.coco import AREA_RANGES, IOU_THRESHOLDS, RECALL_THRESHOLDS, evaluate_boxes
 from kernels import _native
 from kernels.coco_accumulate import coco_accumulate
+from kernels.coco_common import HEAD, TAIL, WHOLE, split_point
 from kernels.coco_evaluate import coco_evaluate
 from kernels.coco_json import parse_results
 from tests._helpers import random_coco_case
@@ -166,20 +167,25 @@ def _results_bytes(rng, n, spans=False):
     b'[{"image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4], "score": 0.5}',
 ])
 def test_saved_scanner_gives_the_numba_scanners_columns(native, data):
-    def scan(function):
-        capacity = len(data) // 57 + 1
-        out = (np.zeros((2, capacity), np.int64), np.zeros((capacity, 4)),
-               np.zeros((capacity, 1)), np.zeros((capacity, 3), np.int64))
-        counts = function(np.frombuffer(data, np.uint8), *out)
-        return counts, out
+    split = split_point(data, len(data) // 2)
+    parts = [(data, WHOLE)]
+    if split is not None:
+        parts += [(data[:split[0]], HEAD), (data[split[1]:], TAIL)]
+    for part_data, part in parts:
+        def scan(function, part_data=part_data, part=part):
+            capacity = len(part_data) // 57 + 1
+            out = (np.zeros((2, capacity), np.int64), np.zeros((capacity, 4)),
+                   np.zeros((capacity, 1)), np.zeros((capacity, 3), np.int64))
+            counts = function(np.frombuffer(part_data, np.uint8), *out, part)
+            return counts, out
 
-    (got_counts, got), (want_counts, want) = scan(native.parse_results), scan(parse_results)
-    assert got_counts == tuple(want_counts)
-    rows, n_spans, _ = want_counts
-    assert got[0][:, :rows].tobytes() == want[0][:, :rows].tobytes()
-    assert got[1][:rows].tobytes() == want[1][:rows].tobytes()
-    assert got[2][:rows].tobytes() == want[2][:rows].tobytes()
-    assert got[3][:n_spans].tobytes() == want[3][:n_spans].tobytes()
+        (got_counts, got), (want_counts, want) = scan(native.parse_results), scan(parse_results)
+        assert got_counts == tuple(want_counts)
+        rows, n_spans, _ = want_counts
+        assert got[0][:, :rows].tobytes() == want[0][:, :rows].tobytes()
+        assert got[1][:rows].tobytes() == want[1][:rows].tobytes()
+        assert got[2][:rows].tobytes() == want[2][:rows].tobytes()
+        assert got[3][:n_spans].tobytes() == want[3][:n_spans].tobytes()
 
 
 def test_category_ranges_split_the_rows_about_evenly():
