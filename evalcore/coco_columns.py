@@ -28,7 +28,7 @@ import threading
 import msgspec
 import numpy as np
 
-__all__ = ["decode_ground_truth", "decode_results", "scan_results"]
+__all__ = ["decode_ground_truth", "decode_results", "in_background", "scan_results", "start_scan"]
 
 
 class _Record(msgspec.Struct, gc=False):
@@ -172,10 +172,10 @@ def start_scan(data: bytes, *, tail_share):
         split = split_point(data, int(len(data) * (1.0 - tail_share)))
     buf = np.frombuffer(data, np.uint8)
     if split is None:
-        head = _in_thread(_scan_part, parse, data, buf, 0, len(data), WHOLE, len(data))
+        head = in_background(_scan_part, parse, data, buf, 0, len(data), WHOLE, len(data))
         return lambda: _columns_of(head())
 
-    head = _in_thread(_scan_part, parse, data, buf, 0, split[0], HEAD, len(data))
+    head = in_background(_scan_part, parse, data, buf, 0, split[0], HEAD, len(data))
 
     def finish():
         tail = _scan_part(parse, data, buf, split[1], len(data), TAIL, len(data) - split[1])
@@ -199,8 +199,12 @@ def _parser():
     return parse_results
 
 
-def _in_thread(function, *args):
-    """Run ``function(*args)`` on a thread; a callable waits and gives its result (or raises)."""
+def in_background(function, *args):
+    """Run ``function(*args)`` on a thread; returns a callable that waits and gives its result.
+
+    For work that releases the GIL (reading files, the compiled scan), so that the caller's
+    thread works meanwhile. An exception is raised again by the waiter.
+    """
     outcome = []
 
     def run():
@@ -209,7 +213,7 @@ def _in_thread(function, *args):
         except BaseException as err:  # noqa: BLE001 - handed to the waiting thread
             outcome.append((False, err))
 
-    thread = threading.Thread(target=run, name="evalcore-coco-scan", daemon=True)
+    thread = threading.Thread(target=run, name="evalcore-coco-io", daemon=True)
     thread.start()
 
     def wait():
@@ -224,7 +228,8 @@ def _in_thread(function, *args):
 
 def _scan_part(parse, data, buf, start, stop, part, room):
     """``(rows, ids, bbox, score)`` of ``data[start:stop]`` scanned as ``part`` into columns
-    with room for the records of ``room`` bytes; None when it is not the fast form."""
+    with room for the records of ``room`` bytes; None when it is not the fast form.
+    """
     from kernels.coco_common import FAST_FORM, results_capacity
 
     capacity = results_capacity(room)

@@ -164,8 +164,10 @@ def load_coco_files(gt_path, dt_path):
     goes through ``json`` and ``load_coco``'s record-by-record checks, which also word every
     error. All three give the same arrays.
     """
+    from evalcore.coco_columns import in_background
+
     alone = threading.active_count() == 1  # before this function's own (numba-free) thread
-    reading = _in_background(_read_both, gt_path, dt_path)  # the reads overlap the set-up
+    reading = in_background(_read_both, gt_path, dt_path)  # the reads overlap the set-up
     if not _kernels_ready:
         _set_up_kernels(alone=alone)
     return _load_files(gt_path, dt_path, reading)
@@ -269,34 +271,6 @@ def _tail_share(gt_size, dt_size):
 
 
 _GT_COST = 7.0
-
-
-def _in_background(function, *args):
-    """Run ``function(*args)`` on a thread; returns a callable that waits and gives its result.
-
-    For work that releases the GIL (reading the files, the compiled results scan), so that this
-    thread's work (the kernels' set-up, decoding the ground truth) runs meanwhile. An exception
-    is raised again by the waiter.
-    """
-    outcome = []
-
-    def run():
-        try:
-            outcome.append((True, function(*args)))
-        except BaseException as err:  # noqa: BLE001 - handed to the waiting thread
-            outcome.append((False, err))
-
-    thread = threading.Thread(target=run, name="evalcore-coco-scan", daemon=True)
-    thread.start()
-
-    def wait():
-        thread.join()
-        done, value = outcome[0]
-        if not done:
-            raise value
-        return value
-
-    return wait
 
 
 def load_coco(gt, dt, *, gt_source=None, dt_source=None):
