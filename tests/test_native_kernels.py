@@ -195,6 +195,8 @@ def test_category_ranges_split_the_rows_about_evenly():
     assert _native._category_bounds(category, category[:0], 1, 2).tolist() == [0, 1]
     bounds = _native._category_bounds(np.arange(100) % 10, np.arange(50) % 10, 10, 3)
     assert bounds[0] == 0 and bounds[-1] == 10 and np.all(np.diff(bounds) > 0)
+    huge = np.array([0, 2**40])  # out of range: one range, and no table of 2**40 counts
+    assert _native._category_bounds(huge, category[:0], 4, 2).tolist() == [0, 4]
 
 
 # --- trust: stale, damaged, unresolvable, unwritable -------------------------------------------
