@@ -4,8 +4,10 @@ Issue 14's row: what a user waits for, from ``python`` starting to the 12 stats 
 warm numba cache. Each peer runs the shortest script that gives the same stats
 (``COCO(gt)``, ``loadRes(dt)``, ``evaluate()``, ``accumulate()``, ``summarize()``). Commands run
 in interleaved rounds (every command once per round, in a rotated order) so that the shared
-machine's drift hits all of them alike; the table gives min and median wall time and each median
-as a ratio of the anchor's median (the fastest peer unless ``--anchor`` says otherwise).
+machine's drift hits all of them alike; the table gives min and median wall time, each as a ratio
+of the anchor's (the fastest peer unless ``--anchor`` says otherwise), the load average around
+the timed rounds, and whether each command's 12 stats are evalcore's bits (evalcore's through
+``--json``, the peers' as printed by ``repr``).
 
 Usage::
 
@@ -20,6 +22,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -77,6 +80,16 @@ def run_once(argv, env, cwd):
     return wall
 
 
+def stats_of(name, argv, env, cwd):
+    """The 12 stats a command gives, as floats (evalcore's through ``--json``)."""
+    if name.startswith("evalcore"):
+        argv = [*argv, "--json"]
+    proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, check=True)
+    if name.startswith("evalcore"):
+        return list(json.loads(proc.stdout)["stats"].values())
+    return [float(v) for v in proc.stdout.split()]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
@@ -97,8 +110,11 @@ def main(argv=None):
         trees[f"evalcore {name}"] = Path(path).resolve()
     peers = [p for p in args.peers.split(",") if p]
     cmds = commands(gt_path, dt_path, peers, trees)
+    stats = {}
     for name, (cmd, env, cwd) in cmds.items():  # warm-up: numba caches, page cache, imports
         run_once(cmd, env, cwd)
+        stats[name] = stats_of(name, cmd, env, cwd)
+    load_before = os.getloadavg()
     times = {name: [] for name in cmds}
     names = list(cmds)
     for r in range(args.rounds):
@@ -106,13 +122,20 @@ def main(argv=None):
         for name in order:
             cmd, env, cwd = cmds[name]
             times[name].append(run_once(cmd, env, cwd))
+    load_after = os.getloadavg()
     medians = {name: statistics.median(t) for name, t in times.items()}
     anchor = args.anchor or min(peers, key=medians.get, default="evalcore")
-    print(f"d5k whole process, {args.rounds} interleaved rounds; anchor {anchor}")
-    print(f"{'command':<26} {'min s':>7} {'median s':>9} {'median / anchor':>16}")
+    print(f"d5k whole process, {args.rounds} interleaved rounds; anchor {anchor}; load average "
+          f"(1, 5, 15 min) {' '.join(f'{v:.2f}' for v in load_before)} before, "
+          f"{' '.join(f'{v:.2f}' for v in load_after)} after; {os.cpu_count()} CPUs")
+    print(f"{'command':<26} {'min s':>7} {'median s':>9} {'median / anchor':>16} "
+          f"{'min / anchor':>13}  stats")
     for name in names:
+        same = "same bits as evalcore" if stats[name] == stats["evalcore"] else \
+            f"differ from evalcore: {stats[name]}"
         print(f"{name:<26} {min(times[name]):>7.2f} {medians[name]:>9.2f} "
-              f"{medians[name] / medians[anchor]:>16.2f}")
+              f"{medians[name] / medians[anchor]:>16.2f} "
+              f"{min(times[name]) / min(times[anchor]):>13.2f}  {same}")
 
 
 if __name__ == "__main__":

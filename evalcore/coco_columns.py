@@ -15,18 +15,20 @@ file; the columns are the same too (both parse floats correctly rounded; tests c
 
 ``scan_results`` is faster still for a results file (0.12 s instead of 0.45 s for 500k
 detections): the compiled scanner ``kernels.coco_json`` writes the columns without any Python
-object, but needs numba set up, so it is used once the evaluation kernels are loaded.
+object, but needs the kernels set up (their saved machine code, ``kernels._native``, or numba),
+so it is used once the evaluation kernels are loaded.
 """
 
 from __future__ import annotations
 
 import itertools
 import operator
+import threading
 
 import msgspec
 import numpy as np
 
-__all__ = ["decode_ground_truth", "decode_results", "scan_results"]
+__all__ = ["decode_ground_truth", "decode_results", "in_background", "scan_results", "start_scan"]
 
 
 class _Record(msgspec.Struct, gc=False):
@@ -140,27 +142,132 @@ def decode_results(data: bytes):
 def scan_results(data: bytes):
     """``decode_results`` by the compiled scanner ``kernels.coco_json``; None when it declines.
 
-    Only for a process where numba is already set up (importing it costs more than the scan
-    saves). The scanner reads the detectors' form (the four keys, integer ids); the numbers it
-    cannot convert exactly on its own come back as byte spans converted here by ``float``, so
-    the columns are the doubles ``decode_results`` and ``json`` give.
+    Only for a process where the kernels are already set up (importing numba costs more than
+    the scan saves). The scanner reads the detectors' form (the four keys, integer ids); the
+    numbers it cannot convert exactly on its own come back as byte spans converted here by
+    ``float``, so the columns are the doubles ``decode_results`` and ``json`` give.
     """
-    from kernels.coco_json import FAST_FORM, parse_results, results_capacity
+    from kernels.coco_common import WHOLE
 
-    capacity = results_capacity(len(data))
+    buf = np.frombuffer(data, np.uint8)
+    return _columns_of(_scan_part(_parser(), data, buf, 0, len(data), WHOLE, len(data)))
+
+
+def start_scan(data: bytes, *, tail_share):
+    """Start ``scan_results(data)`` on a thread; returns a callable that gives its result.
+
+    With ``tail_share`` > 0 (a fraction of the file), the file is split between two records
+    near that fraction from its end: the thread scans the head, and the callable scans the tail
+    on the caller's thread (both release the GIL), then joins the columns. So a caller with
+    other work for its own thread meanwhile (``evalcore.coco_eval`` decodes the ground truth)
+    gives it a share that ends both at about the same time, with no third busy thread. The
+    columns are the same bits as one scan: the parts are the fast form exactly when the whole
+    file is (``kernels.coco_common.split_point``).
+    """
+    from kernels.coco_common import HEAD, TAIL, WHOLE, split_point
+
+    parse = _parser()
+    split = None
+    if tail_share > 0 and len(data) >= _SPLIT_MIN_BYTES:
+        split = split_point(data, int(len(data) * (1.0 - tail_share)))
+    buf = np.frombuffer(data, np.uint8)
+    if split is None:
+        head = in_background(_scan_part, parse, data, buf, 0, len(data), WHOLE, len(data))
+        return lambda: _columns_of(head())
+
+    head = in_background(_scan_part, parse, data, buf, 0, split[0], HEAD, len(data))
+
+    def finish():
+        tail = _scan_part(parse, data, buf, split[1], len(data), TAIL, len(data) - split[1])
+        return _join(head(), tail)
+
+    return finish
+
+
+_SPLIT_MIN_BYTES = 4 << 20  # a smaller results file is scanned in one part
+
+
+def _parser():
+    """``parse_results`` of the saved machine code when it loads, else of the numba kernel."""
+    from kernels._native import coco_kernels
+
+    native = coco_kernels()
+    if native is not None:
+        return native.parse_results
+    from kernels.coco_json import parse_results
+
+    return parse_results
+
+
+def in_background(function, *args):
+    """Run ``function(*args)`` on a thread; returns a callable that waits and gives its result.
+
+    For work that releases the GIL (reading files, the compiled scan), so that the caller's
+    thread works meanwhile. An exception is raised again by the waiter.
+    """
+    outcome = []
+
+    def run():
+        try:
+            outcome.append((True, function(*args)))
+        except BaseException as err:  # noqa: BLE001 - handed to the waiting thread
+            outcome.append((False, err))
+
+    thread = threading.Thread(target=run, name="evalcore-coco-io", daemon=True)
+    thread.start()
+
+    def wait():
+        thread.join()
+        done, value = outcome[0]
+        if not done:
+            raise value
+        return value
+
+    return wait
+
+
+def _scan_part(parse, data, buf, start, stop, part, room):
+    """``(rows, ids, bbox, score)`` of ``data[start:stop]`` scanned as ``part`` into columns
+    with room for the records of ``room`` bytes; None when it is not the fast form.
+    """
+    from kernels.coco_common import FAST_FORM, results_capacity
+
+    capacity = results_capacity(room)
     ids = np.empty((2, capacity), np.int64)
     bbox = np.empty((capacity, 4), np.float64)
     score = np.empty((capacity, 1), np.float64)
-    spans = np.empty((capacity, 3), np.int64)  # more numbers than records left: declined
-    rows, n_spans, status = parse_results(np.frombuffer(data, np.uint8), ids, bbox, score, spans)
+    spans = np.empty((results_capacity(stop - start), 3), np.int64)  # more: declined
+    rows, n_spans, status = parse(buf[start:stop], ids, bbox, score, spans, part)
     if status != FAST_FORM:
         return None
     if n_spans:
-        values = np.array([float(data[start:end]) for start, end in spans[:n_spans, :2].tolist()])
+        values = np.array([float(data[start + a:start + b])
+                           for a, b in spans[:n_spans, :2].tolist()])
         record, field = np.divmod(spans[:n_spans, 2], 5)
         in_box = field < 4
         bbox[record[in_box], field[in_box]] = values[in_box]
         score[record[~in_box], 0] = values[~in_box]
+    return rows, ids, bbox, score
+
+
+def _join(head, tail):
+    """The head's columns followed by the tail's (the head has room for the whole file)."""
+    if head is None or tail is None:
+        return None
+    rows, ids, bbox, score = head
+    more, tail_ids, tail_bbox, tail_score = tail
+    if rows + more > ids.shape[1]:
+        return None  # cannot happen for the fast form (the head's room is the whole file's)
+    ids[:, rows:rows + more] = tail_ids[:, :more]
+    bbox[rows:rows + more] = tail_bbox[:more]
+    score[rows:rows + more] = tail_score[:more]
+    return _columns_of((rows + more, ids, bbox, score))
+
+
+def _columns_of(scanned):
+    if scanned is None:
+        return None
+    rows, ids, bbox, score = scanned
     cols = {"image_id": ids[0, :rows], "category_id": ids[1, :rows], "bbox": bbox[:rows],
             "score": score[:rows, 0]}
     if not (np.all(np.isfinite(cols["bbox"])) and np.all(np.isfinite(cols["score"]))):

@@ -156,33 +156,59 @@ def evaluate_coco(gt, dt, *, max_dets=MAX_DETS, iou_thresholds=None, stats0_max_
 def load_coco_files(gt_path, dt_path):
     """Read and check a ground-truth file and a results file; see ``CocoData``.
 
-    The first call in a process sets up the evaluation kernels first (numba's import and the
-    kernels' cache loads, ~0.4 s; see ``_set_up_kernels``), so the first ``evaluate`` does not
-    pay for it and the results file can be read by the compiled scanner
+    The first call in a process sets up the evaluation kernels first (their saved machine code,
+    or numba's import and cache loads; see ``_set_up_kernels``), so the first ``evaluate`` does
+    not pay for it and the results file can be read by the compiled scanner
     (``evalcore.coco_columns.scan_results``). The ground truth, and a results file the scanner
     declines, are decoded into columns with msgspec (``evalcore.coco_columns``); any other file
     goes through ``json`` and ``load_coco``'s record-by-record checks, which also word every
     error. All three give the same arrays.
     """
+    from evalcore.coco_columns import in_background
+
+    alone = threading.active_count() == 1  # before this function's own (numba-free) thread
+    reading = in_background(_read_both, gt_path, dt_path)  # the reads overlap the set-up
     if not _kernels_ready:
-        _set_up_kernels()
-    return _load_files(gt_path, dt_path)
+        _set_up_kernels(alone=alone)
+    return _load_files(gt_path, dt_path, reading)
 
 
-# --- numba's set-up --------------------------------------------------------------------------------
+# --- the kernels' set-up ---------------------------------------------------------------------------
 
-_kernels_ready = False  # the kernels have been loaded in this process (numba's set-up is paid)
+_kernels_ready = False  # the kernels have been loaded in this process (their set-up is paid)
 
 
-def _set_up_kernels():
-    """Load the kernels (numba's CPU target and their cached machine code) on a one-box set.
+def _set_up_kernels(*, alone=None):
+    """Load the kernels: their saved machine code (no numba), else numba's, then save it.
 
-    The arrays have the dtypes and layouts ``load_coco_files`` gives, so the real calls find the
-    same compiled signatures. While this process has a single thread, cached code is loaded
-    without numba's full target refresh (``kernels._cache.loading_without_refresh``: 0.3-0.5 s
-    of imports, ``scipy.linalg`` among them, that machine code read from the cache never uses).
+    ``kernels._native`` loads the machine code numba compiled in an earlier process without
+    importing numba (~0.05 s instead of ~0.45 s). Without valid saved code (the first run, or
+    after an upgrade) the numba kernels are set up (``_set_up_numba_kernels``) and the code is
+    compiled and saved for the next process (a few seconds, once). ``alone``: no other thread
+    can use numba meanwhile (default: this is the only thread); see ``_set_up_numba_kernels``.
     """
     global _kernels_ready
+    from kernels import _native
+
+    if _native.coco_kernels() is None:
+        _set_up_numba_kernels(threading.active_count() == 1 if alone is None else alone)
+        if _native.can_build():
+            try:
+                _native.build()
+            except Exception:  # noqa: BLE001 - the numba kernels are set up and give the same numbers
+                pass
+    _kernels_ready = True
+
+
+def _set_up_numba_kernels(alone):
+    """Load the numba kernels (numba's CPU target and their cached machine code) on a one-box set.
+
+    The arrays have the dtypes and layouts ``load_coco_files`` gives, so the real calls find the
+    same compiled signatures. When no other thread can use numba meanwhile (``alone``), cached
+    code is loaded without numba's full target refresh (``kernels._cache.loading_without_refresh``:
+    0.3-0.5 s of imports, ``scipy.linalg`` among them, that machine code read from the cache
+    never uses).
+    """
     from evalcore.coco_columns import scan_results
     from kernels._cache import loading_without_refresh
 
@@ -192,21 +218,20 @@ def _set_up_kernels():
                     gt_area=np.ones(1), gt_is_crowd=np.zeros(1, bool),
                     gt_id_is_zero=np.zeros(1, bool), dt_image=one, dt_category=one,
                     dt_score=np.ones(1), dt_xywh=box.copy())
-    loading = loading_without_refresh if threading.active_count() == 1 else contextlib.nullcontext
+    loading = loading_without_refresh if alone else contextlib.nullcontext
     with warnings.catch_warnings(), loading():
         warnings.simplefilter("ignore")
         tiny.evaluate()
         scan_results(b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}]')
-    _kernels_ready = True
 
 
-def _load_files(gt_path, dt_path):
-    """``load_coco_files`` in this process."""
-    from evalcore.coco_columns import decode_ground_truth, decode_results, scan_results
+def _load_files(gt_path, dt_path, reading=None):
+    """``load_coco_files`` in this process; ``reading`` gives both files' bytes when called."""
+    from evalcore.coco_columns import decode_ground_truth, decode_results, start_scan
 
-    gt_bytes = _read_bytes(gt_path)
-    dt_bytes = _read_bytes(dt_path)
-    scanned = _in_background(scan_results, dt_bytes) if _kernels_ready else lambda: None
+    gt_bytes, dt_bytes = (reading or (lambda: _read_both(gt_path, dt_path)))()
+    scanned = start_scan(dt_bytes, tail_share=_tail_share(len(gt_bytes), len(dt_bytes))) \
+        if _kernels_ready else lambda: None
     gt_cols = decode_ground_truth(gt_bytes)
     gt = _parse_json(gt_bytes, gt_path) if gt_cols is None else None
     dt_cols = scanned()
@@ -235,31 +260,17 @@ def _load_files(gt_path, dt_path):
     return _coco_data(gt_arrays, det)
 
 
-def _in_background(function, *args):
-    """Run ``function(*args)`` on a thread; returns a callable that waits and gives its result.
+def _tail_share(gt_size, dt_size):
+    """The share of the results file this thread scans after decoding the ground truth.
 
-    For compiled code that releases the GIL (the results scan), so that this thread's work
-    (decoding the ground truth) runs meanwhile. An exception is raised again by the waiter.
+    Decoding a ground-truth byte costs about ``_GT_COST`` times scanning a results byte
+    (msgspec + columns ~18 ns, the scanner ~2.5 ns, d5k), so a tail of this share ends with
+    the other thread's head.
     """
-    outcome = []
+    return max(0.0, 0.5 - 0.5 * _GT_COST * gt_size / max(dt_size, 1))
 
-    def run():
-        try:
-            outcome.append((True, function(*args)))
-        except BaseException as err:  # noqa: BLE001 - handed to the waiting thread
-            outcome.append((False, err))
 
-    thread = threading.Thread(target=run, name="evalcore-coco-scan", daemon=True)
-    thread.start()
-
-    def wait():
-        thread.join()
-        done, value = outcome[0]
-        if not done:
-            raise value
-        return value
-
-    return wait
+_GT_COST = 7.0
 
 
 def load_coco(gt, dt, *, gt_source=None, dt_source=None):
@@ -281,6 +292,10 @@ def _coco_data(gt_arrays, det):
 
 
 # --- reading -----------------------------------------------------------------------------------
+
+
+def _read_both(gt_path, dt_path):
+    return _read_bytes(gt_path), _read_bytes(dt_path)
 
 
 def _read_bytes(path):

@@ -86,6 +86,23 @@ def _coco_accumulate(det_rank, score, codes, has_candidate, category_offsets, n_
     precision = np.full((n_thr, n_rec, n_cat, n_area, n_max), -1.0)
     scores = np.full((n_thr, n_rec, n_cat, n_area, n_max), -1.0)
     recall = np.full((n_thr, n_cat, n_area, n_max), -1.0)
+    _coco_accumulate_into(precision, recall, scores, det_rank, score, codes, has_candidate,
+                          category_offsets, n_positives, recall_thresholds, max_dets)
+    return precision, recall, scores
+
+
+@njit(cache=True)
+def _coco_accumulate_into(precision, recall, scores, det_rank, score, codes, has_candidate,
+                          category_offsets, n_positives, recall_thresholds, max_dets):
+    """``_coco_accumulate`` into caller-given outputs, filled with -1 beforehand.
+
+    The ahead-of-time entry (``kernels.coco_native``) passes buffers whose shape is known before
+    the call; the jitted API allocates them itself.
+    """
+    n_area = codes.shape[0]
+    n_thr = codes.shape[1]
+    n_cat = n_positives.shape[0]
+    n_max = max_dets.size
     longest = 0
     top_rank = -1
     for k in range(n_cat):
@@ -97,7 +114,7 @@ def _coco_accumulate(det_rank, score, codes, has_candidate, category_offsets, n_
     tp_row = np.empty(longest, np.int64)
     tp_fp = np.empty(longest, np.int64)
     if n_thr == 0:
-        return precision, recall, scores
+        return
     for k in range(n_cat):
         start = category_offsets[k]
         stop = category_offsets[k + 1]
@@ -139,7 +156,6 @@ def _coco_accumulate(det_rank, score, codes, has_candidate, category_offsets, n_
                         n_var_fp += c == _CODE_FP
                     _fill_curve(precision, scores, recall, t, k, a, m, n_pos, n_det, n_tp,
                                 tp_row, tp_fp, first_row, score, recall_thresholds)
-    return precision, recall, scores
 
 
 def coco_accumulate(det_rank, score, codes, has_candidate, category_offsets, n_positives, *,

@@ -18,8 +18,7 @@ import numpy as np
 from numba import njit
 
 from kernels import _cache  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
-from kernels._checks import check_1d as _check_1d
-from kernels._checks import check_boxes as _check_boxes
+from kernels.coco_common import check_evaluate_args
 from kernels.coco_order import group, order_detections
 from kernels.iou import iou_xywh_pair
 
@@ -301,24 +300,9 @@ def coco_evaluate(dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image, g
     TypeError, ValueError
         On a wrong dtype, shape or length, or an image/category index out of range.
     """
-    n_dt = dt_image.shape[0] if getattr(dt_image, "ndim", 0) == 1 else -1
-    n_gt = gt_image.shape[0] if getattr(gt_image, "ndim", 0) == 1 else -1
-    for arr, dtype, length, name in (
-        (dt_image, np.int64, n_dt, "dt_image"), (dt_category, np.int64, n_dt, "dt_category"),
-        (dt_score, np.float64, n_dt, "dt_score"), (dt_area, np.float64, n_dt, "dt_area"),
-        (gt_image, np.int64, n_gt, "gt_image"), (gt_category, np.int64, n_gt, "gt_category"),
-        (gt_area, np.float64, n_gt, "gt_area"), (gt_is_crowd, np.bool_, n_gt, "gt_is_crowd"),
-        (gt_id_is_zero, np.bool_, n_gt, "gt_id_is_zero"),
-        (iou_thresholds, np.float64, -1, "iou_thresholds"),
-    ):
-        _check_1d(arr, dtype, length, name)
-    _check_boxes(dt_xywh, "dt_xywh", n_dt)
-    _check_boxes(gt_xywh, "gt_xywh", n_gt)
-    if not isinstance(area_ranges, np.ndarray) or area_ranges.dtype != np.float64 \
-            or area_ranges.ndim != 2 or area_ranges.shape[1] != 2:
-        raise TypeError("area_ranges must be a float64 array of shape (A, 2)")
-    if int(n_images) < 0 or int(n_categories) < 0 or int(max_det) < 0:
-        raise ValueError("n_images, n_categories and max_det must be >= 0")
+    check_evaluate_args(dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image, gt_category,
+                        gt_xywh, gt_area, gt_is_crowd, gt_id_is_zero, n_images, n_categories,
+                        iou_thresholds, area_ranges, max_det)
     out = _coco_evaluate(dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image,
                          gt_category, gt_xywh, gt_area, gt_is_crowd, gt_id_is_zero,
                          int(n_images), int(n_categories), iou_thresholds, area_ranges,

@@ -31,15 +31,9 @@ import numpy as np
 from numba import njit
 
 from kernels import _cache  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
+from kernels.coco_common import FAST_FORM, HEAD, NOT_FAST_FORM, TAIL, WHOLE, results_capacity
 
-__all__ = ["FAST_FORM", "NOT_FAST_FORM", "parse_results", "results_capacity"]
-
-FAST_FORM = 0
-NOT_FAST_FORM = 1
-
-#: The shortest possible record, ``{"image_id":0,"category_id":0,"bbox":[0,0,0,0],"score":0}``,
-#: is 57 bytes: a file of n bytes holds at most n // 57 + 1 records.
-_MIN_RECORD_BYTES = 57
+__all__ = ["FAST_FORM", "HEAD", "NOT_FAST_FORM", "TAIL", "WHOLE", "parse_results", "results_capacity"]
 
 _POW10 = np.array([10.0 ** k for k in range(23)])  # exact doubles 1e0 .. 1e22
 _MAX_EXACT = 2 ** 53
@@ -58,11 +52,6 @@ _SPACE, _TAB, _LF, _CR = 32, 9, 10, 13
 _QUOTE, _BACKSLASH, _COLON, _COMMA = 34, 92, 58, 44
 _LBRACKET, _RBRACKET, _LBRACE, _RBRACE = 91, 93, 123, 125
 _MINUS, _PLUS, _DOT, _ZERO, _NINE, _E, _E_UPPER = 45, 43, 46, 48, 57, 101, 69
-
-
-def results_capacity(n_bytes):
-    """The most records a results file of ``n_bytes`` bytes can hold in the fast form."""
-    return n_bytes // _MIN_RECORD_BYTES + 1
 
 
 @njit(cache=True, _nrt=False)
@@ -279,17 +268,18 @@ def _float_into(buf, i, column, row, col, tag, spans, n_spans):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _parse_results(buf, ids, bbox, score, spans):
+def _parse_results(buf, ids, bbox, score, spans, part):
     n = buf.size
     i = _skip_ws(buf, 0)
-    if i >= n or buf[i] != _LBRACKET:
-        return 0, 0, NOT_FAST_FORM
-    i = _skip_ws(buf, i + 1)
     rows = 0
     n_spans = 0
-    if i < n and buf[i] == _RBRACKET:
+    if part != TAIL:
+        if i >= n or buf[i] != _LBRACKET:
+            return 0, 0, NOT_FAST_FORM
         i = _skip_ws(buf, i + 1)
-        return 0, 0, FAST_FORM if i == n else NOT_FAST_FORM
+        if part == WHOLE and i < n and buf[i] == _RBRACKET:
+            i = _skip_ws(buf, i + 1)
+            return 0, 0, FAST_FORM if i == n else NOT_FAST_FORM
     while True:  # one record a turn
         if i >= n or buf[i] != _LBRACE or rows >= ids.shape[1]:
             return rows, n_spans, NOT_FAST_FORM
@@ -333,22 +323,24 @@ def _parse_results(buf, ids, bbox, score, spans):
             return rows, n_spans, NOT_FAST_FORM
         rows += 1
         i = _skip_ws(buf, i + 1)
+        if part == HEAD and i == n:
+            return rows, n_spans, FAST_FORM
         if i < n and buf[i] == _COMMA:
             i = _skip_ws(buf, i + 1)
             continue
-        if i < n and buf[i] == _RBRACKET:
+        if part != HEAD and i < n and buf[i] == _RBRACKET:
             i = _skip_ws(buf, i + 1)
             return rows, n_spans, FAST_FORM if i == n else NOT_FAST_FORM
         return rows, n_spans, NOT_FAST_FORM
 
 
-def parse_results(buf, ids, bbox, score, spans):
+def parse_results(buf, ids, bbox, score, spans, part=WHOLE):
     """Scan a results file's bytes into preallocated columns (capacity C: ``results_capacity``).
 
     Parameters
     ----------
     buf : uint8 array
-        The whole file.
+        The whole file, or a part of it (``part``).
     ids : int64 array of shape (2, C)
         Receives each record's ``image_id`` (row 0) and ``category_id`` (row 1).
     bbox : float64 array of shape (C, 4)
@@ -357,6 +349,11 @@ def parse_results(buf, ids, bbox, score, spans):
         Receives ``(start, end, 5 * record + field)`` of each number left to the caller (field
         0-3: ``bbox[record, field]``, 4: ``score[record, 0]``, NaN until then). More than S such
         numbers is ``NOT_FAST_FORM``.
+    part : int, default ``WHOLE``
+        ``HEAD``: ``buf`` is the file up to the ``}`` that closes a record (it must end there);
+        ``TAIL``: ``buf`` starts at the ``{`` of the next record and runs to the end of the file.
+        Two threads can scan the two parts of a file split between two records
+        (``kernels.coco_common.split_point``); both are ``FAST_FORM`` exactly when the whole is.
 
     Returns
     -------
@@ -364,4 +361,4 @@ def parse_results(buf, ids, bbox, score, spans):
         ``status`` is ``FAST_FORM`` when the whole file was read (``rows`` records), else
         ``NOT_FAST_FORM`` (the columns are then meaningless).
     """
-    return _parse_results(buf, ids, bbox, score, spans)
+    return _parse_results(buf, ids, bbox, score, spans, part)

@@ -175,6 +175,55 @@ def test_scanner_declines_every_other_form(text):
     assert scan_results(text) is None
 
 
+def _split_scan(text, monkeypatch):
+    """``text`` split between two records near its middle and scanned on two threads."""
+    from evalcore import coco_columns
+
+    monkeypatch.setattr(coco_columns, "_SPLIT_MIN_BYTES", 0)
+    return coco_columns.start_scan(text, tail_share=0.5)()
+
+
+@pytest.mark.parametrize("layout", ["compact", "indented", "long numbers"])
+def test_a_file_scanned_in_two_parts_gives_the_same_columns(monkeypatch, layout):
+    """Without it a record lost, doubled or shifted at the split point could go unseen."""
+    from kernels.coco_common import split_point
+
+    dets = _detections(random.Random(layout), 301)
+    text = json.dumps(dets, indent=2 if layout == "indented" else None).encode()
+    if layout == "long numbers":  # numbers left to float() in both parts, at part-relative offsets
+        text = text.replace(b'"score": 0.', b'"score": 0.11111111111111111111')
+    end, start = split_point(text, len(text) // 2)
+    assert text[end - 1:end] == b"}" and text[start:start + 1] == b"{" and end > len(text) // 2
+    assert _same_columns(_split_scan(text, monkeypatch), scan_results(text))
+    assert _same_columns(_split_scan(text, monkeypatch), decode_results(text))
+
+
+@pytest.mark.parametrize("bad", ["head", "tail", "string across the split", "trailing"])
+def test_a_file_not_in_the_fast_form_is_declined_by_either_part(monkeypatch, bad):
+    rec = '{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}'
+    recs = [rec] * 40
+    if bad == "head":
+        recs[3] = rec.replace('"score": 1', '"score": "1"')
+    elif bad == "tail":
+        recs[37] = rec.replace('"bbox"', '"box"')
+    text = "[" + ", ".join(recs) + "]"
+    if bad == "string across the split":  # a `}, {` inside a string sits at the middle
+        mid = len(text) // 2
+        text = text[:mid] + '"}, {"' + text[mid:]
+    if bad == "trailing":
+        text += " x"
+    assert _split_scan(text.encode(), monkeypatch) is None
+    assert scan_results(text.encode()) is None
+
+
+def test_the_tail_left_to_the_decoding_thread_shrinks_as_the_ground_truth_grows():
+    from evalcore.coco_eval import _tail_share
+
+    assert _tail_share(0, 1000) == 0.5
+    assert 0.0 < _tail_share(45, 540) < 0.5  # d5k's proportions: about a fifth
+    assert _tail_share(1000, 1000) == 0.0 and _tail_share(10, 0) == 0.0
+
+
 # --- coco-eval's errors on bad files, whichever reader sees them first --------------------------
 
 _GT = {"images": [{"id": 1}, {"id": 2}], "categories": [{"id": 1}],
@@ -219,8 +268,9 @@ def test_cli_bad_files_exit_2_with_one_line_naming_file_and_field(tmp_path, caps
 
 
 def test_a_fresh_coco_eval_process_loads_the_kernels_without_scipy(tmp_path):
-    """From a warm cache, coco-eval's set-up skips numba's full target refresh (no scipy.linalg,
-    which numba imports only to check for BLAS) and still gives the same stats."""
+    """From a warm cache, coco-eval's numba set-up (no saved native code) skips numba's full
+    target refresh (no scipy.linalg, which numba imports only to check for BLAS) and still gives
+    the same stats."""
     import subprocess
     import sys
 
@@ -231,6 +281,8 @@ def test_a_fresh_coco_eval_process_loads_the_kernels_without_scipy(tmp_path):
 
     here = evaluate_coco_files(gt_path, dt_path).stats.tolist()  # fills the cache if empty
     code = ("import sys, json; from evalcore.coco_eval import evaluate_coco_files; "
+            "from kernels import _native; _native._loaded['kernels'] = None; "
+            "_native.can_build = lambda: False; "
             f"s = evaluate_coco_files({str(gt_path)!r}, {str(dt_path)!r}).stats.tolist(); "
             "print(json.dumps([s, 'scipy.linalg' in sys.modules, 'numba' in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -256,9 +256,6 @@ def evaluate_boxes(dt_image, dt_category, dt_score, dt_xywh, gt_image, gt_catego
     ConfigError
         If ``max_dets`` has fewer than 3 values or a negative one.
     """
-    from kernels.coco_accumulate import coco_accumulate
-    from kernels.coco_evaluate import coco_evaluate
-
     max_dets = tuple(sorted(int(m) for m in max_dets))
     if len(max_dets) < 3 or max_dets[0] < 0:
         raise ConfigError(f"max_dets needs at least 3 values >= 0 (the summary reads 3), "
@@ -269,16 +266,10 @@ def evaluate_boxes(dt_image, dt_category, dt_score, dt_xywh, gt_image, gt_catego
     gt_is_crowd = np.zeros(n_gt, bool) if gt_is_crowd is None else gt_is_crowd
     gt_id_is_zero = np.zeros(n_gt, bool) if gt_id_is_zero is None else gt_id_is_zero
     dt_area = dt_xywh[:, 2] * dt_xywh[:, 3]
-    table = coco_evaluate(
-        dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image, gt_category, gt_xywh,
-        gt_area, gt_is_crowd, gt_id_is_zero, n_images=n_images, n_categories=n_categories,
-        iou_thresholds=thresholds, area_ranges=AREA_RANGES, max_det=max_dets[-1],
-    )
-    precision, recall, scores = coco_accumulate(
-        table.det_rank, table.score, table.codes, table.has_candidate, table.category_offsets,
-        table.n_positives, recall_thresholds=RECALL_THRESHOLDS,
-        max_dets=np.array(max_dets, dtype=np.int64),
-    )
+    args = (dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image, gt_category, gt_xywh,
+            gt_area, gt_is_crowd, gt_id_is_zero)
+    precision, recall, scores = _evaluate_accumulate(
+        args, n_images, n_categories, thresholds, max_dets)
     stats = summarize(precision, recall, thresholds, max_dets, stats0_max_dets=stats0_max_dets,
                       undefined=undefined)
     return CocoResult(
@@ -289,3 +280,32 @@ def evaluate_boxes(dt_image, dt_category, dt_score, dt_xywh, gt_image, gt_catego
         n_ground_truths=n_gt, n_detections=int(dt_image.shape[0]),
         stats0_max_dets=stats0_max_dets,
     )
+
+
+def _evaluate_accumulate(args, n_images, n_categories, thresholds, max_dets):
+    """Phases 1 and 2: ``(precision, recall, scores)``.
+
+    By the kernels' saved machine code when it loads (``kernels._native``: no numba import),
+    else by the numba kernels; both give the same bits. The numba path also words the errors
+    of indices out of range.
+    """
+    from kernels._native import coco_kernels
+    from kernels.coco_common import check_evaluate_args
+
+    max_dets = np.array(max_dets, dtype=np.int64)
+    native = coco_kernels()
+    if native is not None:
+        check_evaluate_args(*args, n_images, n_categories, thresholds, AREA_RANGES, max_dets[-1])
+        out = native.evaluate_accumulate(*args, n_images, n_categories, thresholds, AREA_RANGES,
+                                         max_dets[-1], RECALL_THRESHOLDS, max_dets)
+        if out is not None:
+            return out
+    from kernels.coco_accumulate import coco_accumulate
+    from kernels.coco_evaluate import coco_evaluate
+
+    table = coco_evaluate(*args, n_images=n_images, n_categories=n_categories,
+                          iou_thresholds=thresholds, area_ranges=AREA_RANGES,
+                          max_det=max_dets[-1])
+    return coco_accumulate(
+        table.det_rank, table.score, table.codes, table.has_candidate, table.category_offsets,
+        table.n_positives, recall_thresholds=RECALL_THRESHOLDS, max_dets=max_dets)

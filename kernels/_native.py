@@ -1,0 +1,479 @@
+"""The coco-eval kernels' machine code, loaded without importing numba.
+
+``import numba`` and loading the kernels from numba's cache cost 0.4-0.5 s of a ~1 s
+``evalcore coco-eval``, more than the evaluation itself. The machine code needs none of that: it
+needs numba's runtime (NRT, a small C extension) and a few C helpers. So:
+
+- Build (``build``, when the saved code is missing or stale; that process imports numba anyway):
+  ``kernels.coco_native`` compiles C entry points (``numba.cfunc``) that call the jitted
+  kernels, and their object code, with that of NRT's LLVM functions, is written as one file in
+  numba's cache directory (``NUMBA_CACHE_DIR``, else ``kernels/__pycache__``), atomically. The
+  file is keyed by the kernels' sources, the numba / llvmlite / numpy / Python versions, numba's
+  environment settings and the host CPU, and carries a checksum.
+- Load (``coco_kernels``, every later process): llvmlite's MCJIT loads the object code into an
+  empty engine. NRT's C functions come from numba's ``_nrt_python`` extension and the helpers
+  from ``_helperlib`` / ``_dynfunc``, each loaded by file without running ``numba/__init__``
+  (registered under their real names, so a later ``import numba`` reuses them); symbols are
+  registered the way numba registers them. Every undefined symbol of the object code must
+  resolve before the engine links it (MCJIT aborts the process on an unresolved one). Any
+  mismatch, corruption or failure gives None: the caller uses the numba kernels (and, in
+  ``evalcore coco-eval``, rebuilds).
+
+The entries are called through ``ctypes``, which releases the GIL: the results scan overlaps the
+ground-truth decode, and evaluation can run on several threads. The numbers are the numba path's
+bits (same LLVM, same code, no fast-math); tests/test_native_kernels.py compares them.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import ctypes
+import glob
+import hashlib
+import importlib.machinery
+import importlib.util
+import json
+import os
+import struct
+import sys
+import tempfile
+import threading
+
+import numpy as np
+
+from kernels._cache import ensure_cache_dir
+from kernels.coco_common import ENTRIES, INDEX_OUT_OF_RANGE, OK
+
+__all__ = ["CocoKernels", "build", "can_build", "coco_kernels", "native_path", "usable_cpus"]
+
+_NOT_RUN = -1
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_SOURCES = ("_native.py", "coco_native.py", "coco_evaluate.py", "coco_accumulate.py",
+            "coco_order.py", "coco_json.py", "coco_common.py", "_sort.py", "iou.py", "_config.py")
+_FILE_NAME = "evalcore-coco-native.bin"
+_MAGIC = b"evalcore native kernels v1\n"
+_DIGEST = 32  # sha256
+_EXTENSIONS = (  # numba's C extensions the machine code calls into: (module, file pattern)
+    ("numba.core.runtime._nrt_python", ("core", "runtime", "_nrt_python*")),
+    ("numba._helperlib", ("_helperlib*",)),
+    ("numba._dynfunc", ("_dynfunc*",)),
+)
+
+_lock = threading.Lock()
+_loaded = {}  # "kernels": CocoKernels or None, once a load was tried in this process
+
+
+def native_path():
+    """Where the saved object code lives (numba's cache directory for this package)."""
+    ensure_cache_dir()
+    folder = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(_HERE, "__pycache__")
+    return os.path.join(folder, _FILE_NAME)
+
+
+# --- key ----------------------------------------------------------------------------------------
+
+
+def _numba_dir():
+    spec = importlib.util.find_spec("numba")  # finds the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return list(spec.submodule_search_locations)[0]
+
+
+def _key(llvm):
+    """Digest of everything the saved machine code depends on."""
+    numba_dir = _numba_dir()
+    if numba_dir is None:
+        return None
+    parts = [_MAGIC, sys.version.encode(), sys.platform.encode(), np.__version__.encode()]
+    import llvmlite
+
+    parts += [llvmlite.__version__.encode(), repr(llvm.llvm_version_info).encode(),
+              llvm.get_process_triple().encode(), llvm.get_host_cpu_name().encode(),
+              llvm.get_host_cpu_features().flatten().encode()]
+    with open(os.path.join(numba_dir, "_version.py"), "rb") as f:
+        parts.append(f.read())
+    for module_name, pattern in _EXTENSIONS:
+        path = _extension_path(numba_dir, pattern)
+        stat = os.stat(path)
+        parts.append(f"{module_name} {stat.st_size} {stat.st_mtime_ns}".encode())
+    parts += [f"{k}={v}".encode() for k, v in sorted(os.environ.items())
+              if k.startswith("NUMBA_") and k != "NUMBA_CACHE_DIR"]
+    for name in _SOURCES:
+        with open(os.path.join(_HERE, name), "rb") as f:
+            parts.append(hashlib.sha256(f.read()).digest())
+    return hashlib.sha256(b"\0".join(parts)).digest()
+
+
+def _extension_path(numba_dir, pattern):
+    suffixes = importlib.machinery.EXTENSION_SUFFIXES
+    for path in sorted(glob.glob(os.path.join(numba_dir, *pattern))):
+        if any(path.endswith(s) for s in suffixes):
+            return path
+    raise FileNotFoundError(os.path.join(numba_dir, *pattern))
+
+
+# --- file format: magic, key, sha256 of the payload, payload (JSON header + objects) -----------
+
+
+def _pack(key, entries, objects):
+    header = json.dumps({"entries": entries, "objects": [len(o) for o in objects]}).encode()
+    payload = struct.pack("<Q", len(header)) + header + b"".join(objects)
+    return _MAGIC + key + hashlib.sha256(payload).digest() + payload
+
+
+def _unpack(data, key):
+    """``(entries, objects)``, or None if the file is not this key's or is damaged."""
+    start = len(_MAGIC) + 2 * _DIGEST
+    if len(data) < start + 8 or not data.startswith(_MAGIC):
+        return None
+    if data[len(_MAGIC):len(_MAGIC) + _DIGEST] != key:
+        return None
+    payload = data[start:]
+    if hashlib.sha256(payload).digest() != data[len(_MAGIC) + _DIGEST:start]:
+        return None
+    try:
+        (n_header,) = struct.unpack_from("<Q", payload)
+        header = json.loads(payload[8:8 + n_header])
+        objects, pos = [], 8 + n_header
+        for size in header["objects"]:
+            objects.append(payload[pos:pos + size])
+            pos += size
+        entries = header["entries"]
+    except (ValueError, KeyError, TypeError, struct.error):
+        return None
+    if pos != len(payload) or set(entries) != set(ENTRIES):
+        return None
+    return entries, objects
+
+
+def _elf_symbols(obj):
+    """``(defined, undefined)`` global symbol names of an ELF64 little-endian object, or None."""
+    if obj[:4] != b"\x7fELF" or obj[4] != 2 or obj[5] != 1:
+        return None
+    shoff, = struct.unpack_from("<Q", obj, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", obj, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", obj, shoff + i * shentsize)
+                for i in range(shnum)]
+    defined, undefined = set(), set()
+    for _, sh_type, _, _, offset, size, link, _, _, entsize in sections:
+        if sh_type != 2:  # SHT_SYMTAB
+            continue
+        str_offset = sections[link][4]
+        for pos in range(offset, offset + size, entsize or 24):
+            name_at, info, _, shndx = struct.unpack_from("<IBBH", obj, pos)
+            if info >> 4 == 0 or name_at == 0:  # local symbol, or no name
+                continue
+            end = obj.index(b"\0", str_offset + name_at)
+            name = obj[str_offset + name_at:end].decode()
+            (undefined if shndx == 0 else defined).add(name)
+    return defined, undefined
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def _extension(numba_dir, module_name, pattern):
+    """The numba C extension ``module_name``, loaded by file if numba has not loaded it."""
+    module = sys.modules.get(module_name)
+    if module is not None:
+        return module
+    path = _extension_path(numba_dir, pattern)
+    loader = importlib.machinery.ExtensionFileLoader(module_name, path)
+    spec = importlib.util.spec_from_file_location(module_name, path, loader=loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    sys.modules[module_name] = module
+    return module
+
+
+_registered = []  # symbols are registered once per process
+
+
+def _register_symbols(llvm, numba_dir):
+    """The symbols numba registers with LLVM before running cached code (same names, values)."""
+    if _registered:
+        return
+    nrt = _extension(numba_dir, *_EXTENSIONS[0])
+    if "numba.core.runtime.nrt" not in sys.modules:
+        nrt.memsys_use_cpython_allocator()  # what numba.core.runtime.nrt does on import
+    for name, address in nrt.c_helpers.items():
+        llvm.add_symbol(name if name.startswith("_") else "NRT_" + name, address)
+    for module_name, pattern in _EXTENSIONS[1:]:
+        for name, address in _extension(numba_dir, module_name, pattern).c_helpers.items():
+            llvm.add_symbol("numba_" + name, address)
+    llvm.add_symbol("_Py_NoneStruct", id(None))
+    for obj in vars(builtins).values():
+        if isinstance(obj, type) and issubclass(obj, BaseException):
+            llvm.add_symbol(f"PyExc_{obj.__name__}", id(obj))
+    _registered.append(True)
+
+
+class CocoKernels:
+    """The loaded entry points, as ctypes functions (they release the GIL while they run)."""
+
+    def __init__(self, engine, addresses, keep):
+        self._engine = engine
+        self._keep = keep  # the engine's objects must outlive the code
+        self._functions = {}
+        for name, kinds in ENTRIES.items():
+            args = [ctypes.c_void_p if k.startswith("*") else ctypes.c_int64 for k in kinds]
+            self._functions[name] = ctypes.CFUNCTYPE(None, *args)(addresses[name])
+
+    def evaluate_accumulate(self, dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image,
+                            gt_category, gt_xywh, gt_area, gt_is_crowd, gt_id_is_zero, n_images,
+                            n_categories, iou_thresholds, area_ranges, max_det,
+                            recall_thresholds, max_dets, *, threads=None):
+        """``coco_evaluate`` then ``coco_accumulate``: ``(precision, recall, scores)``, or None.
+
+        Arguments as ``kernels.coco_evaluate.coco_evaluate`` (checked by the caller,
+        ``kernels.coco_common``) and ``coco_accumulate``'s ``recall_thresholds`` / ``max_dets``.
+        None when an image or category index is out of range (the numba API says which).
+        ``threads``: how many threads share the categories (default: 2 when this process may
+        use two CPUs and the set is large enough to gain from it); the result is the same.
+        """
+        arrays = [np.ascontiguousarray(a) for a in (
+            dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image, gt_category, gt_xywh,
+            gt_area, gt_is_crowd, gt_id_is_zero, iou_thresholds, area_ranges, recall_thresholds)]
+        max_dets = np.ascontiguousarray(max_dets, dtype=np.int64)
+        n_dt, n_gt = dt_image.shape[0], gt_image.shape[0]
+        n_thr, n_area = iou_thresholds.shape[0], area_ranges.shape[0]
+        n_rec, n_max = recall_thresholds.shape[0], max_dets.shape[0]
+        n_images, n_categories = int(n_images), int(n_categories)
+        precision = np.full((n_thr, n_rec, n_categories, n_area, n_max), -1.0)
+        recall = np.full((n_thr, n_categories, n_area, n_max), -1.0)
+        scores = np.full((n_thr, n_rec, n_categories, n_area, n_max), -1.0)
+        p = [a.ctypes.data for a in arrays]
+        function = self._functions["coco_evaluate_accumulate"]
+        bounds = _category_bounds(arrays[1], arrays[6], n_categories,
+                                  _default_threads(n_dt + n_gt) if threads is None else threads)
+        status = np.full(len(bounds) - 1, _NOT_RUN, np.int64)
+
+        def run(part):
+            function(status[part:].ctypes.data, *p[:5], n_dt, *p[5:11], n_gt, n_images,
+                     n_categories, int(bounds[part]), int(bounds[part + 1]), p[11], n_thr,
+                     p[12], n_area, int(max_det), p[13], n_rec, max_dets.ctypes.data, n_max,
+                     precision.ctypes.data, recall.ctypes.data, scores.ctypes.data)
+
+        helpers = [threading.Thread(target=run, args=(part,), name="evalcore-coco-kernels",
+                                    daemon=True) for part in range(1, len(bounds) - 1)]
+        for helper in helpers:
+            helper.start()
+        run(0)
+        for helper in helpers:
+            helper.join()
+        for code in status:
+            if _result(code, True) is None:
+                return None
+        return precision, recall, scores
+
+    def parse_results(self, buf, ids, bbox, score, spans, part=0):
+        """``kernels.coco_json.parse_results`` (same arguments, C-contiguous, same result)."""
+        for arr, dtype in ((buf, np.uint8), (ids, np.int64), (bbox, np.float64),
+                           (score, np.float64), (spans, np.int64)):
+            if arr.dtype != dtype or not arr.flags.c_contiguous:
+                raise TypeError("parse_results needs C-contiguous arrays of the scanner's dtypes")
+        capacity = ids.shape[1]
+        if bbox.shape != (capacity, 4) or score.shape != (capacity, 1) or spans.shape[1] != 3:
+            raise ValueError("parse_results: ids, bbox, score and spans disagree on the capacity")
+        status = np.full(1, _NOT_RUN, np.int64)
+        counts = np.zeros(3, np.int64)
+        self._functions["coco_parse_results"](
+            status.ctypes.data, buf.ctypes.data, buf.size, ids.ctypes.data, capacity,
+            bbox.ctypes.data, score.ctypes.data, spans.ctypes.data, spans.shape[0], int(part),
+            counts.ctypes.data)
+        rows, n_spans, form = _result(status[0], counts.tolist())
+        return rows, n_spans, form
+
+
+def _result(status, value):
+    """``value`` for a finished entry, None for indices out of range; else the entry failed."""
+    if status == OK:
+        return value
+    if status == INDEX_OUT_OF_RANGE:
+        return None
+    raise RuntimeError("a native kernel failed (see the message above)")
+
+
+#: Below this many detections and ground truths together, one thread (a guess, not measured:
+#: such a set evaluates in a few milliseconds, about what a thread and the row split cost).
+MIN_ROWS_PER_THREAD = 50_000
+
+
+def usable_cpus():
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _default_threads(n_rows):
+    return max(1, min(usable_cpus(), 2, n_rows // MIN_ROWS_PER_THREAD))
+
+
+def _category_bounds(dt_category, gt_category, n_categories, threads):
+    """Category ranges with about as many rows each: ``first`` of each and ``stop`` last."""
+    if threads <= 1 or n_categories < 2:
+        return np.array([0, n_categories])
+    for category in (dt_category, gt_category):
+        if category.size and not (0 <= category.min() and category.max() < n_categories):
+            return np.array([0, n_categories])  # the entry reports the index out of range
+    rows = np.bincount(dt_category, minlength=n_categories).cumsum()
+    rows += np.bincount(gt_category, minlength=n_categories).cumsum()
+    threads = min(threads, n_categories)
+    cuts = np.searchsorted(rows, rows[-1] * np.arange(1, threads) / threads) + 1
+    return np.unique(np.concatenate([[0], np.minimum(cuts, n_categories - 1), [n_categories]]))
+
+
+def coco_kernels():
+    """The loaded ``CocoKernels``, or None (no valid saved code: use the numba kernels).
+
+    Tried once per process; thread-safe.
+    """
+    with _lock:
+        if "kernels" not in _loaded:
+            _loaded["kernels"] = _load()
+        return _loaded["kernels"]
+
+
+def _load():
+    try:
+        import llvmlite.binding as llvm
+    except ImportError:
+        return None
+    try:
+        with open(native_path(), "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    try:
+        return _load_data(llvm, data)
+    except Exception:  # noqa: BLE001 - whatever fails here, the numba kernels give the same bits
+        return None
+
+
+def _load_data(llvm, data):
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    key = _key(llvm)
+    unpacked = None if key is None else _unpack(data, key)
+    if unpacked is None:
+        return None
+    entries, objects = unpacked
+    symbols = [_elf_symbols(o) for o in objects]
+    if any(s is None for s in symbols):
+        return None
+    defined = set().union(*(d for d, _ in symbols))
+    if not set(entries.values()) <= defined:
+        return None
+    _register_symbols(llvm, _numba_dir())
+    target = llvm.Target.from_default_triple()
+    machine = target.create_target_machine(cpu=llvm.get_host_cpu_name(), reloc="static",
+                                           codemodel="jitdefault", jit=True)
+    module = llvm.parse_assembly("")
+    module.triple = llvm.get_process_triple()
+    # (creating the engine makes the process's own symbols, libc and Python's, visible)
+    engine = llvm.create_mcjit_compiler(module, machine)
+    for name in set().union(*(u for _, u in symbols)) - defined:
+        if not llvm.address_of_symbol(name):
+            return None  # MCJIT would abort the process on it
+    files = [llvm.ObjectFileRef.from_data(o) for o in objects]
+    for obj in files:
+        engine.add_object_file(obj)
+    engine.finalize_object()
+    addresses = {name: engine.get_function_address(symbol) for name, symbol in entries.items()}
+    if not all(addresses.values()):
+        return None
+    return CocoKernels(engine, addresses, (module, machine, files))
+
+
+# --- building -----------------------------------------------------------------------------------
+
+
+def can_build():
+    """Whether ``build`` can save code that ``coco_kernels`` reads: an ELF platform (Linux) with a
+    writable cache directory, and no failed build of the same key before. No numba import.
+    """
+    if not sys.platform.startswith("linux") or _numba_dir() is None:
+        return False
+    try:
+        with open(native_path() + _FAILED, "rb") as f:
+            if f.read() == _current_key():
+                return False  # this compiler failed on these sources: not seconds every run
+    except OSError:
+        pass
+    folder = os.path.dirname(native_path())
+    while not os.path.isdir(folder):  # makedirs creates it from the nearest existing parent
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return False
+        folder = parent
+    return os.access(folder, os.W_OK)
+
+
+def build():
+    """Compile the entries with numba and save their object code; True when the file is written.
+
+    Imports numba (seconds of compilation the first time in a process). Writes nothing when the
+    cache directory is not writable. The next ``coco_kernels()`` in a new process loads it.
+    """
+    from numba.core.runtime import nrt
+
+    from kernels.coco_native import compile_entries
+
+    key = _current_key()
+    if key is None:
+        return False
+    try:
+        cfuncs = compile_entries()
+        libraries = [nrt.rtsys.library] + [c._library for c in cfuncs.values()]
+        objects = [_object_code(lib) for lib in libraries]
+    except Exception:
+        _write_atomically(native_path() + _FAILED, key)  # can_build() says no for this key
+        raise
+    entries = {name: c.native_name for name, c in cfuncs.items()}
+    if any(_elf_symbols(o) is None for o in objects):
+        return False  # not an ELF platform: this loader does not read its objects
+    return _write_atomically(native_path(), _pack(key, entries, objects))
+
+
+_FAILED = ".failed"  # next to the saved code: the key of a build that raised
+
+
+def _current_key():
+    import llvmlite.binding as llvm
+
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    return _key(llvm)
+
+
+def _object_code(library):
+    """Object code of a finalized numba code library, by the target machine numba's JIT uses."""
+    import llvmlite.binding as llvm
+
+    module = llvm.parse_bitcode(library._final_module.as_bitcode())  # a copy: the JIT owns it
+    return bytes(library._codegen._tm.emit_object(module))
+
+
+def _write_atomically(path, data):
+    folder = os.path.dirname(path)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".native-", dir=folder)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; numba's cache files are not
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        return False
+    return True
+
