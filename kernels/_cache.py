@@ -30,14 +30,35 @@ def ensure_cache_dir() -> None:
     here = os.path.dirname(os.path.abspath(__file__))
     if os.access(here, os.W_OK):
         return
-    for candidate in (_user_cache_dir(), os.path.join(tempfile.gettempdir(), "evalcore-numba")):
+    for candidate in (_user_cache_dir(), _temp_cache_dir()):
         try:
-            os.makedirs(candidate, exist_ok=True)
+            os.makedirs(candidate, mode=0o700, exist_ok=True)
         except OSError:
             continue
-        if os.access(candidate, os.W_OK):
+        if os.access(candidate, os.W_OK) and owned_by_this_user(candidate):
             os.environ["NUMBA_CACHE_DIR"] = candidate
             return
+
+
+def _temp_cache_dir() -> str:
+    """A per-user folder in the shared temporary folder (numba's cache holds pickles and machine
+    code: a folder another user made first must not be used).
+    """
+    suffix = f"-{os.getuid()}" if hasattr(os, "getuid") else ""
+    return os.path.join(tempfile.gettempdir(), f"evalcore-numba{suffix}")
+
+
+def owned_by_this_user(path, *, fd=None) -> bool:
+    """Whether ``path`` (or the open ``fd``) belongs to this user (or root) and no one else may
+    change it (not group- or world-writable). Always True where there are no POSIX owners.
+    """
+    if not hasattr(os, "getuid"):
+        return True
+    try:
+        info = os.fstat(fd) if fd is not None else os.stat(path)
+    except OSError:
+        return False
+    return info.st_uid in (os.getuid(), 0) and not info.st_mode & 0o022
 
 
 ensure_cache_dir()

@@ -42,7 +42,7 @@ import threading
 
 import numpy as np
 
-from kernels._cache import ensure_cache_dir
+from kernels._cache import ensure_cache_dir, owned_by_this_user
 from kernels.coco_common import ENTRIES, INDEX_OUT_OF_RANGE, OK
 
 __all__ = ["CocoKernels", "build", "can_build", "coco_kernels", "native_path", "usable_cpus"]
@@ -346,6 +346,10 @@ def _load():
         return None
     try:
         with open(native_path(), "rb") as f:
+            # machine code runs as this user: never from a file someone else owns or may change
+            # (the cache folder can be a shared one)
+            if not owned_by_this_user(None, fd=f.fileno()):
+                return None
             data = f.read()
     except OSError:
         return None

@@ -256,6 +256,32 @@ def test_stale_or_damaged_code_is_not_trusted_and_is_rebuilt(native_file, tmp_pa
     assert again.stats.tobytes() == want.stats.tobytes()
 
 
+@pytest.mark.parametrize("mode", [0o664, 0o646])
+def test_code_others_may_change_is_not_run(native_file, mode):
+    """Without it anyone who can write the saved file (a group-writable cache, a shared temporary
+    folder) could make every coco-eval run their machine code as this user."""
+    assert _native._load() is not None
+    native_file.chmod(mode)
+    assert _native._load() is None
+    native_file.chmod(0o644)
+    assert _native._load() is not None
+
+
+def test_the_temporary_cache_folder_is_this_users_own(tmp_path, monkeypatch):
+    """Without it a folder another user made first in /tmp would hold our numba cache: their
+    pickles and machine code loaded as ours."""
+    from kernels import _cache
+
+    monkeypatch.setattr(_cache.tempfile, "gettempdir", lambda: str(tmp_path))
+    assert _cache._temp_cache_dir() == str(tmp_path / f"evalcore-numba-{os.getuid()}")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    assert not _cache.owned_by_this_user(shared)
+    shared.chmod(0o755)
+    assert _cache.owned_by_this_user(shared)
+
+
 def _llvm():
     import llvmlite.binding as llvm
 
