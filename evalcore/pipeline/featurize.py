@@ -42,9 +42,13 @@ class SampleFeaturizer:
         """Read, window and featurize one record; returns the pipeline's ``PreparedSample``."""
         from evalcore.data import load_sample_data
         from evalcore.data.studio import to_studio_sample
+        from evalcore.pipeline.sample_text import sample_text
+
         data = load_sample_data(record)
         self.check_kind(record, data)
-        sample = to_studio_sample(record, data)
+        # the common shapes as the response's text at once (what the report writes), others as the model
+        text = sample_text(record, data)
+        sample = to_studio_sample(record, data) if text is None else None
         if data.kind == "image":
             windows_by_dsp, plan_ms, ranges, expected, interval = self._image(record, data)
         else:
@@ -52,6 +56,7 @@ class SampleFeaturizer:
         outcome = SampleOutcome(
             record=record,
             sample=sample,
+            sample_json=text,
             start_ms=plan_ms[0],
             end_ms=plan_ms[1],
             label_ranges=ranges,
