@@ -136,10 +136,15 @@ class SampleFeaturizer:
         by_dsp = {}
         for spec in self.project.dsp.values():
             columns = _axis_columns(spec.axes, sensor_names, record, spec.id)
+            values = data.values
+            if plan.resample is not None or columns != list(range(values.shape[1])):
+                # a column copy (Fortran-ordered); all columns in order need none: the windows
+                # are cut from a C-ordered copy either way, so the DSP sees the same bytes
+                values = values[:, columns]
             t0 = time.perf_counter_ns()  # the windows are cut chunk by chunk as the DSP takes them
             with np.errstate(over="ignore", invalid="ignore"), _dsp_errors(spec, record):
                 # overflow is reported below, in one line; settings that fail name the config item
-                feats = self._dsp_rows(spec, data.values[:, columns], plan)
+                feats = self._dsp_rows(spec, values, plan)
             _check_finite(feats, spec, record)
             by_dsp[spec.id] = self._normalize(spec, feats)
             self._count_dsp(spec.id, t0)

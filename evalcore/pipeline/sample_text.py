@@ -14,6 +14,9 @@ fixture bundle's samples and on generated ones.
 
 from __future__ import annotations
 
+from evalcore.jsnumber import format_float, format_int
+from evalcore.jsonio import encode_string, fragment
+
 __all__ = ["sample_text"]
 
 #: The categories ``schema.Sample`` lists (``RawDataCategory``); others take the model's path.
@@ -25,9 +28,6 @@ _middles: dict = {}  # (interval, device, sensors, count, created, metadata) -> 
 
 def sample_text(record, data) -> str | None:
     """``fragment(to_studio_sample(record, data))`` for the common shape, else None (see above)."""
-    from evalcore.jsnumber import format_int
-    from evalcore.jsonio import encode_string
-
     label = record.label
     if (data.kind == "image" or label.kind not in ("label", "unlabeled") or record.bounding_boxes
             or record.category not in _CATEGORIES or type(record.id) is not int
@@ -74,8 +74,6 @@ def _created_key(data):
 
 def _build_parts(data, sensors: tuple, metadata: tuple | None):
     from evalcore.data.studio import sample_created
-    from evalcore.jsnumber import format_float, format_int
-    from evalcore.jsonio import encode_string, fragment
 
     interval = format_float(float(data.interval_ms))
     frequency = format_float(float(data.frequency_hz))
