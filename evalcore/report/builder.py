@@ -216,8 +216,8 @@ class ReportBuilder:
             self._pending_windows = 0
 
     def _spool_entries(self, entries: list) -> None:
-        for entry in entries:
-            self.spool.append(entry.sample_id, to_utf8(entry.result_json), to_utf8(entry.rows_json or ""))
+        self.spool.extend([entry.sample_id for entry in entries], [to_utf8(entry.result_json) for entry in entries],
+                          [to_utf8(entry.rows_json or "") for entry in entries])
         if self.keep_samples:
             self.entries.extend(entries)
 
