@@ -57,9 +57,13 @@ class ReportBuilder:
         kept once its texts are in the spool, and `build` parses the written text.
     spool_dir : str or Path, optional
         Where the per-sample texts wait for the output (``evalcore.report.pages.SampleSpool``).
+    labels : evalcore.outcome.RunLabels, optional
+        ``run_labels(plans, records)`` when the caller has it already (the map's `Decider`
+        does): a pass over every record saved.
     """
 
-    def __init__(self, project, plans: dict, records, options, *, keep_samples: bool = False, spool_dir=None):
+    def __init__(self, project, plans: dict, records, options, *, keep_samples: bool = False, spool_dir=None,
+                 labels=None):
         from evalcore.metrics.accuracy import AccuracyOptions
 
         self.project = project
@@ -69,7 +73,7 @@ class ReportBuilder:
         self.regressor = next((r for r in plans.values() if r.kind == "regression"), None)
         self.anomaly_blocks = [r for r in plans.values() if r.kind in ("anomaly-kmeans", "anomaly-gmm")]
         structured = [r for r in plans.values() if r.kind in ("object-detection", "visual-anomaly")]
-        self.run_labels = run_labels(plans, records)
+        self.run_labels = labels if labels is not None else run_labels(plans, records)
         self.labels = self.run_labels.labels
         self.code_of = self.run_labels.code_of
         self.detector = None
