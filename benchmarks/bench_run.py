@@ -22,7 +22,10 @@ JSON serialisation, with a warm numba cache, once with the map in the main proce
 (``workers=2``, what ``--workers auto`` picks on a 2-CPU machine). The formats anchor is
 single-threaded, so it is compared with ``workers=0``. The script's first run and the whole
 ``evalcore run`` command in a fresh process (imports, numba cache load, model load, output
-files, default options) are reported apart.
+files, default options) are reported apart. On a machine shared with other work the wall times
+move with its load; the last two columns are the CPU seconds of the thread doing the work (the
+run's main thread for ``workers=0``, the anchor's only thread for "formats", medians), which move
+much less: their ratio is what the main thread costs against the formats alone.
 
 Usage: ``python benchmarks/bench_run.py [--samples 1000] [--repeat 3]``
 """
@@ -199,37 +202,41 @@ def bare_ort(model: Path, x: np.ndarray, batch: int = 1024) -> float:
     return statistics.median(times)
 
 
-def format_floor(bundle: Path, response) -> float:
-    """Seconds any evaluator pays for Edge Impulse's formats alone (median of 3): decode every
-    CBOR acquisition file to a float array, and encode the same response with the C JSON encoder
-    (faster than, and not byte-compatible with, JavaScript's JSON.stringify).
+def format_floor(bundle: Path, response) -> tuple[float, float]:
+    """(wall, CPU) seconds any evaluator pays for Edge Impulse's formats alone (medians of 3):
+    decode every CBOR acquisition file to a float array, and encode the same response with the C
+    JSON encoder (faster than, and not byte-compatible with, JavaScript's JSON.stringify).
     """
     import cbor2
 
     files = sorted((bundle / "dataset" / "testing").iterdir())
     doc = response.model_dump(by_alias=True, exclude_none=True, mode="json")
-    times = []
+    times, cpu = [], []
     for _ in range(3):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         for f in files:
             np.array(cbor2.loads(f.read_bytes())["payload"]["values"], dtype=np.float64)
         json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        cpu.append(time.thread_time() - c0)
+    return statistics.median(times), statistics.median(cpu)
 
 
-def evalcore_run(bundle: Path, repeat: int, workers: int | None) -> tuple[float, float, object]:
-    """(first-run seconds, warm median seconds, result) of run_bundle + the response's JSON bytes."""
+def evalcore_run(bundle: Path, repeat: int, workers: int | None) -> tuple[float, float, object, float]:
+    """(first-run seconds, warm median seconds, result, warm median CPU seconds of this thread) of
+    run_bundle + the response's JSON bytes.
+    """
     from evalcore.engine import RunOptions, run_bundle
 
-    times = []
+    times, cpu = [], []
     res = None
     for _ in range(repeat + 1):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         res = run_bundle(bundle, RunOptions(variant="float32", workers=workers))
         res.response_json()
         times.append(time.perf_counter() - t0)
-    return times[0], statistics.median(times[1:]), res
+        cpu.append(time.thread_time() - c0)
+    return times[0], statistics.median(times[1:]), res, statistics.median(cpu[1:])
 
 
 def cli_seconds(bundle: Path, out: Path) -> float:
@@ -257,23 +264,24 @@ def main() -> None:
     try:
         print(f"{'model':6} {'windows':>8} {'bare ORT (s)':>13} {'evalcore w=0 (s)':>17} {'ratio':>6} "
               f"{'w=2 (s)':>8} {'ratio':>6} {'formats (s)':>12} {'w=0 / (ORT+formats)':>20} "
-              f"{'first run (s)':>14} {'CLI (s)':>8}")
+              f"{'first run (s)':>14} {'CLI (s)':>8} {'w=0 main CPU (s)':>17} {'/ formats CPU':>14}")
         for name, hidden in (("mlp", [64]), ("wide", [512, 512]), ("cnn", "cnn")):
             if name not in args.models.split(","):
                 continue
             bundle = build_bundle(tmp / name, args.samples, hidden)
             x = _features(bundle)
             anchor = bare_ort(bundle / "learn" / "3" / "model.onnx", x)
-            cold, one, res = evalcore_run(bundle, args.repeat, workers=0)
-            _, pooled, res_pool = evalcore_run(bundle, args.repeat, workers=2)
+            cold, one, res, one_cpu = evalcore_run(bundle, args.repeat, workers=0)
+            _, pooled, res_pool, _ = evalcore_run(bundle, args.repeat, workers=2)
             assert res.n_windows == x.shape[0] and res_pool.response_json() == res.response_json()
-            floor = format_floor(bundle, res.response)
+            floor, floor_cpu = format_floor(bundle, res.response)
             cli = cli_seconds(bundle, tmp / f"{name}.json")
             print(f"{name:6} {res.n_windows:8d} {anchor:13.3f} {one:17.3f} {one / anchor:6.2f} "
                   f"{pooled:8.3f} {pooled / anchor:6.2f} {floor:12.3f} {one / (anchor + floor):20.2f} "
-                  f"{cold:14.3f} {cli:8.2f}", flush=True)
+                  f"{cold:14.3f} {cli:8.2f} {one_cpu:17.3f} {one_cpu / floor_cpu:14.2f}", flush=True)
             rows.append({"model": name, "windows": res.n_windows, "bare_ort": anchor, "w0": one, "w2": pooled,
-                         "formats": floor, "first_run": cold, "cli": cli})
+                         "formats": floor, "first_run": cold, "cli": cli, "w0_cpu": one_cpu,
+                         "formats_cpu": floor_cpu})
         if args.json:
             args.json.write_text(json.dumps(rows, indent=1))
     finally:

@@ -193,7 +193,8 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
         stack.enter_context(fewer_gc_passes())
         pipeline = Pipeline(project, options, plans, all_records)
         pipeline.n_workers = n_workers
-        builder = ReportBuilder(project, plans, all_records, options, keep_samples=keep_samples)
+        builder = ReportBuilder(project, plans, all_records, options, keep_samples=keep_samples,
+                                labels=pipeline.decider.labels)
         with Progress(len(records), "evaluating", enabled=not options.quiet) as progress:
             for outcome in pipeline.outcomes(records, featurizer):
                 builder.add(outcome)

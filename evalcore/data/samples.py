@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 
-from evalcore.data.acquisition import decode_cbor, decode_json, parse_acquisition
+from evalcore.data.acquisition import decode_json, parse_acquisition, read_cbor
 from evalcore.data.audio import AUDIO_SENSOR, read_wav
 from evalcore.data.images import IMAGE_MAGIC, read_image
 from evalcore.data.records import SampleData, SampleRecord, Sensor
@@ -145,8 +145,10 @@ def load_sample_data(record: SampleRecord, *, raw: bytes | None = None) -> Sampl
                 "unrecognised sample format: not json, cbor, wav or an image", path=path, sample=sample, field="format"
             ) from None
     else:
-        doc = decode_json(raw, path, sample) if kind == "json" else decode_cbor(raw, path, sample)
-        acq = parse_acquisition(doc, path, sample)
+        if kind == "json":
+            acq = parse_acquisition(decode_json(raw, path, sample), path, sample)
+        else:
+            acq = read_cbor(raw, path, sample)
         data = SampleData(
             kind="time-series",
             file_format=kind,

@@ -68,23 +68,53 @@ class Decider:
         else:
             outcome.decided = self._labelled(outcome)
 
+    def decide_all(self, outcomes: list) -> None:
+        """`decide` each outcome of a batch (samples in order).
+
+        The windows of a classifier (single-label) and/or anomaly blocks are decided for the
+        whole batch at once and then cut per sample: every step is window by window, so the
+        decisions are the same as sample by sample, without ~15 small numpy calls a sample.
+        """
+        if (len(outcomes) < 2 or self.structured is not None or self.regressor is not None
+                or (self.classifier is not None and self.classifier.multi_label)):
+            for outcome in outcomes:
+                self.decide(outcome)
+            return
+        block_ids = [p.id for p in self.anomaly_blocks] + ([self.classifier.id] if self.classifier is not None else [])
+        expected = [label for outcome in outcomes for label in outcome.expected]
+        values = {lb_id: np.concatenate([outcome.outputs[lb_id].values for outcome in outcomes])
+                  for lb_id in block_ids}
+        windows = _LabelledWindows(*self._labelled_windows(expected, values, len(expected)))
+        start = 0
+        for outcome in outcomes:
+            end = start + outcome.n_windows
+            outcome.decided = windows.sample(start, end)
+            start = end
+
     # -- windows ---------------------------------------------------------------------------------
 
     def _labelled(self, outcome) -> WindowDecisions:
         """A classifier (single- or multi-label) and/or anomaly blocks."""
+        values = {lb_id: output.values for lb_id, output in outcome.outputs.items()}
+        windows = _LabelledWindows(*self._labelled_windows(outcome.expected, values, outcome.n_windows))
+        return windows.sample(0, outcome.n_windows)
+
+    def _labelled_windows(self, expected: list, values: dict, n_windows: int):
+        """The decisions of windows with these expected labels and block outputs (``values``:
+        learn block id -> its output rows): the fields of `_LabelledWindows`.
+        """
         code_of = self.labels.code_of
-        expected = outcome.expected
         class_set = set(self.classifier.labels) if self.classifier is not None else set()
         flag_of = {e: e is not None and (e == ANOMALY or (bool(class_set) and e not in class_set)) for e in set(expected)}
         expected_anomaly = np.array([flag_of[e] for e in expected], dtype=bool)
-        anomaly = [(outcome.outputs[p.id].values, p.threshold) for p in self.anomaly_blocks]
+        anomaly = [(values[p.id], p.threshold) for p in self.anomaly_blocks]
         classifier_inclusive = self.compat["classifier-threshold"] == ">="
         anomaly_inclusive = self.compat["anomaly-threshold"] == ">="
         predicted_texts = None
-        updates: dict = {}
+        updates: dict = {}  # learn block id -> (windows kept, the accumulator's arguments of every window)
         if self.classifier is not None:
             lb_id = self.classifier.id
-            scores = outcome.outputs[lb_id].values
+            scores = values[lb_id]
             y_true = self._codes(expected, only_classes=True)
             keep = y_true >= 0  # EI drops test labels the model was not trained on
             if self.classifier.multi_label:
@@ -95,7 +125,7 @@ class Decider:
                     classifier_inclusive=classifier_inclusive, anomaly_inclusive=anomaly_inclusive,
                 )
                 codes, predicted_texts = decoded.predicted, decoded.prediction
-                updates[lb_id] = (decoded.truth[keep], decoded.selected[keep], scores[keep])
+                updates[lb_id] = (keep, (decoded.truth, decoded.selected, scores))
             else:
                 from evalcore.learn.classification import decode_classification
 
@@ -103,11 +133,11 @@ class Decider:
                     scores, self.classifier.threshold, anomaly=anomaly,
                     classifier_inclusive=classifier_inclusive, anomaly_inclusive=anomaly_inclusive,
                 ).predicted
-                updates[lb_id] = (y_true[keep], scores[keep])
+                updates[lb_id] = (keep, (y_true, scores))
         else:
-            flagged = np.zeros(outcome.n_windows, dtype=bool)
-            for values, thr in anomaly:
-                flagged |= (values >= thr) if anomaly_inclusive else (values > thr)
+            flagged = np.zeros(n_windows, dtype=bool)
+            for block_values, thr in anomaly:
+                flagged |= (block_values >= thr) if anomaly_inclusive else (block_values > thr)
             codes = np.where(flagged, code_of[ANOMALY], code_of[NO_ANOMALY]).astype(np.int32)
             expected = [None if e is None else (ANOMALY if e == ANOMALY else NO_ANOMALY) for e in expected]
         exp_codes = self._codes(expected)
@@ -118,10 +148,7 @@ class Decider:
         is_anomaly = expected_anomaly if self.anomaly_blocks else None
         names = self.labels.labels
         predicted = predicted_texts if predicted_texts is not None else [names[c] for c in codes.tolist()]
-        return WindowDecisions(
-            predicted=predicted, correct=codes == exp_codes, expected_anomaly=expected_anomaly,
-            accuracy=(exp_codes, codes, is_anomaly), metric_updates=updates,
-        )
+        return predicted, codes == exp_codes, expected_anomaly, exp_codes, codes, is_anomaly, updates
 
     def _regression(self, outcome) -> WindowDecisions:
         from evalcore.jsnumber import format_floats
@@ -179,6 +206,32 @@ class Decider:
         boxes = ground_truth_in_input(outcome.record.bounding_boxes, src_w, src_h, self.width, self.height,
                                       self.resize_mode, self.crop_anchor)
         return [{"x": x, "y": y, "w": w, "h": h, "label": index.get(name, -1)} for x, y, w, h, name in boxes]
+
+
+class _LabelledWindows:
+    """The decisions of consecutive windows (a sample's, or a batch's), cut per sample by `sample`."""
+
+    def __init__(self, predicted, correct, expected_anomaly, exp_codes, codes, is_anomaly, updates):
+        self.predicted, self.correct, self.expected_anomaly = predicted, correct, expected_anomaly
+        self.exp_codes, self.codes, self.is_anomaly, self.updates = exp_codes, codes, is_anomaly, updates
+        # windows whose label the classifier knows: all of them in most runs (then no mask to apply)
+        self.keep_all = {lb_id: bool(keep.all()) for lb_id, (keep, _) in updates.items()}
+
+    def sample(self, start: int, end: int) -> WindowDecisions:
+        """The `WindowDecisions` of windows ``start..end-1``."""
+        updates = {}
+        for lb_id, (keep, args) in self.updates.items():
+            if self.keep_all[lb_id]:
+                updates[lb_id] = tuple(a[start:end] for a in args)
+            else:
+                mask = keep[start:end]
+                updates[lb_id] = tuple(a[start:end][mask] for a in args)
+        is_anomaly = None if self.is_anomaly is None else self.is_anomaly[start:end]
+        return WindowDecisions(
+            predicted=self.predicted[start:end], correct=self.correct[start:end],
+            expected_anomaly=self.expected_anomaly[start:end],
+            accuracy=(self.exp_codes[start:end], self.codes[start:end], is_anomaly), metric_updates=updates,
+        )
 
 
 def ground_truth_in_input(boxes, src_w: int, src_h: int, dst_w: int, dst_h: int, mode: str = "squash",

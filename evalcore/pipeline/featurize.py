@@ -21,6 +21,9 @@ from evalcore.outcome import PreparedSample, SampleOutcome
 
 __all__ = ["SampleFeaturizer", "planned_feature_counts"]
 
+#: Window plans a featurizer keeps (one per distinct sample length and interval).
+_MAX_PLANS = 1024
+
 
 class SampleFeaturizer:
     """Prepares samples for the pipeline; holds the per-run settings read off the impulse."""
@@ -37,14 +40,21 @@ class SampleFeaturizer:
         # DSP block id -> nanoseconds spent in it (DSP + normalizeData); None = not timed.
         # ``evalcore.bench`` sets it to {} to time the DSP blocks alone, without reading or windowing.
         self.dsp_ns: dict[int, int] | None = None
+        # (values, interval) -> (plan, label ranges): a window plan depends on the run's settings and
+        # on these two only, and a dataset's samples mostly share them (~100 µs a sample saved)
+        self._plans: dict[tuple[int, float], tuple] = {}
 
     def prepare(self, record):
         """Read, window and featurize one record; returns the pipeline's ``PreparedSample``."""
         from evalcore.data import load_sample_data
         from evalcore.data.studio import to_studio_sample
+        from evalcore.pipeline.sample_text import sample_text
+
         data = load_sample_data(record)
         self.check_kind(record, data)
-        sample = to_studio_sample(record, data)
+        # the common shapes as the response's text at once (what the report writes), others as the model
+        text = sample_text(record, data)
+        sample = to_studio_sample(record, data) if text is None else None
         if data.kind == "image":
             windows_by_dsp, plan_ms, ranges, expected, interval = self._image(record, data)
         else:
@@ -52,6 +62,7 @@ class SampleFeaturizer:
         outcome = SampleOutcome(
             record=record,
             sample=sample,
+            sample_json=text,
             start_ms=plan_ms[0],
             end_ms=plan_ms[1],
             label_ranges=ranges,
@@ -118,26 +129,48 @@ class SampleFeaturizer:
     def _series(self, record, data):
         from evalcore.windowing import window_labels
 
-        plan = self.plan(record, data)
-        if self.max_windows is not None and plan.n_windows > self.max_windows:
-            n = self.max_windows
-            plan = dataclasses.replace(plan, starts=plan.starts[:n], start_ms=plan.start_ms[:n], end_ms=plan.end_ms[:n])
+        plan, ranges = self._planned(record, data)
         expected = window_labels(plan, record.label, labeling_method=self.labeling_method,
                                  anywhere_labels=self.anywhere_labels)
         sensor_names = [s.name for s in data.sensors]
         by_dsp = {}
         for spec in self.project.dsp.values():
             columns = _axis_columns(spec.axes, sensor_names, record, spec.id)
+            values = data.values
+            if plan.resample is not None or columns != list(range(values.shape[1])):
+                # a column copy (Fortran-ordered); all columns in order need none: the windows
+                # are cut from a C-ordered copy either way, so the DSP sees the same bytes
+                values = values[:, columns]
             t0 = time.perf_counter_ns()  # the windows are cut chunk by chunk as the DSP takes them
             with np.errstate(over="ignore", invalid="ignore"), _dsp_errors(spec, record):
                 # overflow is reported below, in one line; settings that fail name the config item
-                feats = self._dsp_rows(spec, data.values[:, columns], plan)
+                feats = self._dsp_rows(spec, values, plan)
             _check_finite(feats, spec, record)
             by_dsp[spec.id] = self._normalize(spec, feats)
             self._count_dsp(spec.id, t0)
+        return by_dsp, (plan.start_ms, plan.end_ms), ranges, expected, plan.interval_ms
+
+    def _planned(self, record, data):
+        """(plan, label ranges) of a time-series sample, shared by the samples of the same length and
+        interval (its arrays are read-only: a sample's outcome holds them, and no one may change them).
+        """
+        key = (int(data.values.shape[0]), float(data.interval_ms))
+        found = self._plans.get(key)
+        if found is not None:
+            self.check_kind(record, data)
+            return found
+        plan = self.plan(record, data)
+        if self.max_windows is not None and plan.n_windows > self.max_windows:
+            n = self.max_windows
+            plan = dataclasses.replace(plan, starts=plan.starts[:n], start_ms=plan.start_ms[:n], end_ms=plan.end_ms[:n])
         last = plan.starts + plan.n_window_values - 1
         ranges = np.stack([plan.starts, np.minimum(last, plan.n_values - 1)], axis=1).astype(np.int64)
-        return by_dsp, (plan.start_ms, plan.end_ms), ranges, expected, plan.interval_ms
+        for array in (plan.starts, plan.start_ms, plan.end_ms, ranges):
+            array.flags.writeable = False
+        if len(self._plans) >= _MAX_PLANS:
+            self._plans.clear()
+        self._plans[key] = (plan, ranges)
+        return plan, ranges
 
     def _dsp_rows(self, spec, values, plan) -> np.ndarray:
         """One DSP block's feature rows of every planned window, ``batch_rows`` windows at a time.

@@ -158,11 +158,13 @@ class Pipeline:
             x = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
             self._check_features(lb, x)
             output = self.runners[lb.id].run(x)
-            for p, part in zip(batch, output.split(splits)):
-                _check_output(lb, part, p.outcome.record, lb.models.get(self.options.variant) or lb.metadata_path)
+            parts = output.split(splits)
+            if _holds_nan(output):  # find the sample, to name it
+                for p, part in zip(batch, parts):
+                    _check_output(lb, part, p.outcome.record, lb.models.get(self.options.variant) or lb.metadata_path)
+            for p, part in zip(batch, parts):
                 p.outcome.outputs[lb.id] = part
-        for p in batch:
-            self.decider.decide(p.outcome)
+        self.decider.decide_all([p.outcome for p in batch])
 
     def _check_features(self, lb: LearnSpec, x: np.ndarray) -> None:
         if lb.id in self._checked:
@@ -201,6 +203,12 @@ def _quick_gil_handoff():
         yield
     finally:
         sys.setswitchinterval(previous)
+
+
+def _holds_nan(decision) -> bool:
+    """Whether a block's float scores or values hold a NaN (`_check_output` then names the sample)."""
+    values = decision.values
+    return values is not None and values.dtype.kind == "f" and bool(np.isnan(values).any())
 
 
 def _check_output(lb: LearnSpec, decision, record, path) -> None:

@@ -155,8 +155,9 @@ def _prepare_chunk(records: list) -> list:
     for record in records:
         prepared = prepare(record)
         outcome = prepared.outcome
-        outcome.sample_json = fragment(outcome.sample)
-        outcome.sample = None
+        if outcome.sample is not None:  # else the featurizer wrote its text already
+            outcome.sample_json = fragment(outcome.sample)
+            outcome.sample = None
         outcome.record = None
         out.append(prepared)
     return out

@@ -108,6 +108,46 @@ class SampleSpool:
         if len(self._buffer) >= _INDEX_BUFFER * _FIELDS:
             self._flush_index()
 
+    def extend(self, sample_ids: list, results: list, rows: list) -> None:
+        """`append` each sample in order (``results[k]`` non-empty, ``rows[k]`` may be empty), with
+        one write to each file for the lot.
+        """
+        if not sample_ids:
+            return
+        result_text = b",".join(results)
+        if self.count:
+            result_text = b"," + result_text
+        taken = [r for r in rows if r]
+        rows_text = b",".join(taken)
+        if taken and self._rows_end:
+            rows_text = b"," + rows_text
+        try:
+            self._results.write(result_text)
+            self._rows.write(rows_text)
+        except OSError as err:
+            raise ConfigError(f"cannot write the run's temporary files in {self.path}: {err.strerror or err}") from err
+        index = self._buffer
+        result_at = self._result_end + (1 if self.count else 0)
+        rows_end = self._rows_end
+        last = self._last_id
+        for sample_id, result, row in zip(sample_ids, results, rows, strict=True):
+            rows_at = rows_end
+            if row:
+                if rows_at:
+                    rows_at += 1
+                rows_end = rows_at + len(row)
+            index.extend((sample_id, result_at, len(result), rows_at, len(row)))
+            result_at += len(result) + 1
+            if last is not None and sample_id < last:
+                self.ids_sorted = False
+            last = sample_id
+        self._result_end = result_at - 1
+        self._rows_end = rows_end
+        self._last_id = last
+        self.count += len(sample_ids)
+        if len(index) >= _INDEX_BUFFER * _FIELDS:
+            self._flush_index()
+
     def _flush_index(self) -> None:
         if self._buffer:
             try:

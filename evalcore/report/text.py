@@ -39,6 +39,7 @@ class SampleTexts:
         self.plans = plans
         self.has_anomaly = has_anomaly
         self._block_json: dict = {}  # learn block id -> (entry head, thresholds text), see _block_texts
+        self._keys_ok: dict = {}  # learn block id -> whether its result keys can be written (`_keys_ok`)
         self._strings: dict = {}  # str -> its JSON text, for labels
 
     def write(self, entries: list) -> None:
@@ -137,7 +138,7 @@ class SampleTexts:
                                               data.expected_anomaly))):
             return False
         for runner, values in zip(self.plans.values(), data.values):
-            if self._block_texts(runner) is None or not _values_ok(runner, values, n):
+            if self._block_texts(runner) is None or not _values_ok(runner, values, n, self._result_keys_ok(runner)):
                 return False
         strings = self._strings
         for text in set(data.expected).union(data.predicted):
@@ -148,6 +149,14 @@ class SampleTexts:
         if "" not in strings:
             strings[""] = '""'
         return True
+
+    def _result_keys_ok(self, runner) -> bool:
+        """Whether a classifier's labels are distinct strings (the keys of its ``result`` objects)."""
+        found = self._keys_ok.get(runner.spec.id)
+        if found is None:
+            keys = runner.labels if runner.kind == "classification" else ()
+            found = self._keys_ok[runner.spec.id] = len(set(keys)) == len(keys) and all(type(k) is str for k in keys)
+        return found
 
     def _block_texts(self, runner) -> tuple[str, str, str] | None:
         """A learn block's constant parts of its ``classifications[]`` entry (None: validated path).
@@ -292,14 +301,14 @@ _ANOMALY_TEXT = '"anomaly"'
 _NO_ANOMALY_TEXT = '"no anomaly"'
 
 
-def _values_ok(runner, values, n_windows: int) -> bool:
-    """Whether a block's per-window values are a float array of the shape its ``result`` needs."""
+def _values_ok(runner, values, n_windows: int, keys_ok: bool) -> bool:
+    """Whether a block's per-window values are a float array of the shape its ``result`` needs
+    (``keys_ok``: the classifier's labels are distinct strings).
+    """
     if not isinstance(values, np.ndarray) or values.dtype.kind != "f" or len(values) != n_windows:
         return False
     if runner.kind == "classification":
-        keys = runner.labels
-        return (values.ndim == 2 and values.shape[1] == len(keys) and len(set(keys)) == len(keys)
-                and all(type(k) is str for k in keys))
+        return keys_ok and values.ndim == 2 and values.shape[1] == len(runner.labels)
     return values.ndim == 1
 
 
