@@ -11,6 +11,11 @@ the parent has no other Python thread yet (``evaluate`` starts the pool before i
 model runtime), else spawned; a spawned worker loads the bundle itself. Nothing but evalcore's
 own objects crosses the process boundary.
 
+Keeping two CPUs busy: the first chunks go out as soon as the workers exist (they work while
+the parent loads its models); forked workers inherit the run's records, so a task is two
+positions; a worker writes its results from a thread of its own into a 1 MiB pipe, so it goes on
+with its next chunk while the parent is busy with the reduce.
+
 Faults. Each worker has its own task and result pipes, so the parent always knows which samples
 a worker holds; every wait of the parent is bounded and watches the workers' exit, so a worker
 that is killed (or dies for memory, or crashes in a native library) ends the run within a
@@ -53,9 +58,10 @@ AUTO_MAX_WORKERS = 8
 #: convolutional model 3.35 / 3.53 / 3.56 s; bench_run: 3.15 vs 3.17 s and 3.38 vs 3.38 s).
 AUTO_MIN_WORKERS = 2
 
-#: Chunks of samples each worker may have queued, in progress or finished and not yet taken by
-#: the parent. With 2 the workers of a 20,000-sample run sat idle a quarter of the time: the
-#: parent takes results in record order, so a worker that was ahead waited for the slower one.
+#: Chunks of samples each worker may hold (sent, not yet answered); the parent has at most
+#: ``n_workers`` times this many chunks out past the one it takes next. With 2 the workers of a
+#: 20,000-sample run sat idle ~25 % of the time (with the small pipes below): the parent takes
+#: results in record order, so a worker that was ahead waited for the slower one.
 _CHUNKS_PER_WORKER = 4
 
 #: Bytes of a worker's result pipe (Linux ``F_SETPIPE_SZ``; 64 KiB by default). A chunk of 16
