@@ -227,7 +227,9 @@ def test_result_pipes_hold_a_whole_chunk(fixtures_dir):
     project, records = _motion_records(fixtures_dir)
     with parallel.PreparePool(project, RunOptions(variant="float32"), 1) as pool:
         size = fcntl.fcntl(pool._workers[0].results.fileno(), fcntl.F_GETPIPE_SZ)
-    limit = int(open("/proc/sys/fs/pipe-max-size").read())
+    from pathlib import Path
+
+    limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
     assert size == parallel._RESULT_PIPE_BYTES or (size < parallel._RESULT_PIPE_BYTES and limit < parallel._RESULT_PIPE_BYTES)
 
 

@@ -624,8 +624,10 @@ class _Feed:
 
 def _widen_pipe(conn) -> None:
     """Give a result pipe ``_RESULT_PIPE_BYTES`` where the platform allows (Linux); else leave it."""
-    import fcntl
-
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return
     request = getattr(fcntl, "F_SETPIPE_SZ", None)
     if request is None:  # pragma: no cover - not Linux
         return
