@@ -259,35 +259,3 @@ def test_a_worker_goes_on_while_the_parent_reads_nothing(fixtures_dir, monkeypat
         assert len(log.read_text().split()) == n  # all it holds, and none of it read yet
         pooled = list(pool.prepare_all(records))
     assert [p.outcome.record for p in pooled] == records
-
-
-def test_the_parent_reads_samples_too_while_its_workers_are_behind(fixtures_dir, monkeypatch):
-    """Without it a parent whose workers were slowed down (another program had the CPUs) waited
-    idle for them; its own chunks must come back in order and as the same bytes."""
-    import time
-
-    def slow_chunk(records):
-        time.sleep(0.2)
-        return parallel._prepare_records(parallel._FEATURIZER, records)
-
-    here = []
-    prepare_records = parallel._prepare_records
-
-    def counted(featurizer, records):
-        here.append(len(records))  # a forked worker appends to its own copy
-        return prepare_records(featurizer, records)
-
-    monkeypatch.setattr(parallel, "_start_method", lambda: "fork")
-    monkeypatch.setattr(parallel, "_prepare_chunk", slow_chunk)
-    monkeypatch.setattr(parallel, "_prepare_records", counted)
-    project, records = _motion_records(fixtures_dir)
-    options = RunOptions(variant="float32")
-    direct = list(SampleFeaturizer(project, options).prepare_all(records))
-    with parallel.PreparePool(project, options, 1, chunk_size=1, records=records) as pool:
-        pooled = list(pool.prepare_all(records))
-    assert 0 < sum(here) < len(records)
-    assert [p.outcome.record for p in pooled] == records
-    assert [p.outcome.sample_json for p in pooled] == [parallel._prepare_records(
-        SampleFeaturizer(project, options), [r])[0].outcome.sample_json for r in records]
-    assert [p.features[k].tobytes() for p in pooled for k in sorted(p.features)] == \
-        [p.features[k].tobytes() for p in direct for k in sorted(p.features)]

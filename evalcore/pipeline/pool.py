@@ -161,17 +161,12 @@ def _init_worker(root=None, options=None) -> None:
 
 
 def _prepare_chunk(records: list) -> list:
-    """Prepare a chunk in a worker (``_prepare_records`` with the worker's featurizer)."""
-    return _prepare_records(_FEATURIZER, records)
-
-
-def _prepare_records(featurizer, records: list) -> list:
-    """Prepared samples of ``records``, slimmed as they cross back (see ``SampleOutcome.sample_json``):
+    """Prepare a chunk in a worker; what goes back is slimmed (see ``SampleOutcome.sample_json``):
     the ``Sample`` as its JSON text, and no record (the parent has it).
     """
     from evalcore.jsonio import fragment
 
-    prepare = featurizer.prepare
+    prepare = _FEATURIZER.prepare
     out = []
     for record in records:
         prepared = prepare(record)
@@ -381,7 +376,6 @@ class PreparePool:
         self.start_method = None
         self._workers: list[_Worker] = []
         self._feed: _Feed | None = None
-        self._local = None  # the parent's own featurizer (``_help``)
 
     @property
     def pids(self) -> list[int]:
@@ -399,7 +393,7 @@ class PreparePool:
         try:
             if self.start_method == "fork":
                 # the children inherit the featurizer and the records: nothing is loaded twice
-                _FEATURIZER = self._local = SampleFeaturizer(self.project, self.options)
+                _FEATURIZER = SampleFeaturizer(self.project, self.options)
                 _RECORDS = self.records
                 # Frozen objects are never scanned by the children's collector, so the pages
                 # holding what they inherited are not copied just to be looked at.
@@ -411,7 +405,6 @@ class PreparePool:
                     _FEATURIZER = _RECORDS = None
             else:
                 self._start_workers(context, (self.project.root, self.options))
-                self._local = SampleFeaturizer(self.project, self.options)
             if self.records is not None:
                 self._feed = self._new_feed(self.records, by_position=self.start_method == "fork")
                 self._feed.fill()
@@ -478,8 +471,7 @@ class PreparePool:
 
     def _new_feed(self, records, *, by_position: bool = False) -> _Feed:
         size = self.chunk_size or max(1, min(16, len(records) // (self.n_workers * 8)))
-        # the parent's own share (``_help``) comes on top of the workers'
-        return _Feed(self, _Chunks(records, size), (self.n_workers + 1) * _CHUNKS_PER_WORKER, by_position)
+        return _Feed(self, _Chunks(records, size), self.n_workers * _CHUNKS_PER_WORKER, by_position)
 
     def _prepare_all(self, records):
         feed, self._feed = self._feed, None
@@ -492,8 +484,7 @@ class PreparePool:
         for index in range(len(feed.chunks)):
             feed.fill()
             while index not in feed.done:
-                if not self._help(feed):
-                    self._receive(feed.done, feed.chunks)
+                self._receive(feed.done, feed.chunks)
             prepared_chunk, error = feed.done.pop(index)
             feed.consumed = index + 1
             if error is not None:
@@ -501,28 +492,6 @@ class PreparePool:
             for record, prepared in zip(feed.chunks[index], prepared_chunk, strict=True):
                 prepared.outcome.record = record
                 yield prepared
-
-    def _help(self, feed: _Feed) -> bool:
-        """Instead of waiting for a result: take those that have arrived and give the workers new
-        chunks; when none had arrived, every worker holds its share and a chunk is left within
-        the window, prepare that chunk here. True when anything moved.
-
-        The parent waits only when the workers are behind (reading is the slow part, or other
-        programs have the CPUs: workers run at a lower priority); then it reads samples too. When
-        the models are the slow part, the next chunk is always ready and this never runs.
-        """
-        if self._receive(feed.done, feed.chunks, timeout=0):
-            feed.fill()
-            return True
-        if self._local is None or not feed.can_send() or any(len(w.held) < _CHUNKS_PER_WORKER for w in self._workers):
-            return False
-        index = feed.next_to_send
-        feed.next_to_send += 1
-        try:
-            feed.done[index] = (_prepare_records(self._local, feed.chunks[index]), None)
-        except Exception as err:  # noqa: BLE001 - raised when the run reaches this chunk, in order
-            feed.done[index] = (None, (err, None))
-        return True
 
     def _send(self, index: int, feed: _Feed) -> bool:
         """Give chunk ``index`` to the least busy worker; False when every worker is full."""
@@ -536,15 +505,12 @@ class PreparePool:
             raise self._died(worker, feed.chunks) from err
         return True
 
-    def _receive(self, done: dict, chunks, timeout: float = _LIVENESS_POLL_S) -> bool:
-        """Wait (bounded) for results, True when there were; raise ``WorkerDiedError`` when a worker
-        holding chunks died.
-        """
+    def _receive(self, done: dict, chunks) -> None:
+        """Wait (bounded) for results; raise ``WorkerDiedError`` when a worker holding chunks died."""
         from multiprocessing.connection import wait
 
         ready = set(wait([w.results for w in self._workers] + [w.process.sentinel for w in self._workers],
-                         timeout=timeout))
-        received = False
+                         timeout=_LIVENESS_POLL_S))
         for worker in list(self._workers):
             if worker.results in ready:
                 try:
@@ -554,7 +520,6 @@ class PreparePool:
                 else:
                     worker.held.remove(index)
                     done[index] = (prepared, error)
-                    received = True
                     continue
             elif worker.process.sentinel not in ready and worker.process.exitcode is None:
                 continue
@@ -565,7 +530,6 @@ class PreparePool:
             self._workers.remove(worker)
             if not self._workers:
                 raise WorkerDiedError("every worker process died; run with --workers 0 to find the cause")
-        return received
 
     def _died(self, worker: _Worker, chunks) -> WorkerDiedError:
         worker.process.join(_LIVENESS_POLL_S)  # reaped, for its exit status
@@ -610,13 +574,9 @@ class _Feed:
             return self.chunks.bounds(index)
         return self.chunks[index]
 
-    def can_send(self) -> bool:
-        """A chunk is left to send, within the window."""
-        return self.next_to_send < len(self.chunks) and self.next_to_send - self.consumed < self.max_in_flight
-
     def fill(self) -> None:
         """Send chunks until the window is full or every worker holds its share."""
-        while self.can_send():
+        while self.next_to_send < len(self.chunks) and self.next_to_send - self.consumed < self.max_in_flight:
             if not self.pool._send(self.next_to_send, self):
                 return
             self.next_to_send += 1
