@@ -185,7 +185,7 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
     with contextlib.ExitStack() as stack:
         if n_workers > 0:
             # started before any model runtime is loaded, so that workers can be forked cheaply
-            featurizer = stack.enter_context(PreparePool(project, options, n_workers))
+            featurizer = stack.enter_context(PreparePool(project, options, n_workers, records=records))
         # numba's set-up on a thread (evalcore.warmup: it holds the imports while it runs), after
         # the fork (workers need no thread of ours); joined on the way out, so no thread outlives
         # the run (a later run may fork)

@@ -14,6 +14,7 @@ from evalcore.engine import RunOptions, run_bundle
 from evalcore.errors import BundleError, ConfigError
 from evalcore.jsonio import dumps
 from evalcore.pipeline import pool as parallel
+from evalcore.pipeline.featurize import SampleFeaturizer
 
 
 def _bundle(fixtures_dir, name):
@@ -179,3 +180,82 @@ def test_a_worker_that_dies_ends_the_run_with_a_clear_error(fixtures_dir, monkey
     err = capsys.readouterr().err
     assert "a worker process died while reading samples" in err and "--workers 0" in err, err
     assert not out.exists()
+
+
+def _motion_records(fixtures_dir):
+    from evalcore.bundle import load_project
+    from evalcore.data import load_dataset
+
+    project = load_project(_bundle(fixtures_dir, "motion"))
+    return project, list(load_dataset(project.dataset_dir).records)
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_a_pool_given_its_records_starts_them_at_once(fixtures_dir, monkeypatch, start_method):
+    """Without it workers sat idle while the parent loaded its models, and forked ones were sent
+    every record though they inherit them (tasks then name positions)."""
+    monkeypatch.setattr(parallel, "_start_method", lambda: start_method)
+    project, records = _motion_records(fixtures_dir)
+    options = RunOptions(variant="float32")
+    direct = list(SampleFeaturizer(project, options).prepare_all(records))
+    with parallel.PreparePool(project, options, 2, chunk_size=3, records=records) as pool:
+        # before prepare_all is asked: each worker already holds chunks
+        assert all(w.held for w in pool._workers), [w.held for w in pool._workers]
+        sent = pool._feed.task(0)
+        assert sent == ((0, 3) if start_method == "fork" else records[:3])
+        pooled = list(pool.prepare_all(records))
+    assert [p.outcome.record for p in pooled] == records
+    assert [p.features[k].tobytes() for p in pooled for k in sorted(p.features)] == \
+        [p.features[k].tobytes() for p in direct for k in sorted(p.features)]
+
+
+def test_a_pool_refuses_other_records_than_its_own(fixtures_dir):
+    """Without it the samples of the pool's records would come back as those of the others."""
+    project, records = _motion_records(fixtures_dir)
+    with parallel.PreparePool(project, RunOptions(variant="float32"), 1, records=records) as pool:
+        with pytest.raises(RuntimeError, match="other records"):
+            next(pool.prepare_all(list(records)))
+        assert pool.pids == []  # stopped at once
+
+
+def test_result_pipes_hold_a_whole_chunk(fixtures_dir):
+    """Without it a worker's 0.5 MB result crossed in 64 KiB parts, each waiting for the other side."""
+    import fcntl
+
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("pipe sizes are a Linux setting")
+    project, records = _motion_records(fixtures_dir)
+    with parallel.PreparePool(project, RunOptions(variant="float32"), 1) as pool:
+        size = fcntl.fcntl(pool._workers[0].results.fileno(), fcntl.F_GETPIPE_SZ)
+    from pathlib import Path
+
+    limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    assert size == parallel._RESULT_PIPE_BYTES or (size < parallel._RESULT_PIPE_BYTES and limit < parallel._RESULT_PIPE_BYTES)
+
+
+def test_a_worker_goes_on_while_the_parent_reads_nothing(fixtures_dir, monkeypatch, tmp_path):
+    """Without it a worker stopped at each full result pipe until the parent came to read it."""
+    import time
+
+    log = tmp_path / "prepared.txt"
+    prepare = parallel._prepare_chunk
+
+    def logged(records):
+        out = prepare(records)
+        with open(log, "a") as f:
+            f.write(records[0].filename + "\n")
+        return out
+
+    monkeypatch.setattr(parallel, "_start_method", lambda: "fork")  # the children inherit `logged`
+    monkeypatch.setattr(parallel, "_prepare_chunk", logged)
+    monkeypatch.setattr(parallel, "_RESULT_PIPE_BYTES", 4096)  # less than one sample's result
+    project, records = _motion_records(fixtures_dir)
+    n = parallel._CHUNKS_PER_WORKER
+    with parallel.PreparePool(project, RunOptions(variant="float32"), 1, chunk_size=1, records=records) as pool:
+        assert len(pool._workers[0].held) == n
+        deadline = time.monotonic() + 60  # only a bound against a hang, not a speed check
+        while time.monotonic() < deadline and (not log.exists() or len(log.read_text().split()) < n):
+            time.sleep(0.05)
+        assert len(log.read_text().split()) == n  # all it holds, and none of it read yet
+        pooled = list(pool.prepare_all(records))
+    assert [p.outcome.record for p in pooled] == records

@@ -11,6 +11,11 @@ the parent has no other Python thread yet (``evaluate`` starts the pool before i
 model runtime), else spawned; a spawned worker loads the bundle itself. Nothing but evalcore's
 own objects crosses the process boundary.
 
+Keeping two CPUs busy: the first chunks go out as soon as the workers exist (they work while
+the parent loads its models); forked workers inherit the run's records, so a task is two
+positions; a worker writes its results from a thread of its own into a 1 MiB pipe, so it goes on
+with its next chunk while the parent is busy with the reduce.
+
 Faults. Each worker has its own task and result pipes, so the parent always knows which samples
 a worker holds; every wait of the parent is bounded and watches the workers' exit, so a worker
 that is killed (or dies for memory, or crashes in a native library) ends the run within a
@@ -53,8 +58,17 @@ AUTO_MAX_WORKERS = 8
 #: convolutional model 3.35 / 3.53 / 3.56 s; bench_run: 3.15 vs 3.17 s and 3.38 vs 3.38 s).
 AUTO_MIN_WORKERS = 2
 
-#: Chunks of samples each worker may have queued or in progress.
-_CHUNKS_PER_WORKER = 2
+#: Chunks of samples each worker may hold (sent, not yet answered); the parent has at most
+#: ``n_workers`` times this many chunks out past the one it takes next. With 2 the workers of a
+#: 20,000-sample run sat idle ~25 % of the time (with the small pipes below): the parent takes
+#: results in record order, so a worker that was ahead waited for the slower one.
+_CHUNKS_PER_WORKER = 4
+
+#: Bytes of a worker's result pipe (Linux ``F_SETPIPE_SZ``; 64 KiB by default). A chunk of 16
+#: motion samples is ~0.5 MB of feature rows: with the default size the worker's send waited for
+#: the parent to read each 64 KiB part, and the parent's read for the (lower-priority) worker to
+#: write the next one; in a pipe this large the whole result is written at once.
+_RESULT_PIPE_BYTES = 1 << 20
 
 #: Workers run at a lower priority than the parent: when the model is the slow part (a
 #: convolutional network), the cores go to the model thread first and workers fill the gaps;
@@ -69,6 +83,8 @@ _GC_YOUNG_THRESHOLD = 20_000
 
 # The featurizer of a worker process (set by the initializer, or inherited through fork).
 _FEATURIZER = None
+# The records of a forked worker's run, when the pool was given them (tasks then name positions).
+_RECORDS = None
 
 
 def available_cpus() -> int:
@@ -212,26 +228,60 @@ def _read_tasks(tasks, inbox: queue.SimpleQueue, parent_pid: int) -> None:
 
 
 def _worker_main(tasks, results, parent_pid: int, inherited: list, root=None, options=None) -> None:
-    """A worker process: prepare the chunks the parent sends, send back ``(index, prepared, error)``."""
+    """A worker process: prepare the chunks the parent sends, send back ``(index, prepared, error)``.
+
+    Results are written by a thread of their own (``_write_results``): while the parent is busy
+    elsewhere and its pipe is full, the worker goes on with its next chunk.
+    """
     for conn in inherited:  # the parent's ends of the other workers' pipes (a forked copy)
         conn.close()
     _die_with_parent(parent_pid)
     _init_worker(root, options)
     inbox = queue.SimpleQueue()
     threading.Thread(target=_read_tasks, args=(tasks, inbox, parent_pid), daemon=True).start()
+    outbox = queue.SimpleQueue()
+    writer = threading.Thread(target=_write_results, args=(results, outbox), daemon=True)
+    writer.start()
     while True:
         task = inbox.get()
         if task is None:
-            return
-        index, records = task
-        try:
-            reply = (index, _prepare_chunk(records), None)
-        except Exception as err:  # noqa: BLE001 - sent to the parent, which raises it
-            reply = (index, None, _portable_error(err))
-        try:
-            results.send(reply)
-        except (pickle.PicklingError, TypeError, AttributeError) as err:  # nothing was written yet
-            results.send((index, None, _portable_error(err)))
+            break
+        outbox.put(_answer(*task))
+    outbox.put(None)
+    writer.join()
+
+
+def _answer(index: int, records) -> memoryview:
+    """The pickled ``(index, prepared, error)`` reply to one task (``records``: a list, or
+    ``(start, stop)`` positions in the inherited ``_RECORDS``).
+    """
+    from multiprocessing.reduction import ForkingPickler
+
+    try:
+        if isinstance(records, tuple):
+            records = list(_RECORDS[records[0] : records[1]])
+        reply = (index, _prepare_chunk(records), None)
+    except Exception as err:  # noqa: BLE001 - sent to the parent, which raises it
+        reply = (index, None, _portable_error(err))
+    try:
+        return ForkingPickler.dumps(reply)
+    except (pickle.PicklingError, TypeError, AttributeError) as err:
+        return ForkingPickler.dumps((index, None, _portable_error(err)))
+
+
+def _write_results(results, outbox: queue.SimpleQueue) -> None:
+    """Worker thread: write the pickled replies to the parent's pipe, in the order they were made.
+
+    The worker ends when the parent is gone (the pipe is broken).
+    """
+    try:
+        while True:
+            reply = outbox.get()
+            if reply is None:
+                return
+            results.send_bytes(reply)
+    except OSError:
+        os._exit(1)
 
 
 class _RemoteTraceback(Exception):
@@ -311,15 +361,22 @@ class PreparePool:
         Processes to start (>= 1).
     chunk_size : int, optional
         Samples a task carries; by default sized so that each worker gets several tasks.
+    records : sequence of SampleRecord, optional
+        The records the run will ask for: their first chunks go to the workers as soon as they
+        have started (they work while the caller loads its models), and forked workers inherit
+        them, so that a task names its records by position. ``prepare_all`` must then be given
+        this same sequence.
     """
 
-    def __init__(self, project, options, n_workers: int, *, chunk_size: int | None = None):
+    def __init__(self, project, options, n_workers: int, *, chunk_size: int | None = None, records=None):
         self.project = project
         self.options = options
         self.n_workers = n_workers
         self.chunk_size = chunk_size
+        self.records = records
         self.start_method = None
         self._workers: list[_Worker] = []
+        self._feed: _Feed | None = None
 
     @property
     def pids(self) -> list[int]:
@@ -327,7 +384,7 @@ class PreparePool:
         return [w.process.pid for w in self._workers]
 
     def __enter__(self) -> PreparePool:
-        global _FEATURIZER
+        global _FEATURIZER, _RECORDS
         import multiprocessing
 
         from evalcore.pipeline.featurize import SampleFeaturizer
@@ -336,8 +393,9 @@ class PreparePool:
         context = multiprocessing.get_context(self.start_method)
         try:
             if self.start_method == "fork":
-                # the children inherit the featurizer: nothing is loaded twice
+                # the children inherit the featurizer and the records: nothing is loaded twice
                 _FEATURIZER = SampleFeaturizer(self.project, self.options)
+                _RECORDS = self.records
                 # Frozen objects are never scanned by the children's collector, so the pages
                 # holding what they inherited are not copied just to be looked at.
                 gc.freeze()
@@ -345,9 +403,12 @@ class PreparePool:
                     self._start_workers(context, ())
                 finally:
                     gc.unfreeze()
-                    _FEATURIZER = None
+                    _FEATURIZER = _RECORDS = None
             else:
                 self._start_workers(context, (self.project.root, self.options))
+            if self.records is not None:
+                self._feed = self._new_feed(self.records, by_position=self.start_method == "fork")
+                self._feed.fill()
         except BaseException:
             self._stop(graceful=False)
             raise
@@ -358,6 +419,7 @@ class PreparePool:
         for i in range(self.n_workers):
             task_reader, task_writer = context.Pipe(duplex=False)
             result_reader, result_writer = context.Pipe(duplex=False)
+            _widen_pipe(result_reader)
             # a forked worker closes its copies of the earlier workers' parent ends, so that a
             # worker's pipes have no writer or reader but the parent and that worker
             inherited = [c for w in self._workers for c in (w.tasks, w.results)] if forked else []
@@ -379,6 +441,7 @@ class PreparePool:
     def _stop(self, *, graceful: bool) -> None:
         """End every worker, within a bounded time whatever state they are in."""
         workers, self._workers = self._workers, []
+        self._feed = None
         if graceful:
             for w in workers:
                 with contextlib.suppress(OSError):
@@ -402,44 +465,48 @@ class PreparePool:
         once, not when the run has unwound to the end of the ``with`` block.
         """
         try:
-            yield from self._prepare_all(records if isinstance(records, Sequence) else list(records))
+            yield from self._prepare_all(records)
         except BaseException:
             self._stop(graceful=False)
             raise
 
-    def _prepare_all(self, records):
+    def _new_feed(self, records, *, by_position: bool = False) -> _Feed:
         size = self.chunk_size or max(1, min(16, len(records) // (self.n_workers * 8)))
-        chunks = _Chunks(records, size)
-        max_in_flight = self.n_workers * _CHUNKS_PER_WORKER
-        done: dict[int, tuple] = {}  # index -> (prepared list, error) of answered chunks
-        next_to_send = 0
-        for index, chunk in enumerate(chunks):
-            while next_to_send < len(chunks) and next_to_send - index < max_in_flight:
-                if not self._send(next_to_send, chunks):
-                    break
-                next_to_send += 1
-            while index not in done:
-                self._receive(done, chunks)
-            prepared_chunk, error = done.pop(index)
+        return _Feed(self, _Chunks(records, size), self.n_workers * _CHUNKS_PER_WORKER, by_position)
+
+    def _prepare_all(self, records):
+        feed, self._feed = self._feed, None
+        if feed is not None and feed.chunks.records is not records:
+            # a bug of the caller: the workers are busy with chunks of the pool's own records
+            raise RuntimeError("PreparePool.prepare_all was given other records than the pool's `records`")
+        if feed is None:
+            by_position = records is self.records and self.start_method == "fork"
+            feed = self._new_feed(records if isinstance(records, Sequence) else list(records), by_position=by_position)
+        for index in range(len(feed.chunks)):
+            feed.fill()
+            while index not in feed.done:
+                self._receive(feed.done, feed.chunks)
+            prepared_chunk, error = feed.done.pop(index)
+            feed.consumed = index + 1
             if error is not None:
                 _raise_remote(error)
-            for record, prepared in zip(chunk, prepared_chunk, strict=True):
+            for record, prepared in zip(feed.chunks[index], prepared_chunk, strict=True):
                 prepared.outcome.record = record
                 yield prepared
 
-    def _send(self, index: int, chunks: list) -> bool:
+    def _send(self, index: int, feed: _Feed) -> bool:
         """Give chunk ``index`` to the least busy worker; False when every worker is full."""
         worker = min(self._workers, key=lambda w: len(w.held))
         if len(worker.held) >= _CHUNKS_PER_WORKER:
             return False
         worker.held.append(index)
         try:
-            worker.tasks.send((index, chunks[index]))
+            worker.tasks.send((index, feed.task(index)))
         except OSError as err:  # the worker is gone (broken pipe)
-            raise self._died(worker, chunks) from err
+            raise self._died(worker, feed.chunks) from err
         return True
 
-    def _receive(self, done: dict, chunks: list) -> None:
+    def _receive(self, done: dict, chunks) -> None:
         """Wait (bounded) for results; raise ``WorkerDiedError`` when a worker holding chunks died."""
         from multiprocessing.connection import wait
 
@@ -465,7 +532,7 @@ class PreparePool:
             if not self._workers:
                 raise WorkerDiedError("every worker process died; run with --workers 0 to find the cause")
 
-    def _died(self, worker: _Worker, chunks: list) -> WorkerDiedError:
+    def _died(self, worker: _Worker, chunks) -> WorkerDiedError:
         worker.process.join(_LIVENESS_POLL_S)  # reaped, for its exit status
         code = worker.process.exitcode
         if code is None:
@@ -484,6 +551,49 @@ class PreparePool:
             "reader library, or a spawned worker that could not start: a script without an "
             "`if __name__ == \"__main__\":` guard); run with --workers 0 to find the sample"
         )
+
+
+class _Feed:
+    """The chunks of one ``prepare_all`` and how far the parent has sent and taken them.
+
+    At most ``max_in_flight`` chunks past the last one the parent has taken are out (sent, or
+    answered and not yet taken): workers never run far ahead of the models.
+    """
+
+    def __init__(self, pool: PreparePool, chunks: _Chunks, max_in_flight: int, by_position: bool):
+        self.pool = pool
+        self.chunks = chunks
+        self.max_in_flight = max_in_flight
+        self.by_position = by_position  # forked workers hold the records: tasks name positions
+        self.next_to_send = 0
+        self.consumed = 0  # chunks the parent has taken
+        self.done: dict[int, tuple] = {}  # index -> (prepared list, error) of answered chunks
+
+    def task(self, index: int):
+        """What a task carries: ``(start, stop)`` positions in the inherited records, or the records."""
+        if self.by_position:
+            return self.chunks.bounds(index)
+        return self.chunks[index]
+
+    def fill(self) -> None:
+        """Send chunks until the window is full or every worker holds its share."""
+        while self.next_to_send < len(self.chunks) and self.next_to_send - self.consumed < self.max_in_flight:
+            if not self.pool._send(self.next_to_send, self):
+                return
+            self.next_to_send += 1
+
+
+def _widen_pipe(conn) -> None:
+    """Give a result pipe ``_RESULT_PIPE_BYTES`` where the platform allows (Linux); else leave it."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return
+    request = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if request is None:  # pragma: no cover - not Linux
+        return
+    with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size for this user: keep 64 KiB
+        fcntl.fcntl(conn.fileno(), request, _RESULT_PIPE_BYTES)
 
 
 def _join_all(workers: list[_Worker], timeout: float) -> None:
@@ -508,6 +618,11 @@ class _Chunks(Sequence):
         return -(-len(self.records) // self.size)
 
     def __getitem__(self, i: int) -> list:
+        start, stop = self.bounds(i)
+        return list(self.records[start:stop])
+
+    def bounds(self, i: int) -> tuple[int, int]:
+        """``(start, stop)`` positions of chunk ``i`` in the records."""
         if not 0 <= i < len(self):
             raise IndexError(i)
-        return list(self.records[i * self.size : (i + 1) * self.size])
+        return i * self.size, min((i + 1) * self.size, len(self.records))
