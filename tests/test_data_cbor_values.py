@@ -138,14 +138,7 @@ def test_what_the_kernel_does_not_take_goes_to_the_general_path(name):
     """Without it a bad value could be read as a number, or a file refused with another message."""
     raw = _document(NOT_TAKEN[name])
     assert read_values(raw) is None
-    try:
-        want = parse_acquisition(decode_cbor(raw, "f.cbor", "s"), "f.cbor", "s")
-    except BundleError as err:
-        with pytest.raises(BundleError) as info:
-            read_cbor(raw, "f.cbor", "s")
-        assert (str(info.value), info.value.field) == (str(err), err.field)
-    else:  # e.g. a 2**53 integer: valid, read by the general path
-        assert read_cbor(raw, "f.cbor", "s").values.tobytes() == want.values.tobytes()
+    _assert_read_as_the_general_path_reads(raw)  # e.g. a 2**53 integer is valid there
 
 
 @pytest.mark.parametrize("raw", [
@@ -158,6 +151,12 @@ def test_what_the_kernel_does_not_take_goes_to_the_general_path(name):
 ])
 def test_malformed_files_fail_as_before(raw):
     """Errors (message, byte or field) are the general path's whatever the kernel saw."""
+    _assert_read_as_the_general_path_reads(raw)
+
+
+def _assert_read_as_the_general_path_reads(raw):
+    """``read_cbor`` gives what cbor2 + ``parse_acquisition`` give: the same acquisition, or the
+    same error (message and field)."""
     try:
         want = parse_acquisition(decode_cbor(raw, "f.cbor", "s"), "f.cbor", "s")
     except BundleError as err:

@@ -102,20 +102,25 @@ def _is_text_key(buf, pos, key):
 def _small_float(major, value):
     """The float64 of a half or single float's bits (NaN for their NaN and infinities)."""
     if major == -26:  # single: sign, 8-bit exponent, 23-bit fraction
-        exponent = np.int64((value >> np.uint64(23)) & np.uint64(0xFF))
-        fraction = value & np.uint64(0x7FFFFF)
-        if exponent == 0xFF:
-            return np.nan
-        number = (math.ldexp(float(fraction), -149) if exponent == 0
-                  else math.ldexp(float(fraction | np.uint64(1 << 23)), exponent - 150))
-        return -number if (value >> np.uint64(31)) & np.uint64(1) else number
-    exponent = np.int64((value >> np.uint64(10)) & np.uint64(0x1F))  # half: 5-bit exponent
-    fraction = value & np.uint64(0x3FF)
-    if exponent == 0x1F:
+        return _binary_float(value, 23, 0xFF, -149)
+    return _binary_float(value, 10, 0x1F, -24)  # half: sign, 5-bit exponent, 10-bit fraction
+
+
+@njit(cache=True)
+def _binary_float(value, fraction_bits, exponent_max, subnormal_scale):
+    """An IEEE binary float's bits as float64: ``fraction_bits`` below an exponent whose largest
+    value is ``exponent_max`` (NaN, or an infinity: read as NaN), the sign bit above them; a
+    subnormal's fraction is scaled by 2**``subnormal_scale``. Exact: ``ldexp`` of an integer.
+    """
+    exponent = np.int64((value >> np.uint64(fraction_bits)) & np.uint64(exponent_max))
+    fraction = value & np.uint64((1 << fraction_bits) - 1)
+    if exponent == exponent_max:
         return np.nan
-    number = (math.ldexp(float(fraction), -24) if exponent == 0
-              else math.ldexp(float(fraction | np.uint64(1 << 10)), exponent - 25))
-    return -number if (value >> np.uint64(15)) & np.uint64(1) else number
+    number = (math.ldexp(float(fraction), subnormal_scale) if exponent == 0
+              else math.ldexp(float(fraction | np.uint64(1 << fraction_bits)),
+                              exponent + subnormal_scale - 1))
+    sign_bit = fraction_bits + (8 if exponent_max == 0xFF else 5)
+    return -number if (value >> np.uint64(sign_bit)) & np.uint64(1) else number
 
 
 _DOUBLE_HEAD = 0xFB
