@@ -32,14 +32,23 @@ _VARIANTS = ("float32", "int8", "akida")
 
 def _workers_arg(text: str) -> int | None:
     """``--workers``: a count >= 0, or ``auto`` (None)."""
-    if text == "auto":
-        return None
+    return None if text == "auto" else _int_at_least(text, 0, "an integer >= 0 or auto")
+
+
+def _int_at_least(text: str, minimum: int, wanted: str) -> int:
+    """``text`` as an int >= ``minimum``; else argparse's error "must be ``wanted``, got ...".
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        ``text`` is not an integer, or is below ``minimum``.
+    """
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0 or auto, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0 or auto, got {text!r}")
+        value = None
+    if value is None or value < minimum:
+        raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
     return value
 
 
@@ -98,13 +107,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
+    return _int_at_least(text, 1, "an integer >= 1")
 
 
 def _add_executor_options(p: argparse.ArgumentParser) -> None:
