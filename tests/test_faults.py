@@ -206,9 +206,20 @@ def test_ctrl_c_ends_a_run_with_workers(big_motion, tmp_path):
     time.sleep(0.5)
     os.kill(proc.pid, signal.SIGINT)
     code, err = _finish(proc)
-    assert code == 130 and err == "evalcore: interrupted\n", err
-    assert not any(_alive(pid) for pid in workers)
+    assert code == 130 and err == "evalcore: interrupted\n", (code, err)
+    left = {pid: _state(pid) for pid in workers if _alive(pid)}
+    assert not left, f"workers alive after the run ended: {left}"
     assert list(tmp_path.iterdir()) == []
+
+
+def _state(pid: int) -> str:
+    """A process's /proc stat line and command line, for a failure message."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().strip()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError as err:
+        return f"gone ({err.strerror})"
+    return f"{stat} | {cmdline}"
 
 
 def _bug(records):
