@@ -32,13 +32,20 @@ _warmed = False  # numba's target is set up in this process: later runs need no 
 
 
 def _warm_numba() -> None:
-    """Set up numba's CPU target and load one kernel from the cache (what the reduce needs first)."""
+    """Set up numba's CPU target and load one kernel from the cache (what the reduce needs
+    first); then make sure the CBOR values kernel's machine code is saved for worker processes
+    (``kernels.cbor_reader``: they load it without numba), building it once if it is missing or
+    stale (a few seconds of CPU the first time, on this thread).
+    """
     import numpy as np
 
+    from kernels import _native
     from kernels.confusion import confusion_matrix
 
     codes = np.zeros(1, dtype=np.int32)  # the dtype the accumulators pass
     confusion_matrix(codes, codes, 1)
+    if _native.load(_native.CBOR) is None and _native.can_build(_native.CBOR):
+        _native.build(_native.CBOR)
 
 
 class NumbaWarmup:

@@ -1,23 +1,26 @@
-"""The coco-eval kernels' machine code, loaded without importing numba.
+"""Kernels' machine code, loaded without importing numba: the coco-eval set and the CBOR set.
 
-``import numba`` and loading the kernels from numba's cache cost 0.4-0.5 s of a ~1 s
-``evalcore coco-eval``, more than the evaluation itself. The machine code needs none of that: it
-needs numba's runtime (NRT, a small C extension) and a few C helpers. So:
+``import numba`` and loading kernels from numba's cache cost 0.4-0.5 s of a ~1 s
+``evalcore coco-eval``, more than the evaluation itself, and ~1 s of CPU in each worker process
+of a run (which needs one kernel, ``kernels.cbor_values``). The machine code needs none of that:
+it needs numba's runtime (NRT, a small C extension) and a few C helpers. A ``NativeSet`` names
+a set of C entry points; for each set:
 
 - Build (``build``, when the saved code is missing or stale; that process imports numba anyway):
-  ``kernels.coco_native`` compiles C entry points (``numba.cfunc``) that call the jitted
-  kernels, and their object code, with that of NRT's LLVM functions, is written as one file in
-  numba's cache directory (``NUMBA_CACHE_DIR``, else ``kernels/__pycache__``), atomically. The
-  file is keyed by the kernels' sources, the numba / llvmlite / numpy / Python versions, numba's
-  environment settings and the host CPU, and carries a checksum.
-- Load (``coco_kernels``, every later process): llvmlite's MCJIT loads the object code into an
-  empty engine. NRT's C functions come from numba's ``_nrt_python`` extension and the helpers
+  the set's compiler module (``kernels.coco_native``, ``kernels.cbor_values``) compiles C entry
+  points (``numba.cfunc``) that call the jitted kernels, and their object code, with that of
+  NRT's LLVM functions, is written as one file in numba's cache directory (``NUMBA_CACHE_DIR``,
+  else ``kernels/__pycache__``), atomically. The file is keyed by the set's sources, the numba /
+  llvmlite / numpy / Python versions, numba's environment settings and the host CPU, and carries
+  a checksum.
+- Load (``coco_kernels``, ``load``: every later process): llvmlite's MCJIT loads the object code
+  into an empty engine. NRT's C functions come from numba's ``_nrt_python`` extension and the helpers
   from ``_helperlib`` / ``_dynfunc``, each loaded by file without running ``numba/__init__``
   (registered under their real names, so a later ``import numba`` reuses them); symbols are
   registered the way numba registers them. Every undefined symbol of the object code must
   resolve before the engine links it (MCJIT aborts the process on an unresolved one). Any
   mismatch, corruption or failure gives None: the caller uses the numba kernels (and, in
-  ``evalcore coco-eval``, rebuilds).
+  ``evalcore coco-eval`` or a run's numba warm-up, rebuilds).
 
 The entries are called through ``ctypes``, which releases the GIL: the results scan overlaps the
 ground-truth decode, and evaluation can run on several threads. The numbers are the numba path's
@@ -39,20 +42,50 @@ import struct
 import sys
 import tempfile
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
 from kernels._cache import ensure_cache_dir, owned_by_this_user
 from kernels.coco_common import ENTRIES, INDEX_OUT_OF_RANGE, OK
 
-__all__ = ["CocoKernels", "build", "can_build", "coco_kernels", "native_path", "usable_cpus"]
+__all__ = ["CBOR", "COCO", "CocoKernels", "NativeEntries", "NativeSet", "build", "can_build", "coco_kernels",
+           "load", "native_path", "usable_cpus"]
 
 _NOT_RUN = -1
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_SOURCES = ("_native.py", "coco_native.py", "coco_evaluate.py", "coco_accumulate.py",
-            "coco_order.py", "coco_json.py", "coco_common.py", "_sort.py", "iou.py", "_config.py")
-_FILE_NAME = "evalcore-coco-native.bin"
+
+
+@dataclass(frozen=True)
+class NativeSet:
+    """A set of C entry points saved as one file.
+
+    ``sources``: the files of this package the machine code depends on (their bytes are in the
+    key); ``entries``: name -> argument kinds (``*`` a pointer; i64, f64, b1 = bool, u8), every
+    entry returns nothing; ``compiler``: the module whose ``compile_entries()`` gives
+    ``{name: numba CFunc}`` (it imports numba; only ``build`` imports it).
+    """
+
+    name: str
+    file_name: str
+    sources: tuple
+    entries: dict
+    compiler: str
+
+
+COCO = NativeSet(
+    "coco", "evalcore-coco-native.bin",
+    ("_native.py", "coco_native.py", "coco_evaluate.py", "coco_accumulate.py", "coco_order.py",
+     "coco_json.py", "coco_common.py", "_sort.py", "iou.py", "_config.py"),
+    ENTRIES, "kernels.coco_native")
+
+#: The CBOR values reader (``kernels.cbor_values``): status, file bytes, n, out, capacity,
+#: result (rows, columns, start, end).
+CBOR = NativeSet(
+    "cbor", "evalcore-cbor-native.bin", ("_native.py", "cbor_values.py"),
+    {"cbor_read_values": ("*i64", "*u8", "i64", "*f64", "i64", "*i64")}, "kernels.cbor_values")
+
 _MAGIC = b"evalcore native kernels v1\n"
 _DIGEST = 32  # sha256
 _EXTENSIONS = (  # numba's C extensions the machine code calls into: (module, file pattern)
@@ -62,14 +95,14 @@ _EXTENSIONS = (  # numba's C extensions the machine code calls into: (module, fi
 )
 
 _lock = threading.Lock()
-_loaded = {}  # "kernels": CocoKernels or None, once a load was tried in this process
+_loaded = {}  # set name -> NativeEntries or None, once a load was tried in this process
 
 
-def native_path():
-    """Where the saved object code lives (numba's cache directory for this package)."""
+def native_path(kset=COCO):
+    """Where a set's saved object code lives (numba's cache directory for this package)."""
     ensure_cache_dir()
     folder = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(_HERE, "__pycache__")
-    return os.path.join(folder, _FILE_NAME)
+    return os.path.join(folder, kset.file_name)
 
 
 # --- key ----------------------------------------------------------------------------------------
@@ -82,12 +115,12 @@ def _numba_dir():
     return list(spec.submodule_search_locations)[0]
 
 
-def _key(llvm):
-    """Digest of everything the saved machine code depends on."""
+def _key(llvm, kset=COCO):
+    """Digest of everything a set's saved machine code depends on."""
     numba_dir = _numba_dir()
     if numba_dir is None:
         return None
-    parts = [_MAGIC, sys.version.encode(), sys.platform.encode(), np.__version__.encode()]
+    parts = [_MAGIC, kset.name.encode(), sys.version.encode(), sys.platform.encode(), np.__version__.encode()]
     import llvmlite
 
     parts += [llvmlite.__version__.encode(), repr(llvm.llvm_version_info).encode(),
@@ -101,7 +134,7 @@ def _key(llvm):
         parts.append(f"{module_name} {stat.st_size} {stat.st_mtime_ns}".encode())
     parts += [f"{k}={v}".encode() for k, v in sorted(os.environ.items())
               if k.startswith("NUMBA_") and k != "NUMBA_CACHE_DIR"]
-    for name in _SOURCES:
+    for name in kset.sources:
         with open(os.path.join(_HERE, name), "rb") as f:
             parts.append(hashlib.sha256(f.read()).digest())
     return hashlib.sha256(b"\0".join(parts)).digest()
@@ -124,7 +157,7 @@ def _pack(key, entries, objects):
     return _MAGIC + key + hashlib.sha256(payload).digest() + payload
 
 
-def _unpack(data, key):
+def _unpack(data, key, kset=COCO):
     """``(entries, objects)``, or None if the file is not this key's or is damaged."""
     start = len(_MAGIC) + 2 * _DIGEST
     if len(data) < start + 8 or not data.startswith(_MAGIC):
@@ -144,7 +177,7 @@ def _unpack(data, key):
         entries = header["entries"]
     except (ValueError, KeyError, TypeError, struct.error):
         return None
-    if pos != len(payload) or set(entries) != set(ENTRIES):
+    if pos != len(payload) or set(entries) != set(kset.entries):
         return None
     return entries, objects
 
@@ -211,16 +244,24 @@ def _register_symbols(llvm, numba_dir):
     _registered.append(True)
 
 
-class CocoKernels:
-    """The loaded entry points, as ctypes functions (they release the GIL while they run)."""
+class NativeEntries:
+    """A loaded set's entry points, as ctypes functions (they release the GIL while they run)."""
 
-    def __init__(self, engine, addresses, keep):
+    def __init__(self, kset, engine, addresses, keep):
         self._engine = engine
         self._keep = keep  # the engine's objects must outlive the code
-        self._functions = {}
-        for name, kinds in ENTRIES.items():
+        self.functions = {}
+        for name, kinds in kset.entries.items():
             args = [ctypes.c_void_p if k.startswith("*") else ctypes.c_int64 for k in kinds]
-            self._functions[name] = ctypes.CFUNCTYPE(None, *args)(addresses[name])
+            self.functions[name] = ctypes.CFUNCTYPE(None, *args)(addresses[name])
+
+
+class CocoKernels:
+    """The coco-eval entry points (``COCO``) with the numba API's arguments."""
+
+    def __init__(self, entries):
+        self._entries = entries
+        self._functions = entries.functions
 
     def evaluate_accumulate(self, dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image,
                             gt_category, gt_xywh, gt_area, gt_is_crowd, gt_id_is_zero, n_images,
@@ -333,19 +374,33 @@ def coco_kernels():
 
     Tried once per process; thread-safe.
     """
+    entries = load(COCO)
+    return None if entries is None else CocoKernels(entries)
+
+
+def load(kset):
+    """A set's ``NativeEntries``, or None (no valid saved code: use the numba kernels).
+
+    Tried once per process and set; thread-safe.
+    """
     with _lock:
-        if "kernels" not in _loaded:
-            _loaded["kernels"] = _load()
-        return _loaded["kernels"]
+        if kset.name not in _loaded:
+            _loaded[kset.name] = _load(kset)
+        return _loaded[kset.name]
 
 
-def _load():
+def loaded(kset):
+    """The set's ``NativeEntries`` if this process loaded them already, else None (no load)."""
+    return _loaded.get(kset.name)
+
+
+def _load(kset=COCO):
     try:
         import llvmlite.binding as llvm
     except ImportError:
         return None
     try:
-        with open(native_path(), "rb") as f:
+        with open(native_path(kset), "rb") as f:
             # machine code runs as this user: never from a file someone else owns or may change
             # (the cache folder can be a shared one)
             if not owned_by_this_user(None, fd=f.fileno()):
@@ -354,16 +409,16 @@ def _load():
     except OSError:
         return None
     try:
-        return _load_data(llvm, data)
+        return _load_data(llvm, data, kset)
     except Exception:  # noqa: BLE001 - whatever fails here, the numba kernels give the same bits
         return None
 
 
-def _load_data(llvm, data):
+def _load_data(llvm, data, kset):
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
-    key = _key(llvm)
-    unpacked = None if key is None else _unpack(data, key)
+    key = _key(llvm, kset)
+    unpacked = None if key is None else _unpack(data, key, kset)
     if unpacked is None:
         return None
     entries, objects = unpacked
@@ -391,25 +446,25 @@ def _load_data(llvm, data):
     addresses = {name: engine.get_function_address(symbol) for name, symbol in entries.items()}
     if not all(addresses.values()):
         return None
-    return CocoKernels(engine, addresses, (module, machine, files))
+    return NativeEntries(kset, engine, addresses, (module, machine, files))
 
 
 # --- building -----------------------------------------------------------------------------------
 
 
-def can_build():
-    """Whether ``build`` can save code that ``coco_kernels`` reads: an ELF platform (Linux) with a
+def can_build(kset=COCO):
+    """Whether ``build`` can save code that ``load`` reads: an ELF platform (Linux) with a
     writable cache directory, and no failed build of the same key before. No numba import.
     """
     if not sys.platform.startswith("linux") or _numba_dir() is None:
         return False
     try:
-        with open(native_path() + _FAILED, "rb") as f:
-            if f.read() == _current_key():
+        with open(native_path(kset) + _FAILED, "rb") as f:
+            if f.read() == _current_key(kset):
                 return False  # this compiler failed on these sources: not seconds every run
     except OSError:
         pass
-    folder = os.path.dirname(native_path())
+    folder = os.path.dirname(native_path(kset))
     while not os.path.isdir(folder):  # makedirs creates it from the nearest existing parent
         parent = os.path.dirname(folder)
         if parent == folder:
@@ -418,41 +473,42 @@ def can_build():
     return os.access(folder, os.W_OK)
 
 
-def build():
-    """Compile the entries with numba and save their object code; True when the file is written.
+def build(kset=COCO):
+    """Compile a set's entries with numba and save their object code; True when the file is
+    written.
 
     Imports numba (seconds of compilation the first time in a process). Writes nothing when the
-    cache directory is not writable. The next ``coco_kernels()`` in a new process loads it.
+    cache directory is not writable. The next ``load(kset)`` in a new process loads it.
     """
+    import importlib
+
     from numba.core.runtime import nrt
 
-    from kernels.coco_native import compile_entries
-
-    key = _current_key()
+    key = _current_key(kset)
     if key is None:
         return False
     try:
-        cfuncs = compile_entries()
+        cfuncs = importlib.import_module(kset.compiler).compile_entries()
         libraries = [nrt.rtsys.library] + [c._library for c in cfuncs.values()]
         objects = [_object_code(lib) for lib in libraries]
     except Exception:
-        _write_atomically(native_path() + _FAILED, key)  # can_build() says no for this key
+        _write_atomically(native_path(kset) + _FAILED, key)  # can_build() says no for this key
         raise
     entries = {name: c.native_name for name, c in cfuncs.items()}
     if any(_elf_symbols(o) is None for o in objects):
         return False  # not an ELF platform: this loader does not read its objects
-    return _write_atomically(native_path(), _pack(key, entries, objects))
+    return _write_atomically(native_path(kset), _pack(key, entries, objects))
 
 
 _FAILED = ".failed"  # next to the saved code: the key of a build that raised
 
 
-def _current_key():
+def _current_key(kset):
     import llvmlite.binding as llvm
 
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
-    return _key(llvm)
+    return _key(llvm, kset)
 
 
 def _object_code(library):

@@ -281,8 +281,8 @@ def test_a_fresh_coco_eval_process_loads_the_kernels_without_scipy(tmp_path):
 
     here = evaluate_coco_files(gt_path, dt_path).stats.tolist()  # fills the cache if empty
     code = ("import sys, json; from evalcore.coco_eval import evaluate_coco_files; "
-            "from kernels import _native; _native._loaded['kernels'] = None; "
-            "_native.can_build = lambda: False; "
+            "from kernels import _native; _native._loaded['coco'] = None; "
+            "_native.can_build = lambda *a: False; "
             f"s = evaluate_coco_files({str(gt_path)!r}, {str(dt_path)!r}).stats.tolist(); "
             "print(json.dumps([s, 'scipy.linalg' in sys.modules, 'numba' in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,4 +1,4 @@
-"""The CBOR values kernel (``evalcore.data._cbor_values``) must read exactly what cbor2 + numpy read.
+"""The CBOR values kernel (``kernels.cbor_values``) must read exactly what cbor2 + numpy read.
 
 The reference is the general path: ``cbor2.loads`` then ``np.array(..., float64)`` for the
 numbers, and ``parse_acquisition(decode_cbor(raw))`` for the whole file (values and errors).
@@ -12,9 +12,10 @@ import cbor2
 import numpy as np
 import pytest
 
-from evalcore.data._cbor_values import read_values
 from evalcore.data.acquisition import decode_cbor, parse_acquisition, read_cbor
 from evalcore.errors import BundleError
+from kernels import _native, cbor_reader
+from kernels.cbor_reader import native_read_values, read_values
 
 SENSORS = [{"name": n, "units": "m/s2"} for n in ("accX", "accY", "accZ")]
 
@@ -59,19 +60,31 @@ def _number(kind: str, rng) -> bytes:
             return raw
 
 
+@pytest.fixture(scope="module", params=["numba", "saved machine code"])
+def reader(request):
+    """Both forms of the kernel: through numba, and its C entry point loaded without numba."""
+    if request.param == "numba":
+        return read_values
+    if _native._load(_native.CBOR) is None:
+        assert _native.build(_native.CBOR)
+    _native._loaded.pop("cbor", None)  # a load tried before the build found nothing
+    assert cbor_reader.load_native()
+    return native_read_values
+
+
 def _reference(raw: bytes) -> np.ndarray:
     return np.array(cbor2.loads(raw)["payload"]["values"], dtype=np.float64)
 
 
 @pytest.mark.parametrize("kinds", [("double",), ("single",), ("half",), ("uint", "nint"),
                                    ("double", "single", "half", "uint", "nint")])
-def test_random_numbers_are_read_as_cbor2_and_numpy_read_them(kinds):
+def test_random_numbers_are_read_as_cbor2_and_numpy_read_them(kinds, reader):
     """Without it a rounding or a sign slip in the bit decoding would change the features."""
     rng = np.random.default_rng(len(kinds))
     items = [[_number(kinds[int(rng.integers(len(kinds)))], rng) for _ in range(3)] for _ in range(4000)]
     values = _head(4, len(items)) + b"".join(_head(4, 3) + b"".join(row) for row in items)
     raw = _document(values)
-    got, start, end = read_values(raw)
+    got, start, end = reader(raw)
     assert got.dtype == np.float64 and got.tobytes() == _reference(raw).tobytes()
     assert raw[start:end] == values
 
@@ -81,10 +94,10 @@ def test_random_numbers_are_read_as_cbor2_and_numpy_read_them(kinds):
     b"\xfa" + struct.pack(">f", 1e-45), b"\xfa\x80\x00\x00\x00", b"\xf9\x00\x01", b"\xf9\x80\x00", b"\xf9\x7b\xff",
     _head(0, 2**53 - 1), _head(1, 2**53 - 1), _head(0, 0), _head(1, 0),
 ])
-def test_edge_numbers(item):
+def test_edge_numbers(item, reader):
     """Subnormals, signed zeros, the largest finite values and the exact-integer limit."""
     raw = _document(_head(4, 2) + (_head(4, 3) + item * 3) * 2)
-    got, _, _ = read_values(raw)
+    got, _, _ = reader(raw)
     assert got.tobytes() == _reference(raw).tobytes()
 
 
@@ -134,10 +147,10 @@ NOT_TAKEN = {
 
 
 @pytest.mark.parametrize("name", sorted(NOT_TAKEN))
-def test_what_the_kernel_does_not_take_goes_to_the_general_path(name):
+def test_what_the_kernel_does_not_take_goes_to_the_general_path(name, reader):
     """Without it a bad value could be read as a number, or a file refused with another message."""
     raw = _document(NOT_TAKEN[name])
-    assert read_values(raw) is None
+    assert reader(raw) is None
     _assert_read_as_the_general_path_reads(raw)  # e.g. a 2**53 integer is valid there
 
 
@@ -168,12 +181,33 @@ def _assert_read_as_the_general_path_reads(raw):
         assert got.values.tobytes() == want.values.tobytes() and got[1:] == want[1:]
 
 
-def test_real_edge_impulse_files(real_dir):
+def test_real_edge_impulse_files(real_dir, reader):
     """Edge Impulse's own exports (ints and doubles mixed) are taken and read exactly."""
     files = sorted(real_dir.rglob("*.cbor"))
     assert files
     for path in files:
         raw = path.read_bytes()
-        got = read_values(raw)
+        got = reader(raw)
         assert got is not None, path
         assert got[0].tobytes() == _reference(raw).tobytes(), path
+
+
+def test_results_do_not_share_the_reused_buffer(reader):
+    """Without it the next file's numbers would overwrite the previous file's array."""
+    first = _document(_head(4, 1) + _head(4, 3) + b"\x01\x02\x03")
+    second = _document(_head(4, 1) + _head(4, 3) + b"\x04\x05\x06")
+    got_first = reader(first)[0]
+    got_second = reader(second)[0]
+    assert got_first.tolist() == [[1.0, 2.0, 3.0]] and got_second.tolist() == [[4.0, 5.0, 6.0]]
+
+
+def test_a_file_larger_than_the_reused_buffer(reader):
+    """A file above the reused buffer's limit gets its own (and is read exactly)."""
+    n = cbor_reader._SCRATCH_MAX_BYTES // 9 + 10  # doubles: 9 bytes each
+    numbers = np.random.default_rng(3).normal(size=n)
+    raw = _document(_head(4, n) + b"".join(b"\xfb" + struct.pack(">d", v) for v in numbers))
+    assert len(raw) > cbor_reader._SCRATCH_MAX_BYTES
+    got, _, _ = reader(raw)
+    assert got.tobytes() == numbers.tobytes()
+    kept = getattr(cbor_reader._local, "buf", None)
+    assert kept is None or kept.size <= cbor_reader._SCRATCH_MAX_BYTES  # not kept for the next file

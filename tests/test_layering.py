@@ -159,7 +159,7 @@ ALLOWED = {
     "windowing": {"errors"},
     "dsp": {"errors", "kernels"},
     "backends": {"errors"},
-    "data": {"errors", "schema"},
+    "data": {"errors", "kernels", "schema"},  # kernels.cbor_reader: a CBOR file's numbers
     "bundle": {"dsp", "errors", "schema", "windowing"},
     "options": {"errors"},
     "outcome": {"schema"},
@@ -169,8 +169,8 @@ ALLOWED = {
     "learn": {"dsp", "errors", "jsnumber", "jsonio", "kernels", "outcome", "schema"},
     "metrics": {"errors", "kernels"},
     # the map and the reduce, which meet in outcome only
-    "pipeline": {"backends", "bundle", "data", "dsp", "errors", "jsnumber", "jsonio", "learn", "outcome",
-                 "windowing"},
+    "pipeline": {"backends", "bundle", "data", "dsp", "errors", "jsnumber", "jsonio", "kernels", "learn",
+                 "outcome", "windowing"},
     "report": {"errors", "jsnumber", "jsonio", "metrics", "outcome", "schema", "slices"},
     "engine": {"bundle", "errors", "jsonio", "learn", "metrics", "options", "outputs", "pipeline", "progress",
                "report", "slices", "warmup"},

@@ -35,7 +35,7 @@ def saved(tmp_path_factory):
     """The entries compiled and saved once, in a directory of their own; the file's bytes."""
     path = tmp_path_factory.mktemp("native") / "evalcore-coco-native.bin"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_native, "native_path", lambda: str(path))
+        mp.setattr(_native, "native_path", lambda kset=None: str(path))
         assert _native.build()
     return path, path.read_bytes()
 
@@ -45,7 +45,7 @@ def native_file(saved, monkeypatch):
     """``native_path`` points at a freshly written copy of the saved code; no load cached."""
     path, data = saved
     path.write_bytes(data)
-    monkeypatch.setattr(_native, "native_path", lambda: str(path))
+    monkeypatch.setattr(_native, "native_path", lambda kset=None: str(path))
     monkeypatch.setattr(_native, "_loaded", {})
     monkeypatch.setattr(coco_eval, "_kernels_ready", False)
     return path
@@ -53,9 +53,9 @@ def native_file(saved, monkeypatch):
 
 @pytest.fixture
 def native(native_file):
-    kernels = _native._load()
-    assert kernels is not None
-    return kernels
+    entries = _native._load()
+    assert entries is not None
+    return _native.CocoKernels(entries)
 
 
 def _numba_arrays(case, n_images, n_categories, max_dets=(1, 10, 100), thresholds=IOU_THRESHOLDS):
@@ -217,7 +217,7 @@ def _numba_stats(gt_path, dt_path, monkeypatch):
     """The numba path's result (nothing saved or built meanwhile)."""
     with monkeypatch.context() as mp:
         mp.setattr(_native, "coco_kernels", lambda: None)
-        mp.setattr(_native, "can_build", lambda: False)
+        mp.setattr(_native, "can_build", lambda kset=None: False)
         mp.setattr(coco_eval, "_kernels_ready", False)
         return coco_eval.load_coco_files(gt_path, dt_path).evaluate()
 
@@ -303,7 +303,7 @@ def test_unwritable_cache_dir_still_gives_the_right_numbers(tmp_path, monkeypatc
     want = _numba_stats(gt_path, dt_path, monkeypatch)
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
-    monkeypatch.setattr(_native, "native_path", lambda: str(blocker / "cache" / "x.bin"))
+    monkeypatch.setattr(_native, "native_path", lambda kset=None: str(blocker / "cache" / "x.bin"))
     monkeypatch.setattr(_native, "_loaded", {})
     monkeypatch.setattr(coco_eval, "_kernels_ready", False)
     got = coco_eval.evaluate_coco_files(gt_path, dt_path)
@@ -315,7 +315,7 @@ def test_unwritable_cache_dir_still_gives_the_right_numbers(tmp_path, monkeypatc
     (folder / "x.bin").write_bytes(saved[1])
     folder.chmod(0o555)
     try:
-        monkeypatch.setattr(_native, "native_path", lambda: str(folder / "x.bin"))
+        monkeypatch.setattr(_native, "native_path", lambda kset=None: str(folder / "x.bin"))
         assert _native._load() is not None
     finally:
         folder.chmod(0o755)
@@ -343,7 +343,7 @@ def test_a_failed_build_is_not_tried_again_for_the_same_key(tmp_path, monkeypatc
     """A compiler that fails on these sources would otherwise cost seconds on every run."""
     from kernels import coco_native
 
-    monkeypatch.setattr(_native, "native_path", lambda: str(tmp_path / "x.bin"))
+    monkeypatch.setattr(_native, "native_path", lambda kset=None: str(tmp_path / "x.bin"))
     assert _native.can_build()
 
     def failing():

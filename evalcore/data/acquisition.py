@@ -25,13 +25,13 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import sys
 from typing import NamedTuple
 
 import numpy as np
 
 from evalcore.data.records import Sensor
 from evalcore.errors import BundleError
+from kernels.cbor_reader import values_reader
 
 __all__ = ["Acquisition", "decode_cbor", "decode_json", "parse_acquisition", "read_cbor"]
 
@@ -184,17 +184,17 @@ def _check_finite(values: np.ndarray, path, sample) -> np.ndarray:
 def read_cbor(raw: bytes, path, sample) -> Acquisition:
     """Decode and validate a CBOR acquisition file: ``parse_acquisition(decode_cbor(raw))``.
 
-    Once numba is loaded in the process (a run loads it at its start, for its metrics), the
-    numbers of ``payload.values`` are read straight from the bytes (``_cbor_values``, ~30x
-    faster than cbor2's Python floats) and cbor2 decodes the rest of the document with the
-    values array cut out. A file that kernel does not take, or whose values do not fit its
-    sensors, is decoded whole by cbor2, so every error is the general path's. A process that
-    has not loaded numba (a worker, ``evalcore inspect``) does not load it for this: its import
-    costs more than it saves on a few hundred files.
+    Once the process has the values kernel (``kernels.cbor_reader``: numba's, which a run
+    loads at its start for its metrics, or its saved machine code, which a worker loads), the
+    numbers of ``payload.values`` are read straight from the bytes (~30x faster than cbor2's
+    Python floats) and cbor2 decodes the rest of the document with the values array cut out. A
+    file that kernel does not take, or whose values do not fit its sensors, is decoded whole by
+    cbor2, so every error is the general path's. A process that has neither (``evalcore
+    inspect``) does not load numba for this: its import costs more than it saves on a few
+    hundred files.
     """
-    if "numba" in sys.modules:
-        from evalcore.data._cbor_values import read_values
-
+    read_values = values_reader()
+    if read_values is not None:
         typed = read_values(raw)
         if typed is not None:
             values, start, end = typed

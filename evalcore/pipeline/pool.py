@@ -163,13 +163,15 @@ def _init_worker(root=None, options=None) -> None:
 
 def _load_cbor_kernel() -> None:
     """Load the kernel that reads a CBOR file's values (``evalcore.data.acquisition.read_cbor``
-    uses it once numba is loaded): numba's import and one cached kernel cost a worker ~0.3-0.5 s
-    of CPU once, and save ~0.3 ms on every motion file it reads (workers run for thousands of
-    samples). Workers are forked before the parent loads numba, so each loads its own.
+    uses it once loaded): it saves ~0.3 ms on every motion file a worker reads (thousands). Its
+    saved machine code (``kernels.cbor_reader.load_native``) loads in ~0.05 s without numba;
+    without valid saved code, numba's import and the cached kernel cost ~1 s of CPU. Workers are
+    forked before the parent loads numba, so each loads its own.
     """
-    from evalcore.data._cbor_values import read_values
+    from kernels.cbor_reader import load_native, read_values
 
-    read_values(b"\xa0")  # an empty map: the kernel loads (or compiles) and takes nothing
+    if not load_native():
+        read_values(b"\xa0")  # an empty map: the kernel loads (or compiles) and takes nothing
 
 
 def _prepare_chunk(records: list) -> list:

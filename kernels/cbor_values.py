@@ -22,6 +22,10 @@ uses the general path, which explains the failure as before:
 Every float is decoded from its bits with exact operations (``ldexp`` of an integer mantissa),
 so the array has the bytes cbor2 + numpy give; ``tests/test_data_cbor_values.py`` holds it to
 them on random bit patterns of every width.
+
+``kernels.cbor_reader`` calls it (``read_values``): through numba, or through the C entry point
+below (``compile_entries``), whose machine code ``kernels._native`` saves for processes that do
+not import numba.
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import carray, cfunc, njit, types
+
+from kernels import _cache  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
 
 #: Integers of magnitude up to this are exact in float64 (larger ones take the general path).
 _MAX_EXACT_INT = 2**53
@@ -128,26 +134,27 @@ _EXPONENT_MASK = np.uint64(0x7FF0000000000000)
 
 
 @njit(cache=True)
-def _decode_values(buf, pos):
-    """(numbers, rows, columns, end) of the values array at ``pos`` (columns 0: a flat list of
-    numbers); rows -1 when it is not a non-empty array of finite numbers or of equal-length number
-    rows. Doubles are copied as bits (the float64 view of the same array holds the others).
+def _decode_values(buf, pos, out):
+    """(rows, columns, end) of the values array at ``pos``, its numbers written to the start of
+    ``out`` (columns 0: a flat list of numbers); rows -1 when it is not a non-empty array of
+    finite numbers or of equal-length number rows, or holds more numbers than ``out``. Doubles
+    are copied as bits (the float64 view of the same array holds the others).
     """
-    empty = np.empty(0, dtype=np.float64)
     n = buf.size
     major, n_rows, pos = _head(buf, pos)
     if pos < 0 or major != 4 or n_rows == np.uint64(0) or n_rows > np.uint64(n - pos):
-        return empty, -1, 0, -1
+        return -1, 0, -1
     rows = np.int64(n_rows)
     major, first, after = _head(buf, pos)
     if after < 0:
-        return empty, -1, 0, -1
+        return -1, 0, -1
     columns = 0
     if major == 4:
         if first == np.uint64(0) or first > np.uint64(n - after):
-            return empty, -1, 0, -1
+            return -1, 0, -1
         columns = np.int64(first)
-    out = np.empty(rows * max(columns, 1), dtype=np.float64)
+    if rows * max(columns, 1) > out.size:
+        return -1, 0, -1
     bits = out.view(np.uint64)
     k = 0
     for _ in range(rows):
@@ -155,7 +162,7 @@ def _decode_values(buf, pos):
         if columns:
             major, count, pos = _head(buf, pos)
             if pos < 0 or major != 4 or count != np.uint64(columns):
-                return empty, -1, 0, -1
+                return -1, 0, -1
             per_row = columns
         for _ in range(per_row):
             if pos + 9 <= n and buf[pos] == _DOUBLE_HEAD:
@@ -163,13 +170,13 @@ def _decode_values(buf, pos):
                 for j in range(1, 9):
                     value = (value << np.uint64(8)) | np.uint64(buf[pos + j])
                 if value & _EXPONENT_MASK == _EXPONENT_MASK:  # NaN or an infinity
-                    return empty, -1, 0, -1
+                    return -1, 0, -1
                 bits[k] = value
                 pos += 9
             else:
                 major, value, pos = _head(buf, pos)
                 if pos < 0:
-                    return empty, -1, 0, -1
+                    return -1, 0, -1
                 if major == 0 and value < np.uint64(_MAX_EXACT_INT):
                     out[k] = float(value)
                 elif major == 1 and value < np.uint64(_MAX_EXACT_INT):
@@ -177,72 +184,77 @@ def _decode_values(buf, pos):
                 elif major == -26 or major == -25:
                     number = _small_float(major, value)
                     if math.isnan(number):
-                        return empty, -1, 0, -1
+                        return -1, 0, -1
                     out[k] = number
-                elif major == -27:  # a double whose head _head read (not reached: handled above)
-                    return empty, -1, 0, -1
-                else:
-                    return empty, -1, 0, -1
+                else:  # a double whose head _head read (not reached: handled above), or no number
+                    return -1, 0, -1
             k += 1
-    return out, rows, columns, pos
+    return rows, columns, pos
 
 
-_PAYLOAD = np.frombuffer(b"payload", dtype=np.uint8)
-_VALUES = np.frombuffer(b"values", dtype=np.uint8)
+PAYLOAD_KEY = np.frombuffer(b"payload", dtype=np.uint8)
+VALUES_KEY = np.frombuffer(b"values", dtype=np.uint8)
 
 
 @njit(cache=True)
-def _read(buf, payload_key, values_key):
-    """(numbers, rows, columns, start, end) of ``payload.values``; rows -1: not taken."""
-    empty = np.empty(0, dtype=np.float64)
+def read_into(buf, payload_key, values_key, out):
+    """(rows, columns, start, end) of ``payload.values``, its numbers at the start of ``out``;
+    rows -1: not taken.
+    """
     major, count, pos = _head(buf, 0)
     if pos < 0 or major != 5 or count > np.uint64(buf.size):
-        return empty, -1, 0, 0, 0
-    found = np.empty(0, dtype=np.float64)
+        return -1, 0, 0, 0
     rows, columns, start, end = -1, 0, -1, -1
     seen_payload = False
     for _ in range(np.int64(count)):
         is_payload = _is_text_key(buf, pos, payload_key)
         pos = _skip(buf, pos)
         if pos < 0 or (is_payload and seen_payload):
-            return empty, -1, 0, 0, 0
+            return -1, 0, 0, 0
         if not is_payload:
             pos = _skip(buf, pos)
             if pos < 0:
-                return empty, -1, 0, 0, 0
+                return -1, 0, 0, 0
             continue
         seen_payload = True
         major, n_fields, pos = _head(buf, pos)
         if pos < 0 or major != 5 or n_fields > np.uint64(buf.size):
-            return empty, -1, 0, 0, 0
+            return -1, 0, 0, 0
         for _ in range(np.int64(n_fields)):
             is_values = _is_text_key(buf, pos, values_key)
             pos = _skip(buf, pos)
             if pos < 0 or (is_values and start >= 0):
-                return empty, -1, 0, 0, 0
+                return -1, 0, 0, 0
             if is_values:
                 start = pos
-                found, rows, columns, pos = _decode_values(buf, pos)
+                rows, columns, pos = _decode_values(buf, pos, out)
                 if rows < 0:
-                    return empty, -1, 0, 0, 0
+                    return -1, 0, 0, 0
                 end = pos
             else:
                 pos = _skip(buf, pos)
                 if pos < 0:
-                    return empty, -1, 0, 0, 0
+                    return -1, 0, 0, 0
     if pos != buf.size or start < 0:
-        return empty, -1, 0, 0, 0
-    return found, rows, columns, start, end
+        return -1, 0, 0, 0
+    return rows, columns, start, end
 
 
-def read_values(raw: bytes):
-    """``(values, start, end)`` of the file's ``payload.values``, or None when not taken.
+# -- the C entry point (kernels._native.CBOR) -------------------------------------------------------
 
-    ``values`` is float64, shape (rows, columns), or (rows,) for a flat list of numbers;
-    ``raw[start:end]`` are the bytes of the values array.
-    """
-    buf = np.frombuffer(raw, dtype=np.uint8)
-    out, rows, columns, start, end = _read(buf, _PAYLOAD, _VALUES)
-    if rows < 0:
-        return None
-    return (out.reshape(rows, columns) if columns else out), int(start), int(end)
+
+def _cbor_read_values(status, buf, n_buf, out, capacity, result):
+    """``read_into`` on raw pointers; ``result`` receives (rows, columns, start, end)."""
+    rows, columns, start, end = read_into(carray(buf, n_buf), PAYLOAD_KEY, VALUES_KEY, carray(out, capacity))
+    result[0] = rows
+    result[1] = columns
+    result[2] = start
+    result[3] = end
+    status[0] = 0
+
+
+def compile_entries():
+    """``{name: numba CFunc}`` of ``kernels._native.CBOR``'s entries (``kernels._native.build``)."""
+    signature = types.void(types.CPointer(types.int64), types.CPointer(types.uint8), types.int64,
+                           types.CPointer(types.float64), types.int64, types.CPointer(types.int64))
+    return {"cbor_read_values": cfunc(signature)(_cbor_read_values)}
