@@ -188,8 +188,9 @@ def evaluate(bundle_dir: str | Path, options: RunOptions | None = None, *, shard
             featurizer = stack.enter_context(PreparePool(project, options, n_workers, records=records))
         # numba's set-up on a thread (evalcore.warmup: it holds the imports while it runs), after
         # the fork (workers need no thread of ours); joined on the way out, so no thread outlives
-        # the run (a later run may fork)
-        stack.callback(start_numba_warmup().join)
+        # the run (a later run may fork). With workers, it then saves the machine code they load
+        # without numba, if it is missing (the next run's workers use it).
+        stack.callback(start_numba_warmup(save_worker_code=n_workers > 0).join)
         stack.enter_context(fewer_gc_passes())
         pipeline = Pipeline(project, options, plans, all_records)
         pipeline.n_workers = n_workers

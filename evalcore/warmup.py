@@ -32,18 +32,21 @@ _warmed = False  # numba's target is set up in this process: later runs need no 
 
 
 def _warm_numba() -> None:
-    """Set up numba's CPU target and load one kernel from the cache (what the reduce needs
-    first); then make sure the CBOR values kernel's machine code is saved for worker processes
-    (``kernels.cbor_reader``: they load it without numba), building it once if it is missing or
-    stale (a few seconds of CPU the first time, on this thread).
-    """
+    """Set up numba's CPU target and load one kernel from the cache (what the reduce needs first)."""
     import numpy as np
 
-    from kernels import _native
     from kernels.confusion import confusion_matrix
 
     codes = np.zeros(1, dtype=np.int32)  # the dtype the accumulators pass
     confusion_matrix(codes, codes, 1)
+
+
+def save_cbor_code() -> None:
+    """Save the CBOR values kernel's machine code for worker processes (``kernels.cbor_reader``:
+    they load it without numba) when it is missing or stale: ~3-5 s of CPU, once per install.
+    """
+    from kernels import _native
+
     if _native.load(_native.CBOR) is None and _native.can_build(_native.CBOR):
         _native.build(_native.CBOR)
 
@@ -56,10 +59,14 @@ class NumbaWarmup:
     work : callable, optional
         What the thread runs (default: numba's set-up). Exceptions are swallowed: the warm-up is
         only a head start, and the run itself reports any failure of the same code.
+    then : callable, optional
+        What the thread runs next, once the gate is removed (other threads import freely); its
+        exceptions are swallowed too. ``join`` waits for it.
     """
 
-    def __init__(self, work=_warm_numba):
+    def __init__(self, work=_warm_numba, then=None):
         self._work = work
+        self._then = then
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="evalcore-numba-warmup", daemon=True)
         self._import = builtins.__import__
@@ -108,6 +115,11 @@ class NumbaWarmup:
         finally:
             self._remove_gate()
             self._done.set()
+        if self._then is not None:
+            try:
+                self._then()
+            except Exception:  # noqa: BLE001 - a cache for later processes, not this run's numbers
+                pass
 
 
 class _Finished:
@@ -119,9 +131,10 @@ class _Finished:
         """Nothing to wait for."""
 
 
-def start_numba_warmup():
+def start_numba_warmup(*, save_worker_code: bool = False):
     """Start numba's set-up on a background thread, once per process; returns a handle to ``join``.
 
+    ``save_worker_code``: then save the machine code worker processes load (`save_cbor_code`).
     A second call while a warm-up runs, or after one finished, starts nothing: one gate at a time.
     """
     global _warmed
@@ -129,4 +142,4 @@ def start_numba_warmup():
         if _warmed:
             return _Finished()
         _warmed = True
-    return NumbaWarmup().start()
+    return NumbaWarmup(then=save_cbor_code if save_worker_code else None).start()

@@ -77,6 +77,38 @@ def test_the_warmup_thread_imports_freely_and_failures_stay_silent():
     assert builtins.__import__ is before
 
 
+def test_then_runs_after_the_gate_is_gone_and_join_waits_for_it():
+    """Without it saving the workers' machine code (seconds, the first time) would hold every
+    other thread's imports, or outlive the run that joins the warm-up."""
+    seen = []
+    before = builtins.__import__
+
+    def then():
+        time.sleep(0.2)
+        seen.append(builtins.__import__ is before)
+        raise RuntimeError("a cache for later processes")
+
+    warm = NumbaWarmup(lambda: None, then=then).start()
+    warm.join(10)
+    assert seen == [True] and warm.done
+
+
+def test_a_run_with_workers_saves_the_code_workers_load(tmp_path, monkeypatch):
+    """Without it workers would import numba on every run (~0.6 s of CPU each)."""
+    from evalcore import warmup
+    from evalcore.engine import RunOptions, run_bundle
+    from kernels import _native
+
+    saved = tmp_path / "cbor.bin"
+    real_path = _native.native_path
+    monkeypatch.setattr(_native, "native_path", lambda kset=_native.COCO: str(saved) if kset is _native.CBOR
+                        else real_path(kset))
+    monkeypatch.setattr(_native, "_loaded", {})
+    monkeypatch.setattr(warmup, "_warmed", False)
+    run_bundle(REPO / "fixtures" / "motion", RunOptions(workers=2, quiet=True))
+    assert saved.is_file() and _native._load(_native.CBOR) is not None
+
+
 _RECORDER = textwrap.dedent(
     """
     import json, sys, threading, time
