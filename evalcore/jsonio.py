@@ -346,6 +346,38 @@ def object_rows(keys: tuple[str, ...], columns: list[list[str]]) -> list[str]:
     return _stitch_rows(prefixes, columns)
 
 
+def float_object_rows(keys: tuple[str, ...], values) -> list[str]:
+    """`object_rows` of a float array: row i is ``{keys[0]: values[i, 0], ...}`` (values (R, K),
+    or (R,) for one key), each value as ``evalcore.jsnumber.format_floats`` writes it.
+
+    Once numba is loaded, the rows are written in one compiled pass (``kernels.jsfloat``), one
+    ``str`` a row; else, or for keys whose text is not UTF-8 (lone surrogates), by `object_rows`.
+    """
+    import numpy as np
+
+    values = np.asarray(values)
+    if values.ndim == 1:
+        values = values[:, None]
+    from evalcore import jsnumber
+
+    if jsnumber.compiled_available() and len(set(keys)) == len(keys) and values.shape[1] == len(keys):
+        plan = _FRAGMENT_PLANS.get(keys)
+        if plan is None:
+            plan = _FRAGMENT_PLANS[keys] = _make_plan(keys, _encode_str)
+        prefixes, order = plan
+        try:
+            pieces = [prefix.encode("utf-8") for prefix in prefixes] + [b"}"]
+        except UnicodeEncodeError:
+            pieces = None
+        if pieces is not None:
+            from kernels.jsfloat import js_object_rows
+
+            return js_object_rows(values if order is None else values[:, order], pieces)
+    texts = jsnumber.format_floats(values)
+    n_keys = len(keys)
+    return object_rows(keys, [texts[j::n_keys] for j in range(n_keys)])
+
+
 def _stitch_rows(prefixes: tuple, columns: list[list[str]]) -> list[str]:
     """One object text per row: each key's prefix (from `_make_plan`) then the row's value text."""
     if len(columns) == 1:

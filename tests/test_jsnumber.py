@@ -1,7 +1,8 @@
 """`jsnumber.format_floats` (whole arrays) against `format_number` (one value) on a large sample.
 
 `format_number` is checked against node's table and an ECMA-262 reference in test_jsonio.py;
-here the array formatter must give its text for every value of a large random sample that
+here the array formatter, on both of its paths (the compiled pass once numba is loaded, and
+``repr``'s), must give its text for every value of a large random sample that
 crosses every notation boundary (1e-7, 1e-6, 1e-4, 2**53, 1e16, 1e21), subnormals, -0, NaN and
 infinities, float32 model scores, and the integers where the array path writes ``int`` text.
 """
@@ -13,7 +14,18 @@ import math
 import numpy as np
 import pytest
 
+from evalcore import jsnumber
 from evalcore.jsnumber import format_floats, format_number
+from evalcore.jsonio import float_object_rows, object_rows
+
+
+@pytest.fixture(params=["compiled", "python"])
+def path(request, monkeypatch):
+    """Every test on both paths: the compiled pass (``kernels.jsfloat``) and ``repr``'s."""
+    if request.param == "compiled":
+        import numba  # noqa: F401  (the compiled pass is taken once numba is loaded)
+    monkeypatch.setattr(jsnumber, "compiled_available", lambda: request.param == "compiled")
+    return request.param
 
 _BOUNDARIES = [1e-7, 1e-6, 1e-5, 1e-4, 1.0, 2.0**53, 1e16, 1e17, 1e20, 1e21, 5e-324, 2.2250738585072014e-308,
                1.7976931348623157e308]
@@ -53,7 +65,7 @@ def _first_difference(values: np.ndarray, got: list[str]) -> str | None:
     return None
 
 
-def test_format_floats_is_format_number_on_a_large_sample():
+def test_format_floats_is_format_number_on_a_large_sample(path):
     """Without it the array formatter could write a value's notation (exponent, integral, -0,
     NaN) differently from the per-value formatter, which node's table holds."""
     values = _sample(0)
@@ -63,7 +75,7 @@ def test_format_floats_is_format_number_on_a_large_sample():
 
 
 @pytest.mark.parametrize("kind", ["scores", "small", "integral", "special"])
-def test_format_floats_of_one_kind(kind):
+def test_format_floats_of_one_kind(kind, path):
     """Without it an array of a single kind (where the formatter takes a shortcut) could be
     written differently from the same values in a mixed array."""
     rng = np.random.default_rng(3)
@@ -75,3 +87,37 @@ def test_format_floats_of_one_kind(kind):
     }[kind]
     assert _first_difference(values, format_floats(values)) is None
     assert format_floats(values.reshape(-1, 2)) == format_floats(values)
+
+
+def test_random_bit_patterns_by_the_million(monkeypatch):
+    """Without it a rare double (a tie in the last digit, a bound that is a power of two) could
+    get other digits from the compiled pass than from ``repr``."""
+    import numba  # noqa: F401
+
+    monkeypatch.setattr(jsnumber, "compiled_available", lambda: True)
+    rng = np.random.default_rng(11)
+    bits = rng.integers(0, 2**64, size=600_000, dtype=np.uint64).view(np.float64)
+    singles = rng.integers(0, 2**32, size=400_000, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    powers = np.array([2.0**e for e in range(-1074, 1024)] + [10.0**e for e in range(-323, 309)])
+    with np.errstate(all="ignore"):  # float32 NaNs, the neighbour of the largest double
+        values = np.concatenate([bits, singles.astype(np.float64), powers, np.nextafter(powers, 0),
+                                 np.nextafter(powers, math.inf)])
+    assert _first_difference(values, format_floats(values)) is None
+
+
+@pytest.mark.parametrize("keys", [("idle", "snake", "updown", "wave"), ("value",), ("b", "10", "a", "2"),
+                                  ("sn\u00f6", "\u2603", "q\"uote", "back\\slash", "new\nline"),
+                                  ("lone\ud800", "x")])
+def test_float_object_rows_is_object_rows_of_format_floats(keys, path):
+    """Without it a block's per-window ``result`` objects could differ from the generic writer's
+    (key order of array-index keys, escaped keys, keys that are not UTF-8)."""
+    rng = np.random.default_rng(5)
+    values = _sample(5)[: 300 * len(keys)].reshape(300, len(keys))
+    want = object_rows(keys, [format_floats(values[:, j]) for j in range(len(keys))])
+    assert float_object_rows(keys, values) == want
+    assert float_object_rows(keys, values[:0]) == []
+    if len(keys) == 1:
+        assert float_object_rows(keys, values[:, 0]) == want
+    scores = rng.random((50, len(keys))).astype(np.float32)
+    assert float_object_rows(keys, scores) == object_rows(
+        keys, [format_floats(scores[:, j]) for j in range(len(keys))])

@@ -151,8 +151,8 @@ def test_ruff_is_clean():
 ALLOWED = {
     "kernels": set(),
     "errors": set(),
-    "jsnumber": set(),
-    "jsonio": {"jsnumber"},
+    "jsnumber": {"kernels"},  # kernels.jsfloat: whole arrays' digits, once numba is loaded
+    "jsonio": {"jsnumber", "kernels"},
     "progress": set(),
     "warmup": {"kernels"},
     "schema": {"errors", "jsnumber", "jsonio"},

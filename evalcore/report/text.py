@@ -314,16 +314,13 @@ def _values_ok(runner, values, n_windows: int, keys_ok: bool) -> bool:
 
 def _window_results(runner, values: np.ndarray) -> list[str]:
     """A block's per-window ``result`` objects as text (values checked by `_values_ok`)."""
-    from evalcore.jsnumber import format_floats
-    from evalcore.jsonio import object_rows
+    from evalcore.jsonio import float_object_rows
 
     if runner.kind == "classification":
         keys = tuple(runner.labels)
     else:
         keys = ("value",) if runner.kind == "regression" else (ANOMALY,)
-    texts = format_floats(values)
-    n_keys = len(keys)
-    return object_rows(keys, [texts[j::n_keys] for j in range(n_keys)])
+    return float_object_rows(keys, values)
 
 
 def model_texts(result, predictions) -> tuple[str, str]:
