@@ -7,6 +7,11 @@ float32 softmax scores of 4 classes over 21,000 windows at three confidence leve
 confident the model, the more scores fall below 1e-4, where Python's text (``1.5e-05``) and
 JavaScript's (``0.000015``) differ and the text has to be rewritten.
 
+Columns: ``array`` is ``format_floats``' Python path (``repr`` and string rewrites), ``compiled``
+its compiled pass (``kernels.jsfloat``, taken once numba is loaded, as in a run), ``rows`` the
+per-window ``{"label":score,...}`` objects a run writes (``jsonio.float_object_rows``, compiled),
+all in ns a value and as a ratio to ``repr`` (the floor of Python's own text).
+
 Usage: ``python benchmarks/bench_jsnumber.py [--windows 21000] [--repeat 7]``
 """
 
@@ -18,7 +23,10 @@ import time
 
 import numpy as np
 
+from evalcore import jsnumber
 from evalcore.jsnumber import format_floats, format_number
+from evalcore.jsonio import float_object_rows
+from kernels.jsfloat import js_texts
 
 
 def _scores(rng: np.random.Generator, n_windows: int, spread: float) -> np.ndarray:
@@ -49,22 +57,37 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=9)
     args = ap.parse_args()
     rng = np.random.default_rng(0)
-    print(f"{'logit spread':>12} {'< 1e-4':>7} {'repr (ns)':>10} {'per value (ns)':>15} {'array (ns)':>11} "
-          f"{'array / repr':>13}")
+    print(f"{'logit spread':>12} {'< 1e-4':>7} {'repr (ns)':>10} {'per value':>10} {'array':>7} "
+          f"{'compiled':>9} {'rows':>6} {'array/repr':>11} {'compiled/repr':>14} {'rows/repr':>10}")
+    keys = ("idle", "snake", "updown", "wave")
+
+    compiled_available = jsnumber.compiled_available
+
+    def python_path(scores):
+        jsnumber.compiled_available = lambda: False
+        try:
+            return format_floats(scores)
+        finally:
+            jsnumber.compiled_available = compiled_available
+
     for spread in (1.0, 4.0, 12.0):
         scores = _scores(rng, args.windows, spread)
         items = scores.astype(np.float64).ravel().tolist()
-        assert format_floats(scores) == [format_number(v) for v in items]
+        want = [format_number(v) for v in items]
+        assert python_path(scores) == want and js_texts(scores) == want
         flat = scores.astype(np.float64).ravel()
         got = _interleaved({
             "repr": lambda flat=flat: list(map(float.__repr__, flat.tolist())),
             "per value": lambda flat=flat: [format_number(v) for v in flat.tolist()],
-            "array": lambda scores=scores: format_floats(scores),
+            "array": lambda scores=scores: python_path(scores),
+            "compiled": lambda scores=scores: js_texts(scores),
+            "rows": lambda scores=scores: float_object_rows(keys, scores),
         }, args.repeat)
         ns = 1e9 / len(items)
         small = float(np.mean(np.abs(scores) < 1e-4))
-        print(f"{spread:12.0f} {small:7.1%} {got['repr'][0] * ns:10.0f} {got['per value'][0] * ns:15.0f} "
-              f"{got['array'][0] * ns:11.0f} {got['array'][1]:13.2f}", flush=True)
+        print(f"{spread:12.0f} {small:7.1%} {got['repr'][0] * ns:10.0f} {got['per value'][0] * ns:10.0f} "
+              f"{got['array'][0] * ns:7.0f} {got['compiled'][0] * ns:9.0f} {got['rows'][0] * ns:6.0f} "
+              f"{got['array'][1]:11.2f} {got['compiled'][1]:14.2f} {got['rows'][1]:10.2f}", flush=True)
 
 
 if __name__ == "__main__":
