@@ -32,13 +32,18 @@ _warmed = False  # numba's target is set up in this process: later runs need no 
 
 
 def _warm_numba() -> None:
-    """Set up numba's CPU target and load one kernel from the cache (what the reduce needs first)."""
+    """Set up numba's CPU target and load from the cache the kernels the reduce needs first: a
+    confusion matrix and the number text of a sample's window results (``kernels.jsfloat``).
+    """
     import numpy as np
 
     from kernels.confusion import confusion_matrix
+    from kernels.jsfloat import js_object_rows, js_texts
 
     codes = np.zeros(1, dtype=np.int32)  # the dtype the accumulators pass
     confusion_matrix(codes, codes, 1)
+    js_texts(np.zeros(1))
+    js_object_rows(np.zeros((1, 1)), [b"{", b"}"])
 
 
 def save_cbor_code() -> None:
