@@ -189,7 +189,7 @@ _SPLIT_MIN_BYTES = 4 << 20  # a smaller results file is scanned in one part
 
 def _parser():
     """``parse_results`` of the saved machine code when it loads, else of the numba kernel."""
-    from kernels._native import coco_kernels
+    from kernels.coco_entries import coco_kernels
 
     native = coco_kernels()
     if native is not None:

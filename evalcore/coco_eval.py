@@ -188,13 +188,13 @@ def _set_up_kernels(*, alone=None):
     can use numba meanwhile (default: this is the only thread); see ``_set_up_numba_kernels``.
     """
     global _kernels_ready
-    from kernels import _native
+    from kernels import _native, coco_entries
 
-    if _native.coco_kernels() is None:
+    if coco_entries.coco_kernels() is None:
         _set_up_numba_kernels(threading.active_count() == 1 if alone is None else alone)
-        if _native.can_build():
+        if _native.can_build(coco_entries.COCO):
             try:
-                _native.build()
+                _native.build(coco_entries.COCO)
             except Exception:  # noqa: BLE001 - the numba kernels are set up and give the same numbers
                 pass
     _kernels_ready = True

@@ -51,9 +51,10 @@ def save_cbor_code() -> None:
     they load it without numba) when it is missing or stale: ~3-5 s of CPU, once per install.
     """
     from kernels import _native
+    from kernels.cbor_reader import CBOR
 
-    if _native.load(_native.CBOR) is None and _native.can_build(_native.CBOR):
-        _native.build(_native.CBOR)
+    if _native.load(CBOR) is None and _native.can_build(CBOR):
+        _native.build(CBOR)
 
 
 class NumbaWarmup:

@@ -4,7 +4,8 @@
 ``evalcore coco-eval``, more than the evaluation itself, and ~1 s of CPU in each worker process
 of a run (which needs one kernel, ``kernels.cbor_values``). The machine code needs none of that:
 it needs numba's runtime (NRT, a small C extension) and a few C helpers. A ``NativeSet`` names
-a set of C entry points; for each set:
+a set of C entry points (``kernels.coco_entries.COCO``, ``kernels.cbor_reader.CBOR``, which
+also wrap the loaded entries for their callers); for each set:
 
 - Build (``build``, when the saved code is missing or stale; that process imports numba anyway):
   the set's compiler module (``kernels.coco_native``, ``kernels.cbor_values``) compiles C entry
@@ -13,7 +14,7 @@ a set of C entry points; for each set:
   else ``kernels/__pycache__``), atomically. The file is keyed by the set's sources, the numba /
   llvmlite / numpy / Python versions, numba's environment settings and the host CPU, and carries
   a checksum.
-- Load (``coco_kernels``, ``load``: every later process): llvmlite's MCJIT loads the object code
+- Load (``load``: every later process): llvmlite's MCJIT loads the object code
   into an empty engine. NRT's C functions come from numba's ``_nrt_python`` extension and the helpers
   from ``_helperlib`` / ``_dynfunc``, each loaded by file without running ``numba/__init__``
   (registered under their real names, so a later ``import numba`` reuses them); symbols are
@@ -47,12 +48,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from kernels._cache import ensure_cache_dir, owned_by_this_user
-from kernels.coco_common import ENTRIES, INDEX_OUT_OF_RANGE, OK
 
-__all__ = ["CBOR", "COCO", "CocoKernels", "NativeEntries", "NativeSet", "build", "can_build", "coco_kernels",
-           "load", "native_path", "usable_cpus"]
-
-_NOT_RUN = -1
+__all__ = ["NativeEntries", "NativeSet", "build", "can_build", "load", "loaded", "native_path"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -74,18 +71,6 @@ class NativeSet:
     compiler: str
 
 
-COCO = NativeSet(
-    "coco", "evalcore-coco-native.bin",
-    ("_native.py", "coco_native.py", "coco_evaluate.py", "coco_accumulate.py", "coco_order.py",
-     "coco_json.py", "coco_common.py", "_sort.py", "iou.py", "_config.py"),
-    ENTRIES, "kernels.coco_native")
-
-#: The CBOR values reader (``kernels.cbor_values``): status, file bytes, n, out, capacity,
-#: result (rows, columns, start, end).
-CBOR = NativeSet(
-    "cbor", "evalcore-cbor-native.bin", ("_native.py", "cbor_values.py"),
-    {"cbor_read_values": ("*i64", "*u8", "i64", "*f64", "i64", "*i64")}, "kernels.cbor_values")
-
 _MAGIC = b"evalcore native kernels v1\n"
 _DIGEST = 32  # sha256
 _EXTENSIONS = (  # numba's C extensions the machine code calls into: (module, file pattern)
@@ -98,7 +83,7 @@ _lock = threading.Lock()
 _loaded = {}  # set name -> NativeEntries or None, once a load was tried in this process
 
 
-def native_path(kset=COCO):
+def native_path(kset):
     """Where a set's saved object code lives (numba's cache directory for this package)."""
     ensure_cache_dir()
     folder = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(_HERE, "__pycache__")
@@ -115,7 +100,7 @@ def _numba_dir():
     return list(spec.submodule_search_locations)[0]
 
 
-def _key(llvm, kset=COCO):
+def _key(llvm, kset):
     """Digest of everything a set's saved machine code depends on."""
     numba_dir = _numba_dir()
     if numba_dir is None:
@@ -157,7 +142,7 @@ def _pack(key, entries, objects):
     return _MAGIC + key + hashlib.sha256(payload).digest() + payload
 
 
-def _unpack(data, key, kset=COCO):
+def _unpack(data, key, kset):
     """``(entries, objects)``, or None if the file is not this key's or is damaged."""
     start = len(_MAGIC) + 2 * _DIGEST
     if len(data) < start + 8 or not data.startswith(_MAGIC):
@@ -256,128 +241,6 @@ class NativeEntries:
             self.functions[name] = ctypes.CFUNCTYPE(None, *args)(addresses[name])
 
 
-class CocoKernels:
-    """The coco-eval entry points (``COCO``) with the numba API's arguments."""
-
-    def __init__(self, entries):
-        self._entries = entries
-        self._functions = entries.functions
-
-    def evaluate_accumulate(self, dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image,
-                            gt_category, gt_xywh, gt_area, gt_is_crowd, gt_id_is_zero, n_images,
-                            n_categories, iou_thresholds, area_ranges, max_det,
-                            recall_thresholds, max_dets, *, threads=None):
-        """``coco_evaluate`` then ``coco_accumulate``: ``(precision, recall, scores)``, or None.
-
-        Arguments as ``kernels.coco_evaluate.coco_evaluate`` (checked by the caller,
-        ``kernels.coco_common``) and ``coco_accumulate``'s ``recall_thresholds`` / ``max_dets``.
-        None when an image or category index is out of range (the numba API says which).
-        ``threads``: how many threads share the categories (default: 2 when this process may
-        use two CPUs and the set is large enough to gain from it); the result is the same.
-        """
-        arrays = [np.ascontiguousarray(a) for a in (
-            dt_image, dt_category, dt_score, dt_xywh, dt_area, gt_image, gt_category, gt_xywh,
-            gt_area, gt_is_crowd, gt_id_is_zero, iou_thresholds, area_ranges, recall_thresholds)]
-        max_dets = np.ascontiguousarray(max_dets, dtype=np.int64)
-        n_dt, n_gt = dt_image.shape[0], gt_image.shape[0]
-        n_thr, n_area = iou_thresholds.shape[0], area_ranges.shape[0]
-        n_rec, n_max = recall_thresholds.shape[0], max_dets.shape[0]
-        n_images, n_categories = int(n_images), int(n_categories)
-        precision = np.full((n_thr, n_rec, n_categories, n_area, n_max), -1.0)
-        recall = np.full((n_thr, n_categories, n_area, n_max), -1.0)
-        scores = np.full((n_thr, n_rec, n_categories, n_area, n_max), -1.0)
-        p = [a.ctypes.data for a in arrays]
-        function = self._functions["coco_evaluate_accumulate"]
-        bounds = _category_bounds(arrays[1], arrays[6], n_categories,
-                                  _default_threads(n_dt + n_gt) if threads is None else threads)
-        status = np.full(len(bounds) - 1, _NOT_RUN, np.int64)
-
-        def run(part):
-            function(status[part:].ctypes.data, *p[:5], n_dt, *p[5:11], n_gt, n_images,
-                     n_categories, int(bounds[part]), int(bounds[part + 1]), p[11], n_thr,
-                     p[12], n_area, int(max_det), p[13], n_rec, max_dets.ctypes.data, n_max,
-                     precision.ctypes.data, recall.ctypes.data, scores.ctypes.data)
-
-        helpers = [threading.Thread(target=run, args=(part,), name="evalcore-coco-kernels",
-                                    daemon=True) for part in range(1, len(bounds) - 1)]
-        for helper in helpers:
-            helper.start()
-        run(0)
-        for helper in helpers:
-            helper.join()
-        for code in status:
-            if _result(code, True) is None:
-                return None
-        return precision, recall, scores
-
-    def parse_results(self, buf, ids, bbox, score, spans, part=0):
-        """``kernels.coco_json.parse_results`` (same arguments, C-contiguous, same result)."""
-        for arr, dtype in ((buf, np.uint8), (ids, np.int64), (bbox, np.float64),
-                           (score, np.float64), (spans, np.int64)):
-            if arr.dtype != dtype or not arr.flags.c_contiguous:
-                raise TypeError("parse_results needs C-contiguous arrays of the scanner's dtypes")
-        capacity = ids.shape[1]
-        if bbox.shape != (capacity, 4) or score.shape != (capacity, 1) or spans.shape[1] != 3:
-            raise ValueError("parse_results: ids, bbox, score and spans disagree on the capacity")
-        status = np.full(1, _NOT_RUN, np.int64)
-        counts = np.zeros(3, np.int64)
-        self._functions["coco_parse_results"](
-            status.ctypes.data, buf.ctypes.data, buf.size, ids.ctypes.data, capacity,
-            bbox.ctypes.data, score.ctypes.data, spans.ctypes.data, spans.shape[0], int(part),
-            counts.ctypes.data)
-        rows, n_spans, form = _result(status[0], counts.tolist())
-        return rows, n_spans, form
-
-
-def _result(status, value):
-    """``value`` for a finished entry, None for indices out of range; else the entry failed."""
-    if status == OK:
-        return value
-    if status == INDEX_OUT_OF_RANGE:
-        return None
-    raise RuntimeError("a native kernel failed (see the message above)")
-
-
-#: Below this many detections and ground truths together, one thread (a guess, not measured:
-#: such a set evaluates in a few milliseconds, about what a thread and the row split cost).
-MIN_ROWS_PER_THREAD = 50_000
-
-
-def usable_cpus():
-    """CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def _default_threads(n_rows):
-    return max(1, min(usable_cpus(), 2, n_rows // MIN_ROWS_PER_THREAD))
-
-
-def _category_bounds(dt_category, gt_category, n_categories, threads):
-    """Category ranges with about as many rows each: ``first`` of each and ``stop`` last."""
-    if threads <= 1 or n_categories < 2:
-        return np.array([0, n_categories])
-    for category in (dt_category, gt_category):
-        if category.size and not (0 <= category.min() and category.max() < n_categories):
-            return np.array([0, n_categories])  # the entry reports the index out of range
-    rows = np.bincount(dt_category, minlength=n_categories).cumsum()
-    rows += np.bincount(gt_category, minlength=n_categories).cumsum()
-    threads = min(threads, n_categories)
-    cuts = np.searchsorted(rows, rows[-1] * np.arange(1, threads) / threads) + 1
-    return np.unique(np.concatenate([[0], np.minimum(cuts, n_categories - 1), [n_categories]]))
-
-
-def coco_kernels():
-    """The loaded ``CocoKernels``, or None (no valid saved code: use the numba kernels).
-
-    Tried once per process; thread-safe.
-    """
-    entries = load(COCO)
-    return None if entries is None else CocoKernels(entries)
-
-
 def load(kset):
     """A set's ``NativeEntries``, or None (no valid saved code: use the numba kernels).
 
@@ -394,7 +257,7 @@ def loaded(kset):
     return _loaded.get(kset.name)
 
 
-def _load(kset=COCO):
+def _load(kset):
     try:
         import llvmlite.binding as llvm
     except ImportError:
@@ -452,7 +315,7 @@ def _load_data(llvm, data, kset):
 # --- building -----------------------------------------------------------------------------------
 
 
-def can_build(kset=COCO):
+def can_build(kset):
     """Whether ``build`` can save code that ``load`` reads: an ELF platform (Linux) with a
     writable cache directory, and no failed build of the same key before. No numba import.
     """
@@ -473,7 +336,7 @@ def can_build(kset=COCO):
     return os.access(folder, os.W_OK)
 
 
-def build(kset=COCO):
+def build(kset):
     """Compile a set's entries with numba and save their object code; True when the file is
     written.
 

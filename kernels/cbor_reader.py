@@ -2,7 +2,7 @@
 
 The kernel (``kernels.cbor_values``) exists in two forms with the same machine code: numba's
 (``import numba`` and its cache: ~1 s of CPU the first time in a process) and the saved C entry
-point (``kernels._native.CBOR``: ~0.05 s, no numba). A run's parent process loads numba anyway
+point (``CBOR``, saved by ``kernels._native``: ~0.05 s, no numba). A run's parent process loads numba anyway
 (for its metrics), so it uses numba's; a worker process only needs this one kernel, so it loads
 the saved code (``load_native``) and never imports numba. ``values_reader`` picks, and never
 loads anything itself: a process that has neither form decodes with cbor2.
@@ -20,7 +20,12 @@ import numpy as np
 
 from kernels import _native
 
-__all__ = ["load_native", "native_read_values", "read_values", "values_reader"]
+__all__ = ["CBOR", "load_native", "native_read_values", "read_values", "values_reader"]
+
+#: The saved entry point: status, file bytes, n, out, capacity, result (rows, columns, start, end).
+CBOR = _native.NativeSet(
+    "cbor", "evalcore-cbor-native.bin", ("_native.py", "cbor_values.py"),
+    {"cbor_read_values": ("*i64", "*u8", "i64", "*f64", "i64", "*i64")}, "kernels.cbor_values")
 
 #: Files up to this many bytes reuse the thread's buffer (8 bytes a byte: 8 MiB at most); a
 #: larger one gets a buffer of its own, whose untouched pages the system never commits.
@@ -72,7 +77,7 @@ def native_read_values(raw: bytes):
     slots[0] = -1
     out = _scratch(len(raw))
     out_at = _local.buf_address if out is getattr(_local, "buf", None) else out.ctypes.data
-    _native.loaded(_native.CBOR).functions["cbor_read_values"](status_at, raw, len(raw), out_at, out.size, result_at)
+    _native.loaded(CBOR).functions["cbor_read_values"](status_at, raw, len(raw), out_at, out.size, result_at)
     status, rows, columns, start, end = slots.tolist()
     if status != 0:  # pragma: no cover - the entry never fails (it allocates nothing)
         raise RuntimeError("the CBOR values kernel failed")
@@ -81,13 +86,13 @@ def native_read_values(raw: bytes):
 
 def load_native() -> bool:
     """Load the saved C entry point (no numba import); False when there is no valid saved code."""
-    return _native.load(_native.CBOR) is not None
+    return _native.load(CBOR) is not None
 
 
 def values_reader():
     """The ``read_values`` this process has loaded: the saved code's, else numba's once numba is
     imported, else None (decode with cbor2).
     """
-    if _native.loaded(_native.CBOR) is not None:
+    if _native.loaded(CBOR) is not None:
         return native_read_values
     return read_values if "numba" in sys.modules else None

@@ -240,7 +240,7 @@ def read_into(buf, payload_key, values_key, out):
     return rows, columns, start, end
 
 
-# -- the C entry point (kernels._native.CBOR) -------------------------------------------------------
+# -- the C entry point (kernels.cbor_reader.CBOR) -------------------------------------------------------
 
 
 def _cbor_read_values(status, buf, n_buf, out, capacity, result):
@@ -254,7 +254,7 @@ def _cbor_read_values(status, buf, n_buf, out, capacity, result):
 
 
 def compile_entries():
-    """``{name: numba CFunc}`` of ``kernels._native.CBOR``'s entries (``kernels._native.build``)."""
+    """``{name: numba CFunc}`` of ``kernels.cbor_reader.CBOR``'s entries (``kernels._native.build``)."""
     signature = types.void(types.CPointer(types.int64), types.CPointer(types.uint8), types.int64,
                            types.CPointer(types.float64), types.int64, types.CPointer(types.int64))
     return {"cbor_read_values": cfunc(signature)(_cbor_read_values)}

@@ -15,7 +15,7 @@ import pytest
 from evalcore.data.acquisition import decode_cbor, parse_acquisition, read_cbor
 from evalcore.errors import BundleError
 from kernels import _native, cbor_reader
-from kernels.cbor_reader import native_read_values, read_values
+from kernels.cbor_reader import CBOR, native_read_values, read_values
 
 SENSORS = [{"name": n, "units": "m/s2"} for n in ("accX", "accY", "accZ")]
 
@@ -65,8 +65,8 @@ def reader(request):
     """Both forms of the kernel: through numba, and its C entry point loaded without numba."""
     if request.param == "numba":
         return read_values
-    if _native._load(_native.CBOR) is None:
-        assert _native.build(_native.CBOR)
+    if _native._load(CBOR) is None:
+        assert _native.build(CBOR)
     _native._loaded.pop("cbor", None)  # a load tried before the build found nothing
     assert cbor_reader.load_native()
     return native_read_values

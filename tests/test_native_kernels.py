@@ -19,9 +19,10 @@ import pytest
 
 from evalcore import coco_eval
 from evalcore.metrics.coco import AREA_RANGES, IOU_THRESHOLDS, RECALL_THRESHOLDS, evaluate_boxes
-from kernels import _native
+from kernels import _native, coco_entries
 from kernels.coco_accumulate import coco_accumulate
 from kernels.coco_common import HEAD, TAIL, WHOLE, split_point
+from kernels.coco_entries import COCO
 from kernels.coco_evaluate import coco_evaluate
 from kernels.coco_json import parse_results
 from tests._helpers import random_coco_case
@@ -35,8 +36,8 @@ def saved(tmp_path_factory):
     """The entries compiled and saved once, in a directory of their own; the file's bytes."""
     path = tmp_path_factory.mktemp("native") / "evalcore-coco-native.bin"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_native, "native_path", lambda kset=None: str(path))
-        assert _native.build()
+        mp.setattr(_native, "native_path", lambda kset: str(path))
+        assert _native.build(COCO)
     return path, path.read_bytes()
 
 
@@ -45,7 +46,7 @@ def native_file(saved, monkeypatch):
     """``native_path`` points at a freshly written copy of the saved code; no load cached."""
     path, data = saved
     path.write_bytes(data)
-    monkeypatch.setattr(_native, "native_path", lambda kset=None: str(path))
+    monkeypatch.setattr(_native, "native_path", lambda kset: str(path))
     monkeypatch.setattr(_native, "_loaded", {})
     monkeypatch.setattr(coco_eval, "_kernels_ready", False)
     return path
@@ -53,9 +54,9 @@ def native_file(saved, monkeypatch):
 
 @pytest.fixture
 def native(native_file):
-    entries = _native._load()
+    entries = _native._load(COCO)
     assert entries is not None
-    return _native.CocoKernels(entries)
+    return coco_entries.CocoKernels(entries)
 
 
 def _numba_arrays(case, n_images, n_categories, max_dets=(1, 10, 100), thresholds=IOU_THRESHOLDS):
@@ -111,18 +112,18 @@ def test_evaluate_boxes_uses_the_saved_code_and_words_index_errors_as_numba(nati
         calls.append(1)
         return native
 
-    monkeypatch.setattr(_native, "coco_kernels", counting)
+    monkeypatch.setattr(coco_entries, "coco_kernels", counting)
     case = list(random_coco_case(np.random.default_rng(11), n_det=80, n_gt=20))
     del case[4]  # evaluate_boxes computes the detections' areas
     got = evaluate_boxes(*case, n_images=6, n_categories=3)
-    monkeypatch.setattr(_native, "coco_kernels", lambda: None)
+    monkeypatch.setattr(coco_entries, "coco_kernels", lambda: None)
     want = evaluate_boxes(*case, n_images=6, n_categories=3)
     assert calls and got.stats.tobytes() == want.stats.tobytes()
     _assert_same_bits((got.precision, got.recall, got.scores),
                       (want.precision, want.recall, want.scores))
     case[0] = case[0].copy()
     case[0][3] = 6
-    monkeypatch.setattr(_native, "coco_kernels", counting)
+    monkeypatch.setattr(coco_entries, "coco_kernels", counting)
     with pytest.raises(ValueError, match="out of range"):
         evaluate_boxes(*case, n_images=6, n_categories=3)
 
@@ -133,7 +134,7 @@ def test_saved_code_matches_pycocotools(native, monkeypatch):
     pytest.importorskip("pycocotools")
     from tests import test_coco_oracle as oracle
 
-    monkeypatch.setattr(_native, "coco_kernels", lambda: native)
+    monkeypatch.setattr(coco_entries, "coco_kernels", lambda: native)
     for seed, kw in ((0, {"n_det": 60, "n_gt": 20}), (100, {"n_det": 80, "n_gt": 20, "ties": True}),
                      (200, {"n_det": 70, "n_gt": 20, "crowd_rate": 0.5}),
                      (1000, {"n_det": 3000, "n_gt": 300, "n_images": 40, "n_categories": 2,
@@ -190,13 +191,13 @@ def test_saved_scanner_gives_the_numba_scanners_columns(native, data):
 
 def test_category_ranges_split_the_rows_about_evenly():
     category = np.repeat(np.arange(4), [10, 10, 10, 70])
-    assert _native._category_bounds(category, category[:0], 4, 2).tolist() == [0, 3, 4]
-    assert _native._category_bounds(category, category[:0], 4, 1).tolist() == [0, 4]
-    assert _native._category_bounds(category, category[:0], 1, 2).tolist() == [0, 1]
-    bounds = _native._category_bounds(np.arange(100) % 10, np.arange(50) % 10, 10, 3)
+    assert coco_entries._category_bounds(category, category[:0], 4, 2).tolist() == [0, 3, 4]
+    assert coco_entries._category_bounds(category, category[:0], 4, 1).tolist() == [0, 4]
+    assert coco_entries._category_bounds(category, category[:0], 1, 2).tolist() == [0, 1]
+    bounds = coco_entries._category_bounds(np.arange(100) % 10, np.arange(50) % 10, 10, 3)
     assert bounds[0] == 0 and bounds[-1] == 10 and np.all(np.diff(bounds) > 0)
     huge = np.array([0, 2**40])  # out of range: one range, and no table of 2**40 counts
-    assert _native._category_bounds(huge, category[:0], 4, 2).tolist() == [0, 4]
+    assert coco_entries._category_bounds(huge, category[:0], 4, 2).tolist() == [0, 4]
 
 
 # --- trust: stale, damaged, unresolvable, unwritable -------------------------------------------
@@ -216,8 +217,8 @@ def _write_coco_files(folder):
 def _numba_stats(gt_path, dt_path, monkeypatch):
     """The numba path's result (nothing saved or built meanwhile)."""
     with monkeypatch.context() as mp:
-        mp.setattr(_native, "coco_kernels", lambda: None)
-        mp.setattr(_native, "can_build", lambda kset=None: False)
+        mp.setattr(coco_entries, "coco_kernels", lambda: None)
+        mp.setattr(_native, "can_build", lambda kset: False)
         mp.setattr(coco_eval, "_kernels_ready", False)
         return coco_eval.load_coco_files(gt_path, dt_path).evaluate()
 
@@ -244,14 +245,14 @@ def test_stale_or_damaged_code_is_not_trusted_and_is_rebuilt(native_file, tmp_pa
     want = _numba_stats(gt_path, dt_path, monkeypatch)
     good = native_file.read_bytes()
     native_file.write_bytes(_damage(good, how))
-    assert _native._load() is None
+    assert _native._load(COCO) is None
     got = coco_eval.evaluate_coco_files(gt_path, dt_path)  # numba path, then a rebuild
     assert got.stats.tobytes() == want.stats.tobytes()
     assert got.precision.tobytes() == want.precision.tobytes()
-    assert _native._unpack(native_file.read_bytes(), _native._key(_llvm())) is not None
+    assert _native._unpack(native_file.read_bytes(), _native._key(_llvm(), COCO), COCO) is not None
     monkeypatch.setattr(_native, "_loaded", {})
     monkeypatch.setattr(coco_eval, "_kernels_ready", False)
-    assert _native.coco_kernels() is not None
+    assert coco_entries.coco_kernels() is not None
     again = coco_eval.evaluate_coco_files(gt_path, dt_path)  # the rebuilt code
     assert again.stats.tobytes() == want.stats.tobytes()
 
@@ -260,11 +261,11 @@ def test_stale_or_damaged_code_is_not_trusted_and_is_rebuilt(native_file, tmp_pa
 def test_code_others_may_change_is_not_run(native_file, mode):
     """Without it anyone who can write the saved file (a group-writable cache, a shared temporary
     folder) could make every coco-eval run their machine code as this user."""
-    assert _native._load() is not None
+    assert _native._load(COCO) is not None
     native_file.chmod(mode)
-    assert _native._load() is None
+    assert _native._load(COCO) is None
     native_file.chmod(0o644)
-    assert _native._load() is not None
+    assert _native._load(COCO) is not None
 
 
 def test_the_temporary_cache_folder_is_this_users_own(tmp_path, monkeypatch):
@@ -294,7 +295,7 @@ def test_an_unresolvable_symbol_refuses_the_code(native_file, monkeypatch):
     real = llvm.address_of_symbol
     monkeypatch.setattr(llvm, "address_of_symbol",
                         lambda name: None if name.startswith("NRT_MemInfo_alloc") else real(name))
-    assert _native._load() is None
+    assert _native._load(COCO) is None
 
 
 def test_unwritable_cache_dir_still_gives_the_right_numbers(tmp_path, monkeypatch, saved):
@@ -303,20 +304,20 @@ def test_unwritable_cache_dir_still_gives_the_right_numbers(tmp_path, monkeypatc
     want = _numba_stats(gt_path, dt_path, monkeypatch)
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
-    monkeypatch.setattr(_native, "native_path", lambda kset=None: str(blocker / "cache" / "x.bin"))
+    monkeypatch.setattr(_native, "native_path", lambda kset: str(blocker / "cache" / "x.bin"))
     monkeypatch.setattr(_native, "_loaded", {})
     monkeypatch.setattr(coco_eval, "_kernels_ready", False)
     got = coco_eval.evaluate_coco_files(gt_path, dt_path)
     assert got.stats.tobytes() == want.stats.tobytes()
-    assert not _native.build()
+    assert not _native.build(COCO)
     # saved code in a read-only directory is still read
     folder = tmp_path / "read-only"
     folder.mkdir()
     (folder / "x.bin").write_bytes(saved[1])
     folder.chmod(0o555)
     try:
-        monkeypatch.setattr(_native, "native_path", lambda kset=None: str(folder / "x.bin"))
-        assert _native._load() is not None
+        monkeypatch.setattr(_native, "native_path", lambda kset: str(folder / "x.bin"))
+        assert _native._load(COCO) is not None
     finally:
         folder.chmod(0o755)
 
@@ -343,15 +344,15 @@ def test_a_failed_build_is_not_tried_again_for_the_same_key(tmp_path, monkeypatc
     """A compiler that fails on these sources would otherwise cost seconds on every run."""
     from kernels import coco_native
 
-    monkeypatch.setattr(_native, "native_path", lambda kset=None: str(tmp_path / "x.bin"))
-    assert _native.can_build()
+    monkeypatch.setattr(_native, "native_path", lambda kset: str(tmp_path / "x.bin"))
+    assert _native.can_build(COCO)
 
     def failing():
         raise RuntimeError("no compiler here")
 
     monkeypatch.setattr(coco_native, "compile_entries", failing)
     with pytest.raises(RuntimeError):
-        _native.build()
-    assert not _native.can_build() and not (tmp_path / "x.bin").exists()
+        _native.build(COCO)
+    assert not _native.can_build(COCO) and not (tmp_path / "x.bin").exists()
     (tmp_path / "x.bin.failed").write_bytes(b"another key")
-    assert _native.can_build()
+    assert _native.can_build(COCO)

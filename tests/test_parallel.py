@@ -282,9 +282,10 @@ print(getattr(reader, "__name__", None), "numba" in sys.modules)
 def saved_cbor_code():
     """The CBOR kernel's machine code saved in numba's cache directory (a run's warm-up saves it)."""
     from kernels import _native
+    from kernels.cbor_reader import CBOR
 
-    if _native._load(_native.CBOR) is None:
-        assert _native.build(_native.CBOR)
+    if _native._load(CBOR) is None:
+        assert _native.build(CBOR)
 
 
 @pytest.mark.parametrize("bundle, code, want", [

@@ -98,15 +98,15 @@ def test_a_run_with_workers_saves_the_code_workers_load(tmp_path, monkeypatch):
     from evalcore import warmup
     from evalcore.engine import RunOptions, run_bundle
     from kernels import _native
+    from kernels.cbor_reader import CBOR
 
     saved = tmp_path / "cbor.bin"
     real_path = _native.native_path
-    monkeypatch.setattr(_native, "native_path", lambda kset=_native.COCO: str(saved) if kset is _native.CBOR
-                        else real_path(kset))
+    monkeypatch.setattr(_native, "native_path", lambda kset: str(saved) if kset is CBOR else real_path(kset))
     monkeypatch.setattr(_native, "_loaded", {})
     monkeypatch.setattr(warmup, "_warmed", False)
     run_bundle(REPO / "fixtures" / "motion", RunOptions(workers=2, quiet=True))
-    assert saved.is_file() and _native._load(_native.CBOR) is not None
+    assert saved.is_file() and _native._load(CBOR) is not None
 
 
 _RECORDER = textwrap.dedent(

@@ -285,12 +285,12 @@ def evaluate_boxes(dt_image, dt_category, dt_score, dt_xywh, gt_image, gt_catego
 def _evaluate_accumulate(args, n_images, n_categories, thresholds, max_dets):
     """Phases 1 and 2: ``(precision, recall, scores)``.
 
-    By the kernels' saved machine code when it loads (``kernels._native``: no numba import),
+    By the kernels' saved machine code when it loads (``kernels.coco_entries``: no numba import),
     else by the numba kernels; both give the same bits. The numba path also words the errors
     of indices out of range.
     """
-    from kernels._native import coco_kernels
     from kernels.coco_common import check_evaluate_args
+    from kernels.coco_entries import coco_kernels
 
     max_dets = np.array(max_dets, dtype=np.int64)
     native = coco_kernels()
