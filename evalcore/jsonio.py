@@ -346,12 +346,13 @@ def object_rows(keys: tuple[str, ...], columns: list[list[str]]) -> list[str]:
     return _stitch_rows(prefixes, columns)
 
 
-def float_object_rows(keys: tuple[str, ...], values) -> list[str]:
+def float_object_rows(keys: tuple[str, ...], values, groups=None) -> list[str]:
     """`object_rows` of a float array: row i is ``{keys[0]: values[i, 0], ...}`` (values (R, K),
-    or (R,) for one key), each value as ``evalcore.jsnumber.format_floats`` writes it.
+    or (R,) for one key), each value as ``evalcore.jsnumber.format_floats`` writes it. With
+    ``groups`` (row counts summing to R), one text per group: its rows joined by ``,``.
 
     Once numba is loaded, the rows are written in one compiled pass (``kernels.jsfloat``), one
-    ``str`` a row; else, or for keys whose text is not UTF-8 (lone surrogates), by `object_rows`.
+    ``str`` a group; else, or for keys whose text is not UTF-8 (lone surrogates), by `object_rows`.
     """
     import numpy as np
 
@@ -372,10 +373,17 @@ def float_object_rows(keys: tuple[str, ...], values) -> list[str]:
         if pieces is not None:
             from kernels.jsfloat import js_object_rows
 
-            return js_object_rows(values if order is None else values[:, order], pieces)
+            return js_object_rows(values if order is None else values[:, order], pieces, groups)
     texts = jsnumber.format_floats(values)
     n_keys = len(keys)
-    return object_rows(keys, [texts[j::n_keys] for j in range(n_keys)])
+    rows = object_rows(keys, [texts[j::n_keys] for j in range(n_keys)])
+    if groups is None:
+        return rows
+    out, at = [], 0
+    for n in groups:
+        out.append(",".join(rows[at : at + n]))
+        at += n
+    return out
 
 
 def _stitch_rows(prefixes: tuple, columns: list[list[str]]) -> list[str]:

@@ -198,12 +198,33 @@ def _shortest(mantissa, exponent):
     return output, e10 + removed
 
 
+_PAIRS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode(), dtype=np.uint8).copy()
+_POW10 = np.array([10**k for k in range(20)], dtype=np.uint64)
+_U100 = np.uint64(100)
+
+
 @njit(cache=True)
 def _write_digits(out, at, digits, count):
-    """Write the ``count`` decimal digits of ``digits`` at ``out[at:at + count]``."""
-    for k in range(count - 1, -1, -1):
-        out[at + k] = np.uint8(48 + digits % _U10)
-        digits //= _U10
+    """Write the ``count`` decimal digits of ``digits`` at ``out[at:at + count]``, two at a time."""
+    end = at + count
+    while end - at >= 2:
+        q = digits // _U100
+        r = np.int64(digits - q * _U100)
+        out[end - 2] = _PAIRS[2 * r]
+        out[end - 1] = _PAIRS[2 * r + 1]
+        end -= 2
+        digits = q
+    if end > at:
+        out[at] = np.uint8(48 + digits)
+
+
+@njit(cache=True)
+def _decimal_length(digits):
+    """How many decimal digits ``digits`` (>= 1) has."""
+    count = 1
+    while count < 20 and digits >= _POW10[count]:
+        count += 1
+    return count
 
 
 @njit(cache=True)
@@ -223,11 +244,7 @@ def _write_one(out, at, value, bits):
         out[at] = 45  # -
         at += 1
     digits, exp10 = _shortest(bits & _MANTISSA_MASK, np.int64((bits >> _EXPONENT_SHIFT) & _EXPONENT_MASK))
-    count = 1
-    probe = digits
-    while probe >= _U10:
-        probe //= _U10
-        count += 1
+    count = _decimal_length(digits)
     point = exp10 + count  # value = 0.<digits> * 10**point
     if count <= point <= 21:
         _write_digits(out, at, digits, count)
@@ -288,49 +305,62 @@ def js_texts(values: np.ndarray) -> list[str]:
         return []
     out = np.empty(flat.size * MAX_TEXT_BYTES, dtype=np.uint8)
     n = _texts_into(flat, flat.view(np.uint64), out, np.uint8(44))
-    return out[:n].tobytes().decode("ascii").split(",")
+    return str(out[:n], "ascii").split(",")
 
 
 @njit(cache=True)
-def _rows_into(values, bits, pieces, piece_ends, out, separator):
-    """Row i of ``values`` (R, K) as piece 0, value 0, piece 1, ..., value K-1, piece K, then
-    ``separator`` (not after the last row); ``pieces`` holds the K + 1 pieces' bytes, piece k
-    ending at ``piece_ends[k]``. Returns the bytes written.
+def _rows_into(values, bits, pieces, piece_ends, group_ends, out):
+    """Row i of ``values`` (R, K) as piece 0, value 0, piece 1, ..., value K-1, piece K; rows of
+    a group separated by ``,``, groups by a NUL byte (group g ends before row ``group_ends[g]``).
+    ``pieces`` holds the K + 1 pieces' bytes, piece k ending at ``piece_ends[k]``. Returns the
+    bytes written.
     """
     at = 0
-    n_rows, n_columns = values.shape
-    for i in range(n_rows):
-        if i:
-            out[at] = separator
+    n_columns = values.shape[1]
+    row = 0
+    for g in range(group_ends.size):
+        if g:
+            out[at] = 0
             at += 1
-        start = 0
-        for k in range(n_columns + 1):
-            for b in range(start, piece_ends[k]):
-                out[at] = pieces[b]
+        first = row
+        while row < group_ends[g]:
+            if row > first:
+                out[at] = 44  # ,
                 at += 1
-            start = piece_ends[k]
-            if k < n_columns:
-                at = _write_one(out, at, values[i, k], bits[i, k])
+            start = 0
+            for k in range(n_columns + 1):
+                for b in range(start, piece_ends[k]):
+                    out[at] = pieces[b]
+                    at += 1
+                start = piece_ends[k]
+                if k < n_columns:
+                    at = _write_one(out, at, values[row, k], bits[row, k])
+            row += 1
     return at
 
 
-def js_object_rows(values: np.ndarray, pieces: list[bytes]) -> list[str]:
+def js_object_rows(values: np.ndarray, pieces: list[bytes], groups=None) -> list[str]:
     """One text per row of a float64 array (R, K): ``pieces[0] v0 pieces[1] ... v(K-1) pieces[K]``
     with each value's JavaScript text, e.g. pieces ``{"a":``, ``,"b":``, ``}`` give JSON objects.
+    With ``groups`` (row counts, summing to R), one text per group instead: its rows joined by
+    ``,`` (``""`` for an empty group).
 
-    The pieces are UTF-8 and hold no NUL byte (JSON text escapes it); the rows are decoded as
-    UTF-8.
+    The pieces are UTF-8 and hold no NUL byte (JSON text escapes it).
     """
     values = np.ascontiguousarray(values, dtype=np.float64)
     if values.ndim != 2 or len(pieces) != values.shape[1] + 1:
         raise ValueError("js_object_rows needs a 2-D array and one piece more than its columns")
-    if values.shape[0] == 0:
+    counts = np.ones(values.shape[0], dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
+    if counts.ndim != 1 or (counts < 0).any() or counts.sum() != values.shape[0]:
+        raise ValueError("groups must be row counts that sum to the number of rows")
+    if counts.size == 0:
         return []
     joined = b"".join(pieces)
     if b"\0" in joined:
         raise ValueError("a piece holds a NUL byte")
     piece_ends = np.cumsum([len(p) for p in pieces]).astype(np.int64)
     row_bytes = len(joined) + values.shape[1] * MAX_TEXT_BYTES + 1
-    out = np.empty(values.shape[0] * row_bytes, dtype=np.uint8)
-    n = _rows_into(values, values.view(np.uint64), np.frombuffer(joined, dtype=np.uint8), piece_ends, out, np.uint8(0))
-    return out[:n].tobytes().decode("utf-8").split("\0")
+    out = np.empty(values.shape[0] * row_bytes + counts.size, dtype=np.uint8)
+    n = _rows_into(values, values.view(np.uint64), np.frombuffer(joined, dtype=np.uint8), piece_ends,
+                   np.cumsum(counts), out)
+    return str(out[:n], "utf-8").split("\0")

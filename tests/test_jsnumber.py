@@ -121,3 +121,27 @@ def test_float_object_rows_is_object_rows_of_format_floats(keys, path):
     scores = rng.random((50, len(keys))).astype(np.float32)
     assert float_object_rows(keys, scores) == object_rows(
         keys, [format_floats(scores[:, j]) for j in range(len(keys))])
+
+
+def test_float_object_rows_by_group(path):
+    """Without it a sample's window results could take a neighbour's rows, or an empty sample
+    could shift every later sample's."""
+    keys = ("a", "b", "c")
+    values = _sample(9)[:600].reshape(200, 3)
+    groups = [0, 5, 21, 0, 0, 100, 73, 1, 0]
+    rows = float_object_rows(keys, values)
+    want, at = [], 0
+    for n in groups:
+        want.append(",".join(rows[at : at + n]))
+        at += n
+    assert float_object_rows(keys, values, groups) == want
+    assert float_object_rows(keys, values[:0], []) == [] and float_object_rows(keys, values[:0], [0, 0]) == ["", ""]
+
+
+def test_row_groups_must_cover_the_rows():
+    """Without it a wrong count would write past the rows (the kernel does not check bounds)."""
+    from kernels.jsfloat import js_object_rows
+
+    for groups in ([1, 1], [2, 2], [4, -1]):
+        with pytest.raises(ValueError, match="sum"):
+            js_object_rows(np.zeros((3, 1)), [b"{", b"}"], groups)

@@ -269,4 +269,6 @@ def test_window_results_match_the_plain_dicts():
     runner = SimpleNamespace(kind="classification", labels=("10", "2", "x", "0"))
     values = np.random.default_rng(1).random((6, 4)).astype(np.float32)
     want = dumps([dict(zip(runner.labels, map(float, row))) for row in values.tolist()])
-    assert ("[" + ",".join(_window_results(runner, values)) + "]").encode() == want
+    assert ("[" + _window_results(runner, values, [6])[0] + "]").encode() == want
+    rows = [dumps(dict(zip(runner.labels, map(float, row)))).decode() for row in values.tolist()]
+    assert _window_results(runner, values, [2, 0, 4]) == [",".join(rows[:2]), "", ",".join(rows[2:])]

@@ -73,10 +73,10 @@ class SampleTexts:
         block_rows = []
         for j, runner in enumerate(self.plans.values()):
             values = np.concatenate([d.values[j] for d in datas])
-            block_rows.append((self._block_texts(runner), _window_results(runner, values)))
+            block_rows.append((self._block_texts(runner), _window_results(runner, values, n_windows)))
         rows = self._prediction_rows(datas, labels)
         at = 0
-        for entry, data, n in zip(fast, datas, n_windows):
+        for k, (entry, data, n) in enumerate(zip(fast, datas, n_windows)):
             expected_json = "[" + ",".join(expected_rows[at : at + n]) + "]"
             interval = data.interval_ms
             tail = (format_number(interval) + ',"frequencyHz":'
@@ -85,7 +85,7 @@ class SampleTexts:
             parts = ['{"sampleId":', format_number(data.sample_id), ',"sample":', sample_json,
                      ',"classifications":[']
             for j, (texts, results) in enumerate(block_rows):
-                parts += ("," if j else "", texts[0], "[", ",".join(results[at : at + n]), "]", texts[1],
+                parts += ("," if j else "", texts[0], "[", results[k], "]", texts[1],
                           expected_json, texts[2], tail)
             parts.append("]}")
             entry.result_json = "".join(parts)
@@ -312,15 +312,17 @@ def _values_ok(runner, values, n_windows: int, keys_ok: bool) -> bool:
     return values.ndim == 1
 
 
-def _window_results(runner, values: np.ndarray) -> list[str]:
-    """A block's per-window ``result`` objects as text (values checked by `_values_ok`)."""
+def _window_results(runner, values: np.ndarray, n_windows: list[int]) -> list[str]:
+    """A block's per-window ``result`` objects as text (values checked by `_values_ok`), those
+    of each sample (``n_windows`` each) joined by ``,``.
+    """
     from evalcore.jsonio import float_object_rows
 
     if runner.kind == "classification":
         keys = tuple(runner.labels)
     else:
         keys = ("value",) if runner.kind == "regression" else (ANOMALY,)
-    return float_object_rows(keys, values)
+    return float_object_rows(keys, values, n_windows)
 
 
 def model_texts(result, predictions) -> tuple[str, str]:
