@@ -84,3 +84,21 @@ def test_accumulator_drops_unknown_test_labels():
     assert acc.compute().n_windows == 2
     with pytest.raises(ConfigError):
         acc.update(np.array([0]), np.zeros((1, 3)))
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_kept_and_recomputed_renormalised_rows_give_the_same_bits(monkeypatch, n_classes):
+    """Without it a large test set (renormalised again on every pass, in chunks) could get other
+    numbers than a small one (renormalised once and kept)."""
+    from evalcore.metrics import classifier_scores as cs
+
+    rng = np.random.default_rng(n_classes)
+    probs = rng.random((3000, n_classes)).astype(np.float32)
+    probs[::97] = 0.0  # rows that sum to 0 (the "uniform" policy)
+    y_true = rng.integers(0, n_classes, 3000)
+    kept = cs.classifier_metrics(y_true, probs, n_classes)
+    monkeypatch.setattr(cs, "_KEEP_VALUES", 0)
+    monkeypatch.setattr(cs, "_CHUNK_ROWS", 256)
+    again = cs.classifier_metrics(y_true, probs, n_classes)
+    assert kept.to_ei_dict() == again.to_ei_dict()
+    assert kept.loss == again.loss and kept.roc_auc == again.roc_auc

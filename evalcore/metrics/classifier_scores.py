@@ -196,7 +196,37 @@ class _Pieces:
             start += block.shape[0]
 
 
-def _roc_auc(y_true, blocks, labels, n_classes, zero_rows) -> float | None:
+#: Renormalised probabilities up to this many values (128 MB of float64) are computed once and
+#: kept for the AUC's K passes and the loss; a larger set is renormalised again on each pass.
+_KEEP_VALUES = 1 << 24
+
+
+class _Renormalised:
+    """(first row, rows divided by their sums, float64) pieces of `_Pieces`, re-iterable: kept
+    after the first whole pass when the set holds at most ``_KEEP_VALUES`` values.
+    """
+
+    def __init__(self, pieces: _Pieces, zero_rows: str, n_values: int):
+        self._pieces = pieces
+        self._zero_rows = zero_rows
+        self._keep = n_values <= _KEEP_VALUES
+        self._kept = None
+
+    def __iter__(self):
+        if self._kept is not None:
+            yield from self._kept
+            return
+        kept = []
+        for start, block in self._pieces:
+            piece = (start, _renormalise(block, self._zero_rows, start))
+            if self._keep:
+                kept.append(piece)
+            yield piece
+        if self._keep:
+            self._kept = kept
+
+
+def _roc_auc(y_true, blocks, labels, n_classes) -> float | None:
     from kernels.ranking import roc_auc_binary, roc_auc_sorted
 
     n_present = int(np.count_nonzero(np.bincount(y_true, minlength=n_classes)))
@@ -215,7 +245,7 @@ def _roc_auc(y_true, blocks, labels, n_classes, zero_rows) -> float | None:
         pos, neg = np.empty(n_pos), np.empty(y_true.shape[0] - n_pos)
         at_pos = at_neg = 0
         for start, block in blocks:
-            column = _renormalise(block, zero_rows, start)[:, k]
+            column = block[:, k]
             mask = is_positive[start : start + block.shape[0]]
             taken = column[mask]
             pos[at_pos : at_pos + taken.shape[0]] = taken
@@ -231,10 +261,10 @@ def _roc_auc(y_true, blocks, labels, n_classes, zero_rows) -> float | None:
     return float(np.mean(per_class))
 
 
-def _log_loss(y_true, blocks, zero_rows) -> float:
+def _log_loss(y_true, blocks) -> float:
     def terms():
         for start, block in blocks:
-            clipped = np.clip(_renormalise(block, zero_rows, start), _EPS, 1 - _EPS)
+            clipped = np.clip(block, _EPS, 1 - _EPS)
             clipped = clipped / clipped.sum(axis=1)[:, np.newaxis]
             picked = clipped[np.arange(clipped.shape[0]), y_true[start : start + block.shape[0]]]
             yield from (-np.log(picked)).tolist()
@@ -288,8 +318,9 @@ def classifier_metrics(y_true, probs, n_classes: int, *,
     y_true = y_true.astype(_label_dtype(n_classes), copy=False)
     n = y_true.shape[0]
     labels = np.zeros(n, dtype=y_true.dtype)
+    blocks = _Renormalised(blocks, zero_rows, n * n_classes)
     for start, block in blocks:
-        labels[start : start + block.shape[0]] = np.argmax(_renormalise(block, zero_rows, start), axis=1)
+        labels[start : start + block.shape[0]] = np.argmax(block, axis=1)
     cm = confusion_matrix(y_true, labels, n_classes)
     present, precision, recall, f1, support = _prf(cm)
     has = n > 0
@@ -309,8 +340,8 @@ def classifier_metrics(y_true, probs, n_classes: int, *,
         weighted_precision=_weighted(precision, support),
         weighted_recall=_weighted(recall, support),
         weighted_f1=_weighted(f1, support),
-        roc_auc=_roc_auc(y_true, blocks, labels, n_classes, zero_rows) if has else None,
-        loss=_log_loss(y_true, blocks, zero_rows) if has else None,
+        roc_auc=_roc_auc(y_true, blocks, labels, n_classes) if has else None,
+        loss=_log_loss(y_true, blocks) if has else None,
         n_windows=n,
     )
 
