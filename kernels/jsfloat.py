@@ -114,9 +114,10 @@ def _pow5_bits(e):
 
 
 @njit(cache=True)
-def _shortest(mantissa, exponent):
-    """(digits, exponent10) with value = digits * 10**exponent10: the shortest decimal that reads
-    back as the positive finite double with these IEEE fields, closest to it (ties: even).
+def _interval(mantissa, exponent):
+    """The double with these IEEE fields (positive, finite) as decimals scaled by 10**-e10:
+    (vr the value, vp and vm the bounds of the numbers that read back as it, e10, whether the
+    bounds belong to the interval, whether vm and vr had only zeros cut off by the scaling).
     """
     if exponent == 0:
         e2 = 1 - 1023 - 52 - 2
@@ -163,9 +164,18 @@ def _shortest(mantissa, exponent):
                 vp -= _U1
         elif q < 63:
             vr_trailing_zeros = (mv & ((_U1 << np.uint64(q)) - _U1)) == _U0
+    return vr, vp, vm, e10, accept_bounds, vm_trailing_zeros, vr_trailing_zeros
+
+
+@njit(cache=True)
+def _shortest(mantissa, exponent):
+    """(digits, exponent10) with value = digits * 10**exponent10: the shortest decimal that reads
+    back as the positive finite double with these IEEE fields, closest to it (ties: even).
+    """
+    vr, vp, vm, e10, accept_bounds, vm_trailing_zeros, vr_trailing_zeros = _interval(mantissa, exponent)
     removed = 0
     last_removed = _U0
-    if vm_trailing_zeros or vr_trailing_zeros:
+    if vm_trailing_zeros or vr_trailing_zeros:  # rare: the exact digits decide the rounding
         while vp // _U10 > vm // _U10:
             vm_trailing_zeros &= vm % _U10 == _U0
             vr_trailing_zeros &= last_removed == _U0
@@ -186,7 +196,7 @@ def _shortest(mantissa, exponent):
             last_removed = np.uint64(4)  # exactly halfway: round to even
         round_up = (vr == vm and (not accept_bounds or not vm_trailing_zeros)) or last_removed >= _U5
         output = vr + (_U1 if round_up else _U0)
-    else:
+    else:  # the common case: only the last digit cut off decides
         round_up = False
         while vp // _U10 > vm // _U10:
             round_up = vr % _U10 >= _U5
