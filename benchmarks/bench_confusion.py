@@ -18,6 +18,9 @@ timed interleaved (one call of each per round, ``--repeats`` rounds, min / media
 it leaves out the time the process waits for a CPU (the memory traffic of others still counts).
 ``--strays RATE`` sets that fraction of the true labels to -1 (Edge Impulse's unknown label).
 ``--increments`` also times bare ``table[code] += 1`` loops, the floor of counting by a table.
+``--stages`` splits the kernel's time (K <= 15): the floor, the chunk path's code loop alone (the
+labels read and turned into byte codes, nothing counted), its counting alone (the kernel's own
+``_count_code_words`` on the same number of codes, taken from a buffer in L1), and the kernel.
 
 ROC AUC on N binary labels with float64 scores (``kernels.ranking.roc_auc_binary`` vs
 ``sklearn.metrics.roc_auc_score``; the anchor is one ``np.argsort``), and one-vs-rest macro AUC
@@ -38,15 +41,23 @@ import argparse
 import importlib.util
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from numba import njit  # noqa: E402
+from numba import literally, njit  # noqa: E402
 
-from kernels.confusion import _confusion_into, confusion_matrix  # noqa: E402
+from kernels import confusion as _confusion  # noqa: E402
+from kernels.confusion import (  # noqa: E402
+    _CHUNK_PAIRS_NARROW,
+    _CHUNK_PAIRS_WIDE,
+    _PIPELINE_SLOTS,
+    _confusion_into,
+    confusion_matrix,
+)
 from kernels.ranking import roc_auc_binary, roc_auc_ovr  # noqa: E402
 
 N_CLASSES = 10
@@ -91,6 +102,83 @@ def _increment_all(cells, table, rounds):
     for _ in range(rounds):
         for i in range(cells.shape[0]):
             table[cells[i]] += np.uint32(1)
+
+
+@njit(cache=True)
+def _codes_only(labels_true, labels_pred, chunk):
+    """The chunk path's code loop alone (``_count_chunks`` without its counting): every label
+    read and turned into a byte code in a ring of chunk buffers; returns one word a chunk xor-ed
+    so nothing is optimised away. ``chunk`` is a literal, as in the kernel.
+    """
+    literally(chunk)
+    slots = _PIPELINE_SLOTS
+    codes = np.empty(slots * chunk, np.uint8)
+    code_words = codes.view(np.uint64)
+    top = labels_true.dtype.type(15)
+    check = np.uint64(0)
+    for c in range(labels_true.shape[0] // chunk):
+        fill = (c % slots) * chunk
+        start = np.uint64(c * chunk)
+        for i in range(chunk):
+            t = labels_true[start + np.uint64(i)]
+            p = labels_pred[start + np.uint64(i)]
+            codes[fill + i] = np.uint8((min(t, top) << 4) | min(p, top))
+        check ^= code_words[fill // 8]
+    return check
+
+
+@njit(cache=True)
+def _codes_only_narrow(labels_true, labels_pred):
+    """``_codes_only`` with the kernel's chunk for 1- and 2-byte labels (a literal, compiled in:
+    called from Python with a plain int, ``literally`` would re-dispatch on every call).
+    """
+    return _codes_only(labels_true, labels_pred, _CHUNK_PAIRS_NARROW)
+
+
+@njit(cache=True)
+def _codes_only_wide(labels_true, labels_pred):
+    """``_codes_only`` with the kernel's chunk for 4- and 8-byte labels."""
+    return _codes_only(labels_true, labels_pred, _CHUNK_PAIRS_WIDE)
+
+
+@njit(cache=True)
+def _count_only(code_words, table, rounds):
+    """The kernel's counting alone: ``_count_code_words`` over an L1-resident buffer of codes,
+    ``rounds`` times.
+    """
+    for _ in range(rounds):
+        _confusion._count_code_words(code_words, 0, code_words.shape[0], table)
+
+
+def bench_stages(n: int, repeats: int, dtypes) -> None:
+    """Print where the kernel's time goes, per dtype, all interleaved (``--stages``)."""
+    rng = np.random.default_rng(3)
+    print(f"\nstages of the chunk path, N = {n:.0e}, K = {N_CLASSES} (ms, min/median of {repeats} "
+          f"interleaved rounds): floor | codes only | counting only | codes + counting | kernel")
+    for dtype in dtypes:
+        y_true, y_pred = _labels(rng, n - n % 1024, np.dtype(dtype))
+        unsigned = np.dtype(f"u{y_true.dtype.itemsize}")
+        labels_true, labels_pred = y_true.view(unsigned), y_pred.view(unsigned)
+        words_true, words_pred = y_true.view(np.uint64), y_pred.view(np.uint64)
+        codes_only = _codes_only_narrow if y_true.dtype.itemsize <= 2 else _codes_only_wide
+        buffer = (np.minimum(y_true[:8192].astype(np.uint8), 15) << 4
+                  | np.minimum(y_pred[:8192].astype(np.uint8), 15)).view(np.uint64)
+        table = np.zeros(1 << 16, np.uint32)
+        calls = {
+            "floor": partial(_read_words_together, words_true, words_pred),
+            "codes": partial(codes_only, labels_true, labels_pred),
+            "count": partial(_count_only, buffer, table, y_true.shape[0] // 8192),
+            "kernel": partial(confusion_matrix, y_true, y_pred, N_CLASSES),
+        }
+        for call in calls.values():
+            call()
+        times = _interleaved(calls, repeats)
+        floor = min(times["floor"])
+        cells = [f"{min(times[name]):5.2f}/{np.median(times[name]):5.2f} ({min(times[name]) / floor:4.2f})"
+                 for name in calls]
+        both = min(times["codes"]) + min(times["count"])
+        cells.insert(3, f"{both:5.2f} ({both / floor:4.2f})")
+        print(f"{y_true.dtype.name:>6} " + " | ".join(cells))
 
 
 def bench_increments(repeats: int) -> None:
@@ -266,6 +354,8 @@ def main(argv=None) -> None:
     parser.add_argument("--classes", type=int, default=10, help="K, the number of labels")
     parser.add_argument("--increments", action="store_true",
                         help="also time bare table increments (the floor of counting)")
+    parser.add_argument("--stages", action="store_true",
+                        help="also split the kernel's time: codes only, counting only")
     args = parser.parse_args(argv)
     global _clock, N_CLASSES
     _clock = time.thread_time if args.clock == "cpu" else time.perf_counter
@@ -275,6 +365,8 @@ def main(argv=None) -> None:
                     args.strays, before)
     if args.increments:
         bench_increments(args.repeats)
+    if args.stages:
+        bench_stages(args.n, args.repeats, args.dtypes.split(","))
     if not args.no_auc:
         bench_auc(args.n, args.repeats, not args.no_sklearn)
 

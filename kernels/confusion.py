@@ -15,12 +15,15 @@ Speed (issue 14, benchmarks/bench_confusion.py, benchmarks/README.md): a one-pai
 scatter-add costs ~1 ns a pair whatever the dtype. For K <= 16 on long contiguous inputs of one
 width the "chunk path" splits the work into two loops over chunks of 32 or 64 pairs: a loop LLVM
 vectorises turns the labels into byte codes ``min(t, 15) << 4 | min(p, 15)`` (unsigned views
-make a negative label large, so strays need no branch), and a scalar loop reads the codes two
-at a time as 16-bit pair codes and counts them in a 65536-cell table, folded into the K x K
-matrix at the end. The loops are software-pipelined (codes written three chunks ahead of their
-count), so reading the labels overlaps counting. What remains is half a table increment a pair:
-an increment retires about once a cycle here (0.31-0.40 ns), so counting costs ~0.2 ns a pair,
-and K = 10 byte labels stay 3-4x their read floor (4-byte labels ~1.25x, 8-byte ~1.05x).
+make a negative label large, so strays need no branch), and a scalar loop reads the codes as
+16-bit pair codes, four to a 64-bit load (one load each for 8-byte labels), and counts them in a
+65536-cell table, folded into the K x K matrix at the end. The loops are software-pipelined
+(codes written three chunks ahead of their count). What remains is half a table increment a
+pair: ~0.38 ns an increment on K = 10 codes (about one a cycle), 0.19 ns a pair, which is
+already 3x the time of reading two byte labels (sixth session's profile, ``--stages``), and on
+this machine the counting overlaps the label reads only in part: K = 10 byte labels stay ~4.5x
+their read floor, 4-byte ~1.5x, 8-byte ~1.35x (1.25 / 1.1 against the fifth session's floor,
+which read the two arrays one after the other).
 """
 
 from __future__ import annotations
@@ -97,8 +100,9 @@ def _count_code_words(code_words, first, n_words, pair_counts):
     One 8-byte load serves four increments (shifts pick the codes out of the register): an
     increment is a load and a store of its cell, and reading each 16-bit code by its own load
     made three memory operations an increment, the most this CPU issues in a cycle (AMD Zen 3:
-    three a cycle). Measured: 1- and 2-byte labels 10-15 % faster, 4-byte 5-8 %; 8-byte ones
-    0-5 % slower, so those keep one load a code (``_count_code_pairs``). Numba JIT-compiled;
+    three a cycle). Measured (interleaved, benchmarks/README.md): 1- and 2-byte labels 10-15 %
+    faster, 4-byte 0-8 %; 8-byte ones 0-5 % slower, so those keep one load a code
+    (``_count_code_pairs``). Numba JIT-compiled;
     inlined into the chunk loops.
     """
     mask = np.uint64(0xFFFF)
