@@ -101,7 +101,7 @@ def _count_code_words(code_words, first, n_words, pair_counts):
     increment is a load and a store of its cell, and reading each 16-bit code by its own load
     made three memory operations an increment, the most this CPU issues in a cycle (AMD Zen 3:
     three a cycle). Measured (interleaved, benchmarks/README.md): 1- and 2-byte labels 10-15 %
-    faster, 4-byte 0-8 %; 8-byte ones 0-5 % slower, so those keep one load a code
+    faster, 4-byte within the noise (-5 to +8 %); 8-byte ones 0-5 % slower, so those keep one load a code
     (``_count_code_pairs``). Numba JIT-compiled;
     inlined into the chunk loops.
     """
