@@ -30,7 +30,7 @@ Usage::
 
     python benchmarks/bench_confusion.py [--n 10000000] [--repeats 15] [--no-sklearn] [--no-auc]
         [--clock wall|cpu] [--dtypes int64,int32,int8] [--strays 0.01] [--before FILE]
-        [--increments] [--classes 3]
+        [--increments] [--stages] [--classes 3]
 
 Compilation is excluded (one warm-up call of each).
 """
