@@ -174,8 +174,8 @@ def bench_stages(n: int, repeats: int, dtypes) -> None:
             call()
         times = _interleaved(calls, repeats)
         floor = min(times["floor"])
-        cells = [f"{min(times[name]):5.2f}/{np.median(times[name]):5.2f} ({min(times[name]) / floor:4.2f})"
-                 for name in calls]
+        cells = [f"{min(times[name]):5.2f}/{np.median(times[name]):5.2f} "
+                 f"({min(times[name]) / floor:4.2f})" for name in calls]
         both = min(times["codes"]) + min(times["count"])
         cells.insert(3, f"{both:5.2f} ({both / floor:4.2f})")
         print(f"{y_true.dtype.name:>6} " + " | ".join(cells))
@@ -299,7 +299,8 @@ def bench_confusion(n: int, repeats: int, with_sklearn: bool, dtypes=("int64", "
     print(f"confusion matrix, N = {n:.0e}, K = {N_CLASSES}, strays {strays:g} "
           f"(ms, min/median of {repeats} interleaved rounds, {clock})")
     print(f"{'dtype':>6} {'MB read':>8} {'floor':>11} {'kernel':>11} {'x floor':>8} "
-          f"{'before  x floor':>17} {'pair loop':>11} {'x floor':>8} {'bincount':>9} {'sklearn':>8} {'x old':>6}")
+          f"{'before  x floor':>17} {'pair loop':>11} {'x floor':>8} {'bincount':>9} {'sklearn':>8} "
+          f"{'x old':>6}")
     for dtype in dtypes:
         y_true, y_pred = _labels(rng, n - n % 8, np.dtype(dtype), strays)
         print(_confusion_row(y_true, y_pred, repeats, with_sklearn, before))

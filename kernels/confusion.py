@@ -97,13 +97,12 @@ _PAIRS_PER_CHECK = 4096
 def _count_code_words(code_words, first, n_words, pair_counts):
     """Count the four 16-bit pair codes of each of ``n_words`` 64-bit words from ``first``.
 
-    One 8-byte load serves four increments (shifts pick the codes out of the register): an
-    increment is a load and a store of its cell, and reading each 16-bit code by its own load
-    made three memory operations an increment, the most this CPU issues in a cycle (AMD Zen 3:
-    three a cycle). Measured (interleaved, benchmarks/README.md): 1- and 2-byte labels 10-15 %
-    faster, 4-byte within the noise (-5 to +8 %); 8-byte ones 0-5 % slower, so those keep one load a code
-    (``_count_code_pairs``). Numba JIT-compiled;
-    inlined into the chunk loops.
+    One 8-byte load serves four increments (shifts pick the codes out of the register). An
+    increment is a load and a store of its cell; with one more load for its code it takes three
+    memory operations, as many as this CPU (AMD Zen 3) issues in a cycle. Measured (interleaved,
+    benchmarks/README.md): 1- and 2-byte labels 10-15 % faster, 4-byte within the noise (-5 to
+    +8 %), 8-byte 0-5 % slower, so those keep one load a code (``_count_code_pairs``). Numba
+    JIT-compiled; LLVM inlines it into the chunk loops.
     """
     mask = np.uint64(0xFFFF)
     for j in range(n_words):
@@ -128,10 +127,12 @@ def _count_chunks(labels_true, labels_pred, first, last, codes, pair_counts, chu
     Each chunk's byte codes ``min(t, 15) << 4 | min(p, 15)`` are written by a loop LLVM
     vectorises (the labels are unsigned views, so a negative label is large and clamps to 15);
     the codes are then read two at a time as a 16-bit pair code and counted, one increment per
-    two pairs (``by_words``: four codes a 64-bit load, ``_count_code_words``). The two loops are software-pipelined over a ring of ``_PIPELINE_SLOTS`` chunk
-    buffers: chunk c's codes are written while chunk c - (slots - 1)'s are counted, so the label
-    reads (vector units, memory) overlap the increments (load/store units) instead of adding
-    to them. ``chunk`` and ``by_words`` are compiled in as literals (``numba.literally``).
+    two pairs (``by_words``: four codes a 64-bit load, ``_count_code_words``). The two loops are
+    software-pipelined over a ring of ``_PIPELINE_SLOTS`` chunk buffers: chunk c's codes are
+    written while chunk c - (slots - 1)'s are counted, so the label reads (vector units, memory)
+    can overlap the increments (load/store units); on this machine they overlap only in part
+    (benchmarks/README.md, ``--stages``). ``chunk`` and ``by_words`` are compiled in as literals
+    (``numba.literally``).
     """
     literally(chunk)
     literally(by_words)
