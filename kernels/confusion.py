@@ -15,12 +15,15 @@ Speed (issue 14, benchmarks/bench_confusion.py, benchmarks/README.md): a one-pai
 scatter-add costs ~1 ns a pair whatever the dtype. For K <= 16 on long contiguous inputs of one
 width the "chunk path" splits the work into two loops over chunks of 32 or 64 pairs: a loop LLVM
 vectorises turns the labels into byte codes ``min(t, 15) << 4 | min(p, 15)`` (unsigned views
-make a negative label large, so strays need no branch), and a scalar loop reads the codes two
-at a time as 16-bit pair codes and counts them in a 65536-cell table, folded into the K x K
-matrix at the end. The loops are software-pipelined (codes written three chunks ahead of their
-count), so reading the labels overlaps counting. What remains is half a table increment a pair:
-an increment retires about once a cycle here (0.31-0.40 ns), so counting costs ~0.2 ns a pair,
-and K = 10 byte labels stay 3-4x their read floor (4-byte labels ~1.25x, 8-byte ~1.05x).
+make a negative label large, so strays need no branch), and a scalar loop reads the codes as
+16-bit pair codes, four to a 64-bit load (one load each for 8-byte labels), and counts them in a
+65536-cell table, folded into the K x K matrix at the end. The loops are software-pipelined
+(codes written three chunks ahead of their count). What remains is half a table increment a
+pair: ~0.38 ns an increment on K = 10 codes (about one a cycle), 0.19 ns a pair, which is
+already 3x the time of reading two byte labels (sixth session's profile, ``--stages``), and on
+this machine the counting overlaps the label reads only in part: K = 10 byte labels stay ~4.5x
+their read floor, 4-byte ~1.5x, 8-byte ~1.35x (1.25 / 1.1 against the fifth session's floor,
+which read the two arrays one after the other).
 """
 
 from __future__ import annotations
@@ -91,19 +94,49 @@ _PAIRS_PER_CHECK = 4096
 
 
 @njit(cache=True)
-def _count_chunks(labels_true, labels_pred, first, last, codes, pair_counts, chunk):
+def _count_code_words(code_words, first, n_words, pair_counts):
+    """Count the four 16-bit pair codes of each of ``n_words`` 64-bit words from ``first``.
+
+    One 8-byte load serves four increments (shifts pick the codes out of the register). An
+    increment is a load and a store of its cell; with one more load for its code it takes three
+    memory operations, as many as this CPU (AMD Zen 3) issues in a cycle. Measured (interleaved,
+    benchmarks/README.md): 1- and 2-byte labels 10-15 % faster, 4-byte within the noise (-5 to
+    +8 %), 8-byte 0-5 % slower, so those keep one load a code (``_count_code_pairs``). Numba
+    JIT-compiled; LLVM inlines it into the chunk loops.
+    """
+    mask = np.uint64(0xFFFF)
+    for j in range(n_words):
+        word = code_words[first + j]
+        pair_counts[word & mask] += np.uint32(1)
+        pair_counts[(word >> np.uint64(16)) & mask] += np.uint32(1)
+        pair_counts[(word >> np.uint64(32)) & mask] += np.uint32(1)
+        pair_counts[word >> np.uint64(48)] += np.uint32(1)
+
+
+@njit(cache=True)
+def _count_code_pairs(code_pairs, first, n_codes, pair_counts):
+    """Count ``n_codes`` 16-bit pair codes from ``first``, one load each. Numba JIT-compiled."""
+    for j in range(n_codes):
+        pair_counts[code_pairs[first + j]] += np.uint32(1)
+
+
+@njit(cache=True)
+def _count_chunks(labels_true, labels_pred, first, last, codes, pair_counts, chunk, by_words):
     """Count the pairs of chunks ``first..last-1`` into the pair-code table. Numba JIT-compiled.
 
     Each chunk's byte codes ``min(t, 15) << 4 | min(p, 15)`` are written by a loop LLVM
     vectorises (the labels are unsigned views, so a negative label is large and clamps to 15);
     the codes are then read two at a time as a 16-bit pair code and counted, one increment per
-    two pairs. The two loops are software-pipelined over a ring of ``_PIPELINE_SLOTS`` chunk
-    buffers: chunk c's codes are written while chunk c - (slots - 1)'s are counted, so the label
-    reads (vector units, memory) overlap the increments (load/store units) instead of adding
-    to them. ``chunk`` is compiled in as a literal (``numba.literally``).
+    two pairs (``by_words``: four codes a 64-bit load, ``_count_code_words``). The two loops are
+    software-pipelined over a ring of ``_PIPELINE_SLOTS`` chunk buffers: chunk c's codes are
+    written while chunk c - (slots - 1)'s are counted, so the label reads (vector units, memory)
+    can overlap the increments (load/store units); on this machine they overlap only in part
+    (benchmarks/README.md, ``--stages``). ``chunk`` and ``by_words`` are compiled in as literals
+    (``numba.literally``).
     """
     literally(chunk)
-    code_pairs = codes.view(np.uint16)
+    literally(by_words)
+    code_words, code_pairs = codes.view(np.uint64), codes.view(np.uint16)
     top = labels_true.dtype.type(15)
     lag = _PIPELINE_SLOTS - 1
     for c in range(first, last + lag):
@@ -114,10 +147,12 @@ def _count_chunks(labels_true, labels_pred, first, last, codes, pair_counts, chu
                 t = labels_true[start + np.uint64(i)]
                 p = labels_pred[start + np.uint64(i)]
                 codes[fill + i] = np.uint8((min(t, top) << 4) | min(p, top))
-        if c >= first + lag:
-            slot = ((c - lag) % _PIPELINE_SLOTS) * (chunk // 2)
-            for j in range(chunk // 2):
-                pair_counts[code_pairs[slot + j]] += np.uint32(1)
+        if c >= first + lag and by_words:
+            _count_code_words(code_words, ((c - lag) % _PIPELINE_SLOTS) * (chunk // 8),
+                              chunk // 8, pair_counts)
+        elif c >= first + lag:
+            _count_code_pairs(code_pairs, ((c - lag) % _PIPELINE_SLOTS) * (chunk // 2),
+                              chunk // 2, pair_counts)
 
 
 @njit(cache=True)
@@ -127,7 +162,7 @@ def _count_chunks_small(labels_true, labels_pred, first, last, codes, pair_count
     label outside 0..K-1 clamps to 3 (>= K) and is dropped at the fold. Numba JIT-compiled.
     """
     literally(chunk)
-    code_pairs = codes.view(np.uint16)
+    code_words = codes.view(np.uint64)
     top = labels_true.dtype.type(3)
     half = chunk // 2
     lag = _PIPELINE_SLOTS - 1
@@ -143,9 +178,8 @@ def _count_chunks_small(labels_true, labels_pred, first, last, codes, pair_count
                 codes[fill + i] = np.uint8((min(t_hi, top) << 6) | (min(p_hi, top) << 4)
                                            | (min(t_lo, top) << 2) | min(p_lo, top))
         if c >= first + lag:
-            slot = ((c - lag) % _PIPELINE_SLOTS) * (half // 2)
-            for j in range(half // 2):
-                pair_counts[code_pairs[slot + j]] += np.uint32(1)
+            _count_code_words(code_words, ((c - lag) % _PIPELINE_SLOTS) * (half // 8),
+                              half // 8, pair_counts)
 
 
 @njit(cache=True)
@@ -193,9 +227,9 @@ def _fold_pairs(pair_counts, n_classes, flat_counts):
 
 
 @njit(cache=True)
-def _chunks_into(labels_true, labels_pred, n_classes, flat_counts, chunk):
-    """The chunk path over the whole chunks of ``chunk`` pairs (a literal); returns the number of
-    pairs counted. Numba JIT-compiled.
+def _chunks_into(labels_true, labels_pred, n_classes, flat_counts, chunk, by_words):
+    """The chunk path over the whole chunks of ``chunk`` pairs (a literal; ``by_words`` as in
+    ``_count_chunks``); returns the number of pairs counted. Numba JIT-compiled.
 
     For K <= 15 every label is exact through the codes: 0..K-1 keep theirs, anything else
     (negative, K..15, >= 16) lands on a code holding a 15 (a 3 for K <= 3, four pairs a code)
@@ -203,6 +237,7 @@ def _chunks_into(labels_true, labels_pred, n_classes, flat_counts, chunk):
     first (one vectorised pass) and a run holding a label >= 16 is counted pair by pair.
     """
     literally(chunk)
+    literally(by_words)
     codes = np.empty(_PIPELINE_SLOTS * chunk, np.uint8)
     pair_counts = np.zeros(1 << 16, np.uint32)
     top = labels_true.dtype.type(15)
@@ -213,7 +248,8 @@ def _chunks_into(labels_true, labels_pred, n_classes, flat_counts, chunk):
         if n_classes <= _SMALL_MAX_CLASSES:
             _count_chunks_small(labels_true, labels_pred, first, last, codes, pair_counts, chunk)
         elif n_classes < 16:
-            _count_chunks(labels_true, labels_pred, first, last, codes, pair_counts, chunk)
+            _count_chunks(labels_true, labels_pred, first, last, codes, pair_counts, chunk,
+                          by_words)
         else:
             for lo_chunk in range(first, last, per_check):
                 hi_chunk = min(lo_chunk + per_check, last)
@@ -223,7 +259,7 @@ def _chunks_into(labels_true, labels_pred, n_classes, flat_counts, chunk):
                                     flat_counts)
                 else:
                     _count_chunks(labels_true, labels_pred, lo_chunk, hi_chunk, codes,
-                                  pair_counts, chunk)
+                                  pair_counts, chunk, by_words)
         _fold_pairs(pair_counts, n_classes, flat_counts)
     return n_chunks * chunk
 
@@ -231,13 +267,20 @@ def _chunks_into(labels_true, labels_pred, n_classes, flat_counts, chunk):
 @njit(cache=True)
 def _confusion_chunks_narrow(labels_true, labels_pred, n_classes, flat_counts):
     """The chunk path for 1- and 2-byte labels (unsigned views); returns the pairs counted."""
-    return _chunks_into(labels_true, labels_pred, n_classes, flat_counts, _CHUNK_PAIRS_NARROW)
+    return _chunks_into(labels_true, labels_pred, n_classes, flat_counts, _CHUNK_PAIRS_NARROW,
+                        True)
 
 
 @njit(cache=True)
 def _confusion_chunks_wide(labels_true, labels_pred, n_classes, flat_counts):
-    """The chunk path for 4- and 8-byte labels (unsigned views); returns the pairs counted."""
-    return _chunks_into(labels_true, labels_pred, n_classes, flat_counts, _CHUNK_PAIRS_WIDE)
+    """The chunk path for 4-byte labels (unsigned views); returns the pairs counted."""
+    return _chunks_into(labels_true, labels_pred, n_classes, flat_counts, _CHUNK_PAIRS_WIDE, True)
+
+
+@njit(cache=True)
+def _confusion_chunks_eight(labels_true, labels_pred, n_classes, flat_counts):
+    """The chunk path for 8-byte labels (unsigned views); returns the pairs counted."""
+    return _chunks_into(labels_true, labels_pred, n_classes, flat_counts, _CHUNK_PAIRS_WIDE, False)
 
 
 def _count_pairs(y_true, y_pred, n_classes, flat_counts):
@@ -252,7 +295,8 @@ def _count_pairs(y_true, y_pred, n_classes, flat_counts):
         _confusion_into(y_true, y_pred, n_classes, flat_counts)
         return
     unsigned = np.dtype(f"u{width}")
-    chunks_into = _confusion_chunks_narrow if width <= 2 else _confusion_chunks_wide
+    chunks_into = {1: _confusion_chunks_narrow, 2: _confusion_chunks_narrow,
+                   4: _confusion_chunks_wide}.get(width, _confusion_chunks_eight)
     done = chunks_into(y_true.view(unsigned), y_pred.view(unsigned), n_classes, flat_counts)
     if done < n:
         _confusion_into(y_true[done:], y_pred[done:], n_classes, flat_counts)

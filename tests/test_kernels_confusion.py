@@ -158,6 +158,23 @@ def test_chunk_path_k16_clean_and_stray_runs(monkeypatch, dtype):
         _assert_same(confusion_matrix(y_true, y_pred, 16), naive_confusion_matrix(y_true, y_pred, 16))
 
 
+def test_code_words_count_all_four_codes_of_a_word():
+    """``_count_code_words`` picks four 16-bit codes out of each 64-bit word by shifts; a wrong
+    shift or mask would count one code twice and another never, or a code outside the words."""
+    from kernels.confusion import _count_code_words
+
+    rng = np.random.default_rng(9)
+    codes = rng.integers(0, 1 << 16, 4 * 40, dtype=np.uint16)
+    codes[:4] = [0x0001, 0x0100, 0xFFFF, 0x8000]  # low and high bytes, the largest, the top bit
+    table = np.zeros(1 << 16, np.uint32)
+    _count_code_words(codes.view(np.uint64), 1, 38, table)  # words 1..38 of 40
+    want = np.bincount(codes[4:4 * 39], minlength=1 << 16).astype(np.uint32)
+    _assert_same(table, want)
+    _count_code_words(codes.view(np.uint64), 0, 1, table)
+    want[[0x0001, 0x0100, 0xFFFF, 0x8000]] += 1
+    _assert_same(table, want)
+
+
 @pytest.mark.parametrize("n", [17, 300_007])
 def test_byte_swapped_labels_are_counted_by_value(n):
     """Big-endian labels (a file read with ``>i4``): numba cannot take them, and the chunk path
@@ -177,7 +194,7 @@ def test_long_input_takes_the_chunk_path_and_matches_naive(monkeypatch, dtype):
     import kernels.confusion as confusion
 
     calls = []
-    for name in ("_confusion_chunks_narrow", "_confusion_chunks_wide"):
+    for name in ("_confusion_chunks_narrow", "_confusion_chunks_wide", "_confusion_chunks_eight"):
         chunks = getattr(confusion, name)
         monkeypatch.setattr(confusion, name, lambda *args, chunks=chunks: calls.append(1) or chunks(*args))
     rng = np.random.default_rng(4)
