@@ -9,6 +9,7 @@ import pytest
 
 from evalcore.dsp._spectrogram_kernels import (
     int16_scale_rows,
+    natural_log,
     power_to_min_max_scaled,
     power_to_scaled_db,
     rescale_int16_rows,
@@ -76,3 +77,18 @@ def test_int16_rescale_equals_naive():
     for r, row in enumerate(windows):
         expected = [float(np.float32(v / 32768)) for v in row] if flags[r] else list(row)
         assert out[r].tolist() == expected
+
+
+def test_natural_log_within_two_ulp_of_math_log():
+    """Without this, the vectorisable logarithm could drift from libm's (range reduction, series, ln 2 split)."""
+    rng = np.random.default_rng(5)
+    values = np.concatenate([
+        np.exp(rng.uniform(-700, 700, 2000)),
+        1 + rng.uniform(-1e-3, 1e-3, 200),  # near 1, where ln is small and cancellation bites
+        [1e-30, 1.0, 2.0, 0.5, math.sqrt(2), np.nextafter(math.sqrt(2), 2), np.nextafter(math.sqrt(2), 1),
+         np.finfo(np.float64).tiny, np.finfo(np.float64).max],
+    ])
+    for value in values:
+        got, expected = natural_log(float(value)), math.log(value)
+        assert abs(got - expected) <= 2 * math.ulp(expected), (value, got, expected)
+    assert natural_log(math.inf) == math.inf and math.isnan(natural_log(math.nan))
