@@ -147,10 +147,14 @@ def spectrogram_rows(windows, frame, stride, n_frames, fft_length, tables, versi
     inverse_fft_length = 1.0 / fft_length
     inverse_span = 1.0 / (-noise_floor_db + 12)
     upper = 1.0 if version == 3 else np.inf
-    # (values, frames): each loop below runs innermost over the frames, contiguous
-    real = np.empty((half, n_frames))
-    imag = np.empty((half, n_frames))
-    power = np.empty((n_bins, n_frames))
+    # (values, frames): each loop below runs innermost over the frames, contiguous. The frame
+    # axis is padded to a multiple of 8 with zero frames, so the vectorised loops run whole
+    # (no scalar remainder); the padding never reaches the output or the min-max.
+    columns = (n_frames + 7) // 8 * 8
+    real = np.zeros((half, columns))
+    imag = np.zeros((half, columns))
+    power = np.empty((n_bins, columns))
+    flat_power = power.reshape(-1)
     for w in range(n_windows):
         rescale = False
         if version == 3:
@@ -183,7 +187,7 @@ def spectrogram_rows(windows, frame, stride, n_frames, fft_length, tables, versi
                     w_im = stage_sin[j * step]
                     top = first + j
                     bottom = top + span
-                    for f in range(n_frames):
+                    for f in range(columns):
                         b_re = real[bottom, f] * w_re - imag[bottom, f] * w_im
                         b_im = real[bottom, f] * w_im + imag[bottom, f] * w_re
                         t_re = real[top, f]
@@ -199,7 +203,7 @@ def spectrogram_rows(windows, frame, stride, n_frames, fft_length, tables, versi
             mirror = (half - k) % half
             w_re = unpack_cos[k]
             w_im = unpack_sin[k]
-            for f in range(n_frames):
+            for f in range(columns):
                 z_re = real[index, f]
                 z_im = imag[index, f]
                 c_re = real[mirror, f]
@@ -212,13 +216,12 @@ def spectrogram_rows(windows, frame, stride, n_frames, fft_length, tables, versi
                 x_im = even_im + (w_re * odd_im + w_im * odd_re)
                 power[k, f] = (x_re * x_re + x_im * x_im) * inverse_fft_length
         if version >= 3:
-            for k in range(n_bins):
-                for f in range(n_frames):  # branch-free (selects), so LLVM vectorises this loop
-                    value = power[k, f]
-                    value = 1e-30 if value < 1e-30 else value
-                    scaled = (natural_log(value) * db_per_neper - noise_floor_db) * inverse_span
-                    scaled = 0.0 if scaled < 0.0 else scaled
-                    power[k, f] = upper if scaled > upper else scaled
+            for i in range(flat_power.size):  # branch-free (selects), so LLVM vectorises this loop
+                value = flat_power[i]
+                value = 1e-30 if value < 1e-30 else value
+                scaled = (natural_log(value) * db_per_neper - noise_floor_db) * inverse_span
+                scaled = 0.0 if scaled < 0.0 else scaled
+                flat_power[i] = upper if scaled > upper else scaled
         else:
             low = np.inf
             high = -np.inf
