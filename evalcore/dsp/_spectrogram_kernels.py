@@ -102,8 +102,10 @@ def fft_tables(fft_length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     """
     half = fft_length // 2
     n_bits = half.bit_length() - 1
-    bit_reversed = np.array([int(format(j, f"0{n_bits}b")[::-1], 2) if n_bits else 0 for j in range(half)],
-                            dtype=np.int64)
+    positions = np.arange(half, dtype=np.int64)
+    bit_reversed = np.zeros(half, dtype=np.int64)
+    for bit in range(n_bits):
+        bit_reversed |= ((positions >> bit) & 1) << (n_bits - 1 - bit)
     stage = np.arange(max(half // 2, 1)) * (2 * np.pi / half)
     unpack = np.arange(half + 1) * (2 * np.pi / fft_length)
     tables = (bit_reversed, np.cos(stage), -np.sin(stage), np.cos(unpack), -np.sin(unpack))
