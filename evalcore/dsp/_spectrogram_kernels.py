@@ -1,4 +1,4 @@
-"""Numba kernel of the spectrogram block: one window's features in one call, for every version.
+"""Numba kernel of the spectrogram block: a batch of windows' features in one call, for every version.
 
 ``spectrogram_rows`` does, per window, what the block's numpy form did in a dozen calls: the v3
 int16 check and rescale, the framing, a real FFT of every frame, the power and the per-version
