@@ -8,7 +8,10 @@ are bit-identical (checked against ``naive_sliding_normalize`` of tests/naive.py
 tests/test_kernels_cmvn.py).
 
 Both take ``rows``, the row index of each padded position (``np.pad(arange(F), pad, "symmetric")``),
-instead of a padded copy of the data.
+instead of a padded copy of the data. Each output row keeps one accumulator per column and adds the
+window's rows to all of them in turn: every column's sum still runs in window order (so the bits
+do not change), and the innermost loop, over the contiguous columns, is vectorised (one running
+sum at a time, as before, was bound by the latency of the adds: 45 % of an MFCC window).
 
 Array letters: W windows, F frames (rows), C columns; P = F + win_size - 1 padded rows.
 """
@@ -40,13 +43,18 @@ def sliding_mean_centre(values, rows, win_size):
     """
     n_windows, n_rows, n_cols = values.shape
     out = np.empty((n_windows, n_rows, n_cols), dtype=np.float32)
+    total = np.empty(n_cols)
     for w in range(n_windows):
         for r in range(n_rows):
+            first = rows[r]
             for c in range(n_cols):
-                total = values[w, rows[r], c]
-                for k in range(1, win_size):
-                    total += values[w, rows[r + k], c]
-                out[w, r, c] = np.float32(values[w, r, c] - total / win_size)
+                total[c] = values[w, first, c]
+            for k in range(1, win_size):
+                source = rows[r + k]
+                for c in range(n_cols):
+                    total[c] += values[w, source, c]
+            for c in range(n_cols):
+                out[w, r, c] = np.float32(values[w, r, c] - total[c] / win_size)
     return out
 
 
@@ -71,17 +79,27 @@ def sliding_std_scale(centred, rows, win_size):
     count = np.float32(win_size)
     eps = np.float32(1e-10)
     out = np.empty((n_windows, n_rows, n_cols), dtype=np.float32)
+    total = np.empty(n_cols, dtype=np.float32)
+    mean = np.empty(n_cols, dtype=np.float32)
+    squares = np.empty(n_cols, dtype=np.float32)
     for w in range(n_windows):
         for r in range(n_rows):
+            first = rows[r]
             for c in range(n_cols):
-                total = centred[w, rows[r], c]
-                for k in range(1, win_size):
-                    total += centred[w, rows[r + k], c]
-                mean = total / count
-                deviation = centred[w, rows[r], c] - mean
-                squares = deviation * deviation
-                for k in range(1, win_size):
-                    deviation = centred[w, rows[r + k], c] - mean
-                    squares += deviation * deviation
-                out[w, r, c] = centred[w, r, c] / (np.sqrt(squares / count) + eps)
+                total[c] = centred[w, first, c]
+            for k in range(1, win_size):
+                source = rows[r + k]
+                for c in range(n_cols):
+                    total[c] += centred[w, source, c]
+            for c in range(n_cols):
+                mean[c] = total[c] / count
+                deviation = centred[w, first, c] - mean[c]
+                squares[c] = deviation * deviation
+            for k in range(1, win_size):
+                source = rows[r + k]
+                for c in range(n_cols):
+                    deviation = centred[w, source, c] - mean[c]
+                    squares[c] += deviation * deviation
+            for c in range(n_cols):
+                out[w, r, c] = centred[w, r, c] / (np.sqrt(squares[c] / count) + eps)
     return out

@@ -155,3 +155,41 @@ def test_fast_path_returns_fresh_objects_and_converts_integers():
         np.testing.assert_array_equal(again["features"], expected["features"])
         assert {k: v for k, v in again.items() if k != "features"} == \
             {k: v for k, v in expected.items() if k != "features"}
+
+
+def test_cached_configurations_do_not_leak_across_parameters(monkeypatch):
+    """Without this, a plan, fast-path entry or FFT table cached for one parameter set could serve another.
+
+    Spectrogram configurations that differ in one value each (version, noise floor, FFT length,
+    frame length and stride, rate, window length) are called in turn, twice, after each was
+    computed alone with every cache empty; every call must give its own configuration's features.
+    """
+    from evalcore.dsp import _api
+    from evalcore.dsp._api import _plan
+    from evalcore.dsp._spectrogram_kernels import fft_tables
+
+    base = {"frame_length": 0.02, "frame_stride": 0.01, "fft_length": 16, "noise_floor_db": -52.0}
+    configs = [(3, 1000, 400, base), (4, 1000, 400, base), (1, 1000, 400, base), (2, 1000, 400, base),
+               (3, 1000, 400, {**base, "noise_floor_db": -30.0}), (3, 1000, 400, {**base, "fft_length": 32}),
+               (3, 1000, 400, {**base, "frame_length": 0.01}), (3, 1000, 400, {**base, "frame_stride": 0.02}),
+               (3, 2000, 400, base), (3, 1000, 300, base), (3, 1000, 400, {**base, "noise_floor_db": -52})]
+    window = np.round(8000 * np.sin(np.arange(400) * 0.37) + 50 * np.cos(np.arange(400) * 2.1))
+
+    def clear():
+        _plan.cache_clear()
+        fft_tables.cache_clear()
+        monkeypatch.setattr(_api, "_PREPARED", {})
+
+    expected = []
+    for version, rate, n, params in configs:
+        clear()
+        expected.append(generate_features("spectrogram", version, window[:n], ["audio"], rate, **params))
+    assert len({e["features"].tobytes() for e in expected}) == len(configs) - 1  # only the int floor repeats
+    clear()
+    for _ in range(2):
+        for (version, rate, n, params), want in zip(configs, expected):
+            got = generate_features("spectrogram", version, window[:n], ["audio"], rate, **params)
+            np.testing.assert_array_equal(got["features"], want["features"])
+            assert got["output_config"] == want["output_config"] and got["fft_used"] == want["fft_used"]
+            batch = _api.compute_features("spectrogram", version, np.stack([window[:n]] * 2), ["audio"], rate, params)
+            np.testing.assert_array_equal(batch, np.stack([want["features"].astype(np.float32)] * 2))

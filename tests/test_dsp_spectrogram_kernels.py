@@ -2,77 +2,113 @@
 
 from __future__ import annotations
 
+import cmath
 import math
 
 import numpy as np
 import pytest
 
-from evalcore.dsp._spectrogram_kernels import (
-    int16_scale_rows,
-    power_to_min_max_scaled,
-    power_to_scaled_db,
-    rescale_int16_rows,
-)
+from evalcore.dsp._spectrogram_kernels import fft_tables, natural_log, spectrogram_rows
+
+DB_PER_NEPER = 10 / math.log(10)
 
 
-def _spectrum(seed: int, shape=(3, 5, 9)) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    spectrum = rng.standard_normal(shape) * 10.0 ** rng.uniform(-20, 4, shape) + 1j * rng.standard_normal(shape)
-    spectrum[0, 0, 0] = 0  # exact zero power: floored at 1e-30
-    spectrum[1, 2, 3] = 1e-300j
-    return spectrum
+def naive_spectrogram(window, frame: int, stride: int, n_frames: int, fft_length: int, version: int,
+                      noise_floor_db: float) -> list[float]:
+    """The block's definition, one value at a time: a direct DFT of every frame, then the scaling."""
+    samples = [float(v) for v in window]
+    if version == 3 and any(v > 1 or v < -1 for v in samples):
+        samples = [float(np.float32(v / 32768)) for v in samples]
+    powers = []
+    for f in range(n_frames):
+        chunk = samples[f * stride:f * stride + min(frame, fft_length)]
+        chunk += [0.0] * (fft_length - len(chunk))
+        for k in range(fft_length // 2 + 1):
+            x = sum(v * cmath.exp(-2j * math.pi * k * t / fft_length) for t, v in enumerate(chunk))
+            powers.append(abs(x) ** 2 / fft_length)
+    if version <= 2:
+        low, high = min(powers), max(powers)
+        return [0.0 if high == low else (p - low) / (high - low) for p in powers]
+    scaled = [(10 * math.log10(max(p, 1e-30)) - noise_floor_db) / (12 - noise_floor_db) for p in powers]
+    return [max(0.0, min(1.0, s) if version == 3 else s) for s in scaled]
 
 
-def naive_scaled_db(spectrum: np.ndarray, fft_length: int, noise_floor_db: float, upper: float | None) -> np.ndarray:
-    out = np.empty(spectrum.shape)
-    for index, value in np.ndenumerate(spectrum):
-        power = abs(complex(value)) ** 2 / fft_length
-        scaled = (10 * math.log10(max(power, 1e-30)) - noise_floor_db) / (12 - noise_floor_db)
-        out[index] = max(0.0, scaled if upper is None else min(upper, scaled))
+def _run(windows, frame, stride, n_frames, fft_length, version, noise_floor_db=-52.0):
+    out = np.full((len(windows), n_frames * (fft_length // 2 + 1)), np.nan)
+    spectrogram_rows(np.asarray(windows, dtype=np.float64), frame, stride, n_frames, fft_length,
+                     fft_tables(fft_length), version, noise_floor_db, DB_PER_NEPER, out)
     return out
 
 
-def naive_min_max(spectrum: np.ndarray, fft_length: int) -> np.ndarray:
-    out = np.empty(spectrum.shape)
-    for w in range(spectrum.shape[0]):
-        powers = [[abs(complex(v)) ** 2 / fft_length for v in row] for row in spectrum[w]]
-        low = min(min(row) for row in powers)
-        high = max(max(row) for row in powers)
-        for f, row in enumerate(powers):
-            for b, power in enumerate(row):
-                out[w, f, b] = 0.0 if high == low else (power - low) / (high - low)
-    return out
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
+@pytest.mark.parametrize("fft_length, frame, stride", [(2, 4, 4), (8, 12, 5), (16, 16, 7), (32, 20, 10)])
+def test_spectrogram_rows_equal_naive_dft(version, fft_length, frame, stride):
+    """Without this, the packed radix-2 FFT, the framing (truncate / zero-pad) or a scaling could be wrong."""
+    rng = np.random.default_rng(fft_length + version)
+    windows = np.stack([
+        rng.uniform(-1, 1, 64),  # in [-1, 1]: v3 leaves it alone
+        np.round(rng.uniform(-32768, 32767, 64)),  # int16 scale: v3 rescales it
+        np.r_[rng.uniform(-1, 1, 63), 1.5],  # one sample out of [-1, 1]: v3 rescales it all
+        np.zeros(64),  # a constant power spectrogram: v1/v2 give 0; v3/v4 floor every power
+    ])
+    n_frames = (64 - frame) // stride + 1
+    out = _run(windows, frame, stride, n_frames, fft_length, version)
+    for row, window in zip(out, windows):
+        expected = naive_spectrogram(window, frame, stride, n_frames, fft_length, version, -52.0)
+        np.testing.assert_allclose(row, expected, rtol=1e-9, atol=1e-12)
+    if version <= 2:
+        assert (out[3] == 0).all() and out[0].max() == 1.0
+    else:
+        assert (out == 0).any() and (out > 0).any()
 
 
-@pytest.mark.parametrize("noise_floor_db, version", [(-52.0, 3), (-52.0, 4), (-100.0, 3), (-30.0, 4)])
-def test_scaled_db_equals_naive(noise_floor_db, version):
-    """Without this, the fused v3/v4 kernel could drift from the block's formula."""
-    spectrum = _spectrum(int(-noise_floor_db) + version)
-    out = np.empty(spectrum.shape)
-    power_to_scaled_db(spectrum, 1 / 128, 10 / math.log(10), noise_floor_db, 1.0 if version == 3 else np.inf, out)
-    expected = naive_scaled_db(spectrum, 128, noise_floor_db, 1.0 if version == 3 else None)
-    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-14)
-    assert (out == 0).any() and (out > 0).any()
+@pytest.mark.parametrize("version", [1, 3, 4])
+def test_spectrogram_rows_match_numpy_rfft_at_audio_size(version):
+    """Without this, a long transform (n = 128, 256) could accumulate error the small sizes do not show."""
+    rng = np.random.default_rng(version)
+    windows = np.round(8000 * np.sin(np.arange(4000) * 0.3) + 500 * rng.standard_normal((3, 4000)))
+    windows[1] /= 40000  # in [-1, 1]
+    for fft_length in (128, 256):
+        frame, stride = 320, 160
+        n_frames = (4000 - frame) // stride + 1
+        out = _run(windows, frame, stride, n_frames, fft_length, version, noise_floor_db=-90.0)
+        for row, window in zip(out, windows):
+            signal = window
+            if version == 3 and np.any(np.abs(window) > 1):
+                signal = (window / 32768).astype(np.float32).astype(np.float64)
+            frames = np.stack([signal[f * stride:f * stride + frame] for f in range(n_frames)])
+            power = np.abs(np.fft.rfft(frames, n=fft_length)) ** 2 / fft_length
+            if version == 1:
+                expected = (power - power.min()) / (power.max() - power.min())
+            else:
+                expected = (10 * np.log10(np.maximum(power, 1e-30)) + 90.0) / 102.0
+                expected = np.clip(expected, 0, 1 if version == 3 else None)
+            np.testing.assert_allclose(row, expected.ravel(), rtol=1e-11, atol=1e-13)
 
 
-def test_min_max_equals_naive():
-    """Without this, the fused v1/v2 kernel could scale by the wrong extremes (or divide a constant window by 0)."""
-    spectrum = _spectrum(1)
-    spectrum[2] = 3 + 4j  # a constant window gives 0
-    out = np.empty(spectrum.shape)
-    power_to_min_max_scaled(spectrum, 1 / 64, out)
-    np.testing.assert_allclose(out, naive_min_max(spectrum, 64), rtol=1e-12, atol=1e-15)
-    assert (out[2] == 0).all() and out[0].max() == 1.0
+def test_spectrogram_rows_nan_and_zero_span():
+    """Without this, a NaN sample could come out as a number, or noise_floor_db = 12 could raise."""
+    window = np.sin(np.arange(64) * 0.7)
+    with_nan = window.copy()
+    with_nan[3] = np.nan
+    out = _run([window, with_nan], 16, 16, 4, 16, 4)
+    assert np.isnan(out[1, :9]).all() and np.isfinite(out[1, 9:]).all()  # only the first frame
+    loud_then_silent = np.r_[1000 * window[:32], np.zeros(32)]
+    out = _run([loud_then_silent], 16, 16, 4, 16, 4, noise_floor_db=12.0)
+    # (x - 12) / 0, as numpy divides in the reference: +inf above 12 dB, -inf (clipped to 0) below
+    assert (out == np.inf).any() and (out == 0).any() and set(np.unique(out)) == {0.0, np.inf}
 
 
-def test_int16_rescale_equals_naive():
-    """Without this, the v3 rescale could touch windows in [-1, 1] or round differently from float32."""
-    rng = np.random.default_rng(3)
-    windows = np.stack([rng.uniform(-1, 1, 50), np.round(rng.uniform(-32768, 32767, 50)), rng.uniform(-1, 1, 50)])
-    windows[2, 49] = -1.0000001  # one sample outside [-1, 1] makes the whole window int16-scale
-    flags = int16_scale_rows(windows)
-    assert flags.tolist() == [any(abs(v) > 1 for v in row) for row in windows] == [False, True, True]
-    out = rescale_int16_rows(windows, flags)
-    for r, row in enumerate(windows):
-        expected = [float(np.float32(v / 32768)) for v in row] if flags[r] else list(row)
-        assert out[r].tolist() == expected
+def test_natural_log_within_two_ulp_of_math_log():
+    """Without this, the vectorisable logarithm could drift from libm's (range reduction, series, ln 2 split)."""
+    rng = np.random.default_rng(5)
+    values = np.concatenate([
+        np.exp(rng.uniform(-700, 700, 2000)),
+        1 + rng.uniform(-1e-3, 1e-3, 200),  # near 1, where ln is small and cancellation bites
+        [1e-30, 1.0, 2.0, 0.5, math.sqrt(2), np.nextafter(math.sqrt(2), 2), np.nextafter(math.sqrt(2), 1),
+         np.finfo(np.float64).tiny, np.finfo(np.float64).max],
+    ])
+    for value in values:
+        got, expected = natural_log(float(value)), math.log(value)
+        assert abs(got - expected) <= 2 * math.ulp(expected), (value, got, expected)
+    assert natural_log(math.inf) == math.inf and math.isnan(natural_log(math.nan))

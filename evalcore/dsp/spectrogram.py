@@ -12,45 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from evalcore.dsp._framing import (
-    check_fft_length,
-    check_single_axis,
-    frame_layout,
-    frame_spectrum,
-)
+from evalcore.dsp._framing import check_fft_length, check_single_axis, frame_layout
 from evalcore.dsp._plan import BlockPlan
 from evalcore.errors import ConfigError
 
 # The spectrogram rejects frames and strides shorter than this many samples.
 _MIN_FRAME_SAMPLES = 4
 
-# 10 / ln(10): 10 * log10(p) == ln(p) * _DB_PER_NEPER (see _scaled_db).
+# 10 / ln(10): 10 * log10(p) == ln(p) * _DB_PER_NEPER (the two differ by ~1e-14 dB, far inside
+# the golden tolerance of 1e-6).
 _DB_PER_NEPER = 10 / np.log(10)
-
-
-def _scaling(version: int, noise_floor_db: float, fft_length: int):
-    """Return ``scale(spectrum)``: the per-version scaling of a (W, F, B) complex spectrum; float64.
-
-    - v1/v2: each window's power spectrogram min-max scaled to [0, 1] (a constant one gives 0);
-    - v3/v4: ``clip((10 log10(max(power, 1e-30)) - nf) / (12 - nf), 0, 1 (v3) or None (v4))``,
-      with 10 log10(p) taken as ln(p) * (10 / ln 10): the two differ by ~1e-14 dB, far inside the
-      golden tolerance (1e-6).
-    Either is one fused numba pass from the complex spectrum (``_spectrogram_kernels``).
-    """
-    from evalcore.dsp import _spectrogram_kernels as kernels
-
-    inverse_fft_length = 1.0 / fft_length
-    upper = 1.0 if version == 3 else np.inf
-
-    def scale(spectrum: np.ndarray) -> np.ndarray:
-        out = np.empty(spectrum.shape, dtype=np.float64)
-        if version <= 2:
-            kernels.power_to_min_max_scaled(spectrum, inverse_fft_length, out)
-        else:
-            kernels.power_to_scaled_db(spectrum, inverse_fft_length, _DB_PER_NEPER, float(noise_floor_db), upper, out)
-        return out
-
-    return scale
 
 
 def make_plan(version: int, n_values: int, n_axes: int, sampling_freq: float, params: dict) -> BlockPlan:
@@ -94,19 +65,21 @@ def make_plan(version: int, n_values: int, n_axes: int, sampling_freq: float, pa
                 f"(spectrogram v{version}, field {name})"
             )
     n_bins = fft_length // 2 + 1
-    scale = _scaling(version, params["noise_floor_db"], fft_length)
-    from evalcore.dsp._spectrogram_kernels import int16_scale_rows, rescale_int16_rows
+    n_features = n_frames * n_bins
+    noise_floor_db = float(params["noise_floor_db"])
+    # One numba call does every step of a batch (framing, FFT, scaling): see _spectrogram_kernels.
+    from evalcore.dsp._spectrogram_kernels import fft_tables, spectrogram_rows
+
+    tables = fft_tables(fft_length)
 
     def run(windows: np.ndarray) -> np.ndarray:
-        signal = windows
-        if version == 3:
-            # Only windows with a sample outside [-1, 1] are taken as int16-scale and rescaled.
-            signal = np.ascontiguousarray(windows, dtype=np.float64)
-            is_int16_scale = int16_scale_rows(signal)
-            if is_int16_scale.any():
-                signal = rescale_int16_rows(signal, is_int16_scale)
-        spectrum = frame_spectrum(signal, frame, stride, n_frames, fft_length)
-        return scale(spectrum).reshape(len(windows), n_frames * n_bins)
+        out = np.empty((len(windows), n_features))
+        spectrogram_rows(windows, frame, stride, n_frames, fft_length, tables, version, noise_floor_db,
+                         _DB_PER_NEPER, out)
+        return out
+
+    def run_one(window: np.ndarray) -> np.ndarray:
+        return run(window[None, :])[0]
 
     output_config = {"type": "spectrogram", "shape": {"width": n_frames, "height": n_bins}}
-    return BlockPlan(n_frames * n_bins, output_config, [fft_length], None, run)
+    return BlockPlan(n_features, output_config, [fft_length], None, run, run_one)
