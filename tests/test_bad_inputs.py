@@ -272,6 +272,9 @@ CASES: dict[str, Case] = {
     "dsp_setting_fails_on_a_window": Case("kws", _dsp_param("fft_length", "100"),
                                           ("dsp/2.json", "sample hadouken.01", "field config[0].items[4].value",
                                            "power of 2")),
+    "dsp_fft_length_huge": Case("kws", _dsp_param("fft_length", str(2**40)),
+                                ("dsp/2.json", "sample hadouken.01", "field config[0].items[4].value",
+                                 "at most 65536")),
     "duplicate_class_names": Case("motion", _edit(CLASSIFIER_META, lambda d: d.__setitem__(
         "classNames", ["idle", "idle", "updown", "wave"])), (CLASSIFIER_META, "field classNames", "['idle']")),
     "anomaly_axes_out_of_range": Case("motion", _edit(KMEANS_META, lambda d: d.__setitem__("axes", [0, 1, 99])),

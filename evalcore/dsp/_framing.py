@@ -18,6 +18,11 @@ import numpy as np
 from evalcore.errors import ConfigError
 
 MAX_FRAMES = 500
+
+#: Largest FFT length accepted (4 s frames of 16 kHz audio; Studio offers up to a few thousand):
+#: with ``MAX_FRAMES`` frames a window's spectrum stays within ~260 MB, not a MemoryError deep
+#: inside numpy for a misplaced digit.
+MAX_FFT_LENGTH = 1 << 16
 """Edge Impulse rejects more frames than this per window."""
 
 # Below this distance above an integer, fs*seconds is taken as that integer (absorbs float error).
@@ -78,9 +83,12 @@ def frame_layout(block: str, version: int, n_samples: int, sampling_freq: float,
 
 
 def check_fft_length(block: str, version: int, fft_length: int) -> None:
-    """Raise ConfigError unless ``fft_length`` is a power of two (and at least 2)."""
+    """Raise ConfigError unless ``fft_length`` is a power of two, 2 to ``MAX_FFT_LENGTH``."""
     if fft_length < 2 or fft_length & (fft_length - 1):
         raise ConfigError(f"fft length must be a power of 2, got {fft_length} ({block} v{version}, field fft_length)")
+    if fft_length > MAX_FFT_LENGTH:
+        raise ConfigError(f"fft length must be at most {MAX_FFT_LENGTH}, got {fft_length} "
+                          f"({block} v{version}, field fft_length)")
 
 
 def frame_spectrum(signal: np.ndarray, frame: int, stride: int, n_frames: int, fft_length: int) -> np.ndarray:
