@@ -173,11 +173,28 @@ def _init_worker(root=None, options=None) -> None:
         _load_cbor_kernel()
 
 
+def _load_numba_before_fork(featurizer) -> None:
+    """Load numba and the kernels a run needs first, in the parent, before it forks its workers.
+
+    numba's import and one kernel from its cache cost ~0.7 s of CPU a process. Loaded in each
+    worker and again on the parent's warm-up thread, that was ~1.4 s more CPU than one process
+    spends, on a machine whose cores the run keeps busy (2 CPUs: ~0.7 s of wall time); loaded
+    once here, the workers inherit it. The parent needs numba anyway (the reduce's kernels),
+    and its warm-up thread then has nothing left to do (``evalcore.warmup``).
+    """
+    from evalcore.warmup import start_numba_warmup
+
+    start_numba_warmup().join()  # ended before the fork: no thread is copied into a child
+    if featurizer.input_type != "image":
+        _load_cbor_kernel()
+
+
 def _load_cbor_kernel() -> None:
     """Load the kernel that reads a CBOR file's values (``evalcore.data.acquisition.read_cbor``
     uses it once numba is loaded): numba's import and one cached kernel cost a worker ~0.3-0.5 s
     of CPU once, and save ~0.3 ms on every motion file it reads (workers run for thousands of
-    samples). Workers are forked before the parent loads numba, so each loads its own.
+    samples). A forked worker inherits it from the parent (`_load_numba_before_fork`: this is
+    then a dictionary look-up); a spawned one loads its own.
     """
     from evalcore.data._cbor_values import read_values
 
@@ -489,9 +506,10 @@ class PreparePool:
         context = multiprocessing.get_context(self.start_method)
         try:
             if self.start_method == "fork":
-                # the children inherit the featurizer and the records: nothing is loaded twice
+                # the children inherit the featurizer, the records and numba: nothing is loaded twice
                 _FEATURIZER = SampleFeaturizer(self.project, self.options)
                 _RECORDS = self.records
+                _load_numba_before_fork(_FEATURIZER)
                 # Frozen objects are never scanned by the children's collector, so the pages
                 # holding what they inherited are not copied just to be looked at.
                 gc.freeze()
