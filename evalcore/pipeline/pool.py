@@ -174,17 +174,14 @@ def _init_worker(root=None, options=None) -> None:
 
 
 def _load_numba_before_fork(featurizer) -> None:
-    """Load numba and the kernels a run needs first, in the parent, before it forks its workers.
+    """Load numba and the CBOR kernel in the parent, before it forks its workers (time series).
 
     numba's import and one kernel from its cache cost ~0.7 s of CPU a process. Loaded in each
     worker and again on the parent's warm-up thread, that was ~1.4 s more CPU than one process
     spends, on a machine whose cores the run keeps busy (2 CPUs: ~0.7 s of wall time); loaded
-    once here, the workers inherit it. The parent needs numba anyway (the reduce's kernels),
-    and its warm-up thread then has nothing left to do (``evalcore.warmup``).
+    once here, the workers inherit it, and the parent's warm-up (``evalcore.warmup``, after the
+    fork) has only its own kernel left to load from the cache.
     """
-    from evalcore.warmup import start_numba_warmup
-
-    start_numba_warmup().join()  # ended before the fork: no thread is copied into a child
     if featurizer.input_type != "image":
         _load_cbor_kernel()
 
