@@ -249,6 +249,7 @@ def test_a_worker_goes_on_while_the_parent_reads_nothing(fixtures_dir, monkeypat
     monkeypatch.setattr(parallel, "_start_method", lambda: "fork")  # the children inherit `logged`
     monkeypatch.setattr(parallel, "_prepare_chunk", logged)
     monkeypatch.setattr(parallel, "_RESULT_PIPE_BYTES", 4096)  # less than one sample's result
+    monkeypatch.setattr(parallel, "_CHUNKS_PER_WORKER", 4)  # fewer than the fixture's samples
     project, records = _motion_records(fixtures_dir)
     n = parallel._CHUNKS_PER_WORKER
     with parallel.PreparePool(project, RunOptions(variant="float32"), 1, chunk_size=1, records=records) as pool:

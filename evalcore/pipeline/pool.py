@@ -65,8 +65,13 @@ AUTO_MIN_WORKERS = 2
 #: Chunks of samples each worker may hold (sent, not yet answered); the parent has at most
 #: ``n_workers`` times this many chunks out past the one it takes next. With 2 the workers of a
 #: 20,000-sample run sat idle ~25 % of the time (with the small pipes below): the parent takes
-#: results in record order, so a worker that was ahead waited for the slower one.
-_CHUNKS_PER_WORKER = 4
+#: results in record order, so a worker that was ahead waited for the slower one. With 4, once
+#: the workers' other costs were cut (shared slots, numba inherited), each worker was still
+#: blocked 1.0-1.2 s of a ~4.9 s run: the parent takes results in bursts (a model batch, then
+#: its reduce and text), longer than 4 chunks of work. With 16: 0.01-0.17 s, and the run
+#: 6.10-6.21 s instead of 6.56-6.92 s (three interleaved pairs, load ~1.5-2; the memory held is
+#: ~0.5 MB a chunk of 16 motion samples).
+_CHUNKS_PER_WORKER = 16
 
 #: Bytes of a worker's result pipe (Linux ``F_SETPIPE_SZ``; 64 KiB by default). A chunk of 16
 #: motion samples is ~0.5 MB of feature rows: with the default size the worker's send waited for
@@ -77,7 +82,7 @@ _RESULT_PIPE_BYTES = 1 << 20
 #: Bytes of one slot of a forked worker's shared memory (``_Arena``): the arrays of one chunk's
 #: result. A worker has ``_CHUNKS_PER_WORKER`` slots; memory is only used as far as results fill
 #: it (a chunk of 16 motion samples: ~0.5 MB). A result that does not fit crosses the pipe.
-_SLOT_BYTES = 16 << 20
+_SLOT_BYTES = 4 << 20
 
 #: Offsets of the arrays in a slot are multiples of this (aligned for every numpy dtype).
 _SLOT_ALIGN = 64
