@@ -93,7 +93,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=1024, help="windows per model call (default 1024)")
     p.add_argument("--workers", type=_workers_arg, default=None, metavar="N|auto",
                    help="worker processes reading and featurizing samples; 0 = in the main process (default "
-                   "auto: one per CPU but one and at least two, on 2+ CPUs, when the dataset has 2000 "
+                   "auto: one per CPU but one and at least two, on 2+ CPUs, when the dataset has 1000 "
                    "samples or more and workers can be forked, as on Linux; else 0)")
     p.add_argument("--no-overlap", action="store_true",
                    help="run the models on the main thread instead of overlapping them with reading and reporting")

@@ -47,9 +47,11 @@ __all__ = ["PreparePool", "resolve_workers", "available_cpus", "fewer_gc_passes"
 #: Below this many samples ``--workers auto`` stays in one process: workers would cost more than
 #: they save. Measured on 2 CPUs with Edge Impulse motion samples (10 s, 3 axes, 17.7 KB of CBOR,
 #: 21 windows each), whole ``evalcore run`` processes, two workers against none in interleaved
-#: pairs (benchmarks/README.md, "--workers auto"): 1.00x at 64 samples, 1.40x at 256, 1.64x and
-#: 1.02x at 1,000 (two rounds), 0.93x and 1.02x at 2,000 (the break-even), 0.88x and 0.86x at 5,000.
-AUTO_MIN_SAMPLES = 2000
+#: pairs (benchmarks/README.md, "--workers auto"). Once the workers inherited numba, took their
+#: arrays through shared memory and had 16 chunks in flight (sixth session, 5 pairs each, load
+#: ~1-1.4): medians 1.02x at 250 samples, 0.96x at 500 (3 of 5 pairs won), 0.92x at 1,000 (5 of
+#: 5), 0.84x at 2,000. Before those changes 2,000 was the break-even (0.93x and 1.02x).
+AUTO_MIN_SAMPLES = 1000
 
 #: ``--workers auto`` uses at most this many processes (the parent's model thread and reduce
 #: need a core too, and a bundle's files come from one disk).
