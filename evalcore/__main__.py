@@ -1,5 +1,5 @@
 """``python -m evalcore``."""
 
-from evalcore.cli import main
+from evalcore.cli import console_main
 
-raise SystemExit(main())
+console_main()

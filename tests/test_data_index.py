@@ -129,3 +129,52 @@ def test_unknown_category_argument():
     """An unknown category argument is a configuration error, not an empty result."""
     with pytest.raises(ConfigError, match="category must be one of"):
         load_dataset(".", category="test")
+
+
+def _listed_error(tmp_path, entries):
+    from evalcore.errors import BundleError
+
+    _write_info(tmp_path / "data", [{"category": "testing", "label": {"type": "unlabeled"}, **e} for e in entries])
+    with pytest.raises(BundleError) as err:
+        load_dataset(tmp_path / "data")
+    return err.value
+
+
+def test_plain_and_normalised_paths_are_held_to_the_same_checks(tmp_path):
+    """Without it the concatenation taken for plain paths (most entries of an export) could let
+    through what the normalising path refuses: a second name for one file, a link out of the
+    folder (the file itself or its folder), a Windows absolute path."""
+    import os
+
+    data = tmp_path / "data"
+    _touch(data / "testing" / "a.json")
+    _touch(data / "testing" / "b.json")
+    _touch(tmp_path / "outside" / "c.json")
+    os.symlink(tmp_path / "outside" / "c.json", data / "testing" / "out.json")
+    os.symlink(tmp_path / "outside", data / "elsewhere")
+    os.symlink(data / "testing" / "b.json", data / "testing" / "in.json")
+    os.mkfifo(data / "testing" / "pipe.json")
+    entries = [{"path": p} for p in ("testing/a.json", "./testing/b.json", "testing//in.json")]
+    _write_info(data, [{"category": "testing", "label": {"type": "unlabeled"}, **e} for e in entries])
+    index = load_dataset(data)
+    assert [r.rel_path for r in index] == ["testing/a.json", "testing/b.json", "testing/in.json"]
+    assert [r.file for r in index] == [str(data / "testing" / n) for n in ("a.json", "b.json", "in.json")]
+    assert [r.filename for r in index] == ["a", "b", "in"]
+    cases = {
+        ("testing/a.json", "testing/./a.json"): "file listed twice",
+        ("testing/./a.json", "testing/a.json"): "file listed twice",
+        ("testing/out.json",): "symbolic link leads outside",
+        ("elsewhere/c.json",): "symbolic link leads outside",
+        ("testing/pipe.json",): "not a regular file",
+        ("testing/gone.json",): "not found",
+        ("testing/a.json/x",): "not found",
+        ("C:testing/a.json",): "must be relative",
+        ("\\testing/a.json",): "must be relative",
+        ("testing/../../outside/c.json",): "escapes the dataset folder",
+    }
+    for paths, message in cases.items():
+        err = _listed_error(tmp_path, [{"path": p} for p in paths])
+        assert message in err.message and err.sample == paths[-1] and err.field == "path", (paths, err)
+    _write_info(data, [{"category": "testing", "label": {"type": "unlabeled"}, "path": p}
+                       for p in ("testing/out.json", "elsewhere/c.json")])
+    assert [r.rel_path for r in load_dataset(data, follow_links=True)] == ["testing/out.json", "elsewhere/c.json"]

@@ -48,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evalcore.backends._imports import interrupts_held
 from evalcore.backends.base import DEFAULT_BATCH_SIZE, BaseBackend, n_elements
 from evalcore.errors import BackendUnavailableError, ModelError
 
@@ -61,7 +62,8 @@ _CHECK_SCRIPT = "import sys, akida; akida.Model(sys.argv[1])"
 
 def _import_akida():
     try:
-        import akida
+        with interrupts_held():  # an interrupt during the import is not a missing runtime
+            import akida
     except ImportError as err:
         raise BackendUnavailableError(
             "the akida runtime is not installed: install it with pip install evalcore[akida] "

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evalcore.backends._imports import interrupts_held
 from evalcore.backends.base import BaseBackend, n_elements, per_window_shape
 from evalcore.backends.quant import INTEGER_DTYPES, QuantParams, quantize
 from evalcore.errors import BackendUnavailableError, ModelError
@@ -54,7 +55,8 @@ _QLINEAR_OUT = {"QuantizeLinear": (1, 2), "QLinearConv": (6, 7), "QLinearMatMul"
 
 def _import_ort():
     try:
-        import onnxruntime
+        with interrupts_held():  # an interrupt during the import is not a missing runtime
+            import onnxruntime
     except ImportError as err:
         raise BackendUnavailableError(
             "onnxruntime is not installed: install it with pip install evalcore"

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evalcore.backends._imports import interrupts_held
 from evalcore.backends.base import BaseBackend, n_elements, per_window_shape
 from evalcore.backends.quant import INTEGER_DTYPES, QuantParams, quantize
 from evalcore.errors import BackendUnavailableError, ModelError
@@ -35,7 +36,8 @@ _ACCEPTED = (np.dtype(np.float32), *INTEGER_DTYPES)
 
 def _import_litert():
     try:
-        from ai_edge_litert import interpreter as litert
+        with interrupts_held():  # an interrupt during the import is not a missing runtime
+            from ai_edge_litert import interpreter as litert
     except ImportError as err:
         raise BackendUnavailableError(
             "the TensorFlow Lite runtime (ai-edge-litert) is not installed: install it with "

@@ -81,6 +81,19 @@ class LinkFence:
         self.real = os.path.realpath(folder)
         self._prefix = self.real.rstrip(os.sep) + os.sep
         self._real_dirs: dict[str, str] = {}
+        self._holds: dict[str, bool] = {}
+
+    def holds_folder(self, folder: str) -> bool:
+        """Whether ``folder`` resolves to the fence's folder or inside it (cached per folder):
+        then every file in it that is not itself a link passes `check`.
+        """
+        held = self._holds.get(folder)
+        if held is None:
+            real = self._real_dirs.get(folder)
+            if real is None:
+                real = self._real_dirs[folder] = os.path.realpath(folder)
+            held = self._holds[folder] = real == self.real or real.startswith(self._prefix)
+        return held
 
     def check(self, path: str, *, sample: str | None = None, field: str | None = None,
               is_link: bool | None = None) -> None:
@@ -115,15 +128,29 @@ def _resolve_listed(base: str, rel: str, root: str, labels_path: Path, confine: 
     String operations only (no pathlib objects): this runs once per entry of exports with
     tens of thousands of files.
     """
-    if rel[:1] in ("/", "\\") or (len(rel) > 1 and rel[1] == ":" and rel[0].isalpha()):
-        raise BundleError(f"path must be relative to the dataset folder, got {rel!r}", path=labels_path, sample=rel, field="path")
+    _refuse_absolute(rel, labels_path)
     full = os.path.normpath(os.path.join(base, rel))
     if not full.startswith(base.rstrip(os.sep) + os.sep):
         raise BundleError(f"path escapes the dataset folder: {rel!r}", path=labels_path, sample=rel, field="path")
+    _check_listed_file(full, rel, labels_path, confine, None)
+    rel_root = full[len(root.rstrip(os.sep)) + 1 :]
+    return full, rel_root if os.sep == "/" else rel_root.replace(os.sep, "/")
+
+
+def _refuse_absolute(rel: str, labels_path: Path) -> None:
+    if rel[:1] in ("/", "\\") or (len(rel) > 1 and rel[1] == ":" and rel[0].isalpha()):
+        raise BundleError(f"path must be relative to the dataset folder, got {rel!r}", path=labels_path, sample=rel, field="path")
+
+
+def _check_listed_file(full: str, rel: str, labels_path: Path, confine: LinkFence | None, folder: str | None) -> None:
+    """One ``lstat``: the listed file is there, a regular file, and (``confine``) not a link
+    out of the dataset folder. ``folder``: the file's folder when the caller has it (the link
+    fence then checks only files that are links, or lie in a folder that is not held).
+    """
     try:  # one lstat per entry: is it there, a link, a regular file
         mode = os.lstat(full).st_mode
         is_link = stat.S_ISLNK(mode)
-        if confine is not None:
+        if confine is not None and (folder is None or is_link or not confine.holds_folder(folder)):
             confine.check(full, sample=rel, field="path", is_link=is_link)
         if is_link:
             mode = os.stat(full).st_mode
@@ -131,8 +158,14 @@ def _resolve_listed(base: str, rel: str, root: str, labels_path: Path, confine: 
         raise BundleError(f"file listed in {INFO_LABELS} not found: {rel!r}", path=labels_path, sample=rel, field="path") from None
     if not stat.S_ISREG(mode):  # a FIFO would block the reader, a device never ends
         raise BundleError(f"file listed in {INFO_LABELS} is not a regular file: {rel!r}", path=labels_path, sample=rel, field="path")
-    rel_root = full[len(root.rstrip(os.sep)) + 1 :]
-    return full, rel_root if os.sep == "/" else rel_root.replace(os.sep, "/")
+
+
+def _is_plain(rel: str) -> bool:
+    """True when joining ``rel`` to a normalised folder needs no normalisation: POSIX, relative,
+    no empty, ``.`` or ``..`` part (no part starts with a dot), no trailing separator.
+    """
+    return (os.sep == "/" and not rel.startswith("/") and "//" not in rel and not rel.endswith("/")
+            and not rel.startswith(".") and "/." not in rel)
 
 
 def _category_of_split(rel_root: str, labels_path: Path, rel: str) -> str:
@@ -155,7 +188,10 @@ class _BoxCache:
         self._confine = confine
 
     def lookup(self, full_path: str) -> tuple[BoundingBox, ...] | None:
-        folder, base_name = os.path.split(full_path)
+        return self.lookup_in(*os.path.split(full_path))
+
+    def lookup_in(self, folder: str, base_name: str) -> tuple[BoundingBox, ...] | None:
+        """`lookup` of ``folder/base_name`` when the caller has split the path."""
         if folder not in self._by_folder:
             candidate = Path(folder) / BOXES_LABELS
             if candidate.is_file():
@@ -168,16 +204,29 @@ class _BoxCache:
 def _from_entries(entries: list[InfoEntry], base: str, root: str, labels_path: Path, boxes: _BoxCache,
                   confine: LinkFence | None) -> list[dict]:
     items, seen = [], set()
+    # a plain relative path (nearly every entry) is joined by concatenation, and its folder and
+    # name are cut once; any other goes through `_resolve_listed` (normalisation, escape check)
+    plain_base = base != "/" and os.path.normpath(base) == base
+    base_prefix, root_cut = base + "/", len(root.rstrip(os.sep)) + 1
     for entry in entries:
-        full, rel_root = _resolve_listed(base, entry.path, root, labels_path, confine)
+        rel = entry.path
+        if plain_base and _is_plain(rel):
+            _refuse_absolute(rel, labels_path)
+            full = base_prefix + rel
+            folder, _, name = full.rpartition("/")
+            _check_listed_file(full, rel, labels_path, confine, folder)
+            rel_root = full[root_cut:]
+        else:
+            full, rel_root = _resolve_listed(base, rel, root, labels_path, confine)
+            folder, name = os.path.split(full)
         if full in seen:
             raise BundleError(f"file listed twice: {entry.path!r}", path=labels_path, sample=entry.path, field="path")
         seen.add(full)
         category = entry.category if entry.category != "split" else _category_of_split(rel_root, labels_path, entry.path)
-        from_file = boxes.lookup(full)
+        from_file = boxes.lookup_in(folder, name)
         items.append(
             {
-                "filename": entry.name if entry.name else _strip_last_extension(os.path.basename(full)),
+                "filename": entry.name if entry.name else _strip_last_extension(name),
                 "file": full,
                 "rel_path": rel_root,
                 "category": category,

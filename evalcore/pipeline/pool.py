@@ -14,7 +14,11 @@ own objects crosses the process boundary.
 Keeping two CPUs busy: the first chunks go out as soon as the workers exist (they work while
 the parent loads its models); forked workers inherit the run's records, so a task is two
 positions; a worker writes its results from a thread of its own into a 1 MiB pipe, so it goes on
-with its next chunk while the parent is busy with the reduce.
+with its next chunk while the parent is busy with the reduce. A forked worker's arrays (feature
+rows, ~0.5 MB a chunk) do not go through the pipe: they are copied into a slot of memory the
+parent shares with it (``_Arena``), and only the rest of the result is pickled (protocol 5, the
+arrays out of band); the parent copies the slot out once and frees it. Forked workers also
+inherit numba and the CBOR kernel, which the parent loads once before it forks.
 
 Faults. Each worker has its own task and result pipes, so the parent always knows which samples
 a worker holds; every wait of the parent is bounded and watches the workers' exit, so a worker
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import mmap
 import os
 import pickle
 import queue
@@ -43,9 +48,11 @@ __all__ = ["PreparePool", "resolve_workers", "available_cpus", "fewer_gc_passes"
 #: Below this many samples ``--workers auto`` stays in one process: workers would cost more than
 #: they save. Measured on 2 CPUs with Edge Impulse motion samples (10 s, 3 axes, 17.7 KB of CBOR,
 #: 21 windows each), whole ``evalcore run`` processes, two workers against none in interleaved
-#: pairs (benchmarks/README.md, "--workers auto"): 1.00x at 64 samples, 1.40x at 256, 1.64x and
-#: 1.02x at 1,000 (two rounds), 0.93x and 1.02x at 2,000 (the break-even), 0.88x and 0.86x at 5,000.
-AUTO_MIN_SAMPLES = 2000
+#: pairs (benchmarks/README.md, "--workers auto"). Once the workers inherited numba, took their
+#: arrays through shared memory and had 16 chunks in flight (sixth session, 5 pairs each, load
+#: ~1-1.4): medians 1.02x at 250 samples, 0.96x at 500 (3 of 5 pairs won), 0.92x at 1,000 (5 of
+#: 5), 0.84x at 2,000. Before those changes 2,000 was the break-even (0.93x and 1.02x).
+AUTO_MIN_SAMPLES = 1000
 
 #: ``--workers auto`` uses at most this many processes (the parent's model thread and reduce
 #: need a core too, and a bundle's files come from one disk).
@@ -61,14 +68,27 @@ AUTO_MIN_WORKERS = 2
 #: Chunks of samples each worker may hold (sent, not yet answered); the parent has at most
 #: ``n_workers`` times this many chunks out past the one it takes next. With 2 the workers of a
 #: 20,000-sample run sat idle ~25 % of the time (with the small pipes below): the parent takes
-#: results in record order, so a worker that was ahead waited for the slower one.
-_CHUNKS_PER_WORKER = 4
+#: results in record order, so a worker that was ahead waited for the slower one. With 4, once
+#: the workers' other costs were cut (shared slots, numba inherited), each worker was still
+#: blocked 1.0-1.2 s of a ~4.9 s run: the parent takes results in bursts (a model batch, then
+#: its reduce and text), longer than 4 chunks of work. With 16: 0.01-0.17 s, and the run
+#: 6.10-6.21 s instead of 6.56-6.92 s (three interleaved pairs, load ~1.5-2; the memory held is
+#: ~0.5 MB a chunk of 16 motion samples).
+_CHUNKS_PER_WORKER = 16
 
 #: Bytes of a worker's result pipe (Linux ``F_SETPIPE_SZ``; 64 KiB by default). A chunk of 16
 #: motion samples is ~0.5 MB of feature rows: with the default size the worker's send waited for
 #: the parent to read each 64 KiB part, and the parent's read for the (lower-priority) worker to
 #: write the next one; in a pipe this large the whole result is written at once.
 _RESULT_PIPE_BYTES = 1 << 20
+
+#: Bytes of one slot of a forked worker's shared memory (``_Arena``): the arrays of one chunk's
+#: result. A worker has ``_CHUNKS_PER_WORKER`` slots; memory is only used as far as results fill
+#: it (a chunk of 16 motion samples: ~0.5 MB). A result that does not fit crosses the pipe.
+_SLOT_BYTES = 4 << 20
+
+#: Offsets of the arrays in a slot are multiples of this (aligned for every numpy dtype).
+_SLOT_ALIGN = 64
 
 #: Workers run at a lower priority than the parent: when the model is the slow part (a
 #: convolutional network), the cores go to the model thread first and workers fill the gaps;
@@ -161,12 +181,23 @@ def _init_worker(root=None, options=None) -> None:
         _load_cbor_kernel()
 
 
+def _load_kernel_before_fork(featurizer) -> None:
+    """Load the CBOR values kernel in the parent, before it forks its workers (time series), so
+    that they inherit it loaded: its saved machine code (``kernels.cbor_reader.load_native``,
+    ~0.03 s, no numba) when there is valid code, else numba's (~0.7 s of CPU: numba's import and
+    the kernel from its cache, which the parent's reduce needs anyway). Loaded in each worker
+    instead, that was ~0.7 s of CPU a process.
+    """
+    if featurizer.input_type != "image":
+        _load_cbor_kernel()
+
+
 def _load_cbor_kernel() -> None:
     """Load the kernel that reads a CBOR file's values (``evalcore.data.acquisition.read_cbor``
     uses it once loaded): it saves ~0.3 ms on every motion file a worker reads (thousands). Its
-    saved machine code (``kernels.cbor_reader.load_native``) loads in ~0.05 s without numba;
-    without valid saved code, numba's import and the cached kernel cost ~1 s of CPU. Workers are
-    forked before the parent loads numba, so each loads its own.
+    saved machine code loads without numba; without valid saved code, numba's kernel is loaded.
+    In a forked worker both are already there (`_load_kernel_before_fork`: this is a dictionary
+    look-up); a spawned one loads its own.
     """
     from kernels.cbor_reader import load_native, read_values
 
@@ -241,11 +272,13 @@ def _read_tasks(tasks, inbox: queue.SimpleQueue, parent_pid: int) -> None:
         os._exit(1)
 
 
-def _worker_main(tasks, results, parent_pid: int, inherited: list, root=None, options=None) -> None:
-    """A worker process: prepare the chunks the parent sends, send back ``(index, prepared, error)``.
+def _worker_main(tasks, results, parent_pid: int, inherited: list, arena=None, root=None, options=None) -> None:
+    """A worker process: prepare the chunks the parent sends, send back ``(index, body, error, sizes)``
+    (see `_answer`).
 
     Results are written by a thread of their own (``_write_results``): while the parent is busy
-    elsewhere and its pipe is full, the worker goes on with its next chunk.
+    elsewhere and its pipe is full, the worker goes on with its next chunk. ``arena``: the
+    memory shared with the parent (forked workers), where the results' arrays go.
     """
     for conn in inherited:  # the parent's ends of the other workers' pipes (a forked copy)
         conn.close()
@@ -260,27 +293,93 @@ def _worker_main(tasks, results, parent_pid: int, inherited: list, root=None, op
         task = inbox.get()
         if task is None:
             break
-        outbox.put(_answer(*task))
+        outbox.put(_answer(*task, arena=arena))
     outbox.put(None)
     writer.join()
 
 
-def _answer(index: int, records) -> memoryview:
-    """The pickled ``(index, prepared, error)`` reply to one task (``records``: a list, or
+def _answer(index: int, records, slot: int | None = None, *, arena: _Arena | None = None) -> bytes:
+    """The pickled ``(index, body, error, sizes)`` reply to one task (``records``: a list, or
     ``(start, stop)`` positions in the inherited ``_RECORDS``).
+
+    ``sizes`` None: ``body`` is the list of prepared samples. Otherwise ``body`` is that list
+    pickled with its arrays out of band, and the arrays' bytes are in ``slot`` of ``arena``, one
+    after the other at offsets `_aligned`, ``sizes`` bytes each (see `_from_slot`).
     """
     from multiprocessing.reduction import ForkingPickler
 
     try:
         if isinstance(records, tuple):
             records = list(_RECORDS[records[0] : records[1]])
-        reply = (index, _prepare_chunk(records), None)
+        prepared = _prepare_chunk(records)
     except Exception as err:  # noqa: BLE001 - sent to the parent, which raises it
-        reply = (index, None, _portable_error(err))
+        return ForkingPickler.dumps((index, None, _portable_error(err), None))
     try:
-        return ForkingPickler.dumps(reply)
+        if slot is not None:
+            oob = _into_slot(prepared, arena, slot)
+            if oob is not None:
+                return ForkingPickler.dumps((index, *oob))
+        return ForkingPickler.dumps((index, prepared, None, None))
     except (pickle.PicklingError, TypeError, AttributeError) as err:
-        return ForkingPickler.dumps((index, None, _portable_error(err)))
+        return ForkingPickler.dumps((index, None, _portable_error(err), None))
+
+
+def _aligned(n: int) -> int:
+    return -(-n // _SLOT_ALIGN) * _SLOT_ALIGN
+
+
+def _into_slot(prepared: list, arena: _Arena, slot: int) -> tuple | None:
+    """Pickle ``prepared`` with its arrays out of band, copied into ``slot`` of ``arena``;
+    ``(body, None, sizes)``, or None when they do not fit (the reply then carries them).
+    """
+    buffers = []
+    body = pickle.dumps(prepared, protocol=5, buffer_callback=buffers.append)
+    raws = [b.raw() for b in buffers]
+    if sum(_aligned(r.nbytes) for r in raws) > arena.slot_bytes:
+        return None
+    view, offset = arena.slot(slot), 0
+    for raw in raws:
+        view[offset : offset + raw.nbytes] = raw
+        offset += _aligned(raw.nbytes)
+    return body, None, [r.nbytes for r in raws]
+
+
+def _from_slot(body: bytes, sizes: list, arena: _Arena, slot: int) -> list:
+    """The prepared samples of an `_into_slot` reply; their arrays are one copy of the slot's
+    bytes, so the slot can be used again at once.
+    """
+    end = sum(_aligned(n) for n in sizes)
+    data = memoryview(bytearray(arena.slot(slot)[:end]))
+    buffers, offset = [], 0
+    for n in sizes:
+        buffers.append(data[offset : offset + n])
+        offset += _aligned(n)
+    return pickle.loads(body, buffers=buffers)
+
+
+class _Arena:
+    """Memory a forked worker shares with its parent: one slot per chunk the worker may hold.
+
+    An anonymous shared mapping made before the fork (so both processes see the same pages);
+    the parent gives each task a free slot and frees it once it has copied the result out, so a
+    worker never writes a slot the parent is reading.
+    """
+
+    def __init__(self, n_slots: int, slot_bytes: int):
+        self.slot_bytes = slot_bytes
+        self._map = mmap.mmap(-1, n_slots * slot_bytes)
+        self._view = memoryview(self._map)
+        self.free = list(range(n_slots))
+
+    def slot(self, k: int) -> memoryview:
+        """The bytes of slot ``k``."""
+        return self._view[k * self.slot_bytes : (k + 1) * self.slot_bytes]
+
+    def close(self) -> None:
+        """Unmap (the parent's end, once its worker is gone)."""
+        self._view.release()
+        with contextlib.suppress(BufferError):  # a view still exported: unmapped when collected
+            self._map.close()
 
 
 def _write_results(results, outbox: queue.SimpleQueue) -> None:
@@ -344,15 +443,19 @@ _EXIT_GRACE_S = 5.0
 class _Worker:
     """One worker process and the parent's ends of its two pipes."""
 
-    def __init__(self, process, tasks, results):
+    def __init__(self, process, tasks, results, arena: _Arena | None = None):
         self.process = process
-        self.tasks = tasks  # parent -> worker: (index, records) or None (stop)
-        self.results = results  # worker -> parent: (index, prepared list, error)
+        self.tasks = tasks  # parent -> worker: (index, records, slot) or None (stop)
+        self.results = results  # worker -> parent: (index, body, error, sizes), see `_answer`
+        self.arena = arena  # memory shared with a forked worker (None: results come by the pipe)
         self.held: list[int] = []  # indices of the chunks sent and not yet answered
+        self.slots: dict[int, int] = {}  # chunk index -> its slot in the arena
 
     def close(self) -> None:
         self.tasks.close()
         self.results.close()
+        if self.arena is not None:
+            self.arena.close()
 
 
 class PreparePool:
@@ -407,9 +510,11 @@ class PreparePool:
         context = multiprocessing.get_context(self.start_method)
         try:
             if self.start_method == "fork":
-                # the children inherit the featurizer and the records: nothing is loaded twice
+                # the children inherit the featurizer, the records and the CBOR kernel: nothing
+                # is loaded twice
                 _FEATURIZER = SampleFeaturizer(self.project, self.options)
                 _RECORDS = self.records
+                _load_kernel_before_fork(_FEATURIZER)
                 # Frozen objects are never scanned by the children's collector, so the pages
                 # holding what they inherited are not copied just to be looked at.
                 gc.freeze()
@@ -437,16 +542,21 @@ class PreparePool:
             # a forked worker closes its copies of the earlier workers' parent ends, so that a
             # worker's pipes have no writer or reader but the parent and that worker
             inherited = [c for w in self._workers for c in (w.tasks, w.results)] if forked else []
+            arena = _Arena(_CHUNKS_PER_WORKER, _SLOT_BYTES) if forked else None
             process = context.Process(
                 target=_worker_main, name=f"evalcore-worker-{i}", daemon=True,
-                args=(task_reader, result_writer, os.getpid(), inherited, *load_args),
+                args=(task_reader, result_writer, os.getpid(), inherited, arena, *load_args),
             )
             try:
                 process.start()
+            except BaseException:
+                if arena is not None:
+                    arena.close()
+                raise
             finally:
                 task_reader.close()
                 result_writer.close()
-            self._workers.append(_Worker(process, task_writer, result_reader))
+            self._workers.append(_Worker(process, task_writer, result_reader, arena))
 
     def __exit__(self, exc_type, *exc) -> None:
         # an error or Ctrl-C: drop the queued chunks and stop the workers now
@@ -514,8 +624,11 @@ class PreparePool:
         if len(worker.held) >= _CHUNKS_PER_WORKER:
             return False
         worker.held.append(index)
+        slot = None
+        if worker.arena is not None:
+            slot = worker.slots[index] = worker.arena.free.pop()
         try:
-            worker.tasks.send((index, feed.task(index)))
+            worker.tasks.send((index, feed.task(index), slot))
         except OSError as err:  # the worker is gone (broken pipe)
             raise self._died(worker, feed.chunks) from err
         return True
@@ -529,12 +642,17 @@ class PreparePool:
         for worker in list(self._workers):
             if worker.results in ready:
                 try:
-                    index, prepared, error = worker.results.recv()
+                    index, body, error, sizes = worker.results.recv()
                 except (EOFError, OSError):  # closed: the worker is gone
                     pass
                 else:
                     worker.held.remove(index)
-                    done[index] = (prepared, error)
+                    slot = worker.slots.pop(index, None)
+                    if sizes is not None:
+                        body = _from_slot(body, sizes, worker.arena, slot)
+                    if slot is not None:
+                        worker.arena.free.append(slot)
+                    done[index] = (body, error)
                     continue
             elif worker.process.sentinel not in ready and worker.process.exitcode is None:
                 continue
