@@ -18,7 +18,8 @@ with its next chunk while the parent is busy with the reduce. A forked worker's 
 rows, ~0.5 MB a chunk) do not go through the pipe: they are copied into a slot of memory the
 parent shares with it (``_Arena``), and only the rest of the result is pickled (protocol 5, the
 arrays out of band); the parent copies the slot out once and frees it. Forked workers also
-inherit numba and the CBOR kernel, which the parent loads once before it forks.
+inherit the CBOR kernel, which the parent loads once before it forks (its saved machine code,
+without numba, or else numba's).
 
 Faults. Each worker has its own task and result pipes, so the parent always knows which samples
 a worker holds; every wait of the parent is bounded and watches the workers' exit, so a worker
