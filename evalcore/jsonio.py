@@ -335,15 +335,20 @@ def object_rows(keys: tuple[str, ...], columns: list[list[str]]) -> list[str]:
     list of str
         ``{"k0":v0,...}`` per row.
     """
+    prefixes, order = _rows_plan(keys)
+    if order is not None:
+        columns = [columns[i] for i in order]
+    return _stitch_rows(prefixes, columns)
+
+
+def _rows_plan(keys: tuple[str, ...]) -> tuple:
+    """The keys' prefixes and JavaScript order (`_make_plan`), cached; duplicates are refused."""
     if len(set(keys)) != len(keys):
         raise ValueError(f"duplicate keys: {keys!r}")
     plan = _FRAGMENT_PLANS.get(keys)
     if plan is None:
         plan = _FRAGMENT_PLANS[keys] = _make_plan(keys, _encode_str)
-    prefixes, order = plan
-    if order is not None:
-        columns = [columns[i] for i in order]
-    return _stitch_rows(prefixes, columns)
+    return plan
 
 
 def float_object_rows(keys: tuple[str, ...], values, groups=None) -> list[str]:
@@ -361,14 +366,11 @@ def float_object_rows(keys: tuple[str, ...], values, groups=None) -> list[str]:
         values = values[:, None]
     from evalcore import jsnumber
 
-    if jsnumber.compiled_available() and len(set(keys)) == len(keys) and values.shape[1] == len(keys):
-        plan = _FRAGMENT_PLANS.get(keys)
-        if plan is None:
-            plan = _FRAGMENT_PLANS[keys] = _make_plan(keys, _encode_str)
-        prefixes, order = plan
+    if jsnumber.compiled_available() and values.shape[1] == len(keys):
+        prefixes, order = _rows_plan(keys)
         try:
             pieces = [prefix.encode("utf-8") for prefix in prefixes] + [b"}"]
-        except UnicodeEncodeError:
+        except UnicodeEncodeError:  # a lone surrogate: `object_rows` writes it
             pieces = None
         if pieces is not None:
             from kernels.jsfloat import js_object_rows

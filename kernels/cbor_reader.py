@@ -41,7 +41,7 @@ def _scratch(n_bytes: int) -> np.ndarray:
     buf = getattr(_local, "buf", None)
     if buf is None or buf.size < n_bytes:
         buf = _local.buf = np.empty(max(n_bytes, 1 << 14), dtype=np.float64)
-        _local.buf_address = buf.ctypes.data
+        _local.buf_address = buf.ctypes.data  # kept: ``.ctypes`` costs ~1 µs a call, per file
     return buf
 
 

@@ -27,6 +27,20 @@ __all__ = ["sliding_mean_centre", "sliding_std_scale"]
 
 
 @njit(cache=True)
+def _window_sums(values, w, r, rows, win_size, total):
+    """``total[c]``: the sum of ``values[w, rows[r + k], c]`` over the window's ``k``, added in
+    window order in ``total``'s dtype (the column is the inner loop, so it vectorises).
+    """
+    first = rows[r]
+    for c in range(total.size):
+        total[c] = values[w, first, c]
+    for k in range(1, win_size):
+        source = rows[r + k]
+        for c in range(total.size):
+            total[c] += values[w, source, c]
+
+
+@njit(cache=True)
 def sliding_mean_centre(values, rows, win_size):
     """Numba JIT-compiled: ``values`` minus the mean of each row's window, cast to float32.
 
@@ -46,13 +60,7 @@ def sliding_mean_centre(values, rows, win_size):
     total = np.empty(n_cols)
     for w in range(n_windows):
         for r in range(n_rows):
-            first = rows[r]
-            for c in range(n_cols):
-                total[c] = values[w, first, c]
-            for k in range(1, win_size):
-                source = rows[r + k]
-                for c in range(n_cols):
-                    total[c] += values[w, source, c]
+            _window_sums(values, w, r, rows, win_size, total)
             for c in range(n_cols):
                 out[w, r, c] = np.float32(values[w, r, c] - total[c] / win_size)
     return out
@@ -85,12 +93,7 @@ def sliding_std_scale(centred, rows, win_size):
     for w in range(n_windows):
         for r in range(n_rows):
             first = rows[r]
-            for c in range(n_cols):
-                total[c] = centred[w, first, c]
-            for k in range(1, win_size):
-                source = rows[r + k]
-                for c in range(n_cols):
-                    total[c] += centred[w, source, c]
+            _window_sums(centred, w, r, rows, win_size, total)
             for c in range(n_cols):
                 mean[c] = total[c] / count
                 deviation = centred[w, first, c] - mean[c]

@@ -168,6 +168,12 @@ def _interval(mantissa, exponent):
 
 
 @njit(cache=True)
+def _drop_digit(vr, vp, vm):
+    """The three bounds with their last decimal digit cut off."""
+    return vr // _U10, vp // _U10, vm // _U10
+
+
+@njit(cache=True)
 def _shortest(mantissa, exponent):
     """(digits, exponent10) with value = digits * 10**exponent10: the shortest decimal that reads
     back as the positive finite double with these IEEE fields, closest to it (ties: even).
@@ -180,17 +186,13 @@ def _shortest(mantissa, exponent):
             vm_trailing_zeros &= vm % _U10 == _U0
             vr_trailing_zeros &= last_removed == _U0
             last_removed = vr % _U10
-            vr //= _U10
-            vp //= _U10
-            vm //= _U10
+            vr, vp, vm = _drop_digit(vr, vp, vm)
             removed += 1
         if vm_trailing_zeros:
             while vm % _U10 == _U0:
                 vr_trailing_zeros &= last_removed == _U0
                 last_removed = vr % _U10
-                vr //= _U10
-                vp //= _U10
-                vm //= _U10
+                vr, vp, vm = _drop_digit(vr, vp, vm)
                 removed += 1
         if vr_trailing_zeros and last_removed == _U5 and vr % _U2 == _U0:
             last_removed = np.uint64(4)  # exactly halfway: round to even
@@ -200,9 +202,7 @@ def _shortest(mantissa, exponent):
         round_up = False
         while vp // _U10 > vm // _U10:
             round_up = vr % _U10 >= _U5
-            vr //= _U10
-            vp //= _U10
-            vm //= _U10
+            vr, vp, vm = _drop_digit(vr, vp, vm)
             removed += 1
         output = vr + (_U1 if (vr == vm or round_up) else _U0)
     return output, e10 + removed

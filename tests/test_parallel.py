@@ -277,6 +277,14 @@ def _same_prepared(pooled, direct) -> None:
         assert a.outcome.expected == b.outcome.expected
 
 
+def _slots_used(monkeypatch) -> list:
+    """The slots results were copied out of (``_from_slot`` calls), in order."""
+    used = []
+    from_slot = parallel._from_slot
+    monkeypatch.setattr(parallel, "_from_slot", lambda *a: used.append(a[-1]) or from_slot(*a))
+    return used
+
+
 @pytest.mark.parametrize("bundle", ["motion", "image"])
 def test_forked_workers_send_arrays_through_shared_slots(fixtures_dir, monkeypatch, bundle):
     """Without it every chunk's feature rows (~0.5 MB) were pickled into the result pipe and
@@ -289,9 +297,7 @@ def test_forked_workers_send_arrays_through_shared_slots(fixtures_dir, monkeypat
     options = RunOptions(variant="float32")
     records = list(load_dataset(project.dataset_dir).records)
     direct = list(SampleFeaturizer(project, options).prepare_all(records))
-    used = []
-    from_slot = parallel._from_slot
-    monkeypatch.setattr(parallel, "_from_slot", lambda *a: used.append(a[-1]) or from_slot(*a))
+    used = _slots_used(monkeypatch)
     with parallel.PreparePool(project, options, 2, chunk_size=2, records=records) as pool:
         pooled = list(pool.prepare_all(records))
         # every slot was given back once its result was copied out
@@ -307,9 +313,7 @@ def test_a_result_larger_than_its_slot_comes_through_the_pipe(fixtures_dir, monk
     project, records = _motion_records(fixtures_dir)
     options = RunOptions(variant="float32")
     direct = list(SampleFeaturizer(project, options).prepare_all(records))
-    used = []
-    from_slot = parallel._from_slot
-    monkeypatch.setattr(parallel, "_from_slot", lambda *a: used.append(a[-1]) or from_slot(*a))
+    used = _slots_used(monkeypatch)
     with parallel.PreparePool(project, options, 2, chunk_size=3, records=records) as pool:
         pooled = list(pool.prepare_all(records))
     assert used == []

@@ -31,7 +31,6 @@ import numpy as np
 
 from evalcore.data.records import Sensor
 from evalcore.errors import BundleError
-from kernels.cbor_reader import values_reader
 
 __all__ = ["Acquisition", "decode_cbor", "decode_json", "parse_acquisition", "read_cbor"]
 
@@ -193,6 +192,8 @@ def read_cbor(raw: bytes, path, sample) -> Acquisition:
     inspect``) does not load numba for this: its import costs more than it saves on a few
     hundred files.
     """
+    from kernels.cbor_reader import values_reader  # here: its import (~10 ms) is for CBOR readers only
+
     read_values = values_reader()
     if read_values is not None:
         typed = read_values(raw)

@@ -178,28 +178,20 @@ def _init_worker(root=None, options=None) -> None:
         from evalcore.pipeline.featurize import SampleFeaturizer
 
         _FEATURIZER = SampleFeaturizer(load_project(root, follow_links=options.follow_links), options)
-    if _FEATURIZER is not None and _FEATURIZER.input_type != "image":
-        _load_cbor_kernel()
+    if _FEATURIZER is not None:
+        _load_cbor_kernel(_FEATURIZER)
 
 
-def _load_kernel_before_fork(featurizer) -> None:
-    """Load the CBOR values kernel in the parent, before it forks its workers (time series), so
-    that they inherit it loaded: its saved machine code (``kernels.cbor_reader.load_native``,
-    ~0.03 s, no numba) when there is valid code, else numba's (~0.7 s of CPU: numba's import and
-    the kernel from its cache, which the parent's reduce needs anyway). Loaded in each worker
-    instead, that was ~0.7 s of CPU a process.
-    """
-    if featurizer.input_type != "image":
-        _load_cbor_kernel()
-
-
-def _load_cbor_kernel() -> None:
+def _load_cbor_kernel(featurizer) -> None:
     """Load the kernel that reads a CBOR file's values (``evalcore.data.acquisition.read_cbor``
-    uses it once loaded): it saves ~0.3 ms on every motion file a worker reads (thousands). Its
-    saved machine code loads without numba; without valid saved code, numba's kernel is loaded.
-    In a forked worker both are already there (`_load_kernel_before_fork`: this is a dictionary
-    look-up); a spawned one loads its own.
+    uses it once loaded) for a featurizer of time series: it saves ~0.3 ms on every motion file
+    (thousands a worker). Its saved machine code (``kernels.cbor_reader.load_native``, ~0.03 s,
+    no numba) when there is valid code, else numba's (~0.6 s of CPU: numba's import and the
+    kernel from its cache). The parent loads it before it forks, so forked workers inherit it
+    (here: a dictionary look-up); a spawned worker loads its own.
     """
+    if featurizer.input_type == "image":
+        return
     from kernels.cbor_reader import load_native, read_values
 
     if not load_native():
@@ -515,7 +507,7 @@ class PreparePool:
                 # is loaded twice
                 _FEATURIZER = SampleFeaturizer(self.project, self.options)
                 _RECORDS = self.records
-                _load_kernel_before_fork(_FEATURIZER)
+                _load_cbor_kernel(_FEATURIZER)
                 # Frozen objects are never scanned by the children's collector, so the pages
                 # holding what they inherited are not copied just to be looked at.
                 gc.freeze()
